@@ -1,0 +1,45 @@
+package dev.lguest.api.cpu;
+
+/**
+ * One x86 processor: an i686 (integer and x87) in protected mode with paging.
+ *
+ * It is hardware and knows nothing of lguest. Its host programs it as lguest
+ * programs a real CPU: the state it runs with (registers, descriptor tables, CR3
+ * pointing at shadow page tables) and which vectors come back to the host. It then
+ * runs until something the host asked to see happens.
+ *
+ * A CPU is used by one thread at a time (the guest's); only {@link #interrupt()} may
+ * be called from any thread.
+ */
+public interface X86Cpu {
+    /** A copy of the whole architectural state, taken at an instruction boundary. */
+    CpuState saveState();
+
+    /** Takes the whole architectural state (and flushes the TLB, as a CR3 load would). */
+    void loadState(CpuState state);
+
+    /**
+     * Runs until an exit: a vector routed to the host, an {@link #interrupt()}, the
+     * budget of instructions, or a shutdown. Never throws for anything the code it runs
+     * does: every outcome of guest code is an x86 outcome.
+     */
+    CpuExit run(long instructionBudget);
+
+    /** Asks the running CPU to stop at the next instruction boundary. Thread-safe. */
+    void interrupt();
+
+    /** General register by encoding number ({@link X86#EAX} ...). */
+    int gpr(int register);
+
+    void setGpr(int register, int value);
+
+    int eip();
+
+    void setEip(int eip);
+
+    /** Loads CR3 and flushes the non-global TLB, as MOV CR3 does. */
+    void setCr3(int cr3);
+
+    /** Drops one linear page from the TLB, as INVLPG does. */
+    void invalidatePage(int linearAddress);
+}

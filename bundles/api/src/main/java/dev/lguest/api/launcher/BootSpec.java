@@ -1,0 +1,32 @@
+package dev.lguest.api.launcher;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * What the Launcher is asked to boot: the arguments of
+ * {@code lguest [--verbose] [--initrd=FILE] [--block=FILE] <mem-in-mb> <vmlinux> [args...]}.
+ *
+ * @param memoryMegabytes guest RAM
+ * @param kernel          the kernel file (an i386 ELF vmlinux)
+ * @param kernelImage     or its bytes, when it comes from elsewhere (the built-in demo guest);
+ *                        exactly one of kernel and kernelImage is set
+ * @param initrd          an initrd file, or null
+ * @param block           a disk image for virtio block, or null
+ * @param kernelArguments the kernel command line, word by word
+ * @param verbose         print the memory layout and devices
+ */
+public record BootSpec(int memoryMegabytes, Path kernel, byte[] kernelImage, Path initrd, Path block,
+                       List<String> kernelArguments, boolean verbose) {
+    public BootSpec {
+        kernelArguments = List.copyOf(kernelArguments);
+        if ((kernel == null) == (kernelImage == null)) {
+            throw new IllegalArgumentException("exactly one of kernel and kernelImage");
+        }
+    }
+
+    /** The kernel command line as the guest will see it. */
+    public String commandLine() {
+        return String.join(" ", kernelArguments);
+    }
+}

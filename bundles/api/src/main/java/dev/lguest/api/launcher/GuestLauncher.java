@@ -1,0 +1,13 @@
+package dev.lguest.api.launcher;
+
+import java.io.OutputStream;
+
+/**
+ * The Launcher as a service: loads a kernel into fresh guest memory, lays out
+ * boot_params, the initial page tables and the device page, opens /dev/lguest and runs
+ * the guest on a thread of its own, serving its NOTIFYs. The guest's console goes to
+ * {@code console}.
+ */
+public interface GuestLauncher {
+    GuestSession boot(BootSpec spec, OutputStream console) throws BootException;
+}

@@ -1,0 +1,129 @@
+package dev.lguest.api.memory;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Guest-physical memory: a window onto the Launcher's memory, starting at the "base"
+ * the Launcher gave in LHREQ_INITIALIZE.
+ *
+ * In lguest the guest's memory is simply part of the Launcher process, and the host
+ * reaches it with copy_from_user at mem_base + address. Here the Launcher's memory is
+ * a {@link MemorySegment}, and this class is the host's checked accessor to it: every
+ * access is bounds-checked against the window (lguest_address_ok in spirit), and a
+ * bad one throws {@link GuestMemoryFault} instead of touching anything else.
+ * All x86 values are little-endian.
+ */
+public final class GuestMemory {
+    private static final ValueLayout.OfShort U16 =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt U32 =
+            ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong U64 =
+            ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final MemorySegment window;
+
+    public GuestMemory(MemorySegment window) {
+        this.window = window;
+    }
+
+    /** The raw window, for components (the CPU's bus) that do their own checking. */
+    public MemorySegment segment() {
+        return window;
+    }
+
+    public long size() {
+        return window.byteSize();
+    }
+
+    /** True if [address, address+length) lies inside guest memory, without overflow. */
+    public boolean contains(long address, long length) {
+        return address >= 0 && length >= 0 && address <= window.byteSize() - length;
+    }
+
+    private long check(long address, long length) {
+        if (!contains(address, length)) {
+            throw new GuestMemoryFault(address, length);
+        }
+        return address;
+    }
+
+    public int read8(long address) {
+        return window.get(ValueLayout.JAVA_BYTE, check(address, 1)) & 0xff;
+    }
+
+    public int read16(long address) {
+        return window.get(U16, check(address, 2)) & 0xffff;
+    }
+
+    public int read32(long address) {
+        return window.get(U32, check(address, 4));
+    }
+
+    public long read64(long address) {
+        return window.get(U64, check(address, 8));
+    }
+
+    public void write8(long address, int value) {
+        window.set(ValueLayout.JAVA_BYTE, check(address, 1), (byte) value);
+    }
+
+    public void write16(long address, int value) {
+        window.set(U16, check(address, 2), (short) value);
+    }
+
+    public void write32(long address, int value) {
+        window.set(U32, check(address, 4), value);
+    }
+
+    public void write64(long address, long value) {
+        window.set(U64, check(address, 8), value);
+    }
+
+    public void read(long address, byte[] into, int offset, int length) {
+        MemorySegment.copy(window, ValueLayout.JAVA_BYTE, check(address, length), into, offset, length);
+    }
+
+    public byte[] read(long address, int length) {
+        byte[] bytes = new byte[length];
+        read(address, bytes, 0, length);
+        return bytes;
+    }
+
+    public void write(long address, byte[] from, int offset, int length) {
+        MemorySegment.copy(from, offset, window, ValueLayout.JAVA_BYTE, check(address, length), length);
+    }
+
+    public void write(long address, byte[] from) {
+        write(address, from, 0, from.length);
+    }
+
+    public void fill(long address, long length, byte value) {
+        window.asSlice(check(address, length), length).fill(value);
+    }
+
+    /**
+     * Reads a NUL-terminated string of at most {@code max} bytes (the terminator need not
+     * be found: a guest may pass an unterminated buffer, and gets it cut at max).
+     * Reading stops at the end of guest memory rather than faulting.
+     */
+    public String readCString(long address, int max) {
+        if (!contains(address, 1)) {
+            throw new GuestMemoryFault(address, 1);
+        }
+        int limit = (int) Math.min(max, window.byteSize() - address);
+        byte[] bytes = new byte[limit];
+        int n = 0;
+        while (n < limit) {
+            byte b = window.get(ValueLayout.JAVA_BYTE, address + n);
+            if (b == 0) {
+                break;
+            }
+            bytes[n++] = b;
+        }
+        return new String(bytes, 0, n, StandardCharsets.ISO_8859_1);
+    }
+}

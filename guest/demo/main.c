@@ -1,0 +1,102 @@
+/*
+ * The demo guest: the smallest program that is a real lguest 2.6.24 guest. It says
+ * hello to the host with LGUEST_INIT, prints through the early console (NOTIFY with a
+ * string, as Linux's lguest console does before virtio is up) and powers off with
+ * CRASH("Power down"), which is how a Linux guest powers off under lguest.
+ *
+ * Given "spin=N" on its command line it first runs N rounds of a checksum loop and
+ * prints the result, so that tests have a guest that runs long enough to have its
+ * components swapped underneath it, and a number that proves nothing went wrong.
+ */
+#include "lguest_abi.h"
+
+/* Guest-physical = guest-virtual here: the Launcher's page tables map RAM 1:1. */
+static struct lguest_data lguest_data __attribute__((aligned(16)));
+
+/* The early console takes at most 16 characters at a time, NUL-terminated. */
+static char scratch[17];
+
+static void early_print(const char *s)
+{
+        while (*s) {
+                unsigned len = 0;
+                while (s[len] && len < sizeof(scratch) - 1) {
+                        scratch[len] = s[len];
+                        len++;
+                }
+                scratch[len] = '\0';
+                hcall(LHCALL_NOTIFY, (u32)scratch, 0, 0);
+                s += len;
+        }
+}
+
+static void print_hex(u32 value)
+{
+        char digits[11];
+        digits[0] = '0';
+        digits[1] = 'x';
+        for (int i = 0; i < 8; i++) {
+                u32 nibble = (value >> (28 - 4 * i)) & 0xf;
+                digits[2 + i] = nibble < 10 ? '0' + nibble : 'a' + nibble - 10;
+        }
+        digits[10] = '\0';
+        early_print(digits);
+}
+
+/* Finds "spin=<decimal>" in the command line; 0 if absent. */
+static u32 spin_rounds(const char *cmdline)
+{
+        const char *key = "spin=";
+        for (const char *p = cmdline; *p; p++) {
+                int k = 0;
+                while (key[k] && p[k] == key[k])
+                        k++;
+                if (key[k])
+                        continue;
+                u32 n = 0;
+                for (p += k; *p >= '0' && *p <= '9'; p++)
+                        n = n * 10 + (u32)(*p - '0');
+                return n;
+        }
+        return 0;
+}
+
+/*
+ * A checksum that keeps the CPU busy with ordinary integer work: a linear
+ * congruential generator feeding rotates, xors and a small table in memory. The
+ * host-side tests compute the same function to check the guest's answer.
+ */
+static u32 table[256];
+
+static u32 checksum(u32 rounds)
+{
+        u32 x = 0x12345678, sum = 0;
+        for (u32 i = 0; i < 256; i++)
+                table[i] = i * 0x9e3779b9u;
+        for (u32 i = 0; i < rounds; i++) {
+                x = x * 1103515245u + 12345u;
+                u32 slot = (x >> 16) & 0xff;
+                table[slot] ^= x;
+                sum = ((sum << 5) | (sum >> 27)) ^ table[slot] ^ i;
+        }
+        return sum;
+}
+
+void guest_main(u32 boot_params)
+{
+        lguest_data.kernel_address = 0;
+        lguest_data.syscall_vec = SYSCALL_VECTOR;
+        hcall(LHCALL_LGUEST_INIT, (u32)&lguest_data, 0, 0);
+
+        early_print("Hello from the guest\n");
+
+        const char *cmdline = *(const char *const *)(boot_params + BOOT_CMD_LINE_PTR);
+        u32 rounds = cmdline ? spin_rounds(cmdline) : 0;
+        if (rounds) {
+                early_print("checksum ");
+                print_hex(checksum(rounds));
+                early_print("\n");
+        }
+
+        hcall(LHCALL_CRASH, (u32)"Power down", 0, 0);
+}

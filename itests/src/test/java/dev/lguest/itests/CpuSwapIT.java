@@ -1,0 +1,89 @@
+package dev.lguest.itests;
+
+import dev.lguest.api.cpu.X86CpuFactory;
+import dev.lguest.api.guest.Guest;
+import dev.lguest.api.launcher.GuestLauncher;
+import dev.lguest.api.launcher.GuestOutcome;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerClass;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.FrameworkUtil;
+
+import javax.inject.Inject;
+import java.io.FileInputStream;
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.List;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNotEquals;
+import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertSame;
+import static org.junit.Assert.assertTrue;
+
+/**
+ * The CPU is replaced under a running guest: a second copy of the CPU bundle is
+ * installed and started, the first is uninstalled while the guest computes, and the
+ * guest finishes on the second copy's CPU with exactly the output it would have had.
+ */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerClass.class)
+public class CpuSwapIT {
+    /** Long enough that the guest is mid-computation when its CPU goes away. */
+    private static final int ROUNDS = 3_000_000;
+
+    @Inject
+    private GuestLauncher launcher;
+
+    @Inject
+    private BundleContext context;
+
+    @Configuration
+    public Option[] config() {
+        return new Option[] {DefaultBuild.options()};
+    }
+
+    @Test
+    public void guestSurvivesItsCpuBundleBeingReplaced() throws Exception {
+        Bundle original = FrameworkUtil.getBundle(context.getService(
+                context.getServiceReference(X86CpuFactory.class)).getClass());
+        Bundle copy;
+        try (InputStream in = new FileInputStream(DefaultBuild.bundleFile("lguest-x86-cpu"))) {
+            copy = context.installBundle("lguest-x86-cpu-second-copy", in);
+        }
+        copy.start();
+
+        Guests.Run run = Guests.bootDemo(launcher, List.of("spin=" + ROUNDS));
+        Guest guest = awaitRunningOnCpu(run, original);
+
+        original.uninstall();
+
+        GuestOutcome outcome = run.awaitEnd(Duration.ofMinutes(5));
+        assertTrue(outcome.reason(), outcome.poweredOff());
+        assertEquals(String.format("%s%nchecksum 0x%08x%n", Guests.HELLO, Guests.checksum(ROUNDS)), run.output());
+        Object maker = guest.cpuMaker;
+        assertNotNull("the guest ended with a CPU", maker);
+        assertSame("the guest finished on the second copy's CPU", copy, FrameworkUtil.getBundle(maker.getClass()));
+    }
+
+    /** Waits until the guest has started computing on a CPU of {@code bundle}. */
+    private static Guest awaitRunningOnCpu(Guests.Run run, Bundle bundle) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            Guest g = run.session().guest().orElse(null);
+            if (g != null && g.cpuMaker != null && run.output().startsWith(Guests.HELLO)) {
+                assertSame(bundle, FrameworkUtil.getBundle(g.cpuMaker.getClass()));
+                assertNotEquals("the guest is still computing", true, g.isDead());
+                return g;
+            }
+            Thread.sleep(5);
+        }
+        throw new AssertionError("the guest never started; it printed: " + run.output());
+    }
+}

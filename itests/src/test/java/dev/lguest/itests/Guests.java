@@ -1,0 +1,69 @@
+package dev.lguest.itests;
+
+import dev.lguest.api.launcher.BootSpec;
+import dev.lguest.api.launcher.GuestLauncher;
+import dev.lguest.api.launcher.GuestOutcome;
+import dev.lguest.api.launcher.GuestSession;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.FrameworkUtil;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Booting the demo guest from inside the framework, and what it should print.
+ */
+final class Guests {
+    static final String HELLO = "Hello from the guest";
+
+    private Guests() {
+    }
+
+    /** The demo guest image, as the Launcher bundle carries it. */
+    static byte[] demoGuest(GuestLauncher launcher) throws IOException {
+        Bundle launcherBundle = FrameworkUtil.getBundle(launcher.getClass());
+        try (InputStream in = launcherBundle.getEntry("guests/demo-guest.elf").openStream()) {
+            return in.readAllBytes();
+        }
+    }
+
+    /** A running guest with its console captured. */
+    record Run(GuestSession session, ByteArrayOutputStream console) {
+        String output() {
+            return console.toString(StandardCharsets.ISO_8859_1);
+        }
+
+        GuestOutcome awaitEnd(Duration timeout) throws InterruptedException {
+            return session.await(timeout).orElseThrow(() -> new AssertionError(
+                    "the guest did not finish in " + timeout + "; it printed: " + output()));
+        }
+    }
+
+    static Run bootDemo(GuestLauncher launcher, List<String> args) throws Exception {
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        GuestSession session = launcher.boot(
+                new BootSpec(16, null, demoGuest(launcher), null, null, args, false), console);
+        return new Run(session, console);
+    }
+
+    /** The demo guest's checksum(rounds), computed here the way guest/demo/main.c does. */
+    static int checksum(int rounds) {
+        int[] table = new int[256];
+        for (int i = 0; i < 256; i++) {
+            table[i] = i * 0x9e3779b9;
+        }
+        int x = 0x12345678;
+        int sum = 0;
+        for (int i = 0; i < rounds; i++) {
+            x = x * 1103515245 + 12345;
+            int slot = (x >>> 16) & 0xff;
+            table[slot] ^= x;
+            sum = Integer.rotateLeft(sum, 5) ^ table[slot] ^ i;
+        }
+        return sum;
+    }
+}

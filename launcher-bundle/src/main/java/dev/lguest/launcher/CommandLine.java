@@ -1,0 +1,99 @@
+package dev.lguest.launcher;
+
+import dev.lguest.api.launcher.BootSpec;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The lguest Launcher's command line:
+ * {@code lguest [--verbose] [--initrd=FILE] [--block=FILE] <mem-in-mb> <vmlinux> [kernel args...]}.
+ *
+ * Options come first; the first word that is not an option is the memory size, the
+ * next the kernel, and everything after it belongs to the guest's kernel command
+ * line, even words that look like options. With no words at all the built-in demo
+ * guest boots. Parsing never throws: bad input is a {@link Parsed.Error} with one line.
+ */
+final class CommandLine {
+    static final int DEFAULT_MEMORY_MB = 32;
+
+    static final String USAGE = """
+            Usage: lguest [--verbose] [--initrd=FILE] [--block=FILE] <mem-in-mb> <vmlinux> [kernel args...]
+                   lguest                 boot the built-in demo guest
+                   lguest --shell         start the platform with the Gogo shell
+                   lguest --help          print this help
+
+              --verbose        print the guest's memory layout and devices
+              --initrd=FILE    load FILE (a gzip'ed cpio) as the initial ramdisk
+              --block=FILE     give the guest a virtio disk backed by FILE
+              <mem-in-mb>      guest memory in megabytes
+              <vmlinux>        the guest kernel: an i386 ELF built with CONFIG_LGUEST_GUEST=y
+            """;
+
+    sealed interface Parsed {
+    }
+
+    record Help() implements Parsed {
+    }
+
+    record Shell() implements Parsed {
+    }
+
+    /** Boot {@code spec}; a null kernel path means the built-in demo guest. */
+    record Boot(int memoryMegabytes, Path kernel, Path initrd, Path block, List<String> kernelArguments,
+                boolean verbose) implements Parsed {
+        BootSpec toSpec(byte[] builtInKernel) {
+            return new BootSpec(memoryMegabytes, kernel, kernel == null ? builtInKernel : null, initrd, block,
+                    kernelArguments, verbose);
+        }
+    }
+
+    record Error(String message) implements Parsed {
+    }
+
+    private CommandLine() {
+    }
+
+    static Parsed parse(List<String> args) {
+        boolean verbose = false;
+        Path initrd = null;
+        Path block = null;
+        int i = 0;
+        for (; i < args.size() && args.get(i).startsWith("-"); i++) {
+            String arg = args.get(i);
+            if (arg.equals("--help") || arg.equals("-h")) {
+                return new Help();
+            } else if (arg.equals("--shell")) {
+                return new Shell();
+            } else if (arg.equals("--verbose") || arg.equals("-v")) {
+                verbose = true;
+            } else if (arg.startsWith("--initrd=") && arg.length() > "--initrd=".length()) {
+                initrd = Path.of(arg.substring("--initrd=".length()));
+            } else if (arg.startsWith("--block=") && arg.length() > "--block=".length()) {
+                block = Path.of(arg.substring("--block=".length()));
+            } else {
+                return new Error("unknown option " + arg + " (try --help)");
+            }
+        }
+        List<String> rest = args.subList(i, args.size());
+        if (rest.isEmpty()) {
+            return new Boot(DEFAULT_MEMORY_MB, null, initrd, block, List.of(), verbose);
+        }
+        if (rest.size() < 2) {
+            return new Error("missing the kernel: lguest <mem-in-mb> <vmlinux> (try --help)");
+        }
+        int memory;
+        try {
+            memory = Integer.parseInt(rest.get(0));
+        } catch (NumberFormatException e) {
+            return new Error("memory must be a number of megabytes, not '" + rest.get(0) + "'");
+        }
+        if (memory < LauncherComponent.MIN_MEMORY_MB || memory > LauncherComponent.MAX_MEMORY_MB) {
+            return new Error(String.format("guest memory must be between %d and %d MB, not %d",
+                    LauncherComponent.MIN_MEMORY_MB, LauncherComponent.MAX_MEMORY_MB, memory));
+        }
+        return new Boot(memory, Path.of(rest.get(1)), initrd, block, new ArrayList<>(rest.subList(2, rest.size())),
+                verbose);
+    }
+}

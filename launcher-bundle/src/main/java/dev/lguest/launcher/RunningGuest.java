@@ -1,0 +1,178 @@
+package dev.lguest.launcher;
+
+import dev.lguest.api.device.Errno;
+import dev.lguest.api.device.LguestDevice;
+import dev.lguest.api.device.LguestFile;
+import dev.lguest.api.device.LguestRequest;
+import dev.lguest.api.guest.Guest;
+import dev.lguest.api.guest.Lguest;
+import dev.lguest.api.launcher.GuestOutcome;
+import dev.lguest.api.launcher.GuestSession;
+import dev.lguest.api.memory.GuestMemory;
+import dev.lguest.api.memory.GuestMemoryFault;
+import dev.lguest.api.memory.PhysicalMemory;
+
+import java.io.PrintStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One guest the Launcher runs: its thread, its /dev/lguest, and lguest's
+ * run_guest loop on the Launcher side.
+ *
+ * The thread writes INITIALIZE and then reads, again and again. Each read runs the
+ * guest until it NOTIFYs: an address below the top of RAM is the early console (a
+ * NUL-terminated string the guest wants printed); an address above it would name a
+ * device (none in this build). When a read fails with ENOENT the guest is dead, and
+ * one more read says why: "Power down" is a clean power-off.
+ */
+final class RunningGuest implements GuestSession {
+    private static final AtomicInteger THREADS = new AtomicInteger();
+    /** The early console prints at most this much of one NOTIFY'd string. */
+    private static final int EARLY_CONSOLE_MAX = 4096;
+
+    private final LguestDevice device;
+    private final MemorySegment launcherMemory;
+    private final Arena arena;
+    private final GuestLayout layout;
+    private final int pgdir;
+    private final int entry;
+    private final PrintStream console;
+    private final CompletableFuture<GuestOutcome> outcome = new CompletableFuture<>();
+    private final Thread thread;
+    private volatile LguestFile file;
+
+    RunningGuest(LguestDevice device, MemorySegment launcherMemory, Arena arena, GuestLayout layout,
+                 int pgdir, int entry, PrintStream console) {
+        this.device = device;
+        this.launcherMemory = launcherMemory;
+        this.arena = arena;
+        this.layout = layout;
+        this.pgdir = pgdir;
+        this.entry = entry;
+        this.console = console;
+        this.thread = new Thread(this::runGuest, "lguest-guest-" + THREADS.incrementAndGet());
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    private void runGuest() {
+        GuestOutcome result;
+        try (LguestFile f = device.open(launcherMemory)) {
+            file = f;
+            result = initializeAndRun(f);
+        } catch (RuntimeException e) {
+            // Nothing the guest does should get here; if something does, it is our bug,
+            // and the guest is the one to pay, not the framework.
+            result = new GuestOutcome(false, "launcher failure: " + e);
+        } finally {
+            console.flush();
+            arena.close();
+        }
+        outcome.complete(result);
+    }
+
+    private GuestOutcome initializeAndRun(LguestFile f) {
+        ByteBuffer init = words(LguestRequest.INITIALIZE, 0,
+                (int) (layout.totalBytes() / PhysicalMemory.PAGE_SIZE), pgdir, entry);
+        long r = f.write(init);
+        if (r < 0) {
+            return new GuestOutcome(false, "LHREQ_INITIALIZE failed: " + Errno.name(r));
+        }
+        GuestMemory memory = new GuestMemory(launcherMemory);
+        ByteBuffer reply = ByteBuffer.allocate(1024).order(ByteOrder.LITTLE_ENDIAN);
+        while (true) {
+            reply.clear();
+            long n = f.read(reply);
+            if (n == 4) {
+                String problem = handleNotify(memory, reply.getInt(0));
+                if (problem != null) {
+                    return new GuestOutcome(false, problem);
+                }
+            } else if (n == -Errno.ENOENT) {
+                reply.clear();
+                long len = f.read(reply);
+                String reason = len > 0 ? cString(reply.array(), (int) len) : "unknown reason";
+                return new GuestOutcome(reason.equals(Lguest.POWER_DOWN), reason);
+            } else if (n == -Errno.EAGAIN) {
+                continue;
+            } else if (n == -Errno.EINTR) {
+                return new GuestOutcome(false, "stopped by the Launcher");
+            } else {
+                return new GuestOutcome(false, "reading /dev/lguest failed: " + Errno.name(n));
+            }
+        }
+    }
+
+    /** Serves one NOTIFY; returns a reason to stop the guest, or null to carry on. */
+    private String handleNotify(GuestMemory memory, int address) {
+        long addr = Integer.toUnsignedLong(address);
+        if (addr < layout.memoryBytes) {
+            try {
+                String text = memory.readCString(addr, (int) Math.min(EARLY_CONSOLE_MAX, layout.memoryBytes - addr));
+                console.print(text);
+                console.flush();
+                return null;
+            } catch (GuestMemoryFault e) {
+                return String.format("bad early console address %#x", addr);
+            }
+        }
+        return String.format("notification for unknown device at %#x", addr);
+    }
+
+    private static String cString(byte[] bytes, int length) {
+        int end = 0;
+        while (end < length && bytes[end] != 0) {
+            end++;
+        }
+        return new String(bytes, 0, end, StandardCharsets.UTF_8);
+    }
+
+    static ByteBuffer words(int... words) {
+        ByteBuffer b = ByteBuffer.allocate(words.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (int w : words) {
+            b.putInt(w);
+        }
+        return b.flip();
+    }
+
+    @Override
+    public Optional<Guest> guest() {
+        LguestFile f = file;
+        return f == null ? Optional.empty() : Optional.ofNullable(f.guest());
+    }
+
+    @Override
+    public Optional<GuestOutcome> await(Duration timeout) throws InterruptedException {
+        try {
+            return Optional.of(outcome.get(timeout.toNanos(), TimeUnit.NANOSECONDS));
+        } catch (TimeoutException e) {
+            return Optional.empty();
+        } catch (ExecutionException e) {
+            return Optional.of(new GuestOutcome(false, "launcher failure: " + e.getCause()));
+        }
+    }
+
+    @Override
+    public void stop() {
+        guest().ifPresent(g -> g.kill("stopped by the Launcher"));
+        thread.interrupt();
+        try {
+            thread.join(TimeUnit.SECONDS.toMillis(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,437 @@
+package dev.lguest.switcher;
+
+import dev.lguest.api.cpu.CpuExit;
+import dev.lguest.api.cpu.CpuState;
+import dev.lguest.api.cpu.SegmentCache;
+import dev.lguest.api.cpu.SegmentRegister;
+import dev.lguest.api.cpu.X86;
+import dev.lguest.api.cpu.X86Cpu;
+import dev.lguest.api.cpu.X86CpuFactory;
+import dev.lguest.api.device.Errno;
+import dev.lguest.api.guest.Guest;
+import dev.lguest.api.guest.GuestStatistics.Exit;
+import dev.lguest.api.guest.Lguest;
+import dev.lguest.api.guest.LguestData;
+import dev.lguest.api.hypercalls.HypercallHandler;
+import dev.lguest.api.memory.GuestMemoryFault;
+import dev.lguest.api.mmu.ShadowPageTables;
+import dev.lguest.api.segments.SegmentManager;
+import dev.lguest.api.service.ServiceSlot;
+import dev.lguest.api.switcher.Switcher;
+import dev.lguest.api.traps.TrapDelivery;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The switcher and the run loop: lguest's run_guest() and the i386 trap handling.
+ *
+ * Running a guest is a loop: do any hypercall the guest made, hand a NOTIFY to the
+ * Launcher, deliver an interrupt if one is pending and the guest can take it, sleep
+ * if the guest halted, otherwise switch into the guest (copy in its GDT and IDT if
+ * they changed, point CR3 at the shadow tables) and run its CPU until it exits, then
+ * look at why it exited. The loop ends when the Launcher is needed: a NOTIFY, the
+ * guest's death, or a break.
+ *
+ * Every collaborator is a dynamic, greedy reference. For the CPU that means more
+ * than a field change: a guest's CPU holds its registers, so when a new CPU factory
+ * is bound, each guest is stopped at an instruction boundary, its state taken from
+ * the old CPU as a CpuState value and loaded into a new one. The old factory's unbind
+ * waits until no guest runs on one of its CPUs any more.
+ */
+@Component(service = Switcher.class)
+public final class SwitcherComponent implements Switcher {
+    /** Instructions per slice: how long a guest runs before the loop looks around. */
+    static final long SLICE = 2_000_000;
+    private static final long SERVICE_WAIT_SECONDS = 30;
+    private static final long MIGRATION_WAIT_SECONDS = 10;
+
+    private final ServiceSlot<X86CpuFactory> cpus = new ServiceSlot<>();
+    private final ServiceSlot<ShadowPageTables> mmus = new ServiceSlot<>();
+    private final ServiceSlot<SegmentManager> segments = new ServiceSlot<>();
+    private final ServiceSlot<TrapDelivery> traps = new ServiceSlot<>();
+    private final ServiceSlot<HypercallHandler> hypercalls = new ServiceSlot<>();
+
+    /** Every guest this switcher set up, with what the switcher keeps for it. */
+    private final Map<Guest, GuestSlot> guests = new ConcurrentHashMap<>();
+    private GuestClock clock = new GuestClock();
+
+    /** The switcher's own per-guest record: its pages, and the lock held around a run of the CPU. */
+    private static final class GuestSlot {
+        final ReentrantLock cpuLock = new ReentrantLock();
+        SwitcherPages pages;
+        /** The CPU state while no CPU is bound (between an unbind and the next bind). */
+        CpuState parked;
+    }
+
+    @Activate
+    void activate() {
+        clock = new GuestClock();
+    }
+
+    @Deactivate
+    void deactivate() {
+        clock.close();
+    }
+
+    // ---- references ----
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindCpuFactory(X86CpuFactory factory) {
+        cpus.bind(factory);
+        // Guests move to the new CPU at their next boundary; wake them so it is soon.
+        guests.keySet().forEach(Guest::wake);
+    }
+
+    void unbindCpuFactory(X86CpuFactory factory) {
+        cpus.unbind(factory);
+        // Nobody may run on the old factory's CPUs once its bundle is going: move each
+        // guest off them now, at an instruction boundary.
+        for (Map.Entry<Guest, GuestSlot> e : guests.entrySet()) {
+            Guest g = e.getKey();
+            if (g.cpuMaker == factory) {
+                g.wake();
+                migrate(g, e.getValue(), MIGRATION_WAIT_SECONDS);
+            }
+        }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindPageTables(ShadowPageTables s) {
+        mmus.bind(s);
+    }
+
+    void unbindPageTables(ShadowPageTables s) {
+        mmus.unbind(s);
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindSegments(SegmentManager s) {
+        segments.bind(s);
+    }
+
+    void unbindSegments(SegmentManager s) {
+        segments.unbind(s);
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindTraps(TrapDelivery s) {
+        traps.bind(s);
+    }
+
+    void unbindTraps(TrapDelivery s) {
+        traps.unbind(s);
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindHypercalls(HypercallHandler s) {
+        hypercalls.bind(s);
+    }
+
+    void unbindHypercalls(HypercallHandler s) {
+        hypercalls.unbind(s);
+    }
+
+    // ---- setting a guest up ----
+
+    @Override
+    public void initialize(Guest guest, int pgdir, int start) {
+        GuestSlot slot = new GuestSlot();
+        guests.put(guest, slot);
+        try {
+            slot.pages = SwitcherPages.allocate(guest);
+            SegmentManager seg = await(segments);
+            ShadowPageTables mmu = await(mmus);
+            seg.setupGuestGdt(guest);
+            mmu.init(guest, pgdir);
+            if (guest.isDead()) {
+                return;
+            }
+            // lguest_arch_setup_regs: ring-1 kernel segments, interrupts on, eip at the
+            // start; %esi stays 0, pointing at boot_params.
+            CpuState s = new CpuState();
+            s.eip = start;
+            s.eflags = X86.IF | X86.EFLAGS_FIXED;
+            SegmentCache code = seg.cacheFor(guest, Lguest.KERNEL_CS);
+            SegmentCache data = seg.cacheFor(guest, Lguest.KERNEL_DS);
+            s.setSegment(SegmentRegister.CS, code);
+            s.setSegment(SegmentRegister.DS, data);
+            s.setSegment(SegmentRegister.ES, data);
+            s.setSegment(SegmentRegister.SS, data);
+            s.gdtBase = SwitcherPages.GDT_ADDRESS;
+            s.gdtLimit = SwitcherPages.GDT_LIMIT;
+            s.idtBase = SwitcherPages.IDT_ADDRESS;
+            s.idtLimit = SwitcherPages.IDT_LIMIT;
+            s.tr = SwitcherPages.taskRegister();
+            s.cr0 = X86.CR0_PE | X86.CR0_ET | X86.CR0_NE | X86.CR0_WP | X86.CR0_PG;
+            s.cr3 = mmu.shadowRoot(guest);
+            for (int v = 0; v < Lguest.IDT_ENTRIES; v++) {
+                s.setHostVector(v, true);
+            }
+            slot.parked = s;
+        } catch (GuestMemoryFault | InterruptedException | IllegalStateException e) {
+            guest.kill("cannot set the guest up: " + e.getMessage());
+        }
+    }
+
+    @Override
+    public void release(Guest guest) {
+        GuestSlot slot = guests.remove(guest);
+        clock.forget(guest);
+        ShadowPageTables mmu = mmus.get();
+        if (mmu != null) {
+            mmu.release(guest);
+        }
+        if (slot != null && slot.pages != null) {
+            slot.pages.free(guest.bus);
+        }
+        guest.setCpu(null, null);
+    }
+
+    // ---- the run loop ----
+
+    @Override
+    public long run(Guest guest) {
+        GuestSlot slot = guests.get(guest);
+        if (slot == null) {
+            // A switcher that replaced the one that set the guest up: adopt it.
+            slot = adopt(guest);
+        }
+        try {
+            while (!guest.isDead()) {
+                if (guest.hypercallPending) {
+                    guest.statistics.countExit(Exit.HYPERCALL);
+                    await(hypercalls).doHypercalls(guest);
+                }
+                if (guest.pendingNotify != 0) {
+                    guest.statistics.countExit(Exit.NOTIFY);
+                    return Integer.toUnsignedLong(guest.pendingNotify);
+                }
+                if (guest.isDead()) {
+                    break;
+                }
+                if (guest.isBrokenOut()) {
+                    return -Errno.EAGAIN;
+                }
+                clock.tick(guest);
+                await(traps).maybeDeliverInterrupt(guest);
+                if (guest.isDead()) {
+                    break;
+                }
+                if (guest.halted) {
+                    guest.statistics.countExit(Exit.HALT);
+                    guest.sleep(guest.clockDeadline);
+                    continue;
+                }
+                CpuExit exit = runCpu(guest, slot);
+                if (exit != null) {
+                    handleExit(guest, exit);
+                }
+                if (Thread.interrupted()) {
+                    return -Errno.EINTR;
+                }
+            }
+            return -Errno.ENOENT;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -Errno.EINTR;
+        } catch (GuestMemoryFault e) {
+            guest.kill("bad guest memory access at " + Long.toHexString(e.address()));
+            return -Errno.ENOENT;
+        }
+    }
+
+    private GuestSlot adopt(Guest guest) {
+        GuestSlot slot = new GuestSlot();
+        slot.pages = SwitcherPages.allocate(guest);
+        GuestSlot raced = guests.putIfAbsent(guest, slot);
+        if (raced != null) {
+            slot.pages.free(guest.bus);
+            return raced;
+        }
+        return slot;
+    }
+
+    /**
+     * The world switch: bring the guest's CPU up to date with what the host changed,
+     * run it for a slice, and return why it stopped. Null if there is no CPU to run.
+     */
+    private CpuExit runCpu(Guest guest, GuestSlot slot) throws InterruptedException {
+        ShadowPageTables mmu = await(mmus);
+        TrapDelivery trapService = await(traps);
+        slot.cpuLock.lock();
+        try {
+            X86Cpu cpu = currentCpu(guest, slot);
+            if (cpu == null) {
+                return null;
+            }
+            copyInGuestInfo(guest, slot, trapService, cpu);
+            cpu.setCr3(mmu.shadowRoot(guest));
+            CpuExit exit = cpu.run(SLICE);
+            guest.statistics.addInstructions(exit.instructions());
+            return exit;
+        } finally {
+            slot.cpuLock.unlock();
+        }
+    }
+
+    /**
+     * The guest's CPU from the bound factory, moving the guest onto it if it still runs
+     * on another's (or parked with none). Called with the slot's CPU lock held.
+     */
+    private X86Cpu currentCpu(Guest guest, GuestSlot slot) throws InterruptedException {
+        X86CpuFactory factory = cpus.get();
+        if (factory == null) {
+            slot.cpuLock.unlock();
+            try {
+                factory = await(cpus);
+            } finally {
+                slot.cpuLock.lock();
+            }
+        }
+        if (guest.cpuMaker != factory || guest.cpu() == null) {
+            moveToFactory(guest, slot, factory);
+        }
+        return guest.cpu();
+    }
+
+    /** Hands the guest's CPU state to a CPU of {@code factory} (or parks it if null). */
+    private static void moveToFactory(Guest guest, GuestSlot slot, X86CpuFactory factory) {
+        X86Cpu old = guest.cpu();
+        CpuState state = old != null ? old.saveState() : slot.parked;
+        if (factory == null) {
+            slot.parked = state;
+            guest.setCpu(null, null);
+            return;
+        }
+        X86Cpu fresh = factory.create(guest.bus);
+        fresh.loadState(state);
+        guest.setCpu(fresh, factory);
+        slot.parked = null;
+    }
+
+    /** Moves a guest off its CPU from another thread (its factory is going away). */
+    private void migrate(Guest guest, GuestSlot slot, long seconds) {
+        try {
+            if (slot.cpuLock.tryLock(seconds, TimeUnit.SECONDS)) {
+                try {
+                    moveToFactory(guest, slot, cpus.get());
+                } finally {
+                    slot.cpuLock.unlock();
+                }
+            } else {
+                guest.kill("its CPU could not be stopped for a swap");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** lguest's copy_in_guest_info: refresh what the guest changed since the last run. */
+    private static void copyInGuestInfo(Guest guest, GuestSlot slot, TrapDelivery trapService, X86Cpu cpu) {
+        if (guest.segments.changed) {
+            guest.segments.changed = false;
+            slot.pages.copyGdt(guest);
+        }
+        if (guest.traps.changed) {
+            guest.traps.changed = false;
+            boolean[] direct = new boolean[Lguest.IDT_ENTRIES];
+            CpuState s = cpu.saveState();
+            for (int v = 0; v < Lguest.IDT_ENTRIES; v++) {
+                direct[v] = trapService.isDirectTrap(guest, v);
+                s.setHostVector(v, !direct[v]);
+            }
+            slot.pages.copyIdt(guest, direct);
+            cpu.loadState(s);
+        }
+        slot.pages.setRing1Stack(guest.traps.ss1, guest.traps.esp1);
+    }
+
+    /** lguest_arch_handle_trap: what to do about the reason the guest stopped. */
+    private void handleExit(Guest guest, CpuExit exit) throws InterruptedException {
+        switch (exit.reason()) {
+            case INTERRUPTED -> guest.statistics.countExit(Exit.HOST_INTERRUPT);
+            case BUDGET -> guest.statistics.countExit(Exit.BUDGET);
+            case SHUTDOWN -> guest.kill(String.format("triple fault at %#x", guest.cpu().eip()));
+            case VECTOR -> handleVector(guest, exit.vector(), exit.errorCode());
+        }
+    }
+
+    private void handleVector(Guest guest, int vector, int errorCode) throws InterruptedException {
+        switch (vector) {
+            case X86.GP -> {
+                guest.statistics.countExit(Exit.GENERAL_PROTECTION);
+                // An in or out at ring 1: skip it, as if nothing answered.
+                if (errorCode == 0 && InstructionEmulator.skipPortIo(guest, await(mmus))) {
+                    return;
+                }
+            }
+            case X86.PF_VECTOR -> {
+                guest.statistics.countExit(Exit.PAGE_FAULT);
+                int address = guest.cpu().saveState().cr2;
+                guest.lastPageFault = address;
+                // Usually the guest's mapping is fine and only our shadow lacks it.
+                if (await(mmus).demandPage(guest, address, errorCode)) {
+                    return;
+                }
+                // The guest must see it: it reads the address from lguest_data.cr2.
+                if (guest.lguestData != 0) {
+                    guest.memory.write32(Integer.toUnsignedLong(guest.lguestData) + LguestData.CR2, address);
+                }
+            }
+            case X86.NM -> {
+                guest.statistics.countExit(Exit.DEVICE_NOT_AVAILABLE);
+                // The guest did not ask for TS: its FPU state is live, just clear TS.
+                if (!guest.taskSwitched) {
+                    CpuState s = guest.cpu().saveState();
+                    s.cr0 &= ~X86.CR0_TS;
+                    guest.cpu().loadState(s);
+                    return;
+                }
+            }
+            case Lguest.TRAP_ENTRY -> {
+                guest.hypercallPending = true;
+                return;
+            }
+            default -> {
+                if (vector >= Lguest.FIRST_EXTERNAL_VECTOR) {
+                    // A real interrupt on the host side: nothing for the guest.
+                    guest.statistics.countExit(Exit.HOST_INTERRUPT);
+                    return;
+                }
+                guest.statistics.countExit(Exit.OTHER_TRAP);
+            }
+        }
+        if (!await(traps).deliverTrap(guest, vector, X86.hasErrorCode(vector), errorCode)) {
+            guest.kill(String.format("unhandled trap %d at %#x (%#x)", vector, guest.cpu().eip(),
+                    vector == X86.PF_VECTOR ? guest.lastPageFault : errorCode));
+        }
+    }
+
+    private static <T> T await(ServiceSlot<T> slot) throws InterruptedException {
+        T service = slot.await(SERVICE_WAIT_SECONDS, TimeUnit.SECONDS);
+        if (service == null) {
+            throw new IllegalStateException("a required lguest component is missing");
+        }
+        return service;
+    }
+
+    /** The guests this switcher runs (for tools). */
+    java.util.Set<Guest> guests() {
+        return guests.keySet();
+    }
+}

@@ -1,0 +1,244 @@
+// Integer arithmetic with the x86 status flags (CF, PF, AF, ZF, SF, OF), computed
+// eagerly into the CPU's EFLAGS. Operand sizes are 1, 2 or 4 bytes; values are passed
+// as ints whose bits above the size are ignored. Where the manual leaves a flag
+// undefined, the choice made here is the common one of real processors.
+package dev.lguest.cpu.interpreter;
+
+import static dev.lguest.api.cpu.X86.AF;
+import static dev.lguest.api.cpu.X86.CF;
+import static dev.lguest.api.cpu.X86.OF;
+import static dev.lguest.api.cpu.X86.PF;
+import static dev.lguest.api.cpu.X86.SF;
+import static dev.lguest.api.cpu.X86.ZF;
+
+final class Alu {
+    static final int STATUS = CF | PF | AF | ZF | SF | OF;
+    static final int ADD = 0, OR = 1, ADC = 2, SBB = 3, AND = 4, SUB = 5, XOR = 6, CMP = 7;
+
+    private static final int[] PARITY = new int[256];
+
+    static {
+        for (int i = 0; i < 256; i++) {
+            PARITY[i] = (Integer.bitCount(i) & 1) == 0 ? PF : 0;
+        }
+    }
+
+    private final InterpreterCpu cpu;
+
+    Alu(InterpreterCpu cpu) {
+        this.cpu = cpu;
+    }
+
+    static int mask(int size) {
+        return size == 4 ? -1 : (1 << (size * 8)) - 1;
+    }
+
+    static int signBit(int size) {
+        return 1 << (size * 8 - 1);
+    }
+
+    /** Sign-extends the low {@code size} bytes. */
+    static int signExtend(int value, int size) {
+        return size == 4 ? value : size == 2 ? (short) value : (byte) value;
+    }
+
+    /** PF, ZF and SF of a result. */
+    static int resultFlags(int result, int size) {
+        int masked = result & mask(size);
+        return PARITY[masked & 0xff] | (masked == 0 ? ZF : 0) | ((masked & signBit(size)) != 0 ? SF : 0);
+    }
+
+    private void setStatus(int flags) {
+        cpu.eflags = (cpu.eflags & ~STATUS) | flags;
+    }
+
+    /** The eight classic ALU operations of opcodes 00-3F and 80-83; CMP returns dst unchanged. */
+    int arith(int op, int dst, int src, int size) {
+        return switch (op) {
+            case ADD -> add(dst, src, 0, size);
+            case OR -> logic(dst | src, size);
+            case ADC -> add(dst, src, cpu.eflags & CF, size);
+            case SBB -> sub(dst, src, cpu.eflags & CF, size);
+            case AND -> logic(dst & src, size);
+            case SUB -> sub(dst, src, 0, size);
+            case XOR -> logic(dst ^ src, size);
+            default -> {
+                sub(dst, src, 0, size);
+                yield dst;
+            }
+        };
+    }
+
+    int add(int dst, int src, int carryIn, int size) {
+        int m = mask(size);
+        long sum = (dst & m & 0xffffffffL) + (src & m & 0xffffffffL) + carryIn;
+        int result = (int) sum & m;
+        int flags = resultFlags(result, size);
+        if ((sum >>> (size * 8)) != 0) {
+            flags |= CF;
+        }
+        if (((dst ^ result) & (src ^ result) & signBit(size)) != 0) {
+            flags |= OF;
+        }
+        flags |= (dst ^ src ^ result) & AF;
+        setStatus(flags);
+        return result;
+    }
+
+    int sub(int dst, int src, int borrowIn, int size) {
+        int m = mask(size);
+        long a = dst & m & 0xffffffffL, b = src & m & 0xffffffffL;
+        int result = (int) (a - b - borrowIn) & m;
+        int flags = resultFlags(result, size);
+        if (a < b + borrowIn) {
+            flags |= CF;
+        }
+        if (((dst ^ src) & (dst ^ result) & signBit(size)) != 0) {
+            flags |= OF;
+        }
+        flags |= (dst ^ src ^ result) & AF;
+        setStatus(flags);
+        return result;
+    }
+
+    int logic(int result, int size) {
+        result &= mask(size);
+        setStatus(resultFlags(result, size));
+        return result;
+    }
+
+    /** INC and DEC leave CF alone. */
+    int increment(int value, int delta, int size) {
+        int carry = cpu.eflags & CF;
+        int result = delta > 0 ? add(value, 1, 0, size) : sub(value, 1, 0, size);
+        cpu.eflags = (cpu.eflags & ~CF) | carry;
+        return result;
+    }
+
+    int negate(int value, int size) {
+        return sub(0, value, 0, size);
+    }
+
+    // ---- shifts and rotates (group 2: reg field 0-7 = ROL ROR RCL RCR SHL SHR SAL SAR) ----
+
+    int shift(int op, int value, int count, int size) {
+        count &= 31;
+        if (count == 0) {
+            return value & mask(size);
+        }
+        int bits = size * 8;
+        int m = mask(size);
+        int v = value & m;
+        int flags = cpu.eflags;
+        int result;
+        switch (op) {
+            case 0, 1 -> { // ROL, ROR: only CF and OF change
+                int n = count % bits;
+                if (op == 0) {
+                    result = n == 0 ? v : ((v << n) | (v >>> (bits - n))) & m;
+                    boolean cf = (result & 1) != 0;
+                    boolean of = ((result & signBit(size)) != 0) ^ cf;
+                    flags = (flags & ~(CF | OF)) | (cf ? CF : 0) | (of ? OF : 0);
+                } else {
+                    result = n == 0 ? v : ((v >>> n) | (v << (bits - n))) & m;
+                    boolean msb = (result & signBit(size)) != 0;
+                    boolean next = (result & (signBit(size) >>> 1)) != 0;
+                    flags = (flags & ~(CF | OF)) | (msb ? CF : 0) | (msb ^ next ? OF : 0);
+                }
+            }
+            case 2, 3 -> { // RCL, RCR through the carry: a rotate of bits + 1 bits
+                int n = count % (bits + 1);
+                long wide = (v & 0xffffffffL) | ((long) (flags & CF) << bits);
+                long wideMask = (1L << (bits + 1)) - 1;
+                if (op == 2) {
+                    wide = n == 0 ? wide : ((wide << n) | (wide >>> (bits + 1 - n))) & wideMask;
+                } else {
+                    wide = n == 0 ? wide : ((wide >>> n) | (wide << (bits + 1 - n))) & wideMask;
+                }
+                result = (int) wide & m;
+                boolean cf = ((wide >>> bits) & 1) != 0;
+                boolean msb = (result & signBit(size)) != 0;
+                boolean of = op == 2 ? msb ^ cf : msb ^ ((result & (signBit(size) >>> 1)) != 0);
+                flags = (flags & ~(CF | OF)) | (cf ? CF : 0) | (of ? OF : 0);
+            }
+            case 4, 6 -> { // SHL/SAL
+                long wide = (v & 0xffffffffL) << count;
+                result = (int) wide & m;
+                boolean cf = ((wide >>> bits) & 1) != 0;
+                boolean of = ((result & signBit(size)) != 0) ^ cf;
+                flags = (flags & ~STATUS) | resultFlags(result, size) | (cf ? CF : 0) | (of ? OF : 0);
+            }
+            case 5 -> { // SHR
+                long wide = v & 0xffffffffL;
+                result = (int) (wide >>> count) & m;
+                boolean cf = ((wide >>> (count - 1)) & 1) != 0;
+                boolean of = (v & signBit(size)) != 0;
+                flags = (flags & ~STATUS) | resultFlags(result, size) | (cf ? CF : 0) | (of ? OF : 0);
+            }
+            default -> { // SAR
+                int signed = signExtend(v, size);
+                result = (signed >> Math.min(count, 31)) & m;
+                boolean cf = ((signed >> Math.min(count - 1, 31)) & 1) != 0;
+                flags = (flags & ~STATUS) | resultFlags(result, size) | (cf ? CF : 0);
+            }
+        }
+        cpu.eflags = flags;
+        return result;
+    }
+
+    /** SHLD (left) and SHRD: shift dst, filling from src. */
+    int doubleShift(boolean left, int dst, int src, int count, int size) {
+        count &= 31;
+        int m = mask(size);
+        if (count == 0) {
+            return dst & m;
+        }
+        int bits = size * 8;
+        long result;
+        boolean cf;
+        if (size == 4) {
+            long pair = left ? ((dst & 0xffffffffL) << 32) | (src & 0xffffffffL)
+                    : ((src & 0xffffffffL) << 32) | (dst & 0xffffffffL);
+            if (left) {
+                result = (pair << count) >>> 32;
+                cf = ((pair >>> (64 - count)) & 1) != 0;
+            } else {
+                result = pair >>> count;
+                cf = ((pair >>> (count - 1)) & 1) != 0;
+            }
+        } else {
+            // 16-bit: counts above 16 are undefined; rotate through a 32-bit pair.
+            long pair = left ? ((dst & 0xffffL) << 16) | (src & 0xffffL) : ((src & 0xffffL) << 16) | (dst & 0xffffL);
+            if (left) {
+                result = (pair << count) >>> 16;
+                cf = ((pair >>> (32 - count)) & 1) != 0;
+            } else {
+                result = pair >>> count;
+                cf = ((pair >>> (count - 1)) & 1) != 0;
+            }
+        }
+        int r = (int) result & m;
+        boolean of = ((r ^ dst) & signBit(size)) != 0;
+        cpu.eflags = (cpu.eflags & ~STATUS) | resultFlags(r, size) | (cf ? CF : 0) | (of ? OF : 0);
+        return r;
+    }
+
+    /** Sets CF and OF together, as the multiplies do, leaving SF/ZF/PF from the low result. */
+    void multiplyFlags(int low, int size, boolean overflow) {
+        setStatus(resultFlags(low, size) | (overflow ? CF | OF : 0));
+    }
+
+    static boolean condition(int cc, int eflags) {
+        boolean result = switch (cc >>> 1) {
+            case 0 -> (eflags & OF) != 0;
+            case 1 -> (eflags & CF) != 0;
+            case 2 -> (eflags & ZF) != 0;
+            case 3 -> (eflags & (CF | ZF)) != 0;
+            case 4 -> (eflags & SF) != 0;
+            case 5 -> (eflags & PF) != 0;
+            case 6 -> ((eflags & SF) != 0) != ((eflags & OF) != 0);
+            default -> (eflags & ZF) != 0 || (((eflags & SF) != 0) != ((eflags & OF) != 0));
+        };
+        return result ^ ((cc & 1) != 0);
+    }
+}

@@ -1,0 +1,745 @@
+// The semantics of the one-byte opcode map, and the operand plumbing every instruction
+// shares (ModRM register/memory operands, effective addresses, read-modify-write).
+// The two-byte map, string instructions and system instructions live in their own
+// classes. An instruction writes memory and registers only after its last possible
+// fault, and EIP is committed last, which is what makes faults restartable.
+package dev.lguest.cpu.interpreter;
+
+import static dev.lguest.api.cpu.X86.CF;
+import static dev.lguest.api.cpu.X86.EAX;
+import static dev.lguest.api.cpu.X86.EBP;
+import static dev.lguest.api.cpu.X86.ECX;
+import static dev.lguest.api.cpu.X86.EDX;
+import static dev.lguest.api.cpu.X86.ESP;
+import static dev.lguest.api.cpu.X86.OF;
+import static dev.lguest.api.cpu.X86.ZF;
+
+import dev.lguest.api.cpu.X86;
+
+final class Executor {
+    final InterpreterCpu cpu;
+    final Instruction in;
+    final Alu alu;
+    final int[] gpr;
+    final LinearMemory memory;
+    final Segments segments;
+    private final TwoByteOps twoByte;
+    private final StringOps strings;
+    final SystemOps system;
+
+    /** Where execution continues; instructions that jump change it. */
+    int next;
+    /** The linear address of the current read-modify-write memory operand. */
+    private int updateLinear;
+
+    Executor(InterpreterCpu cpu, Instruction in) {
+        this.cpu = cpu;
+        this.in = in;
+        this.alu = cpu.alu;
+        this.gpr = cpu.gpr;
+        this.memory = cpu.memory;
+        this.segments = cpu.segments;
+        this.twoByte = new TwoByteOps(this);
+        this.strings = new StringOps(this);
+        this.system = new SystemOps(this);
+    }
+
+    void step() {
+        cpu.decode(in);
+        next = in.next;
+        if (in.lock) {
+            checkLock();
+        }
+        if (in.opcode >= 0x100) {
+            twoByte.execute();
+        } else {
+            if (executeOneByte()) {
+                return; // the instruction committed EIP and the retirement itself
+            }
+        }
+        cpu.eip = next;
+        cpu.retired++;
+    }
+
+    // ---- operands ----
+
+    int effectiveAddress() {
+        int address = in.displacement;
+        if (in.base >= 0) {
+            address += gpr[in.base];
+        }
+        if (in.index >= 0) {
+            address += gpr[in.index] << in.scale;
+        }
+        return in.address32 ? address : address & 0xffff;
+    }
+
+    int readRm(int size) {
+        if (in.mod == 3) {
+            return cpu.reg(in.rm, size);
+        }
+        return cpu.read(in.segment(), effectiveAddress(), size);
+    }
+
+    void writeRm(int size, int value) {
+        if (in.mod == 3) {
+            cpu.setReg(in.rm, size, value);
+        } else {
+            cpu.write(in.segment(), effectiveAddress(), size, value);
+        }
+    }
+
+    /** Reads an operand that will be written back: write rights are checked now. */
+    int readForUpdate(int size) {
+        if (in.mod == 3) {
+            return cpu.reg(in.rm, size);
+        }
+        updateLinear = segments.linearForWrite(in.segment(), effectiveAddress(), size);
+        return memory.read(updateLinear, size, cpu.accessKind | LinearMemory.WRITE);
+    }
+
+    void writeBack(int size, int value) {
+        if (in.mod == 3) {
+            cpu.setReg(in.rm, size, value);
+        } else {
+            memory.write(updateLinear, size, value, cpu.accessKind);
+        }
+    }
+
+    int operandSize() {
+        return in.operand32 ? 4 : 2;
+    }
+
+    /** Byte for even opcodes of a pair, word/dword for odd ones. */
+    int sizeOf(int opcode) {
+        return (opcode & 1) == 0 ? 1 : operandSize();
+    }
+
+    void requireMemoryOperand() {
+        if (in.mod == 3) {
+            throw CpuFault.invalidOpcode();
+        }
+    }
+
+    void requirePrivilege0() {
+        if (cpu.cpl != 0) {
+            throw CpuFault.generalProtection(0);
+        }
+    }
+
+    /** A near branch target: truncated to 16 bits for 16-bit operands, checked against CS. */
+    void jumpTo(int target) {
+        if (!in.operand32) {
+            target &= 0xffff;
+        }
+        if (!segments.withinCodeLimit(target)) {
+            throw CpuFault.generalProtection(0);
+        }
+        next = target;
+    }
+
+    /** Only read-modify-write instructions with a memory destination may be LOCKed. */
+    private void checkLock() {
+        int op = in.opcode;
+        int reg = in.reg;
+        boolean lockable = in.hasMemoryOperand() && switch (op) {
+            case 0x00, 0x01, 0x08, 0x09, 0x10, 0x11, 0x18, 0x19, 0x20, 0x21, 0x28, 0x29, 0x30, 0x31,
+                 0x86, 0x87, 0x1ab, 0x1b3, 0x1bb, 0x1b0, 0x1b1, 0x1c0, 0x1c1 -> true;
+            case 0x80, 0x81, 0x82, 0x83 -> reg != 7;
+            case 0xf6, 0xf7 -> reg == 2 || reg == 3;
+            case 0xfe, 0xff -> reg < 2;
+            case 0x1ba -> reg >= 5;
+            case 0x1c7 -> reg == 1;
+            default -> false;
+        };
+        if (!lockable) {
+            throw CpuFault.invalidOpcode();
+        }
+    }
+
+    // ---- the one-byte map ----
+
+    /** Returns true if the instruction already committed EIP and its retirement. */
+    private boolean executeOneByte() {
+        int op = in.opcode;
+        switch (op) {
+            case 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d,
+                 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d,
+                 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d,
+                 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d -> arithmetic(op);
+            case 0x06, 0x0e, 0x16, 0x1e -> cpu.push(segments.cache[op >>> 3].selector(), operandSize());
+            case 0x07, 0x17, 0x1f -> popSegment(op >>> 3);
+            case 0x27 -> system.decimalAdjust(false);
+            case 0x2f -> system.decimalAdjust(true);
+            case 0x37 -> system.asciiAdjust(false);
+            case 0x3f -> system.asciiAdjust(true);
+            case 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47 -> {
+                int size = operandSize();
+                cpu.setReg(op & 7, size, alu.increment(cpu.reg(op & 7, size), 1, size));
+            }
+            case 0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f -> {
+                int size = operandSize();
+                cpu.setReg(op & 7, size, alu.increment(cpu.reg(op & 7, size), -1, size));
+            }
+            case 0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57 -> cpu.push(gpr[op & 7], operandSize());
+            case 0x58, 0x59, 0x5a, 0x5b, 0x5c, 0x5d, 0x5e, 0x5f -> {
+                int size = operandSize();
+                int value = cpu.pop(size);
+                cpu.setReg(op & 7, size, value);
+            }
+            case 0x60 -> pushAll();
+            case 0x61 -> popAll();
+            case 0x62 -> bound();
+            case 0x63 -> adjustRpl();
+            case 0x68, 0x6a -> cpu.push(in.immediate, operandSize());
+            case 0x69, 0x6b -> {
+                int size = operandSize();
+                cpu.setReg(in.reg, size, multiplySigned(readRm(size), in.immediate, size));
+            }
+            case 0x6c, 0x6d, 0x6e, 0x6f -> strings.execute(op);
+            case 0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77,
+                 0x78, 0x79, 0x7a, 0x7b, 0x7c, 0x7d, 0x7e, 0x7f -> {
+                if (Alu.condition(op & 15, cpu.eflags)) {
+                    jumpTo(next + in.immediate);
+                }
+            }
+            case 0x80, 0x81, 0x82, 0x83 -> {
+                int size = op == 0x80 || op == 0x82 ? 1 : operandSize();
+                arithmeticToRm(in.reg, size, in.immediate);
+            }
+            case 0x84, 0x85 -> {
+                int size = sizeOf(op);
+                alu.logic(readRm(size) & cpu.reg(in.reg, size), size);
+            }
+            case 0x86, 0x87 -> {
+                int size = sizeOf(op);
+                int old = readForUpdate(size);
+                writeBack(size, cpu.reg(in.reg, size));
+                cpu.setReg(in.reg, size, old);
+            }
+            case 0x88, 0x89 -> writeRm(sizeOf(op), cpu.reg(in.reg, sizeOf(op)));
+            case 0x8a, 0x8b -> cpu.setReg(in.reg, sizeOf(op), readRm(sizeOf(op)));
+            case 0x8c -> {
+                if (in.reg > 5) {
+                    throw CpuFault.invalidOpcode();
+                }
+                int selector = segments.cache[in.reg].selector();
+                writeRm(in.mod == 3 ? operandSize() : 2, selector);
+            }
+            case 0x8d -> {
+                requireMemoryOperand();
+                cpu.setReg(in.reg, operandSize(), effectiveAddress());
+            }
+            case 0x8e -> loadSegmentFromRm();
+            case 0x8f -> popToRm();
+            case 0x90 -> {
+                // NOP (and PAUSE with F3)
+            }
+            case 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97 -> {
+                int size = operandSize();
+                int other = cpu.reg(op & 7, size);
+                cpu.setReg(op & 7, size, cpu.reg(EAX, size));
+                cpu.setReg(EAX, size, other);
+            }
+            case 0x98 -> {
+                if (in.operand32) {
+                    gpr[EAX] = (short) gpr[EAX];
+                } else {
+                    cpu.setReg(EAX, 2, (byte) gpr[EAX]);
+                }
+            }
+            case 0x99 -> {
+                if (in.operand32) {
+                    gpr[EDX] = gpr[EAX] >> 31;
+                } else {
+                    cpu.setReg(EDX, 2, ((short) gpr[EAX]) >> 15);
+                }
+            }
+            case 0x9a -> {
+                int size = operandSize();
+                cpu.interrupts.farCall(in.immediate2, size == 4 ? in.immediate : in.immediate & 0xffff, size, next);
+                return committed();
+            }
+            case 0x9b -> X87Minimal.waitInstruction(cpu);
+            case 0x9c -> cpu.push(cpu.eflags & ~(X86.VM | X86.RF), operandSize());
+            case 0x9d -> {
+                int size = operandSize();
+                int popped = cpu.peek(0, size);
+                cpu.eflags = cpu.interrupts.mergeFlags(popped, cpu.cpl, size);
+                cpu.gpr[ESP] = cpu.stackPointerPlus(cpu.gpr[ESP], size);
+            }
+            case 0x9e -> {
+                int mask = X86.SF | X86.ZF | X86.AF | X86.PF | X86.CF;
+                cpu.eflags = (cpu.eflags & ~mask) | ((gpr[EAX] >>> 8) & mask);
+            }
+            case 0x9f -> cpu.setReg(4, 1, (cpu.eflags & 0xd5) | X86.EFLAGS_FIXED);
+            case 0xa0, 0xa1 -> {
+                int size = sizeOf(op);
+                cpu.setReg(EAX, size, cpu.read(in.segment(), moffs(), size));
+            }
+            case 0xa2, 0xa3 -> {
+                int size = sizeOf(op);
+                cpu.write(in.segment(), moffs(), size, cpu.reg(EAX, size));
+            }
+            case 0xa4, 0xa5, 0xa6, 0xa7, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf -> strings.execute(op);
+            case 0xa8, 0xa9 -> {
+                int size = sizeOf(op);
+                alu.logic(cpu.reg(EAX, size) & in.immediate, size);
+            }
+            case 0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7 -> cpu.setReg(op & 7, 1, in.immediate);
+            case 0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf -> cpu.setReg(op & 7, operandSize(), in.immediate);
+            case 0xc0, 0xc1 -> shiftRm(sizeOf(op), in.immediate & 0xff);
+            case 0xd0, 0xd1 -> shiftRm(sizeOf(op), 1);
+            case 0xd2, 0xd3 -> shiftRm(sizeOf(op), gpr[ECX] & 0xff);
+            case 0xc2, 0xc3 -> {
+                int size = operandSize();
+                int target = cpu.peek(0, size);
+                jumpTo(target);
+                int release = op == 0xc2 ? in.immediate & 0xffff : 0;
+                gpr[ESP] = cpu.stackPointerPlus(gpr[ESP], size + release);
+            }
+            case 0xc4 -> loadFarPointer(Segments.ES);
+            case 0xc5 -> loadFarPointer(Segments.DS);
+            case 0xc6, 0xc7 -> {
+                if (in.reg != 0) {
+                    throw CpuFault.invalidOpcode();
+                }
+                writeRm(sizeOf(op), in.immediate);
+            }
+            case 0xc8 -> enter();
+            case 0xc9 -> {
+                int size = operandSize();
+                // ESP takes EBP (SP takes BP on a 16-bit stack), then the old frame pointer is popped.
+                int frameTop = cpu.stack32() ? gpr[EBP] : (gpr[ESP] & 0xffff0000) | (gpr[EBP] & 0xffff);
+                int savedFrame = cpu.read(Segments.SS, cpu.stackOffset(frameTop), size);
+                gpr[ESP] = cpu.stackPointerPlus(frameTop, size);
+                cpu.setReg(EBP, size, savedFrame);
+            }
+            case 0xca, 0xcb -> {
+                cpu.interrupts.farReturn(operandSize(), op == 0xca ? in.immediate & 0xffff : 0);
+                return committed();
+            }
+            case 0xcc -> {
+                cpu.interrupts.softwareInterrupt(X86.BP, next);
+                return true;
+            }
+            case 0xcd -> {
+                cpu.interrupts.softwareInterrupt(in.immediate & 0xff, next);
+                return true;
+            }
+            case 0xce -> {
+                if ((cpu.eflags & OF) != 0) {
+                    cpu.interrupts.softwareInterrupt(X86.OF_VECTOR, next);
+                    return true;
+                }
+            }
+            case 0xcf -> {
+                cpu.interrupts.interruptReturn(operandSize(), next);
+                return committed();
+            }
+            case 0xd4 -> system.asciiAdjustMultiply(in.immediate & 0xff);
+            case 0xd5 -> system.asciiAdjustDivide(in.immediate & 0xff);
+            case 0xd7 -> {
+                int offset = in.address32 ? gpr[X86.EBX] + (gpr[EAX] & 0xff) : (gpr[X86.EBX] + (gpr[EAX] & 0xff)) & 0xffff;
+                cpu.setReg(EAX, 1, cpu.read(in.segment(), offset, 1));
+            }
+            case 0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf -> X87Minimal.execute(this);
+            case 0xe0, 0xe1, 0xe2 -> {
+                int count = in.address32 ? gpr[ECX] - 1 : (gpr[ECX] - 1) & 0xffff;
+                boolean zf = (cpu.eflags & ZF) != 0;
+                boolean taken = count != 0 && (op == 0xe2 || (op == 0xe1 ? zf : !zf));
+                if (taken) {
+                    jumpTo(next + in.immediate);
+                }
+                cpu.setReg(ECX, in.address32 ? 4 : 2, count);
+            }
+            case 0xe3 -> {
+                int count = in.address32 ? gpr[ECX] : gpr[ECX] & 0xffff;
+                if (count == 0) {
+                    jumpTo(next + in.immediate);
+                }
+            }
+            case 0xe4, 0xe5, 0xec, 0xed -> system.input(op);
+            case 0xe6, 0xe7, 0xee, 0xef -> system.output(op);
+            case 0xe8 -> {
+                int size = operandSize();
+                int target = next + in.immediate;
+                jumpTo(target);
+                cpu.push(next(), size);
+            }
+            case 0xe9, 0xeb -> jumpTo(next + in.immediate);
+            case 0xea -> {
+                int size = operandSize();
+                cpu.interrupts.farJump(in.immediate2, size == 4 ? in.immediate : in.immediate & 0xffff);
+                return committed();
+            }
+            case 0xf4 -> {
+                requirePrivilege0();
+                // No interrupt sources reach this CPU: a halt at CPL 0 hands the CPU back.
+                cpu.eip = next;
+                cpu.retired++;
+                cpu.requestExit(dev.lguest.api.cpu.ExitReason.INTERRUPTED, 0, 0);
+                return true;
+            }
+            case 0xf5 -> cpu.eflags ^= CF;
+            case 0xf6, 0xf7 -> group3(sizeOf(op));
+            case 0xf8 -> cpu.eflags &= ~CF;
+            case 0xf9 -> cpu.eflags |= CF;
+            case 0xfa, 0xfb -> {
+                if (cpu.cpl > ((cpu.eflags >>> 12) & 3)) {
+                    throw CpuFault.generalProtection(0);
+                }
+                cpu.eflags = op == 0xfa ? cpu.eflags & ~X86.IF : cpu.eflags | X86.IF;
+            }
+            case 0xfc -> cpu.eflags &= ~X86.DF;
+            case 0xfd -> cpu.eflags |= X86.DF;
+            case 0xfe -> {
+                if (in.reg > 1) {
+                    throw CpuFault.invalidOpcode();
+                }
+                writeBack(1, alu.increment(readForUpdate(1), in.reg == 0 ? 1 : -1, 1));
+            }
+            case 0xff -> {
+                return group5();
+            }
+            default -> throw CpuFault.invalidOpcode();
+        }
+        return false;
+    }
+
+    /** The return address a near CALL pushes. */
+    private int next() {
+        return in.next;
+    }
+
+    /** For instructions that set EIP themselves (far transfers): count the retirement. */
+    private boolean committed() {
+        cpu.retired++;
+        return true;
+    }
+
+    private int moffs() {
+        return in.address32 ? in.displacement : in.displacement & 0xffff;
+    }
+
+    private void arithmetic(int op) {
+        int operation = op >>> 3;
+        int form = op & 7;
+        int size = (form & 1) == 0 ? 1 : operandSize();
+        switch (form) {
+            case 0, 1 -> arithmeticToRm(operation, size, cpu.reg(in.reg, size));
+            case 2, 3 -> {
+                int result = alu.arith(operation, cpu.reg(in.reg, size), readRm(size), size);
+                if (operation != Alu.CMP) {
+                    cpu.setReg(in.reg, size, result);
+                }
+            }
+            default -> {
+                int result = alu.arith(operation, cpu.reg(EAX, size), in.immediate, size);
+                if (operation != Alu.CMP) {
+                    cpu.setReg(EAX, size, result);
+                }
+            }
+        }
+    }
+
+    private void arithmeticToRm(int operation, int size, int source) {
+        if (operation == Alu.CMP) {
+            alu.arith(operation, readRm(size), source, size);
+        } else {
+            int destination = readForUpdate(size);
+            int saved = cpu.eflags;
+            int result = alu.arith(operation, destination, source, size);
+            try {
+                writeBack(size, result);
+            } catch (CpuFault f) {
+                cpu.eflags = saved;
+                throw f;
+            }
+        }
+    }
+
+    private void shiftRm(int size, int count) {
+        int value = readForUpdate(size);
+        writeBack(size, alu.shift(in.reg, value, count, size));
+    }
+
+    private void group3(int size) {
+        switch (in.reg) {
+            case 0, 1 -> alu.logic(readRm(size) & in.immediate, size);
+            case 2 -> writeBack(size, ~readForUpdate(size));
+            case 3 -> {
+                int value = readForUpdate(size);
+                writeBack(size, alu.negate(value, size));
+            }
+            case 4 -> multiplyAccumulator(readRm(size), size, false);
+            case 5 -> multiplyAccumulator(readRm(size), size, true);
+            case 6 -> divideAccumulator(readRm(size), size, false);
+            default -> divideAccumulator(readRm(size), size, true);
+        }
+    }
+
+    private boolean group5() {
+        int size = operandSize();
+        switch (in.reg) {
+            case 0, 1 -> writeBack(size, alu.increment(readForUpdate(size), in.reg == 0 ? 1 : -1, size));
+            case 2 -> {
+                int target = readRm(size);
+                jumpTo(target);
+                cpu.push(in.next, size);
+            }
+            case 3, 5 -> {
+                requireMemoryOperand();
+                int address = effectiveAddress();
+                int offset = cpu.read(in.segment(), address, size);
+                int selector = cpu.read(in.segment(), address + size, 2);
+                if (in.reg == 3) {
+                    cpu.interrupts.farCall(selector, offset, size, in.next);
+                } else {
+                    cpu.interrupts.farJump(selector, offset);
+                }
+                return committed();
+            }
+            case 4 -> jumpTo(readRm(size));
+            case 6 -> cpu.push(readRm(size), size);
+            default -> throw CpuFault.invalidOpcode();
+        }
+        return false;
+    }
+
+    /** MUL and one-operand IMUL: the accumulator times the operand into (E)DX:(E)AX or AX. */
+    private void multiplyAccumulator(int source, int size, boolean signed) {
+        switch (size) {
+            case 1 -> {
+                int a = gpr[EAX] & 0xff;
+                int product = signed ? (byte) a * (byte) source : a * (source & 0xff);
+                cpu.setReg(EAX, 2, product);
+                boolean overflow = signed ? product != (byte) product : (product & 0xff00) != 0;
+                alu.multiplyFlags(product, 1, overflow);
+            }
+            case 2 -> {
+                int a = gpr[EAX] & 0xffff;
+                int product = signed ? (short) a * (short) source : a * (source & 0xffff);
+                cpu.setReg(EAX, 2, product);
+                cpu.setReg(EDX, 2, product >>> 16);
+                boolean overflow = signed ? product != (short) product : (product & 0xffff0000) != 0;
+                alu.multiplyFlags(product, 2, overflow);
+            }
+            default -> {
+                long product = signed ? (long) gpr[EAX] * source : (gpr[EAX] & 0xffffffffL) * (source & 0xffffffffL);
+                gpr[EAX] = (int) product;
+                gpr[EDX] = (int) (product >>> 32);
+                boolean overflow = signed ? product != (int) product : (product >>> 32) != 0;
+                alu.multiplyFlags((int) product, 4, overflow);
+            }
+        }
+    }
+
+    /** Two- and three-operand IMUL: a truncated product, CF=OF when it did not fit. */
+    int multiplySigned(int a, int b, int size) {
+        long product = (long) Alu.signExtend(a, size) * Alu.signExtend(b, size);
+        int result = (int) product & Alu.mask(size);
+        alu.multiplyFlags(result, size, product != Alu.signExtend((int) product, size));
+        return result;
+    }
+
+    private void divideAccumulator(int divisorValue, int size, boolean signed) {
+        switch (size) {
+            case 1 -> {
+                int dividend = gpr[EAX] & 0xffff;
+                int divisor = signed ? (byte) divisorValue : divisorValue & 0xff;
+                if (divisor == 0) {
+                    throw CpuFault.of(X86.DE, 0);
+                }
+                int quotient, remainder;
+                if (signed) {
+                    quotient = (short) dividend / divisor;
+                    remainder = (short) dividend % divisor;
+                    if (quotient != (byte) quotient) {
+                        throw CpuFault.of(X86.DE, 0);
+                    }
+                } else {
+                    quotient = dividend / divisor;
+                    remainder = dividend % divisor;
+                    if (quotient > 0xff) {
+                        throw CpuFault.of(X86.DE, 0);
+                    }
+                }
+                cpu.setReg(EAX, 2, (quotient & 0xff) | ((remainder & 0xff) << 8));
+            }
+            case 2 -> {
+                int dividend = ((gpr[EDX] & 0xffff) << 16) | (gpr[EAX] & 0xffff);
+                int divisor = signed ? (short) divisorValue : divisorValue & 0xffff;
+                if (divisor == 0) {
+                    throw CpuFault.of(X86.DE, 0);
+                }
+                long quotient, remainder;
+                if (signed) {
+                    quotient = (long) dividend / divisor;
+                    remainder = (long) dividend % divisor;
+                    if (quotient != (short) quotient) {
+                        throw CpuFault.of(X86.DE, 0);
+                    }
+                } else {
+                    long unsignedDividend = dividend & 0xffffffffL;
+                    quotient = unsignedDividend / divisor;
+                    remainder = unsignedDividend % divisor;
+                    if (quotient > 0xffff) {
+                        throw CpuFault.of(X86.DE, 0);
+                    }
+                }
+                cpu.setReg(EAX, 2, (int) quotient);
+                cpu.setReg(EDX, 2, (int) remainder);
+            }
+            default -> {
+                long dividend = ((long) gpr[EDX] << 32) | (gpr[EAX] & 0xffffffffL);
+                if (divisorValue == 0) {
+                    throw CpuFault.of(X86.DE, 0);
+                }
+                long quotient, remainder;
+                if (signed) {
+                    if (dividend == Long.MIN_VALUE && divisorValue == -1) {
+                        throw CpuFault.of(X86.DE, 0);
+                    }
+                    quotient = dividend / divisorValue;
+                    remainder = dividend % divisorValue;
+                    if (quotient != (int) quotient) {
+                        throw CpuFault.of(X86.DE, 0);
+                    }
+                } else {
+                    long divisor = divisorValue & 0xffffffffL;
+                    quotient = Long.divideUnsigned(dividend, divisor);
+                    remainder = Long.remainderUnsigned(dividend, divisor);
+                    if ((quotient >>> 32) != 0) {
+                        throw CpuFault.of(X86.DE, 0);
+                    }
+                }
+                gpr[EAX] = (int) quotient;
+                gpr[EDX] = (int) remainder;
+            }
+        }
+    }
+
+    private void popSegment(int segment) {
+        int size = operandSize();
+        int selector = cpu.peek(0, size) & 0xffff;
+        int newEsp = cpu.stackPointerPlus(gpr[ESP], size);
+        loadSegment(segment, selector);
+        gpr[ESP] = newEsp;
+    }
+
+    void loadSegment(int segment, int selector) {
+        if (segment == Segments.SS) {
+            segments.loadStack(selector);
+        } else if (segment == Segments.CS) {
+            throw CpuFault.invalidOpcode();
+        } else {
+            segments.loadData(segment, selector);
+        }
+    }
+
+    private void loadSegmentFromRm() {
+        if (in.reg > 5 || in.reg == Segments.CS) {
+            throw CpuFault.invalidOpcode();
+        }
+        loadSegment(in.reg, readRm(2));
+    }
+
+    /** LES, LDS (and LSS, LFS, LGS from the two-byte map): offset and selector from memory. */
+    void loadFarPointer(int segment) {
+        requireMemoryOperand();
+        int size = operandSize();
+        int address = effectiveAddress();
+        int offset = cpu.read(in.segment(), address, size);
+        int selector = cpu.read(in.segment(), address + size, 2);
+        loadSegment(segment, selector);
+        cpu.setReg(in.reg, size, offset);
+    }
+
+    private void popToRm() {
+        if (in.reg != 0) {
+            throw CpuFault.invalidOpcode();
+        }
+        int size = operandSize();
+        int value = cpu.peek(0, size);
+        int oldEsp = gpr[ESP];
+        int newEsp = cpu.stackPointerPlus(oldEsp, size);
+        // The destination address is computed with ESP already incremented.
+        gpr[ESP] = newEsp;
+        try {
+            writeRm(size, value);
+        } catch (CpuFault f) {
+            gpr[ESP] = oldEsp;
+            throw f;
+        }
+        if (in.mod == 3 && in.rm == ESP) {
+            cpu.setReg(ESP, size, value);
+        }
+    }
+
+    private void pushAll() {
+        int size = operandSize();
+        int esp = gpr[ESP];
+        int original = esp;
+        for (int r = 0; r < 8; r++) {
+            esp = cpu.pushAt(esp, r == ESP ? original : gpr[r], size);
+        }
+        gpr[ESP] = esp;
+    }
+
+    private void popAll() {
+        int size = operandSize();
+        int[] values = new int[8];
+        for (int r = 7; r >= 0; r--) {
+            values[r] = cpu.peek((7 - r) * size, size);
+        }
+        for (int r = 0; r < 8; r++) {
+            if (r != ESP) {
+                cpu.setReg(r, size, values[r]);
+            }
+        }
+        gpr[ESP] = cpu.stackPointerPlus(gpr[ESP], 8 * size);
+    }
+
+    private void bound() {
+        requireMemoryOperand();
+        int size = operandSize();
+        int address = effectiveAddress();
+        int lower = Alu.signExtend(cpu.read(in.segment(), address, size), size);
+        int upper = Alu.signExtend(cpu.read(in.segment(), address + size, size), size);
+        int index = Alu.signExtend(cpu.reg(in.reg, size), size);
+        if (index < lower || index > upper) {
+            throw CpuFault.of(X86.BR, 0);
+        }
+    }
+
+    private void adjustRpl() {
+        int destination = readForUpdate(2);
+        int source = cpu.reg(in.reg, 2);
+        if ((destination & 3) < (source & 3)) {
+            writeBack(2, (destination & ~3) | (source & 3));
+            cpu.eflags |= ZF;
+        } else {
+            cpu.eflags &= ~ZF;
+        }
+    }
+
+    private void enter() {
+        int size = operandSize();
+        int allocation = in.immediate & 0xffff;
+        int level = in.immediate2 & 31;
+        int esp = cpu.pushAt(gpr[ESP], gpr[EBP], size);
+        int frame = esp;
+        int ebp = gpr[EBP];
+        for (int i = 1; i < level; i++) {
+            ebp = cpu.stackPointerPlus(ebp, -size);
+            esp = cpu.pushAt(esp, cpu.read(Segments.SS, cpu.stackOffset(ebp), size), size);
+        }
+        if (level > 0) {
+            esp = cpu.pushAt(esp, frame, size);
+        }
+        esp = cpu.stackPointerPlus(esp, -allocation);
+        cpu.setReg(EBP, cpu.stack32() ? 4 : 2, frame);
+        gpr[ESP] = esp;
+    }
+}

@@ -1,0 +1,44 @@
+// One decoded instruction: prefixes, opcode, ModRM fields, the memory operand's parts
+// and the immediates. The decoder fills it in and the interpreter reads it; it holds
+// no machine state, so a translator can decode once and generate code from it.
+package dev.lguest.cpu.interpreter;
+
+final class Instruction {
+    /** EIP of the first byte (prefixes included) and of the following instruction. */
+    int start, next;
+    /** 0x00-0xFF for the one-byte map, 0x100-0x1FF for 0F xx. */
+    int opcode;
+    int flags;
+    boolean operand32, address32;
+    /** A segment override (Segments.ES...), or -1. */
+    int segmentOverride;
+    /** 0, 0xF2 (REPNE) or 0xF3 (REP/REPE). */
+    int repeat;
+    boolean lock;
+
+    /** ModRM fields; mod == 3 names a register. */
+    int mod, reg, rm;
+    /** Memory operand: base and index registers (-1 for none), scale shift, displacement. */
+    int base, index, scale, displacement;
+    /** The segment the memory operand uses unless overridden (DS, or SS for EBP/ESP bases). */
+    int defaultSegment;
+
+    int immediate, immediate2;
+
+    boolean hasMemoryOperand() {
+        return (flags & OpcodeTable.MODRM) != 0 && mod != 3;
+    }
+
+    int operandSize() {
+        return operand32 ? 4 : 2;
+    }
+
+    /** The segment used for the memory operand. */
+    int segment() {
+        return segmentOverride >= 0 ? segmentOverride : defaultSegment;
+    }
+
+    int length() {
+        return next - start;
+    }
+}

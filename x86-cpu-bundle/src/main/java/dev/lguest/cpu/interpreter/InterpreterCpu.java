@@ -1,0 +1,304 @@
+// The interpreting i686: the architectural registers and the run loop. Each step
+// decodes and executes one instruction; the instruction commits EIP and its registers
+// only after everything that can fault has happened, so a fault leaves the state as it
+// was at the instruction boundary and the instruction can be restarted. Faults come
+// back as CpuFault and are handed to the InterruptUnit, which either stops the CPU for
+// the host or delivers them through the IDT.
+package dev.lguest.cpu.interpreter;
+
+import dev.lguest.api.cpu.CpuExit;
+import dev.lguest.api.cpu.CpuState;
+import dev.lguest.api.cpu.ExitReason;
+import dev.lguest.api.cpu.SegmentCache;
+import dev.lguest.api.cpu.X86;
+import dev.lguest.api.cpu.X86Cpu;
+import dev.lguest.api.memory.PhysicalMemory;
+import java.lang.foreign.MemorySegment;
+
+final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
+    final int[] gpr = new int[8];
+    int eip;
+    int eflags = X86.EFLAGS_FIXED;
+    /** The current privilege level, kept equal to the RPL of CS. */
+    int cpl;
+    /** LinearMemory.USER at CPL 3, else supervisor: the rights of ordinary accesses. */
+    int accessKind;
+    SegmentCache ldtr = SegmentCache.NULL;
+    SegmentCache tr = SegmentCache.NULL;
+    int gdtBase, gdtLimit, idtBase, idtLimit;
+    int cr0 = X86.CR0_PE | X86.CR0_ET, cr2, cr3, cr4;
+    /** Debug registers: kept so MOV DRn reads back what was written; they trigger nothing. */
+    final int[] debugRegisters = new int[8];
+    /** TSC = tscBase + retired, so it advances with every retired instruction. */
+    long tscBase;
+    /** Instructions retired since this CPU was made. */
+    long retired;
+    final byte[] fpu = new byte[CpuState.FPU_IMAGE_SIZE];
+    final long[] hostVectors = new long[4];
+
+    final LinearMemory memory;
+    final Segments segments = new Segments(this);
+    final Alu alu = new Alu(this);
+    private final Decoder decoder = new Decoder(this);
+    private final Instruction instruction = new Instruction();
+    final InterruptUnit interrupts = new InterruptUnit(this);
+    private final Executor executor = new Executor(this, instruction);
+
+    /** Set by interrupt() from any thread, consumed at an instruction boundary. */
+    private volatile boolean interruptRequested;
+
+    /** An exit an instruction asked for (host vector, shutdown), taken after it finishes. */
+    ExitReason pendingExit;
+    int pendingVector, pendingErrorCode;
+
+    /** The page instructions are currently fetched from, to skip the TLB within a page. */
+    private int fetchPageNumber = -1;
+    private MemorySegment fetchPage;
+
+    InterpreterCpu(PhysicalMemory bus) {
+        this.memory = new LinearMemory(bus);
+        X87Minimal.initialize(fpu);
+        loadState(new CpuState());
+    }
+
+    // ---- X86Cpu ----
+
+    @Override
+    public CpuState saveState() {
+        CpuState s = new CpuState();
+        System.arraycopy(gpr, 0, s.gpr, 0, 8);
+        s.eip = eip;
+        s.eflags = eflags;
+        System.arraycopy(segments.cache, 0, s.segments, 0, 6);
+        s.ldtr = ldtr;
+        s.tr = tr;
+        s.gdtBase = gdtBase;
+        s.gdtLimit = gdtLimit;
+        s.idtBase = idtBase;
+        s.idtLimit = idtLimit;
+        s.cr0 = cr0;
+        s.cr2 = cr2;
+        s.cr3 = cr3;
+        s.cr4 = cr4;
+        s.tsc = tscBase + retired;
+        System.arraycopy(fpu, 0, s.fpu, 0, fpu.length);
+        System.arraycopy(hostVectors, 0, s.hostVectors, 0, 4);
+        return s;
+    }
+
+    @Override
+    public void loadState(CpuState s) {
+        System.arraycopy(s.gpr, 0, gpr, 0, 8);
+        eip = s.eip;
+        eflags = (s.eflags | X86.EFLAGS_FIXED) & ~((1 << 3) | (1 << 5) | (1 << 15));
+        for (int i = 0; i < 6; i++) {
+            segments.set(i, s.segments[i]);
+        }
+        ldtr = s.ldtr;
+        tr = s.tr;
+        gdtBase = s.gdtBase;
+        gdtLimit = s.gdtLimit;
+        idtBase = s.idtBase;
+        idtLimit = s.idtLimit;
+        cr0 = s.cr0;
+        cr2 = s.cr2;
+        cr3 = s.cr3;
+        cr4 = s.cr4;
+        tscBase = s.tsc - retired;
+        System.arraycopy(s.fpu, 0, fpu, 0, fpu.length);
+        System.arraycopy(s.hostVectors, 0, hostVectors, 0, 4);
+        privilegeChanged();
+        pagingChanged();
+    }
+
+    @Override
+    public CpuExit run(long instructionBudget) {
+        long first = retired;
+        pendingExit = null;
+        while (true) {
+            if (interruptRequested) {
+                interruptRequested = false;
+                return new CpuExit(ExitReason.INTERRUPTED, 0, 0, retired - first);
+            }
+            if (retired - first >= instructionBudget) {
+                return new CpuExit(ExitReason.BUDGET, 0, 0, retired - first);
+            }
+            int eipBefore = eip;
+            try {
+                try {
+                    executor.step();
+                } catch (CpuFault fault) {
+                    if (fault.vector == X86.PF_VECTOR) {
+                        cr2 = fault.address;
+                    }
+                    interrupts.raiseFault(fault.vector, fault.errorCode);
+                }
+            } catch (RuntimeException | StackOverflowError bug) {
+                // An interpreter bug must not escape into the host: stop as a shutdown
+                // at the instruction that exposed it.
+                eip = eipBefore;
+                return new CpuExit(ExitReason.SHUTDOWN, 0, 0, retired - first);
+            }
+            if (pendingExit != null) {
+                CpuExit exit = new CpuExit(pendingExit, pendingVector, pendingErrorCode, retired - first);
+                pendingExit = null;
+                return exit;
+            }
+        }
+    }
+
+    void requestExit(ExitReason reason, int vector, int errorCode) {
+        pendingExit = reason;
+        pendingVector = vector;
+        pendingErrorCode = errorCode;
+    }
+
+    @Override
+    public void interrupt() {
+        interruptRequested = true;
+    }
+
+    @Override
+    public int gpr(int register) {
+        return gpr[register];
+    }
+
+    @Override
+    public void setGpr(int register, int value) {
+        gpr[register] = value;
+    }
+
+    @Override
+    public int eip() {
+        return eip;
+    }
+
+    @Override
+    public void setEip(int eip) {
+        this.eip = eip;
+    }
+
+    @Override
+    public void setCr3(int cr3) {
+        this.cr3 = cr3;
+        pagingChanged();
+    }
+
+    @Override
+    public void invalidatePage(int linearAddress) {
+        memory.invalidate(linearAddress);
+        fetchPageNumber = -1;
+    }
+
+    // ---- state changes with side effects ----
+
+    /** CR0, CR3 or CR4 changed: re-read the paging controls and flush the TLB. */
+    void pagingChanged() {
+        memory.configure((cr0 & X86.CR0_PG) != 0, (cr0 & X86.CR0_WP) != 0, cr3);
+        fetchPageNumber = -1;
+    }
+
+    /** CS was reloaded: the CPL and with it the rights of ordinary accesses may differ. */
+    void privilegeChanged() {
+        cpl = segments.cache[Segments.CS].selector() & 3;
+        accessKind = cpl == 3 ? LinearMemory.USER : LinearMemory.READ;
+        fetchPageNumber = -1;
+    }
+
+    void setCodeSegment(SegmentCache cs) {
+        segments.set(Segments.CS, cs);
+        privilegeChanged();
+    }
+
+    boolean code32() {
+        return segments.cache[Segments.CS].big();
+    }
+
+    boolean stack32() {
+        return segments.cache[Segments.SS].big();
+    }
+
+    // ---- code fetch ----
+
+    void decode(Instruction in) {
+        decoder.decode(in, eip, code32());
+    }
+
+    @Override
+    public int codeByte(int offset) {
+        int linear = segments.linearForFetch(offset);
+        int pageNumber = linear >>> 12;
+        if (pageNumber != fetchPageNumber) {
+            fetchPage = memory.page(linear, accessKind);
+            fetchPageNumber = pageNumber;
+        }
+        return fetchPage.get(LinearMemory.BYTE, linear & 0xfff) & 0xff;
+    }
+
+    // ---- registers by size ----
+
+    int reg(int r, int size) {
+        return switch (size) {
+            case 4 -> gpr[r];
+            case 2 -> gpr[r] & 0xffff;
+            default -> r < 4 ? gpr[r] & 0xff : (gpr[r - 4] >>> 8) & 0xff;
+        };
+    }
+
+    void setReg(int r, int size, int value) {
+        switch (size) {
+            case 4 -> gpr[r] = value;
+            case 2 -> gpr[r] = (gpr[r] & 0xffff0000) | (value & 0xffff);
+            default -> {
+                if (r < 4) {
+                    gpr[r] = (gpr[r] & ~0xff) | (value & 0xff);
+                } else {
+                    gpr[r - 4] = (gpr[r - 4] & ~0xff00) | ((value & 0xff) << 8);
+                }
+            }
+        }
+    }
+
+    // ---- memory through segments, with the current privilege's rights ----
+
+    int read(int segment, int offset, int size) {
+        return memory.read(segments.linearForRead(segment, offset, size), size, accessKind);
+    }
+
+    void write(int segment, int offset, int size, int value) {
+        memory.write(segments.linearForWrite(segment, offset, size), size, value, accessKind);
+    }
+
+    // ---- the stack ----
+
+    /** ESP moved by delta, wrapping within SP alone on a 16-bit stack. */
+    int stackPointerPlus(int esp, int delta) {
+        return stack32() ? esp + delta : (esp & 0xffff0000) | ((esp + delta) & 0xffff);
+    }
+
+    int stackOffset(int esp) {
+        return stack32() ? esp : esp & 0xffff;
+    }
+
+    /** Writes a value below {@code esp} and returns the new stack pointer; commits nothing. */
+    int pushAt(int esp, int value, int size) {
+        int newEsp = stackPointerPlus(esp, -size);
+        write(Segments.SS, stackOffset(newEsp), size, value);
+        return newEsp;
+    }
+
+    void push(int value, int size) {
+        gpr[X86.ESP] = pushAt(gpr[X86.ESP], value, size);
+    }
+
+    /** Reads the stack at ESP + delta without popping. */
+    int peek(int delta, int size) {
+        return read(Segments.SS, stackOffset(stackPointerPlus(gpr[X86.ESP], delta)), size);
+    }
+
+    int pop(int size) {
+        int value = peek(0, size);
+        gpr[X86.ESP] = stackPointerPlus(gpr[X86.ESP], size);
+        return value;
+    }
+}

@@ -1,0 +1,375 @@
+// Interrupts, exceptions and the far control transfers that change CS: delivery through
+// the IDT (with the stack switch through the TSS when entering a more privileged
+// ring), IRET, and far JMP/CALL/RET. Before anything goes through the IDT the host's
+// routing bitmap is consulted: a host vector stops the CPU without touching the guest.
+// Every check and every stack write happens before registers are committed, so a fault
+// in the middle leaves the state of the instruction boundary.
+package dev.lguest.cpu.interpreter;
+
+import static dev.lguest.api.cpu.X86.ESP;
+
+import dev.lguest.api.cpu.ExitReason;
+import dev.lguest.api.cpu.SegmentCache;
+import dev.lguest.api.cpu.X86;
+
+final class InterruptUnit {
+    private static final int BENIGN = 0, CONTRIBUTORY = 1, PAGE_FAULT = 2;
+    private static final int GATE_TASK = 5, GATE_INTERRUPT32 = 0xe, GATE_TRAP32 = 0xf;
+
+    private final InterpreterCpu cpu;
+
+    InterruptUnit(InterpreterCpu cpu) {
+        this.cpu = cpu;
+    }
+
+    private static int classify(int vector) {
+        if (vector == X86.PF_VECTOR) {
+            return PAGE_FAULT;
+        }
+        return vector == X86.DE || (vector >= X86.TS_VECTOR && vector <= X86.GP) ? CONTRIBUTORY : BENIGN;
+    }
+
+    private boolean isHostVector(int vector) {
+        return (cpu.hostVectors[vector >>> 6] & (1L << vector)) != 0;
+    }
+
+    /** A fault raised by the instruction at cpu.eip, which stays the EIP to report. */
+    void raiseFault(int vector, int errorCode) {
+        raise(vector, errorCode, X86.hasErrorCode(vector), cpu.eip, false);
+    }
+
+    /**
+     * INT n, INT3, INTO. The gate's DPL is checked against the CPL before the host
+     * routing, as a real CPU reads the gate before it could ever enter the host's
+     * handler; a failed check is a #GP fault on the INT instruction.
+     */
+    void softwareInterrupt(int vector, int nextEip) {
+        long gate = readGate(vector, false);
+        int gateDpl = (int) (gate >>> 45) & 3;
+        if (gateDpl < cpu.cpl) {
+            throw CpuFault.generalProtection(vector * 8 + 2);
+        }
+        cpu.retired++;
+        raise(vector, 0, false, nextEip, true);
+    }
+
+    private void raise(int vector, int errorCode, boolean pushError, int returnEip, boolean software) {
+        boolean external = !software;
+        while (true) {
+            if (isHostVector(vector)) {
+                cpu.eip = returnEip;
+                cpu.requestExit(ExitReason.VECTOR, vector, pushError ? errorCode : 0);
+                return;
+            }
+            try {
+                deliver(vector, errorCode, pushError, returnEip, external);
+                return;
+            } catch (CpuFault second) {
+                if (second.vector == X86.PF_VECTOR) {
+                    cpu.cr2 = second.address;
+                }
+                if (software) {
+                    cpu.retired--; // the INT did not complete: it faults instead
+                }
+                if (vector == X86.DF_VECTOR) {
+                    cpu.requestExit(ExitReason.SHUTDOWN, X86.DF_VECTOR, 0);
+                    return;
+                }
+                int first = software ? BENIGN : classify(vector);
+                int next = classify(second.vector);
+                if ((first == CONTRIBUTORY && next == CONTRIBUTORY) || (first == PAGE_FAULT && next != BENIGN)) {
+                    vector = X86.DF_VECTOR;
+                    errorCode = 0;
+                    pushError = true;
+                } else {
+                    // A benign first event: the second fault is delivered on its own,
+                    // and the instruction restarts once the handler returns.
+                    vector = second.vector;
+                    errorCode = second.errorCode;
+                    pushError = X86.hasErrorCode(vector);
+                }
+                returnEip = cpu.eip;
+                software = false;
+                external = true;
+            }
+        }
+    }
+
+    /** The 8-byte IDT gate of a vector (low word in bits 0-31). */
+    private long readGate(int vector, boolean external) {
+        int ext = external ? 1 : 0;
+        if (vector * 8L + 7 > (cpu.idtLimit & 0xffffL)) {
+            throw CpuFault.generalProtection(vector * 8 + 2 + ext);
+        }
+        int address = cpu.idtBase + vector * 8;
+        int low = cpu.memory.read32(address, LinearMemory.READ);
+        int high = cpu.memory.read32(address + 4, LinearMemory.READ);
+        return (low & 0xffffffffL) | ((long) high << 32);
+    }
+
+    private void deliver(int vector, int errorCode, boolean pushError, int returnEip, boolean external) {
+        int ext = external ? 1 : 0;
+        long gate = readGate(vector, external);
+        int gateHigh = (int) (gate >>> 32);
+        int gateType = (gateHigh >>> 8) & 0x1f;
+        if (gateType != GATE_INTERRUPT32 && gateType != GATE_TRAP32) {
+            // Task gates and 16-bit gates are not part of this CPU.
+            throw CpuFault.generalProtection(vector * 8 + 2 + ext);
+        }
+        if ((gateHigh & 0x8000) == 0) {
+            throw CpuFault.notPresent(vector * 8 + 2 + ext);
+        }
+        int selector = (int) (gate >>> 16) & 0xffff;
+        int offset = ((int) gate & 0xffff) | (gateHigh & 0xffff0000);
+        if ((selector & 0xfffc) == 0) {
+            throw CpuFault.generalProtection(ext);
+        }
+        long descriptor = cpu.segments.readDescriptor(selector, X86.GP);
+        SegmentCache code = Segments.decode(selector, descriptor);
+        if (!code.isCode() || code.dpl() > cpu.cpl) {
+            throw CpuFault.generalProtection((selector & 0xfffc) + ext);
+        }
+        if (!code.present()) {
+            throw CpuFault.notPresent((selector & 0xfffc) + ext);
+        }
+        boolean conforming = (code.type() & 4) != 0;
+        int newCpl = conforming ? cpu.cpl : code.dpl();
+        int oldEflags = cpu.eflags;
+        int oldCs = cpu.segments.cache[Segments.CS].selector();
+        int[] frame;
+        Segments.StackSegment newStack = null;
+        int esp;
+        if (newCpl < cpu.cpl) {
+            // Inner ring: the new stack comes from the TSS, the old SS:ESP goes on it.
+            SegmentCache tss = cpu.tr;
+            int entry = 4 + newCpl * 8;
+            if ((tss.selector() & 0xfffc) == 0 || entry + 5L > (tss.limit() & 0xffffffffL)) {
+                throw CpuFault.of(X86.TS_VECTOR, (tss.selector() & 0xfffc) + ext);
+            }
+            int newEsp = cpu.memory.read32(tss.base() + entry, LinearMemory.READ);
+            int newSs = cpu.memory.read16(tss.base() + entry + 4, LinearMemory.READ);
+            newStack = cpu.segments.checkStack(newSs, newCpl, X86.TS_VECTOR);
+            frame = new int[] {cpu.segments.cache[Segments.SS].selector(), cpu.gpr[ESP], oldEflags, oldCs, returnEip,
+                    errorCode};
+            esp = pushFrame(newStack.cache(), newEsp, frame, pushError ? 6 : 5);
+        } else {
+            frame = new int[] {oldEflags, oldCs, returnEip, errorCode};
+            SegmentCache ss = cpu.segments.cache[Segments.SS];
+            esp = pushFrame(ss, cpu.gpr[ESP], frame, pushError ? 4 : 3);
+        }
+        if ((offset & 0xffffffffL) > (code.limit() & 0xffffffffL)) {
+            throw CpuFault.generalProtection(ext);
+        }
+        // Everything is checked and written: commit.
+        SegmentCache accessedCode = cpu.segments.markAccessed(code, descriptor);
+        if (newStack != null) {
+            cpu.segments.set(Segments.SS, cpu.segments.markAccessed(newStack.cache(), newStack.descriptor()));
+        }
+        cpu.gpr[ESP] = esp;
+        cpu.setCodeSegment(withSelector(accessedCode, (selector & 0xfffc) | newCpl));
+        cpu.eip = offset;
+        cpu.eflags &= ~(X86.TF | X86.NT | X86.RF | X86.VM);
+        if (gateType == GATE_INTERRUPT32) {
+            cpu.eflags &= ~X86.IF;
+        }
+    }
+
+    private static SegmentCache withSelector(SegmentCache c, int selector) {
+        return new SegmentCache(selector, c.base(), c.limit(), c.attributes());
+    }
+
+    /**
+     * Pushes 32-bit values (first one highest) on a stack described by {@code ss},
+     * with supervisor rights since the CPU writes the frame for itself. Returns the new
+     * ESP; the registers are not touched.
+     */
+    private int pushFrame(SegmentCache ss, int esp, int[] values, int count) {
+        boolean big = ss.big();
+        for (int i = 0; i < count; i++) {
+            esp = big ? esp - 4 : (esp & 0xffff0000) | ((esp - 4) & 0xffff);
+            int offset = big ? esp : esp & 0xffff;
+            checkStackAccess(ss, offset, 4);
+            cpu.memory.write32(ss.base() + offset, values[i], LinearMemory.READ);
+        }
+        return esp;
+    }
+
+    private static void checkStackAccess(SegmentCache ss, int offset, int size) {
+        long first = offset & 0xffffffffL;
+        long limit = ss.limit() & 0xffffffffL;
+        boolean expandDown = (ss.type() & 4) != 0;
+        boolean ok = expandDown ? first > limit && first + size - 1 <= (ss.big() ? 0xffffffffL : 0xffffL)
+                : first + size - 1 <= limit;
+        if (!ok) {
+            throw CpuFault.stackFault(0);
+        }
+    }
+
+    // ---- IRET ----
+
+    void interruptReturn(int size, int next) {
+        if ((cpu.eflags & X86.NT) != 0) {
+            throw CpuFault.generalProtection(0); // task return: no tasks here
+        }
+        int newEip = cpu.peek(0, size);
+        int newCsSelector = cpu.peek(size, size) & 0xffff;
+        int newEflags = cpu.peek(2 * size, size);
+        if (size == 2) {
+            newEflags = (cpu.eflags & 0xffff0000) | (newEflags & 0xffff);
+        }
+        int returnCpl = newCsSelector & 3;
+        SegmentCache code = checkReturnCode(newCsSelector);
+        long codeDescriptor = lastCodeDescriptor;
+        int newEsp;
+        Segments.StackSegment outerStack = null;
+        if (returnCpl > cpu.cpl) {
+            int outerEsp = cpu.peek(3 * size, size);
+            int outerSs = cpu.peek(4 * size, size) & 0xffff;
+            outerStack = cpu.segments.checkStack(outerSs, returnCpl, X86.GP);
+            newEsp = size == 2 ? (cpu.gpr[ESP] & 0xffff0000) | (outerEsp & 0xffff) : outerEsp;
+        } else {
+            newEsp = cpu.stackPointerPlus(cpu.gpr[ESP], 3 * size);
+        }
+        if (size == 2) {
+            newEip &= 0xffff;
+        }
+        if ((newEip & 0xffffffffL) > (code.limit() & 0xffffffffL)) {
+            throw CpuFault.generalProtection(0);
+        }
+        int oldCpl = cpu.cpl;
+        SegmentCache accessed = cpu.segments.markAccessed(code, codeDescriptor);
+        cpu.eflags = mergeFlags(newEflags, oldCpl, size);
+        cpu.setCodeSegment(accessed);
+        if (outerStack != null) {
+            cpu.segments.set(Segments.SS, cpu.segments.markAccessed(outerStack.cache(), outerStack.descriptor()));
+            cpu.segments.nullifyForOuterLevel(returnCpl);
+        }
+        cpu.gpr[ESP] = newEsp;
+        cpu.eip = newEip;
+    }
+
+    /**
+     * The flags a POPF or IRET may change at a given CPL: IOPL only at CPL 0, IF only
+     * when CPL <= IOPL; VM and RF are never set from the stack in this CPU.
+     */
+    int mergeFlags(int popped, int privilege, int size) {
+        int changeable = X86.CF | X86.PF | X86.AF | X86.ZF | X86.SF | X86.TF | X86.DF | X86.OF | X86.NT | X86.AC
+                | X86.ID;
+        int iopl = (cpu.eflags >>> 12) & 3;
+        if (privilege == 0) {
+            changeable |= X86.IOPL;
+        }
+        if (privilege <= iopl) {
+            changeable |= X86.IF;
+        }
+        if (size == 2) {
+            changeable &= 0xffff;
+        }
+        return (cpu.eflags & ~changeable) | (popped & changeable) | X86.EFLAGS_FIXED;
+    }
+
+    private long lastCodeDescriptor;
+
+    /** The checks on a CS popped by IRET or RET far: never to a more privileged ring. */
+    private SegmentCache checkReturnCode(int selector) {
+        if ((selector & 0xfffc) == 0) {
+            throw CpuFault.generalProtection(0);
+        }
+        int rpl = selector & 3;
+        if (rpl < cpu.cpl) {
+            throw CpuFault.generalProtection(selector & 0xfffc);
+        }
+        long descriptor = cpu.segments.readDescriptor(selector, X86.GP);
+        SegmentCache code = Segments.decode(selector, descriptor);
+        if (!code.isCode()) {
+            throw CpuFault.generalProtection(selector & 0xfffc);
+        }
+        boolean conforming = (code.type() & 4) != 0;
+        if (conforming ? code.dpl() > rpl : code.dpl() != rpl) {
+            throw CpuFault.generalProtection(selector & 0xfffc);
+        }
+        if (!code.present()) {
+            throw CpuFault.notPresent(selector & 0xfffc);
+        }
+        lastCodeDescriptor = descriptor;
+        return code;
+    }
+
+    // ---- far JMP, CALL and RET ----
+
+    /** The checks on the target of a far JMP or CALL to a code segment (no gates). */
+    private SegmentCache checkFarTarget(int selector, int offset) {
+        selector &= 0xffff;
+        if ((selector & 0xfffc) == 0) {
+            throw CpuFault.generalProtection(0);
+        }
+        long descriptor = cpu.segments.readDescriptor(selector, X86.GP);
+        SegmentCache code = Segments.decode(selector, descriptor);
+        if (!code.isCode()) {
+            // Call gates, task gates and TSS targets are not part of this CPU.
+            throw CpuFault.generalProtection(selector & 0xfffc);
+        }
+        boolean conforming = (code.type() & 4) != 0;
+        boolean allowed = conforming ? code.dpl() <= cpu.cpl
+                : (selector & 3) <= cpu.cpl && code.dpl() == cpu.cpl;
+        if (!allowed) {
+            throw CpuFault.generalProtection(selector & 0xfffc);
+        }
+        if (!code.present()) {
+            throw CpuFault.notPresent(selector & 0xfffc);
+        }
+        if ((offset & 0xffffffffL) > (code.limit() & 0xffffffffL)) {
+            throw CpuFault.generalProtection(0);
+        }
+        SegmentCache accessed = cpu.segments.markAccessed(code, descriptor);
+        // The CPL does not change: the RPL of the new CS is the current CPL.
+        return withSelector(accessed, (selector & 0xfffc) | cpu.cpl);
+    }
+
+    void farJump(int selector, int offset) {
+        SegmentCache code = checkFarTarget(selector, offset);
+        cpu.setCodeSegment(code);
+        cpu.eip = offset;
+    }
+
+    void farCall(int selector, int offset, int size, int returnEip) {
+        int oldCs = cpu.segments.cache[Segments.CS].selector();
+        int esp = cpu.pushAt(cpu.gpr[ESP], oldCs, size);
+        esp = cpu.pushAt(esp, returnEip, size);
+        SegmentCache code = checkFarTarget(selector, offset);
+        cpu.setCodeSegment(code);
+        cpu.gpr[ESP] = esp;
+        cpu.eip = offset;
+    }
+
+    void farReturn(int size, int release) {
+        int newEip = cpu.peek(0, size);
+        int newCsSelector = cpu.peek(size, size) & 0xffff;
+        if (size == 2) {
+            newEip &= 0xffff;
+        }
+        SegmentCache code = checkReturnCode(newCsSelector);
+        long codeDescriptor = lastCodeDescriptor;
+        int returnCpl = newCsSelector & 3;
+        Segments.StackSegment outerStack = null;
+        int newEsp;
+        if (returnCpl > cpu.cpl) {
+            int outerEsp = cpu.peek(2 * size + release, size);
+            int outerSs = cpu.peek(3 * size + release, size) & 0xffff;
+            outerStack = cpu.segments.checkStack(outerSs, returnCpl, X86.GP);
+            newEsp = (size == 2 ? (cpu.gpr[ESP] & 0xffff0000) | (outerEsp & 0xffff) : outerEsp) + release;
+        } else {
+            newEsp = cpu.stackPointerPlus(cpu.gpr[ESP], 2 * size + release);
+        }
+        if ((newEip & 0xffffffffL) > (code.limit() & 0xffffffffL)) {
+            throw CpuFault.generalProtection(0);
+        }
+        cpu.setCodeSegment(cpu.segments.markAccessed(code, codeDescriptor));
+        if (outerStack != null) {
+            cpu.segments.set(Segments.SS, cpu.segments.markAccessed(outerStack.cache(), outerStack.descriptor()));
+            cpu.segments.nullifyForOuterLevel(returnCpl);
+        }
+        cpu.gpr[ESP] = newEsp;
+        cpu.eip = newEip;
+    }
+}

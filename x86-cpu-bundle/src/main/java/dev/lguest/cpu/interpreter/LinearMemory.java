@@ -1,0 +1,231 @@
+// The paging unit: turns linear addresses into physical pages and reads and writes
+// them little-endian. Translations are cached in a small direct-mapped TLB per access
+// kind (supervisor/user x read/write), so the common access is one tag compare, one
+// array load and a MemorySegment get. A write translation is only cached after the
+// walk has set the dirty bit, and a read translation after the accessed bits are set,
+// which is why the kinds are kept apart, exactly as a real TLB caches permissions.
+package dev.lguest.cpu.interpreter;
+
+import static dev.lguest.api.cpu.X86.PF_PROT;
+import static dev.lguest.api.cpu.X86.PF_USER;
+import static dev.lguest.api.cpu.X86.PF_WRITE;
+import static dev.lguest.api.cpu.X86.PTE_ACCESSED;
+import static dev.lguest.api.cpu.X86.PTE_DIRTY;
+import static dev.lguest.api.cpu.X86.PTE_FRAME;
+import static dev.lguest.api.cpu.X86.PTE_PRESENT;
+import static dev.lguest.api.cpu.X86.PTE_RW;
+import static dev.lguest.api.cpu.X86.PTE_USER;
+
+import dev.lguest.api.memory.PhysicalMemory;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+final class LinearMemory {
+    static final ValueLayout.OfInt INT_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfByte BYTE = ValueLayout.JAVA_BYTE;
+
+    /** Access kinds: bit 0 = write, bit 1 = user. */
+    static final int READ = 0, WRITE = 1, USER = 2;
+
+    private static final int TLB_BITS = 10;
+    private static final int TLB_SIZE = 1 << TLB_BITS;
+    private static final int TLB_MASK = TLB_SIZE - 1;
+
+    /** What an empty bus reads as: all ones. Shared and read-only. */
+    private static final MemorySegment EMPTY_BUS = Arena.global().allocate(PhysicalMemory.PAGE_SIZE)
+            .fill((byte) 0xff).asReadOnly();
+
+    private final PhysicalMemory bus;
+    /** Where writes to an empty bus go to be forgotten. */
+    private final MemorySegment discard = MemorySegment.ofArray(new byte[PhysicalMemory.PAGE_SIZE]);
+    private final int[] tags = new int[4 * TLB_SIZE];
+    private final MemorySegment[] pages = new MemorySegment[4 * TLB_SIZE];
+
+    private boolean paging;
+    private boolean writeProtect;
+    private int pageDirectory;
+
+    LinearMemory(PhysicalMemory bus) {
+        this.bus = bus;
+        flush();
+    }
+
+    /** Takes the paging controls (CR0.PG, CR0.WP, CR3) and drops every cached translation. */
+    void configure(boolean paging, boolean writeProtect, int cr3) {
+        this.paging = paging;
+        this.writeProtect = writeProtect;
+        this.pageDirectory = cr3 & PTE_FRAME;
+        flush();
+    }
+
+    void flush() {
+        Arrays.fill(tags, -1);
+        Arrays.fill(pages, null);
+    }
+
+    void invalidate(int linear) {
+        int vpn = linear >>> 12;
+        for (int kind = 0; kind < 4; kind++) {
+            int slot = (kind << TLB_BITS) | (vpn & TLB_MASK);
+            if (tags[slot] == vpn) {
+                tags[slot] = -1;
+                pages[slot] = null;
+            }
+        }
+    }
+
+    /** The page holding a linear address for an access of the given kind, walking on a miss. */
+    MemorySegment page(int linear, int kind) {
+        int vpn = linear >>> 12;
+        int slot = (kind << TLB_BITS) | (vpn & TLB_MASK);
+        if (tags[slot] == vpn) {
+            return pages[slot];
+        }
+        return walk(linear, kind, slot);
+    }
+
+    private MemorySegment walk(int linear, int kind, int slot) {
+        boolean write = (kind & WRITE) != 0;
+        boolean user = (kind & USER) != 0;
+        int frame;
+        if (!paging) {
+            frame = linear >>> 12;
+        } else {
+            int pdeAddress = pageDirectory | ((linear >>> 22) << 2);
+            int pde = readPhysical32(pdeAddress);
+            if ((pde & PTE_PRESENT) == 0) {
+                throw pageFault(linear, write, user, false);
+            }
+            int pteAddress = (pde & PTE_FRAME) | (((linear >>> 12) & 0x3ff) << 2);
+            int pte = readPhysical32(pteAddress);
+            if ((pte & PTE_PRESENT) == 0) {
+                throw pageFault(linear, write, user, false);
+            }
+            int rights = pde & pte;
+            if (user && (rights & PTE_USER) == 0) {
+                throw pageFault(linear, write, user, true);
+            }
+            // Supervisor writes ignore read-only pages unless CR0.WP says otherwise.
+            if (write && (user || writeProtect) && (rights & PTE_RW) == 0) {
+                throw pageFault(linear, write, user, true);
+            }
+            // Entries are written back only when a bit really changes, so read-only
+            // page-table pages whose bits are already set are never touched.
+            if ((pde & PTE_ACCESSED) == 0) {
+                writePhysical32(pdeAddress, pde | PTE_ACCESSED);
+            }
+            int updated = pte | PTE_ACCESSED | (write ? PTE_DIRTY : 0);
+            if (updated != pte) {
+                writePhysical32(pteAddress, updated);
+            }
+            frame = pte >>> 12;
+        }
+        MemorySegment page = bus.page(frame);
+        if (page == null) {
+            page = write ? discard : EMPTY_BUS;
+        }
+        tags[slot] = linear >>> 12;
+        pages[slot] = page;
+        return page;
+    }
+
+    private static CpuFault pageFault(int linear, boolean write, boolean user, boolean present) {
+        int code = (present ? PF_PROT : 0) | (write ? PF_WRITE : 0) | (user ? PF_USER : 0);
+        return CpuFault.pageFault(linear, code);
+    }
+
+    int readPhysical32(int physical) {
+        MemorySegment page = bus.page(physical >>> 12);
+        if (page == null) {
+            return -1;
+        }
+        return page.get(INT_LE, physical & 0xffc);
+    }
+
+    void writePhysical32(int physical, int value) {
+        MemorySegment page = bus.page(physical >>> 12);
+        if (page != null) {
+            page.set(INT_LE, physical & 0xffc, value);
+        }
+    }
+
+    int read8(int linear, int kind) {
+        return page(linear, kind).get(BYTE, linear & 0xfff) & 0xff;
+    }
+
+    int read16(int linear, int kind) {
+        if ((linear & 0xfff) != 0xfff) {
+            return page(linear, kind).get(SHORT_LE, linear & 0xfff) & 0xffff;
+        }
+        return read8(linear, kind) | (read8(linear + 1, kind) << 8);
+    }
+
+    int read32(int linear, int kind) {
+        if ((linear & 0xfff) <= 0xffc) {
+            return page(linear, kind).get(INT_LE, linear & 0xfff);
+        }
+        int value = 0;
+        for (int i = 3; i >= 0; i--) {
+            value = (value << 8) | read8(linear + i, kind);
+        }
+        return value;
+    }
+
+    int read(int linear, int size, int kind) {
+        return switch (size) {
+            case 1 -> read8(linear, kind);
+            case 2 -> read16(linear, kind);
+            default -> read32(linear, kind);
+        };
+    }
+
+    void write8(int linear, int value, int kind) {
+        page(linear, kind | WRITE).set(BYTE, linear & 0xfff, (byte) value);
+    }
+
+    void write16(int linear, int value, int kind) {
+        if ((linear & 0xfff) != 0xfff) {
+            page(linear, kind | WRITE).set(SHORT_LE, linear & 0xfff, (short) value);
+        } else {
+            writeSplit(linear, value, 2, kind);
+        }
+    }
+
+    void write32(int linear, int value, int kind) {
+        if ((linear & 0xfff) <= 0xffc) {
+            page(linear, kind | WRITE).set(INT_LE, linear & 0xfff, value);
+        } else {
+            writeSplit(linear, value, 4, kind);
+        }
+    }
+
+    void write(int linear, int size, int value, int kind) {
+        switch (size) {
+            case 1 -> write8(linear, value, kind);
+            case 2 -> write16(linear, value, kind);
+            default -> write32(linear, value, kind);
+        }
+    }
+
+    /** A write across a page boundary: both pages are translated before either is touched. */
+    private void writeSplit(int linear, int value, int size, int kind) {
+        MemorySegment first = page(linear, kind | WRITE);
+        MemorySegment second = page(linear + size - 1, kind | WRITE);
+        int firstPage = linear >>> 12;
+        for (int i = 0; i < size; i++) {
+            int address = linear + i;
+            MemorySegment target = (address >>> 12) == firstPage ? first : second;
+            target.set(BYTE, address & 0xfff, (byte) (value >>> (8 * i)));
+        }
+    }
+
+    /** Makes sure a write of this size would not fault, without writing. */
+    void probeWrite(int linear, int size, int kind) {
+        page(linear, kind | WRITE);
+        page(linear + size - 1, kind | WRITE);
+    }
+}

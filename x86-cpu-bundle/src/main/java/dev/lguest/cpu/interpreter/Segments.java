@@ -1,0 +1,197 @@
+// The six segment registers and the descriptor tables behind them. Each register keeps
+// its API cache (selector, base, limit, attributes) plus precomputed bounds and
+// read/write permission, so that every memory operand is checked with two unsigned
+// compares. Loading a selector reads the GDT or LDT through paging with supervisor
+// rights (the CPU reads descriptors for itself, whatever the CPL) and applies the
+// protection checks of the Intel manual; the accessed bit is written only when it is
+// clear, because the host keeps GDT pages read-only with the bits pre-set.
+package dev.lguest.cpu.interpreter;
+
+import dev.lguest.api.cpu.SegmentCache;
+import dev.lguest.api.cpu.X86;
+
+final class Segments {
+    static final int ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5;
+
+    final SegmentCache[] cache = new SegmentCache[6];
+    final int[] base = new int[6];
+    private final long[] lowest = new long[6];
+    private final long[] highest = new long[6];
+    private final boolean[] readable = new boolean[6];
+    private final boolean[] writable = new boolean[6];
+    private final InterpreterCpu cpu;
+
+    Segments(InterpreterCpu cpu) {
+        this.cpu = cpu;
+        for (int s = 0; s < 6; s++) {
+            set(s, SegmentCache.NULL);
+        }
+    }
+
+    /** Installs a cache and derives the bounds every access is checked against. */
+    void set(int s, SegmentCache c) {
+        cache[s] = c;
+        base[s] = c.base();
+        long limit = c.limit() & 0xffffffffL;
+        boolean usable = c.present() && c.isCodeOrData();
+        int type = c.type();
+        boolean code = (type & 8) != 0;
+        if (!code && (type & 4) != 0) {
+            // Expand-down: valid offsets lie above the limit, up to 64 KiB or 4 GiB.
+            lowest[s] = limit + 1;
+            highest[s] = c.big() ? 0xffffffffL : 0xffffL;
+        } else {
+            lowest[s] = 0;
+            highest[s] = limit;
+        }
+        readable[s] = usable && (!code || (type & 2) != 0 || s == CS);
+        writable[s] = usable && !code && (type & 2) != 0;
+    }
+
+    private static CpuFault limitFault(int s) {
+        return s == SS ? CpuFault.stackFault(0) : CpuFault.generalProtection(0);
+    }
+
+    int linearForRead(int s, int offset, int size) {
+        long first = offset & 0xffffffffL;
+        if (!readable[s] || first < lowest[s] || first + size - 1 > highest[s]) {
+            throw limitFault(s);
+        }
+        return base[s] + offset;
+    }
+
+    int linearForWrite(int s, int offset, int size) {
+        long first = offset & 0xffffffffL;
+        if (!writable[s] || first < lowest[s] || first + size - 1 > highest[s]) {
+            throw limitFault(s);
+        }
+        return base[s] + offset;
+    }
+
+    /** Code fetch: only the CS limit matters. */
+    int linearForFetch(int offset) {
+        if ((offset & 0xffffffffL) > highest[CS]) {
+            throw CpuFault.generalProtection(0);
+        }
+        return base[CS] + offset;
+    }
+
+    boolean withinCodeLimit(int offset) {
+        return (offset & 0xffffffffL) <= highest[CS];
+    }
+
+    // ---- descriptor tables ----
+
+    /** The linear address of a selector's descriptor, or a fault of the given vector. */
+    int descriptorAddress(int selector, int faultVector) {
+        int index = selector & 0xfff8;
+        int tableBase;
+        long tableLimit;
+        if ((selector & 4) != 0) {
+            SegmentCache ldt = cpu.ldtr;
+            if ((ldt.selector() & 0xfffc) == 0 || !ldt.present()) {
+                throw CpuFault.of(faultVector, selector & 0xfffc);
+            }
+            tableBase = ldt.base();
+            tableLimit = ldt.limit() & 0xffffffffL;
+        } else {
+            tableBase = cpu.gdtBase;
+            tableLimit = cpu.gdtLimit & 0xffffL;
+        }
+        if (index + 7L > tableLimit) {
+            throw CpuFault.of(faultVector, selector & 0xfffc);
+        }
+        return tableBase + index;
+    }
+
+    /** Both words of a descriptor, low in bits 0-31 and high in 32-63. */
+    long readDescriptor(int selector, int faultVector) {
+        int address = descriptorAddress(selector, faultVector);
+        int low = cpu.memory.read32(address, LinearMemory.READ);
+        int high = cpu.memory.read32(address + 4, LinearMemory.READ);
+        return (low & 0xffffffffL) | ((long) high << 32);
+    }
+
+    static SegmentCache decode(int selector, long descriptor) {
+        return SegmentCache.fromDescriptor(selector, (int) descriptor, (int) (descriptor >>> 32));
+    }
+
+    /** Sets the accessed bit in the table if it is clear, and returns the cache with it set. */
+    SegmentCache markAccessed(SegmentCache c, long descriptor) {
+        if ((c.attributes() & SegmentCache.TYPE_ACCESSED) != 0) {
+            return c;
+        }
+        int address = descriptorAddress(c.selector(), X86.GP);
+        cpu.memory.write32(address + 4, (int) (descriptor >>> 32) | 0x100, LinearMemory.READ);
+        return new SegmentCache(c.selector(), c.base(), c.limit(), c.attributes() | SegmentCache.TYPE_ACCESSED);
+    }
+
+    /** MOV/POP/LDS into DS, ES, FS or GS. */
+    void loadData(int s, int selector) {
+        selector &= 0xffff;
+        if ((selector & 0xfffc) == 0) {
+            set(s, new SegmentCache(selector, 0, 0, 0));
+            return;
+        }
+        long d = readDescriptor(selector, X86.GP);
+        SegmentCache c = decode(selector, d);
+        int type = c.type();
+        if (!c.isCodeOrData() || (c.isCode() && (type & 2) == 0)) {
+            throw CpuFault.generalProtection(selector & 0xfffc);
+        }
+        boolean conformingCode = c.isCode() && (type & 4) != 0;
+        if (!conformingCode && ((selector & 3) > c.dpl() || cpu.cpl > c.dpl())) {
+            throw CpuFault.generalProtection(selector & 0xfffc);
+        }
+        if (!c.present()) {
+            throw CpuFault.notPresent(selector & 0xfffc);
+        }
+        set(s, markAccessed(c, d));
+    }
+
+    /**
+     * Checks a stack segment for use at privilege {@code privilege}; the checks of MOV SS,
+     * of a stack switch and of an outer return are the same, only the vector differs.
+     */
+    StackSegment checkStack(int selector, int privilege, int faultVector) {
+        selector &= 0xffff;
+        if ((selector & 0xfffc) == 0) {
+            throw CpuFault.of(faultVector, 0);
+        }
+        if ((selector & 3) != privilege) {
+            throw CpuFault.of(faultVector, selector & 0xfffc);
+        }
+        long d = readDescriptor(selector, faultVector);
+        SegmentCache c = decode(selector, d);
+        if (!c.isCodeOrData() || c.isCode() || (c.type() & 2) == 0 || c.dpl() != privilege) {
+            throw CpuFault.of(faultVector, selector & 0xfffc);
+        }
+        if (!c.present()) {
+            throw CpuFault.of(faultVector == X86.GP ? X86.SS_VECTOR : faultVector, selector & 0xfffc);
+        }
+        return new StackSegment(c, d);
+    }
+
+    /** A checked stack segment and its raw descriptor, to be installed after the other checks. */
+    record StackSegment(SegmentCache cache, long descriptor) {
+    }
+
+    void loadStack(int selector) {
+        StackSegment stack = checkStack(selector, cpu.cpl, X86.GP);
+        set(SS, markAccessed(stack.cache(), stack.descriptor()));
+    }
+
+    /**
+     * After a return to an outer level, data segment registers the new level may not
+     * use are made null, so the less privileged code cannot keep a kernel segment.
+     */
+    void nullifyForOuterLevel(int newCpl) {
+        for (int s : new int[] {ES, DS, FS, GS}) {
+            SegmentCache c = cache[s];
+            boolean conformingCode = c.isCode() && (c.type() & 4) != 0;
+            if (c.isCodeOrData() && !conformingCode && c.dpl() < newCpl) {
+                set(s, new SegmentCache(0, 0, 0, 0));
+            }
+        }
+    }
+}
