@@ -40,7 +40,7 @@ public final class LauncherComponent implements GuestLauncher {
     static final int MAX_MEMORY_MB = 2048;
     private static final long DEVICE_WAIT_SECONDS = 30;
 
-    private final ServiceSlot<LguestDevice> devices = new ServiceSlot<>();
+    private final ServiceSlot<LguestDevice> devices = new ServiceSlot<>("/dev/lguest");
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)

@@ -19,7 +19,6 @@ import dev.lguest.api.segments.SegmentManager;
 import dev.lguest.api.service.ServiceSlot;
 import dev.lguest.api.switcher.Switcher;
 import dev.lguest.api.traps.TrapDelivery;
-import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
@@ -55,15 +54,15 @@ public final class SwitcherComponent implements Switcher {
     private static final long SERVICE_WAIT_SECONDS = 30;
     private static final long MIGRATION_WAIT_SECONDS = 10;
 
-    private final ServiceSlot<X86CpuFactory> cpus = new ServiceSlot<>();
-    private final ServiceSlot<ShadowPageTables> mmus = new ServiceSlot<>();
-    private final ServiceSlot<SegmentManager> segments = new ServiceSlot<>();
-    private final ServiceSlot<TrapDelivery> traps = new ServiceSlot<>();
-    private final ServiceSlot<HypercallHandler> hypercalls = new ServiceSlot<>();
+    private final ServiceSlot<X86CpuFactory> cpus = new ServiceSlot<>("CPU");
+    private final ServiceSlot<ShadowPageTables> mmus = new ServiceSlot<>("shadow page table");
+    private final ServiceSlot<SegmentManager> segments = new ServiceSlot<>("segment");
+    private final ServiceSlot<TrapDelivery> traps = new ServiceSlot<>("trap delivery");
+    private final ServiceSlot<HypercallHandler> hypercalls = new ServiceSlot<>("hypercall");
 
     /** Every guest this switcher set up, with what the switcher keeps for it. */
     private final Map<Guest, GuestSlot> guests = new ConcurrentHashMap<>();
-    private GuestClock clock = new GuestClock();
+    private final GuestClock clock = new GuestClock();
 
     /** The switcher's own per-guest record: its pages, and the lock held around a run of the CPU. */
     private static final class GuestSlot {
@@ -71,11 +70,6 @@ public final class SwitcherComponent implements Switcher {
         SwitcherPages pages;
         /** The CPU state while no CPU is bound (between an unbind and the next bind). */
         CpuState parked;
-    }
-
-    @Activate
-    void activate() {
-        clock = new GuestClock();
     }
 
     @Deactivate
@@ -183,7 +177,7 @@ public final class SwitcherComponent implements Switcher {
                 s.setHostVector(v, true);
             }
             slot.parked = s;
-        } catch (GuestMemoryFault | InterruptedException | IllegalStateException e) {
+        } catch (GuestMemoryFault | InterruptedException | MissingComponent | IllegalStateException e) {
             guest.kill("cannot set the guest up: " + e.getMessage());
         }
     }
@@ -228,6 +222,7 @@ public final class SwitcherComponent implements Switcher {
                     return -Errno.EAGAIN;
                 }
                 clock.tick(guest);
+                writeTimestamp(guest);
                 await(traps).maybeDeliverInterrupt(guest);
                 if (guest.isDead()) {
                     break;
@@ -252,7 +247,25 @@ public final class SwitcherComponent implements Switcher {
         } catch (GuestMemoryFault e) {
             guest.kill("bad guest memory access at " + Long.toHexString(e.address()));
             return -Errno.ENOENT;
+        } catch (MissingComponent e) {
+            guest.kill(e.getMessage());
+            return -Errno.ENOENT;
         }
+    }
+
+    /**
+     * The guest's wall clock: lguest writes the time into lguest_data before it looks
+     * for interrupts, since a guest without a trustworthy TSC (tsc_khz 0) has no
+     * other clock than this and the timer interrupt.
+     */
+    private static void writeTimestamp(Guest guest) {
+        if (guest.lguestData == 0) {
+            return;
+        }
+        java.time.Instant now = java.time.Instant.now();
+        long data = Integer.toUnsignedLong(guest.lguestData);
+        guest.memory.write32(data + LguestData.TIME_SEC, (int) now.getEpochSecond());
+        guest.memory.write32(data + LguestData.TIME_NSEC, now.getNano());
     }
 
     private GuestSlot adopt(Guest guest) {
@@ -422,10 +435,19 @@ public final class SwitcherComponent implements Switcher {
         }
     }
 
+    /** A collaborator that stayed away longer than a swap may take: the guest cannot go on. */
+    private static final class MissingComponent extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        MissingComponent(String what) {
+            super("no " + what + " component is available", null, false, false);
+        }
+    }
+
     private static <T> T await(ServiceSlot<T> slot) throws InterruptedException {
         T service = slot.await(SERVICE_WAIT_SECONDS, TimeUnit.SECONDS);
         if (service == null) {
-            throw new IllegalStateException("a required lguest component is missing");
+            throw new MissingComponent(slot.toString());
         }
         return service;
     }

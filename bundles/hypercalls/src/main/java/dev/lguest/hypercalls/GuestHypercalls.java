@@ -13,8 +13,7 @@
  *
  * Most calls are passed straight to the service that owns the matter (segments, traps,
  * page tables); the dispatch is a table from call to action. Nothing about a guest is
- * kept here, except the ring position lguest keeps in the guest as next_hcall, for
- * which the API has no field yet (see nextHcall).
+ * kept here: even the ring position (lguest's next_hcall) is the guest's.
  */
 package dev.lguest.hypercalls;
 
@@ -30,10 +29,8 @@ import dev.lguest.api.mmu.ShadowPageTables;
 import dev.lguest.api.segments.SegmentManager;
 import dev.lguest.api.traps.TrapDelivery;
 import java.time.Instant;
-import java.util.Collections;
 import java.util.EnumMap;
 import java.util.Map;
-import java.util.WeakHashMap;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
@@ -133,13 +130,6 @@ public final class GuestHypercalls implements HypercallHandler {
             policyOption = ReferencePolicyOption.GREEDY)
     private volatile ShadowPageTables shadowPageTables;
 
-    /**
-     * lguest's next_hcall: the ring slot each guest's next asynchronous call goes in.
-     * It belongs in the Guest (a replacement handler starts over at slot 0 and may run
-     * a wrapped ring out of order); until the API has a field for it, it lives here,
-     * weakly, so a dead guest takes its entry with it.
-     */
-    private final Map<Guest, int[]> nextHcall = Collections.synchronizedMap(new WeakHashMap<>());
 
     void setTrapDelivery(TrapDelivery trapDelivery) {
         this.trapDelivery = trapDelivery;
@@ -318,13 +308,12 @@ public final class GuestHypercalls implements HypercallHandler {
         } catch (GuestMemoryFault fault) {
             return;
         }
-        int[] cursor = nextHcall.computeIfAbsent(guest, g -> new int[1]);
         for (int i = 0; i < LguestData.HCALL_RING; i++) {
-            int slot = cursor[0];
+            int slot = Math.floorMod(guest.nextHypercall, LguestData.HCALL_RING);
             if ((status[slot] & 0xff) == LguestData.HCALL_DONE) {
                 break;
             }
-            cursor[0] = (slot + 1) % LguestData.HCALL_RING;
+            guest.nextHypercall = (slot + 1) % LguestData.HCALL_RING;
 
             // Each entry holds the registers in lguest_regs order: eax, ebx, ecx, edx.
             long entry = data + LguestData.HCALLS + (long) slot * LguestData.HCALL_ENTRY_SIZE;

@@ -22,7 +22,7 @@ import java.lang.foreign.MemorySegment;
  */
 @Component(service = LguestDevice.class)
 public final class LguestDeviceComponent implements LguestDevice {
-    private final ServiceSlot<Switcher> switcher = new ServiceSlot<>();
+    private final ServiceSlot<Switcher> switcher = new ServiceSlot<>("switcher");
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)

@@ -42,7 +42,7 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
     private final Decoder decoder = new Decoder(this);
     private final Instruction instruction = new Instruction();
     final InterruptUnit interrupts = new InterruptUnit(this);
-    private final Executor executor = new Executor(this, instruction);
+    private final Executor executor;
 
     /** Set by interrupt() from any thread, consumed at an instruction boundary. */
     private volatile boolean interruptRequested;
@@ -57,6 +57,7 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
 
     InterpreterCpu(PhysicalMemory bus) {
         this.memory = new LinearMemory(bus);
+        this.executor = new Executor(this, instruction);
         X87Minimal.initialize(fpu);
         loadState(new CpuState());
     }

@@ -17,7 +17,18 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class ServiceSlot<T> {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
+    private final String what;
     private volatile T current;
+
+    /** @param what what the service is, for messages ("CPU", "switcher") */
+    public ServiceSlot(String what) {
+        this.what = what;
+    }
+
+    @Override
+    public String toString() {
+        return what;
+    }
 
     /** The bound service, or null in a gap. */
     public T get() {

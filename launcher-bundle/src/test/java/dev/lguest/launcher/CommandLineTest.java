@@ -1,0 +1,52 @@
+package dev.lguest.launcher;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class CommandLineTest {
+    @Test
+    void noArgumentsBootsTheDemoGuest() {
+        var boot = assertInstanceOf(CommandLine.Boot.class, CommandLine.parse(List.of()));
+        assertNull(boot.kernel());
+        assertEquals(CommandLine.DEFAULT_MEMORY_MB, boot.memoryMegabytes());
+    }
+
+    @Test
+    void fullCommandLine() {
+        var boot = assertInstanceOf(CommandLine.Boot.class, CommandLine.parse(List.of(
+                "--verbose", "--initrd=/tmp/i.cpio.gz", "--block=disk.img", "64", "vmlinux", "root=/dev/vda", "--x")));
+        assertTrue(boot.verbose());
+        assertEquals(Path.of("/tmp/i.cpio.gz"), boot.initrd());
+        assertEquals(Path.of("disk.img"), boot.block());
+        assertEquals(64, boot.memoryMegabytes());
+        assertEquals(Path.of("vmlinux"), boot.kernel());
+        // Everything after the kernel is the guest's, even what looks like an option.
+        assertEquals(List.of("root=/dev/vda", "--x"), boot.kernelArguments());
+    }
+
+    @Test
+    void helpAndShell() {
+        assertInstanceOf(CommandLine.Help.class, CommandLine.parse(List.of("--help")));
+        assertInstanceOf(CommandLine.Shell.class, CommandLine.parse(List.of("--shell")));
+    }
+
+    @Test
+    void badInputIsOneClearLine() {
+        assertEquals("unknown option --frobnicate (try --help)",
+                assertInstanceOf(CommandLine.Error.class, CommandLine.parse(List.of("--frobnicate"))).message());
+        assertEquals("memory must be a number of megabytes, not 'lots'",
+                assertInstanceOf(CommandLine.Error.class, CommandLine.parse(List.of("lots", "vmlinux"))).message());
+        assertEquals("guest memory must be between 1 and 2048 MB, not 0",
+                assertInstanceOf(CommandLine.Error.class, CommandLine.parse(List.of("0", "vmlinux"))).message());
+        assertTrue(assertInstanceOf(CommandLine.Error.class, CommandLine.parse(List.of("64"))).message()
+                .startsWith("missing the kernel"));
+        assertInstanceOf(CommandLine.Error.class, CommandLine.parse(List.of("--initrd=")));
+    }
+}

@@ -1,0 +1,183 @@
+package dev.lguest.switcher;
+
+import dev.lguest.api.cpu.CpuExit;
+import dev.lguest.api.cpu.CpuState;
+import dev.lguest.api.cpu.ExitReason;
+import dev.lguest.api.cpu.X86;
+import dev.lguest.api.device.Errno;
+import dev.lguest.api.guest.Guest;
+import dev.lguest.api.guest.Lguest;
+import dev.lguest.api.memory.GuestMemory;
+import dev.lguest.api.memory.PhysicalMemory;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Deque;
+import java.util.function.Consumer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The run loop's exit handling and the CPU hand-over, against scripted collaborators. */
+class SwitcherComponentTest {
+    private final Arena arena = Arena.ofConfined();
+    private final MemorySegment ram = arena.allocate(2 << 20);
+    private final Guest guest = new Guest(new GuestMemory(ram), new PhysicalMemory(ram), 512, Thread.currentThread());
+    private final Deque<Fakes.ScriptedCpu.Step> script = Fakes.script();
+    private final Fakes.ScriptedFactory cpus = new Fakes.ScriptedFactory(script);
+    private final Fakes.FlatMmu mmu = new Fakes.FlatMmu();
+    private final Fakes.RecordingTraps traps = new Fakes.RecordingTraps();
+    private final SwitcherComponent switcher = new SwitcherComponent();
+
+    @BeforeEach
+    void setUp() {
+        switcher.bindCpuFactory(cpus);
+        switcher.bindPageTables(mmu);
+        switcher.bindSegments(new Fakes.FlatSegments());
+        switcher.bindTraps(traps);
+        switcher.bindHypercalls(new Fakes.MiniHypercalls());
+        switcher.initialize(guest, 0x3000, 0x100000);
+    }
+
+    @AfterEach
+    void tearDown() {
+        switcher.deactivate();
+        arena.close();
+    }
+
+    private void step(Consumer<CpuState> effect, ExitReason reason, int vector, int error) {
+        script.add(new Fakes.ScriptedCpu.Step(effect, new CpuExit(reason, vector, error, 10)));
+    }
+
+    private void hypercall(int number, int arg1) {
+        step(s -> {
+            s.gpr[X86.EAX] = number;
+            s.gpr[X86.EDX] = arg1;
+            s.eip += 2;
+        }, ExitReason.VECTOR, Lguest.TRAP_ENTRY, 0);
+    }
+
+    @Test
+    void theGuestStartsAsLguestSetsItUp() {
+        hypercall(17, 0x4242);
+        assertEquals(0x4242, switcher.run(guest));
+        CpuState s = guest.cpu().saveState();
+        assertEquals(0x100002, s.eip);
+        assertEquals(X86.IF | X86.EFLAGS_FIXED, s.eflags);
+        assertEquals(Lguest.KERNEL_CS, s.segment(dev.lguest.api.cpu.SegmentRegister.CS).selector());
+        assertEquals(Lguest.KERNEL_DS, s.segment(dev.lguest.api.cpu.SegmentRegister.SS).selector());
+        assertEquals(0x5000, s.cr3);
+        assertTrue((s.cr0 & X86.CR0_PG) != 0 && (s.cr0 & X86.CR0_WP) != 0);
+        assertEquals(SwitcherPages.GDT_ADDRESS, s.gdtBase);
+        assertEquals(SwitcherPages.IDT_ADDRESS, s.idtBase);
+        // Every vector comes back to the host except the direct system call.
+        assertTrue(s.isHostVector(Lguest.TRAP_ENTRY));
+        assertTrue(s.isHostVector(X86.PF_VECTOR));
+        assertFalse(s.isHostVector(0x80));
+    }
+
+    @Test
+    void crashPowerDownEndsTheRun() {
+        hypercall(2, 0);
+        assertEquals(-Errno.ENOENT, switcher.run(guest));
+        assertEquals("Power down", guest.deadReason());
+    }
+
+    @Test
+    void aPageFaultTheShadowCanFixIsInvisible() {
+        step(s -> s.cr2 = 0xc0001000, ExitReason.VECTOR, X86.PF_VECTOR, 2);
+        mmu.fixable.add(0xc0001000);
+        hypercall(17, 1);
+        assertEquals(1, switcher.run(guest));
+        assertTrue(traps.delivered.isEmpty());
+    }
+
+    @Test
+    void aRealPageFaultGoesToTheGuestWithCr2InLguestData() {
+        guest.lguestData = 0x8000;
+        traps.handled.add(X86.PF_VECTOR);
+        step(s -> s.cr2 = 0xdead0000, ExitReason.VECTOR, X86.PF_VECTOR, 4);
+        hypercall(17, 1);
+        assertEquals(1, switcher.run(guest));
+        assertEquals(java.util.List.of(X86.PF_VECTOR), traps.delivered);
+        assertEquals(0xdead0000, guest.memory.read32(0x8000 + 8));
+    }
+
+    @Test
+    void aTrapWithoutAHandlerKillsTheGuest() {
+        step(s -> s.eip = 0x100123, ExitReason.VECTOR, X86.UD, 0);
+        assertEquals(-Errno.ENOENT, switcher.run(guest));
+        assertEquals("unhandled trap 6 at 0x100123 (0x0)", guest.deadReason());
+    }
+
+    @Test
+    void portIoIsSkippedReadingAllOnes() {
+        guest.memory.write(0x100000, new byte[] {(byte) 0xe4, 0x21, (byte) 0x66, (byte) 0xed});
+        step(s -> s.gpr[X86.EAX] = 0x12345600, ExitReason.VECTOR, X86.GP, 0);   // in al, 0x21
+        step(s -> { }, ExitReason.VECTOR, X86.GP, 0);                          // in ax, dx
+        hypercall(17, 7);
+        assertEquals(7, switcher.run(guest));
+        assertEquals(0x1234ffff, guest.cpu().gpr(X86.EAX));
+        assertEquals(0x100006, guest.cpu().eip());
+    }
+
+    @Test
+    void aTripleFaultKills() {
+        step(s -> s.eip = 0x100010, ExitReason.SHUTDOWN, 0, 0);
+        assertEquals(-Errno.ENOENT, switcher.run(guest));
+        assertEquals("triple fault at 0x100010", guest.deadReason());
+    }
+
+    @Test
+    void aBrokenOutGuestReturnsEagain() throws Exception {
+        Thread waker = new Thread(() -> {
+            try {
+                guest.breakOut(10, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        waker.start();
+        while (!guest.isBrokenOut()) {
+            Thread.sleep(1);
+        }
+        assertEquals(-Errno.EAGAIN, switcher.run(guest));
+        guest.clearBreak();
+        waker.join();
+    }
+
+    @Test
+    void aNewCpuFactoryTakesTheGuestsStateAtABoundary() {
+        step(s -> s.gpr[X86.EBX] = 0xfeedbeef, ExitReason.BUDGET, 0, 0);
+        hypercall(17, 1);
+        assertEquals(1, switcher.run(guest));
+        var first = guest.cpu();
+
+        Fakes.ScriptedFactory second = new Fakes.ScriptedFactory(script);
+        switcher.bindCpuFactory(second);
+        switcher.unbindCpuFactory(cpus);
+        // The unbind moved the guest off the old CPU at once, state and all.
+        assertSame(second, guest.cpuMaker);
+        assertNotSame(first, guest.cpu());
+        assertEquals(0xfeedbeef, guest.cpu().gpr(X86.EBX));
+
+        guest.pendingNotify = 0; // as /dev/lguest does when the Launcher reads again
+        hypercall(17, 2);
+        assertEquals(2, switcher.run(guest));
+        assertEquals(1, second.made.size());
+        assertEquals(0x100004, guest.cpu().eip());
+    }
+
+    @Test
+    void theSwitcherPagesAreFreedWithTheGuest() {
+        int before = guest.bus.hostPagesInUse();
+        switcher.release(guest);
+        assertEquals(before - 3, guest.bus.hostPagesInUse());
+    }
+}
