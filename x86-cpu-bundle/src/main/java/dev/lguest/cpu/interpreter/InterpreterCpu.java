@@ -44,6 +44,9 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
     final InterruptUnit interrupts = new InterruptUnit(this);
     private final Executor executor;
 
+    /** How many interpreter bugs were turned into shutdowns (tests expect none). */
+    long internalErrors;
+
     /** Set by interrupt() from any thread, consumed at an instruction boundary. */
     private volatile boolean interruptRequested;
 
@@ -138,6 +141,7 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
                 // An interpreter bug must not escape into the host: stop as a shutdown
                 // at the instruction that exposed it.
                 eip = eipBefore;
+                internalErrors++;
                 return new CpuExit(ExitReason.SHUTDOWN, 0, 0, retired - first);
             }
             if (pendingExit != null) {
