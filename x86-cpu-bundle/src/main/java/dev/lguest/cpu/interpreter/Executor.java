@@ -365,7 +365,7 @@ final class Executor {
                 int size = operandSize();
                 int target = next + in.immediate;
                 jumpTo(target);
-                cpu.push(next(), size);
+                cpu.push(returnAddress(), size);
             }
             case 0xe9, 0xeb -> jumpTo(next + in.immediate);
             case 0xea -> {
@@ -407,8 +407,8 @@ final class Executor {
         return false;
     }
 
-    /** The return address a near CALL pushes. */
-    private int next() {
+    /** The return address a near CALL pushes: the instruction after the CALL. */
+    private int returnAddress() {
         return in.next;
     }
 
@@ -447,15 +447,10 @@ final class Executor {
         if (operation == Alu.CMP) {
             alu.arith(operation, readRm(size), source, size);
         } else {
+            // readForUpdate already translated the operand for writing, so the write
+            // back cannot fault after the flags have changed.
             int destination = readForUpdate(size);
-            int saved = cpu.eflags;
-            int result = alu.arith(operation, destination, source, size);
-            try {
-                writeBack(size, result);
-            } catch (CpuFault f) {
-                cpu.eflags = saved;
-                throw f;
-            }
+            writeBack(size, alu.arith(operation, destination, source, size));
         }
     }
 
