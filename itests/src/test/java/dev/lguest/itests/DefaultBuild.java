@@ -32,13 +32,14 @@ final class DefaultBuild {
     }
 
     static Option options() {
-        Option[] all = new Option[PLATFORM.length + COMPONENTS.length + 4];
+        Option[] all = new Option[PLATFORM.length + COMPONENTS.length + 5];
         int i = 0;
         // Two copies of one bundle are allowed: the swap tests install a second CPU.
         all[i++] = frameworkProperty("org.osgi.framework.bsnversion").value("multiple");
         all[i++] = systemProperty("org.ops4j.pax.url.mvn.localRepository")
                 .value(System.getProperty("org.ops4j.pax.url.mvn.localRepository", ""));
         all[i++] = systemProperty("lguest.bundles").value(System.getProperty("lguest.bundles", ""));
+        all[i++] = systemProperty("lguest.guests").value(System.getProperty("lguest.guests", ""));
         all[i++] = junitBundles();
         for (String b : PLATFORM) {
             all[i++] = bundle(bundleFile(b).toURI().toString());

@@ -31,6 +31,18 @@ final class Guests {
         }
     }
 
+    /** A guest image built by the guest module (guest/<dir>), by file name. */
+    static byte[] image(String name) throws IOException {
+        return java.nio.file.Files.readAllBytes(java.nio.file.Path.of(System.getProperty("lguest.guests"), name));
+    }
+
+    /** Boots any guest image with its console captured. */
+    static Run boot(GuestLauncher launcher, byte[] image, int memoryMb, List<String> args) throws Exception {
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        GuestSession session = launcher.boot(new BootSpec(memoryMb, null, image, null, null, args, false), console);
+        return new Run(session, console);
+    }
+
     /** A running guest with its console captured. */
     record Run(GuestSession session, ByteArrayOutputStream console) {
         String output() {
@@ -44,10 +56,7 @@ final class Guests {
     }
 
     static Run bootDemo(GuestLauncher launcher, List<String> args) throws Exception {
-        ByteArrayOutputStream console = new ByteArrayOutputStream();
-        GuestSession session = launcher.boot(
-                new BootSpec(16, null, demoGuest(launcher), null, null, args, false), console);
-        return new Run(session, console);
+        return boot(launcher, demoGuest(launcher), 16, args);
     }
 
     /** The demo guest's checksum(rounds), computed here the way guest/demo/main.c does. */
