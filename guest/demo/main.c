@@ -7,6 +7,9 @@
  * Given "spin=N" on its command line it first runs N rounds of a checksum loop and
  * prints the result, so that tests have a guest that runs long enough to have its
  * components swapped underneath it, and a number that proves nothing went wrong.
+ * Given "crash" it dies with a reason of its own instead of powering off, and given
+ * "ud2" it executes an undefined instruction with no IDT to catch it: the two ways a
+ * guest dies that the Launcher must report.
  */
 #include "lguest_abi.h"
 
@@ -43,22 +46,27 @@ static void print_hex(u32 value)
         early_print(digits);
 }
 
-/* Finds "spin=<decimal>" in the command line; 0 if absent. */
-static u32 spin_rounds(const char *cmdline)
+/* Where "key" appears in the command line, pointing just past it; 0 if absent. */
+static const char *find(const char *cmdline, const char *key)
 {
-        const char *key = "spin=";
         for (const char *p = cmdline; *p; p++) {
                 int k = 0;
                 while (key[k] && p[k] == key[k])
                         k++;
-                if (key[k])
-                        continue;
-                u32 n = 0;
-                for (p += k; *p >= '0' && *p <= '9'; p++)
-                        n = n * 10 + (u32)(*p - '0');
-                return n;
+                if (!key[k])
+                        return p + k;
         }
         return 0;
+}
+
+/* The number after "spin=" on the command line; 0 if absent. */
+static u32 spin_rounds(const char *cmdline)
+{
+        const char *p = find(cmdline, "spin=");
+        u32 n = 0;
+        while (p && *p >= '0' && *p <= '9')
+                n = n * 10 + (u32)(*p++ - '0');
+        return n;
 }
 
 /*
@@ -91,12 +99,19 @@ void guest_main(u32 boot_params)
         early_print("Hello from the guest\n");
 
         const char *cmdline = *(const char *const *)(boot_params + BOOT_CMD_LINE_PTR);
-        u32 rounds = cmdline ? spin_rounds(cmdline) : 0;
+        if (!cmdline)
+                cmdline = "";
+        u32 rounds = spin_rounds(cmdline);
         if (rounds) {
                 early_print("checksum ");
                 print_hex(checksum(rounds));
                 early_print("\n");
         }
+
+        if (find(cmdline, "crash"))
+                hcall(LHCALL_CRASH, (u32)"demo guest crashed on request", 0, 0);
+        if (find(cmdline, "ud2"))
+                __asm__ __volatile__("ud2");
 
         hcall(LHCALL_CRASH, (u32)"Power down", 0, 0);
 }

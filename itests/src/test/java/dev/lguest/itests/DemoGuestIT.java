@@ -43,6 +43,22 @@ public class DemoGuestIT {
     }
 
     @Test
+    public void aGuestThatCrashesDiesWithItsReason() throws Exception {
+        Guests.Run run = Guests.bootDemo(launcher, List.of("crash"));
+        GuestOutcome outcome = run.awaitEnd(Duration.ofSeconds(60));
+        assertEquals("demo guest crashed on request", outcome.reason());
+        assertEquals(1, outcome.exitCode());
+    }
+
+    @Test
+    public void aGuestWithAnUnhandledTrapIsKilled() throws Exception {
+        Guests.Run run = Guests.bootDemo(launcher, List.of("ud2"));
+        GuestOutcome outcome = run.awaitEnd(Duration.ofSeconds(60));
+        assertTrue(outcome.reason(), outcome.reason().startsWith("unhandled trap 6 at "));
+        assertEquals(1, outcome.exitCode());
+    }
+
+    @Test
     public void demoGuestComputesItsChecksum() throws Exception {
         Guests.Run run = Guests.bootDemo(launcher, List.of("spin=1000"));
         GuestOutcome outcome = run.awaitEnd(Duration.ofSeconds(60));

@@ -5,6 +5,9 @@ import org.apache.felix.service.command.CommandSession;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceReference;
 
+import java.io.FileDescriptor;
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
 import java.io.PrintStream;
 
 /**
@@ -32,11 +35,23 @@ final class GogoShell {
             return 1;
         }
         CommandProcessor processor = context.getService(ref);
-        try (CommandSession session = processor.createSession(System.in, System.out, System.err)) {
+        // Gogo's runtime has replaced System.out and System.err with streams that route
+        // each thread's output to its session; handing those back to a session makes it
+        // write to itself. The terminal is the process's own file descriptors.
+        try (CommandSession session = processor.createSession(new FileInputStream(FileDescriptor.in),
+                new PrintStream(new FileOutputStream(FileDescriptor.out), true),
+                new PrintStream(new FileOutputStream(FileDescriptor.err), true))) {
             session.execute("gosh --login --noshutdown");
             return 0;
         } catch (Exception e) {
-            err.println("lguest: the shell failed: " + e);
+            Throwable cause = e;
+            while (cause.getCause() != null) {
+                cause = cause.getCause();
+            }
+            err.println("lguest: the shell failed: " + cause);
+            if (Boolean.getBoolean("lguest.debug")) {
+                e.printStackTrace(err);
+            }
             return 1;
         } finally {
             context.ungetService(ref);
