@@ -1,0 +1,111 @@
+package dev.lguest.itests;
+
+import dev.lguest.api.hypercalls.HypercallHandler;
+import dev.lguest.api.launcher.GuestLauncher;
+import dev.lguest.api.launcher.GuestOutcome;
+import dev.lguest.api.mmu.ShadowPageTables;
+import dev.lguest.api.segments.SegmentManager;
+import dev.lguest.api.traps.TrapDelivery;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerMethod;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.FrameworkUtil;
+import org.osgi.framework.ServiceReference;
+
+import javax.inject.Inject;
+import java.io.FileInputStream;
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.List;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertSame;
+import static org.junit.Assert.assertTrue;
+
+/**
+ * Each host component is replaced under a running guest: a second copy of its bundle
+ * is installed and started, and the first is uninstalled while the guest computes.
+ * The guest must finish with exactly the output it would have had, and the service
+ * in use afterwards must be the second copy's.
+ */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerMethod.class)
+public class HostComponentSwapIT {
+    private static final int ROUNDS = 2_000_000;
+
+    @Inject
+    private GuestLauncher launcher;
+
+    @Inject
+    private BundleContext context;
+
+    @Configuration
+    public Option[] config() {
+        return new Option[] {DefaultBuild.options()};
+    }
+
+    @Test
+    public void shadowPageTablesAreReplaced() throws Exception {
+        swapUnderRunningGuest("lguest-pagetable", ShadowPageTables.class);
+    }
+
+    @Test
+    public void segmentsAreReplaced() throws Exception {
+        swapUnderRunningGuest("lguest-segments", SegmentManager.class);
+    }
+
+    @Test
+    public void trapDeliveryIsReplaced() throws Exception {
+        swapUnderRunningGuest("lguest-traps", TrapDelivery.class);
+    }
+
+    @Test
+    public void hypercallsAreReplaced() throws Exception {
+        swapUnderRunningGuest("lguest-hypercalls", HypercallHandler.class);
+    }
+
+    private <S> void swapUnderRunningGuest(String artifact, Class<S> service) throws Exception {
+        Bundle original = providerOf(service);
+        Bundle copy;
+        try (InputStream in = new FileInputStream(DefaultBuild.bundleFile(artifact))) {
+            copy = context.installBundle(artifact + "-second-copy", in);
+        }
+        copy.start();
+
+        Guests.Run run = Guests.bootDemo(launcher, List.of("spin=" + ROUNDS));
+        awaitComputing(run);
+        assertFalse("the guest is mid-computation when its component goes away",
+                run.session().guest().orElseThrow().isDead());
+        original.uninstall();
+        assertSame("the second copy provides " + service.getSimpleName(), copy, providerOf(service));
+
+        GuestOutcome outcome = run.awaitEnd(Duration.ofMinutes(3));
+        assertTrue(outcome.reason(), outcome.poweredOff());
+        assertEquals(String.format("%s%nchecksum 0x%08x%n", Guests.HELLO, Guests.checksum(ROUNDS)), run.output());
+    }
+
+    private Bundle providerOf(Class<?> service) {
+        ServiceReference<?> ref = context.getServiceReference(service);
+        assertNotNull("a " + service.getSimpleName() + " is registered", ref);
+        return ref.getBundle();
+    }
+
+    private static void awaitComputing(Guests.Run run) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (run.output().startsWith(Guests.HELLO) && run.session().guest().isPresent()) {
+                return;
+            }
+            Thread.sleep(5);
+        }
+        throw new AssertionError("the guest never started; it printed: " + run.output());
+    }
+}
