@@ -16,8 +16,6 @@ import org.osgi.framework.BundleContext;
 import org.osgi.framework.FrameworkUtil;
 
 import javax.inject.Inject;
-import java.io.FileInputStream;
-import java.io.InputStream;
 import java.time.Duration;
 import java.util.List;
 
@@ -51,16 +49,13 @@ public class CpuSwapIT {
 
     @Test
     public void guestSurvivesItsCpuBundleBeingReplaced() throws Exception {
-        Bundle original = FrameworkUtil.getBundle(context.getService(
-                context.getServiceReference(X86CpuFactory.class)).getClass());
-        Bundle copy;
-        try (InputStream in = new FileInputStream(DefaultBuild.bundleFile("lguest-x86-cpu"))) {
-            copy = context.installBundle("lguest-x86-cpu-second-copy", in);
-        }
-        copy.start();
+        Bundle original = BundleSwap.providerOf(context, X86CpuFactory.class);
+        Bundle copy = BundleSwap.startSecondCopy(context, "lguest-x86-cpu");
 
         Guests.Run run = Guests.bootDemo(launcher, List.of("spin=" + ROUNDS));
-        Guest guest = awaitRunningOnCpu(run, original);
+        BundleSwap.awaitComputing(run);
+        Guest guest = run.session().guest().orElseThrow();
+        assertSame("the guest starts on the first copy's CPU", original, FrameworkUtil.getBundle(guest.cpuMaker.getClass()));
 
         assertFalse("the guest is mid-computation when its CPU goes away", guest.isDead());
         original.uninstall();
@@ -76,17 +71,4 @@ public class CpuSwapIT {
                 guest.statistics.instructions() > ROUNDS);
     }
 
-    /** Waits until the guest has started computing on a CPU of {@code bundle}. */
-    private static Guest awaitRunningOnCpu(Guests.Run run, Bundle bundle) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (System.nanoTime() < deadline) {
-            Guest g = run.session().guest().orElse(null);
-            if (g != null && g.cpuMaker != null && run.output().startsWith(Guests.HELLO)) {
-                assertSame(bundle, FrameworkUtil.getBundle(g.cpuMaker.getClass()));
-                return g;
-            }
-            Thread.sleep(5);
-        }
-        throw new AssertionError("the guest never started; it printed: " + run.output());
-    }
 }

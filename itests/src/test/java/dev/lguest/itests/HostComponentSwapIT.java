@@ -15,18 +15,13 @@ import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerMethod;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.FrameworkUtil;
-import org.osgi.framework.ServiceReference;
 
 import javax.inject.Inject;
-import java.io.FileInputStream;
-import java.io.InputStream;
 import java.time.Duration;
 import java.util.List;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
-import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertSame;
 import static org.junit.Assert.assertTrue;
 
@@ -73,39 +68,19 @@ public class HostComponentSwapIT {
     }
 
     private <S> void swapUnderRunningGuest(String artifact, Class<S> service) throws Exception {
-        Bundle original = providerOf(service);
-        Bundle copy;
-        try (InputStream in = new FileInputStream(DefaultBuild.bundleFile(artifact))) {
-            copy = context.installBundle(artifact + "-second-copy", in);
-        }
-        copy.start();
+        Bundle original = BundleSwap.providerOf(context, service);
+        Bundle copy = BundleSwap.startSecondCopy(context, artifact);
 
         Guests.Run run = Guests.bootDemo(launcher, List.of("spin=" + ROUNDS));
-        awaitComputing(run);
+        BundleSwap.awaitComputing(run);
         assertFalse("the guest is mid-computation when its component goes away",
                 run.session().guest().orElseThrow().isDead());
         original.uninstall();
-        assertSame("the second copy provides " + service.getSimpleName(), copy, providerOf(service));
+        assertSame("the second copy provides " + service.getSimpleName(), copy, BundleSwap.providerOf(context, service));
 
         GuestOutcome outcome = run.awaitEnd(Duration.ofMinutes(3));
         assertTrue(outcome.reason(), outcome.poweredOff());
         assertEquals(String.format("%s%nchecksum 0x%08x%n", Guests.HELLO, Guests.checksum(ROUNDS)), run.output());
     }
 
-    private Bundle providerOf(Class<?> service) {
-        ServiceReference<?> ref = context.getServiceReference(service);
-        assertNotNull("a " + service.getSimpleName() + " is registered", ref);
-        return ref.getBundle();
-    }
-
-    private static void awaitComputing(Guests.Run run) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (System.nanoTime() < deadline) {
-            if (run.output().startsWith(Guests.HELLO) && run.session().guest().isPresent()) {
-                return;
-            }
-            Thread.sleep(5);
-        }
-        throw new AssertionError("the guest never started; it printed: " + run.output());
-    }
 }

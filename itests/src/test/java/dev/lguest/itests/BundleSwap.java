@@ -1,0 +1,51 @@
+package dev.lguest.itests;
+
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.BundleException;
+import org.osgi.framework.ServiceReference;
+
+import java.io.FileInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+
+import static org.junit.Assert.assertNotNull;
+
+/**
+ * The moves of a swap test: find the bundle providing a service, install and start a
+ * second copy of a component bundle from the reactor, and wait for a guest to be
+ * busy computing before the first copy is pulled out from under it.
+ */
+final class BundleSwap {
+    private BundleSwap() {
+    }
+
+    static Bundle providerOf(BundleContext context, Class<?> service) {
+        ServiceReference<?> ref = context.getServiceReference(service);
+        assertNotNull("a " + service.getSimpleName() + " is registered", ref);
+        return ref.getBundle();
+    }
+
+    /** Installs and starts a second copy of {@code artifact} (the framework allows duplicates). */
+    static Bundle startSecondCopy(BundleContext context, String artifact) throws IOException, BundleException {
+        Bundle copy;
+        try (InputStream in = new FileInputStream(DefaultBuild.bundleFile(artifact))) {
+            copy = context.installBundle(artifact + "-second-copy", in);
+        }
+        copy.start();
+        return copy;
+    }
+
+    /** Waits until the demo guest has said hello and is into its checksum loop. */
+    static void awaitComputing(Guests.Run run) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (run.output().startsWith(Guests.HELLO) && run.session().guest().isPresent()) {
+                return;
+            }
+            Thread.sleep(5);
+        }
+        throw new AssertionError("the guest never started; it printed: " + run.output());
+    }
+}
