@@ -1,0 +1,77 @@
+package dev.lguest.benchmarks;
+
+import dev.lguest.cpu.interpreter.InterpreterCpuFactory;
+import org.openjdk.jmh.annotations.AuxCounters;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * How fast the interpreter runs a CPU-bound workload compiled from C with
+ * gcc -m32 -O2 (guest/bench): workload(rounds) runs per second, and, as an
+ * auxiliary counter, guest instructions per second.
+ *
+ * Run: java -jar benchmarks/target/benchmarks.jar CpuBenchmark (or benchmarks/cpu-benchmark,
+ * which also times the same workload natively and under qemu-i386).
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 2, time = 5)
+@Measurement(iterations = 3, time = 5)
+@Fork(value = 1, jvmArgs = {"--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC"})
+public class CpuBenchmark {
+    @Param("100")
+    public int rounds;
+
+    private BareMachine machine;
+
+    /** Guest instructions retired, reported by JMH as a rate: instructions per second. */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.OPERATIONS)
+    public static class Instructions {
+        public long instructions;
+
+        @Setup(Level.Iteration)
+        public void clear() {
+            instructions = 0;
+        }
+    }
+
+    @Setup(Level.Trial)
+    public void boot() throws IOException {
+        try (InputStream in = CpuBenchmark.class.getClassLoader().getResourceAsStream("guests/bench-bare.elf")) {
+            if (in == null) {
+                throw new IOException("guests/bench-bare.elf is not on the class path");
+            }
+            machine = new BareMachine(new InterpreterCpuFactory(), in.readAllBytes());
+        }
+    }
+
+    @TearDown(Level.Trial)
+    public void shutDown() {
+        machine.close();
+    }
+
+    @Benchmark
+    public int workload(Instructions counter) {
+        long[] retired = new long[1];
+        int sum = machine.run(rounds, retired);
+        counter.instructions += retired[0];
+        return sum;
+    }
+}
