@@ -5,6 +5,7 @@ import dev.lguest.api.launcher.GuestLauncher;
 import dev.lguest.api.launcher.GuestOutcome;
 import dev.lguest.api.mmu.ShadowPageTables;
 import dev.lguest.api.segments.SegmentManager;
+import dev.lguest.api.switcher.Switcher;
 import dev.lguest.api.traps.TrapDelivery;
 import org.junit.Test;
 import org.junit.runner.RunWith;
@@ -65,6 +66,11 @@ public class HostComponentSwapIT {
     @Test
     public void hypercallsAreReplaced() throws Exception {
         swapUnderRunningGuest("lguest-hypercalls", HypercallHandler.class);
+    }
+
+    @Test
+    public void theSwitcherIsReplaced() throws Exception {
+        swapUnderRunningGuest("lguest-switcher", Switcher.class);
     }
 
     private <S> void swapUnderRunningGuest(String artifact, Class<S> service) throws Exception {

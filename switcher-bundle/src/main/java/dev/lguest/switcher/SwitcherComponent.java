@@ -60,8 +60,12 @@ public final class SwitcherComponent implements Switcher {
     private final ServiceSlot<TrapDelivery> traps = new ServiceSlot<>("trap delivery");
     private final ServiceSlot<HypercallHandler> hypercalls = new ServiceSlot<>("hypercall");
 
-    /** Every guest this switcher set up, with what the switcher keeps for it. */
+    /** Every guest this switcher set up or adopted, with what the switcher keeps for it. */
     private final Map<Guest, GuestSlot> guests = new ConcurrentHashMap<>();
+    /** Set when this switcher is being replaced: running guests are handed back. */
+    private volatile boolean retired;
+    /** How many guests are inside run() now. */
+    private final java.util.concurrent.atomic.AtomicInteger running = new java.util.concurrent.atomic.AtomicInteger();
     private final GuestClock clock = new GuestClock();
 
     /** The switcher's own per-guest record: its pages, and the lock held around a run of the CPU. */
@@ -72,8 +76,32 @@ public final class SwitcherComponent implements Switcher {
         CpuState parked;
     }
 
+    /**
+     * This switcher is going away (its bundle stops or is replaced). Every guest in
+     * run() returns HANDED_OVER at its next instruction boundary, and /dev/lguest runs
+     * it on the switcher bound now, which adopts it; what this one kept for its guests
+     * (the switcher pages) is freed once none of them is inside.
+     */
     @Deactivate
     void deactivate() {
+        retired = true;
+        guests.keySet().forEach(Guest::wake);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(MIGRATION_WAIT_SECONDS);
+        try {
+            while (running.get() > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        // A successor points the MMU at pages of its own when it adopts a guest, before
+        // that guest runs again, so ours can go even if it has not happened yet.
+        for (Map.Entry<Guest, GuestSlot> e : guests.entrySet()) {
+            if (e.getValue().pages != null) {
+                e.getValue().pages.free(e.getKey().bus);
+            }
+        }
+        guests.clear();
         clock.close();
     }
 
@@ -200,13 +228,28 @@ public final class SwitcherComponent implements Switcher {
 
     @Override
     public long run(Guest guest) {
-        GuestSlot slot = guests.get(guest);
-        if (slot == null) {
-            // A switcher that replaced the one that set the guest up: adopt it.
-            slot = adopt(guest);
+        running.incrementAndGet();
+        try {
+            if (retired) {
+                return HANDED_OVER;
+            }
+            GuestSlot slot = guests.get(guest);
+            if (slot == null) {
+                // A switcher that replaced the one that set the guest up: adopt it.
+                slot = adopt(guest);
+            }
+            return runLoop(guest, slot);
+        } finally {
+            running.decrementAndGet();
         }
+    }
+
+    private long runLoop(Guest guest, GuestSlot slot) {
         try {
             while (!guest.isDead()) {
+                if (retired) {
+                    return HANDED_OVER;
+                }
                 if (guest.hypercallPending) {
                     guest.statistics.countExit(Exit.HYPERCALL);
                     await(hypercalls).doHypercalls(guest);

@@ -176,6 +176,31 @@ class SwitcherComponentTest {
     }
 
     @Test
+    void aRetiringSwitcherHandsItsGuestToItsSuccessor() {
+        step(s -> s.gpr[X86.EBX] = 7, ExitReason.BUDGET, 0, 0);
+        hypercall(17, 1);
+        assertEquals(1, switcher.run(guest));
+        int before = guest.bus.hostPagesInUse();
+
+        switcher.deactivate();
+        assertEquals(dev.lguest.api.switcher.Switcher.HANDED_OVER, switcher.run(guest));
+        assertEquals(before - 3, guest.bus.hostPagesInUse(), "the old switcher's pages are freed");
+
+        SwitcherComponent successor = new SwitcherComponent();
+        successor.bindCpuFactory(cpus);
+        successor.bindPageTables(mmu);
+        successor.bindSegments(new Fakes.FlatSegments());
+        successor.bindTraps(traps);
+        successor.bindHypercalls(new Fakes.MiniHypercalls());
+        guest.pendingNotify = 0;
+        hypercall(17, 2);
+        assertEquals(2, successor.run(guest));
+        assertEquals(7, guest.cpu().gpr(X86.EBX), "the guest carries on where it was");
+        assertEquals(before, guest.bus.hostPagesInUse(), "the successor made pages of its own");
+        successor.deactivate();
+    }
+
+    @Test
     void theSwitcherPagesAreFreedWithTheGuest() {
         int before = guest.bus.hostPagesInUse();
         switcher.release(guest);

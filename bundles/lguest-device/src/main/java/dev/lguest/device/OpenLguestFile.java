@@ -159,12 +159,23 @@ final class OpenLguestFile implements LguestFile {
         }
         // A notify was handed out by the last read: the Launcher has seen it.
         g.pendingNotify = 0;
-        Switcher s = awaitSwitcher();
-        if (s == null) {
-            g.kill("no switcher is available to run the guest");
-            return -Errno.ENOENT;
+        long result = Switcher.HANDED_OVER;
+        Switcher previous = null;
+        while (result == Switcher.HANDED_OVER) {
+            Switcher s = awaitSwitcher();
+            if (s == null) {
+                g.kill("no switcher is available to run the guest");
+                return -Errno.ENOENT;
+            }
+            if (s == previous) {
+                // The switcher retiring under us is still the bound one for a moment:
+                // give the framework a moment to bind its successor.
+                Thread.onSpinWait();
+                Thread.yield();
+            }
+            previous = s;
+            result = s.run(g);
         }
-        long result = s.run(g);
         if (result < 0) {
             return result;
         }

@@ -72,6 +72,8 @@ public final class Guest {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition wakeup = lock.newCondition();
     private boolean breakOut;
+    /** Counts wake() calls, so a sleeper can tell it was woken for any reason. */
+    private long wakeups;
 
     public Guest(GuestMemory memory, PhysicalMemory bus, int pfnLimit, Thread owner) {
         this.memory = memory;
@@ -143,6 +145,7 @@ public final class Guest {
         }
         lock.lock();
         try {
+            wakeups++;
             wakeup.signalAll();
         } finally {
             lock.unlock();
@@ -150,14 +153,16 @@ public final class Guest {
     }
 
     /**
-     * Sleeps the guest's thread until woken or until {@code deadlineNanos}
-     * (System.nanoTime(); 0 means no deadline). Returns at once if the guest is dead,
-     * broken out, or has an interrupt pending.
+     * Sleeps the guest's thread until {@link #wake()} is called for any reason or until
+     * {@code deadlineNanos} (System.nanoTime(); 0 means no deadline). Returns at once if
+     * the guest is dead, broken out, or has an interrupt pending. The caller looks again
+     * at why it slept, so waking it for nothing is harmless.
      */
     public void sleep(long deadlineNanos) throws InterruptedException {
         lock.lock();
         try {
-            while (deadReason == null && !breakOut && irqsPending.get() == 0) {
+            long woken = wakeups;
+            while (deadReason == null && !breakOut && irqsPending.get() == 0 && wakeups == woken) {
                 if (deadlineNanos == 0) {
                     wakeup.await();
                 } else {

@@ -9,6 +9,13 @@ import dev.lguest.api.guest.Guest;
  * is needed.
  */
 public interface Switcher {
+    /**
+     * What {@link #run} returns when this switcher is being replaced: the guest stopped
+     * at an instruction boundary with nothing lost, and the caller should run it again
+     * with the switcher bound now.
+     */
+    long HANDED_OVER = Long.MIN_VALUE;
+
     /** Gives a new guest a CPU and its first registers (LHREQ_INITIALIZE). */
     void initialize(Guest guest, int pgdir, int start);
 
@@ -16,7 +23,8 @@ public interface Switcher {
      * Runs the guest until the Launcher is needed. Returns the NOTIFY address (>= 0 as
      * an unsigned word, so any int but the error values below), or a negative errno:
      * -ENOENT when the guest died (its reason is then in the guest), -EAGAIN when it
-     * was broken out, -EINTR when the calling thread was interrupted.
+     * was broken out, -EINTR when the calling thread was interrupted; or
+     * {@link #HANDED_OVER}.
      */
     long run(Guest guest);
 
