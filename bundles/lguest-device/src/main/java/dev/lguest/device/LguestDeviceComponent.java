@@ -2,23 +2,28 @@ package dev.lguest.device;
 
 import dev.lguest.api.device.LguestDevice;
 import dev.lguest.api.device.LguestFile;
+import dev.lguest.api.guest.Guest;
 import dev.lguest.api.service.ServiceSlot;
 import dev.lguest.api.switcher.Switcher;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * /dev/lguest as a service: lguest's misc device. Opening it gives a Launcher a file
  * for one guest; everything else happens in {@link OpenLguestFile}.
  *
  * The device holds no guest state of its own. Each open file keeps its guest, and
- * the switcher it runs guests with is looked up afresh on every call, so either this
- * bundle or the switcher can be replaced while guests run.
+ * the switcher it runs guests with is looked up afresh on every call, so the switcher
+ * can be replaced while guests run; when this bundle is replaced, its files detach
+ * (ENODEV) and the next implementation adopts their guests.
  */
 @Component(service = LguestDevice.class)
 public final class LguestDeviceComponent implements LguestDevice {
@@ -34,8 +39,32 @@ public final class LguestDeviceComponent implements LguestDevice {
         switcher.unbind(s);
     }
 
+    /** The files open on this implementation, to detach when it goes away. */
+    private final Set<OpenLguestFile> files = ConcurrentHashMap.newKeySet();
+
     @Override
     public LguestFile open(MemorySegment launcherMemory) {
-        return new OpenLguestFile(launcherMemory, switcher);
+        return track(new OpenLguestFile(launcherMemory, switcher, files::remove));
+    }
+
+    @Override
+    public LguestFile adopt(Guest guest) {
+        return track(OpenLguestFile.adopting(guest, switcher, files::remove));
+    }
+
+    private OpenLguestFile track(OpenLguestFile file) {
+        files.add(file);
+        return file;
+    }
+
+    /**
+     * This implementation is going away: its files finish what they are doing and then
+     * answer ENODEV, so their Launchers move their guests to the implementation bound
+     * next. The guests themselves are untouched.
+     */
+    @Deactivate
+    void deactivate() {
+        files.forEach(OpenLguestFile::detach);
+        files.clear();
     }
 }

@@ -36,12 +36,30 @@ final class OpenLguestFile implements LguestFile {
 
     private final MemorySegment launcherMemory;
     private final ServiceSlot<Switcher> switcher;
+    private final java.util.function.Consumer<OpenLguestFile> onClose;
     private volatile Guest guest;
     private volatile boolean closed;
+    /** The implementation behind this file went away: every call now answers ENODEV. */
+    private volatile boolean detached;
 
-    OpenLguestFile(MemorySegment launcherMemory, ServiceSlot<Switcher> switcher) {
+    OpenLguestFile(MemorySegment launcherMemory, ServiceSlot<Switcher> switcher,
+                   java.util.function.Consumer<OpenLguestFile> onClose) {
         this.launcherMemory = launcherMemory;
         this.switcher = switcher;
+        this.onClose = onClose;
+    }
+
+    /** A file for a guest another implementation of the device created. */
+    static OpenLguestFile adopting(Guest guest, ServiceSlot<Switcher> switcher,
+                                   java.util.function.Consumer<OpenLguestFile> onClose) {
+        OpenLguestFile file = new OpenLguestFile(null, switcher, onClose);
+        file.guest = guest;
+        return file;
+    }
+
+    /** The device implementation is going away; see {@link dev.lguest.api.device.LguestDevice#adopt}. */
+    void detach() {
+        detached = true;
     }
 
     @Override
@@ -51,6 +69,9 @@ final class OpenLguestFile implements LguestFile {
 
     @Override
     public long write(ByteBuffer request) {
+        if (detached) {
+            return -Errno.ENODEV;
+        }
         ByteBuffer in = request.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         if (in.remaining() < 4) {
             return -Errno.EFAULT;
@@ -81,7 +102,7 @@ final class OpenLguestFile implements LguestFile {
      */
     private long initialize(ByteBuffer in) {
         synchronized (INITIALIZE_LOCK) {
-            if (guest != null) {
+            if (guest != null || launcherMemory == null) {
                 return -Errno.EBUSY;
             }
             if (in.remaining() < 16) {
@@ -144,6 +165,9 @@ final class OpenLguestFile implements LguestFile {
 
     @Override
     public long read(ByteBuffer into) {
+        if (detached) {
+            return -Errno.ENODEV;
+        }
         Guest g = guest;
         if (g == null) {
             return -Errno.EINVAL;
@@ -195,12 +219,20 @@ final class OpenLguestFile implements LguestFile {
         }
     }
 
+    /**
+     * Closing the file ends its guest, as closing /dev/lguest does, unless the file was
+     * detached: then the guest lives on in the file that adopted it.
+     */
     @Override
     public void close() {
         if (closed) {
             return;
         }
         closed = true;
+        onClose.accept(this);
+        if (detached) {
+            return;
+        }
         Guest g = guest;
         if (g != null) {
             g.kill("the Launcher closed /dev/lguest");

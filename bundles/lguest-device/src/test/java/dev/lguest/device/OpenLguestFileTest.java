@@ -47,7 +47,7 @@ class OpenLguestFileTest {
 
     private final MemorySegment launcherMemory = Arena.ofAuto().allocate(PAGES * 4096L);
     private final ScriptedSwitcher switcher = new ScriptedSwitcher();
-    private final OpenLguestFile file = new OpenLguestFile(launcherMemory, slot(switcher));
+    private final OpenLguestFile file = new OpenLguestFile(launcherMemory, slot(switcher), f -> { });
 
     private static ServiceSlot<Switcher> slot(Switcher s) {
         ServiceSlot<Switcher> slot = new ServiceSlot<>("switcher");
@@ -142,6 +142,25 @@ class OpenLguestFileTest {
         assertEquals(0, file.write(words(3, 0)));
         assertEquals(0L, waker.get(10, TimeUnit.SECONDS));
         assertFalse(g.isBrokenOut());
+    }
+
+    @Test
+    void aDetachedFileSaysNoDeviceAndItsGuestIsAdopted() {
+        initialize();
+        Guest g = file.guest();
+        file.detach();
+        assertEquals(-Errno.ENODEV, file.read(ByteBuffer.allocate(4)));
+        assertEquals(-Errno.ENODEV, file.write(words(2, 1)));
+        file.close();
+        assertFalse(g.isDead(), "closing a detached file leaves its guest alone");
+
+        OpenLguestFile adopted = OpenLguestFile.adopting(g, slot(switcher), f -> { });
+        assertEquals(g, adopted.guest());
+        assertEquals(-Errno.EBUSY, adopted.write(words(0, 0, PAGES, 0, 0)), "no second INITIALIZE");
+        ByteBuffer reply = ByteBuffer.allocate(4);
+        assertEquals(4, adopted.read(reply));
+        adopted.close();
+        assertTrue(g.isDead());
     }
 
     @Test

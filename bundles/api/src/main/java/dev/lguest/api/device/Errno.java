@@ -6,7 +6,7 @@ public final class Errno {
     }
 
     public static final int EPERM = 1, ENOENT = 2, EINTR = 4, EIO = 5, EAGAIN = 11, ENOMEM = 12,
-            EFAULT = 14, EBUSY = 16, EINVAL = 22;
+            EFAULT = 14, EBUSY = 16, ENODEV = 19, EINVAL = 22;
 
     public static String name(long negativeErrno) {
         return switch ((int) -negativeErrno) {
@@ -18,6 +18,7 @@ public final class Errno {
             case ENOMEM -> "ENOMEM";
             case EFAULT -> "EFAULT";
             case EBUSY -> "EBUSY";
+            case ENODEV -> "ENODEV";
             case EINVAL -> "EINVAL";
             default -> "errno " + -negativeErrno;
         };
