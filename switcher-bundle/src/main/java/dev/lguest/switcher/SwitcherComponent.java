@@ -74,6 +74,9 @@ public final class SwitcherComponent implements Switcher {
         SwitcherPages pages;
         /** The CPU state while no CPU is bound (between an unbind and the next bind). */
         CpuState parked;
+        /** The shadow root last loaded into CR3, and the CPU it was loaded into. */
+        int loadedRoot;
+        X86Cpu loadedInto;
     }
 
     /**
@@ -336,7 +339,15 @@ public final class SwitcherComponent implements Switcher {
                 return null;
             }
             copyInGuestInfo(guest, slot, trapService, cpu);
-            cpu.setCr3(mmu.shadowRoot(guest));
+            // Loading CR3 flushes the TLB, so only when the shadow root changed (a new
+            // page table, a new MMU) or the guest moved to another CPU. The MMU
+            // invalidates what it changes inside a root itself.
+            int root = mmu.shadowRoot(guest);
+            if (root != slot.loadedRoot || cpu != slot.loadedInto) {
+                cpu.setCr3(root);
+                slot.loadedRoot = root;
+                slot.loadedInto = cpu;
+            }
             CpuExit exit = cpu.run(SLICE);
             guest.statistics.addInstructions(exit.instructions());
             return exit;
