@@ -337,6 +337,7 @@ final class Executor {
                 cpu.interrupts.interruptReturn(operandSize(), next);
                 return committed();
             }
+            case 0xd6 -> cpu.setReg(EAX, 1, (cpu.eflags & CF) != 0 ? 0xff : 0); // SALC, undocumented but P6
             case 0xd4 -> system.asciiAdjustMultiply(in.immediate & 0xff);
             case 0xd5 -> system.asciiAdjustDivide(in.immediate & 0xff);
             case 0xd7 -> {
@@ -709,10 +710,12 @@ final class Executor {
     }
 
     private void adjustRpl() {
-        int destination = readForUpdate(2);
+        // A read, and a write only when the RPL changes: ARPL of a read-only selector
+        // that needs no adjustment does not fault.
+        int destination = readRm(2);
         int source = cpu.reg(in.reg, 2);
         if ((destination & 3) < (source & 3)) {
-            writeBack(2, (destination & ~3) | (source & 3));
+            writeRm(2, (destination & ~3) | (source & 3));
             cpu.eflags |= ZF;
         } else {
             cpu.eflags &= ~ZF;
@@ -734,7 +737,12 @@ final class Executor {
             esp = cpu.pushAt(esp, frame, size);
         }
         esp = cpu.stackPointerPlus(esp, -allocation);
-        cpu.setReg(EBP, cpu.stack32() ? 4 : 2, frame);
+        // ENTER faults if a write at the final stack pointer would, before anything is
+        // committed, so a frame that does not fit is caught at the ENTER itself.
+        int probe = segments.linearForWrite(Segments.SS, cpu.stackOffset(esp), size);
+        memory.probeWrite(probe, size, cpu.accessKind);
+        // The operand size, not the stack size, says how much of EBP takes the frame.
+        cpu.setReg(EBP, size, frame);
         gpr[ESP] = esp;
     }
 }

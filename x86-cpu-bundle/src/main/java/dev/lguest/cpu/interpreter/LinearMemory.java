@@ -168,9 +168,15 @@ final class LinearMemory {
         if ((linear & 0xfff) <= 0xffc) {
             return page(linear, kind).get(INT_LE, linear & 0xfff);
         }
+        // Across a page boundary the lower page is translated first, as on hardware:
+        // when both pages fault, CR2 names the lower one.
+        MemorySegment first = page(linear, kind);
+        MemorySegment second = page((linear + 3) & ~0xfff, kind);
         int value = 0;
         for (int i = 3; i >= 0; i--) {
-            value = (value << 8) | read8(linear + i, kind);
+            int address = linear + i;
+            MemorySegment source = (address >>> 12) == (linear >>> 12) ? first : second;
+            value = (value << 8) | (source.get(BYTE, address & 0xfff) & 0xff);
         }
         return value;
     }
@@ -214,7 +220,8 @@ final class LinearMemory {
     /** A write across a page boundary: both pages are translated before either is touched. */
     private void writeSplit(int linear, int value, int size, int kind) {
         MemorySegment first = page(linear, kind | WRITE);
-        MemorySegment second = page(linear + size - 1, kind | WRITE);
+        // A fault on the upper page reports its first byte, the lowest address faulting.
+        MemorySegment second = page((linear + size - 1) & ~0xfff, kind | WRITE);
         int firstPage = linear >>> 12;
         for (int i = 0; i < size; i++) {
             int address = linear + i;
@@ -226,6 +233,6 @@ final class LinearMemory {
     /** Makes sure a write of this size would not fault, without writing. */
     void probeWrite(int linear, int size, int kind) {
         page(linear, kind | WRITE);
-        page(linear + size - 1, kind | WRITE);
+        page((linear + size - 1) & ~0xfff, kind | WRITE);
     }
 }

@@ -70,7 +70,6 @@ final class OpcodeTable {
         set(0xcd, 0xcd, IMM8);
         set(0xd0, 0xd3, MODRM);
         set(0xd4, 0xd5, IMM8);
-        set(0xd6, 0xd6, UNDEFINED);
         set(0xd8, 0xdf, MODRM);
         set(0xe0, 0xe7, IMM8);
         set(0xe8, 0xe9, IMMZ);
@@ -86,6 +85,8 @@ final class OpcodeTable {
         set(0x106, 0x106, 0);
         set(0x108, 0x109, 0);
         set(0x10b, 0x10b, 0);
+        // Hint NOPs (0F 18-1F, the multi-byte NOP of the P6): a ModRM, no access.
+        set(0x118, 0x11f, MODRM);
         set(0x120, 0x123, MODRM | REGISTER_ONLY);
         set(0x130, 0x132, 0);
         set(0x140, 0x14f, MODRM);

@@ -1,6 +1,6 @@
 // System instructions: descriptor-table registers (LGDT/SGDT/LIDT/SIDT/LLDT/SLDT/LTR/
 // STR), control and debug registers, CLTS/LMSW/SMSW, INVLPG, CPUID, RDTSC, port I/O
-// with the IOPL and TSS I/O-bitmap checks, VERR/VERW, and the BCD adjusts. The
+// with the IOPL and TSS I/O-bitmap checks, LAR/LSL/VERR/VERW, and the BCD adjusts. The
 // privileged ones raise #GP(0) outside CPL 0, which is how a paravirtual kernel at
 // CPL 1 gets caught by its hypervisor.
 package dev.lguest.cpu.interpreter;
@@ -94,24 +94,85 @@ final class SystemOps {
         cpu.tr = new SegmentCache(selector, c.base(), c.limit(), c.attributes() | 2);
     }
 
-    private void verify(int selector, boolean forWrite) {
-        boolean ok = false;
-        if ((selector & 0xfffc) != 0) {
-            try {
-                SegmentCache c = Segments.decode(selector, cpu.segments.readDescriptor(selector, X86.GP));
-                int type = c.type();
-                boolean conformingCode = c.isCode() && (type & 4) != 0;
-                boolean privilegeOk = conformingCode || c.dpl() >= Math.max(cpu.cpl, selector & 3);
-                boolean typeOk = forWrite ? c.isCodeOrData() && !c.isCode() && (type & 2) != 0
-                        : c.isCodeOrData() && (!c.isCode() || (type & 2) != 0);
-                ok = privilegeOk && typeOk;
-            } catch (CpuFault outsideTable) {
-                if (outsideTable.vector == X86.PF_VECTOR) {
-                    throw outsideTable;
-                }
+    /**
+     * The descriptor LAR, LSL, VERR and VERW look at, with its raw words, or null when
+     * there is none they may see: a null selector, one beyond its table's limit (or into
+     * a missing LDT), or a segment other than conforming code whose DPL is below the CPL
+     * or the selector's RPL. None of these fault; only a page fault on the table does.
+     */
+    private long[] visibleDescriptor(int selector) {
+        if ((selector & 0xfffc) == 0) {
+            return null;
+        }
+        long d;
+        try {
+            d = cpu.segments.readDescriptor(selector, X86.GP);
+        } catch (CpuFault outsideTable) {
+            if (outsideTable.vector == X86.PF_VECTOR) {
+                throw outsideTable;
+            }
+            return null;
+        }
+        SegmentCache c = Segments.decode(selector, d);
+        boolean conformingCode = c.isCode() && (c.type() & 4) != 0;
+        if (!conformingCode && (c.dpl() < cpu.cpl || c.dpl() < (selector & 3))) {
+            return null;
+        }
+        return new long[] {d};
+    }
+
+    private void setZero(boolean zero) {
+        cpu.eflags = zero ? cpu.eflags | ZF : cpu.eflags & ~ZF;
+    }
+
+    /** LAR: the access-rights bytes of the descriptor's high word (type, S, DPL, P, limit 19:16, AVL, D/B, G). */
+    void loadAccessRights() {
+        int selector = x.readRm(2);
+        long[] found = visibleDescriptor(selector);
+        if (found != null) {
+            int high = (int) (found[0] >>> 32);
+            boolean system = (high & (1 << 12)) == 0;
+            int type = (high >>> 8) & 0xf;
+            // System types LAR reports: TSSs (available and busy), LDT, call and task gates.
+            boolean valid = !system || type == 1 || type == 2 || type == 3 || type == 4 || type == 5 || type == 9
+                    || type == 0xb || type == 0xc;
+            if (valid) {
+                cpu.setReg(in.reg, x.operandSize(), in.operand32 ? high & 0x00ffff00 : high & 0xff00);
+                setZero(true);
+                return;
             }
         }
-        cpu.eflags = ok ? cpu.eflags | ZF : cpu.eflags & ~ZF;
+        setZero(false);
+    }
+
+    /** LSL: the segment's byte limit, granularity applied. Gates have no limit. */
+    void loadSegmentLimit() {
+        int selector = x.readRm(2);
+        long[] found = visibleDescriptor(selector);
+        if (found != null) {
+            SegmentCache c = Segments.decode(selector, found[0]);
+            int type = c.type();
+            boolean valid = c.isCodeOrData() || type == 1 || type == 2 || type == 3 || type == 9 || type == 0xb;
+            if (valid) {
+                cpu.setReg(in.reg, x.operandSize(), c.limit());
+                setZero(true);
+                return;
+            }
+        }
+        setZero(false);
+    }
+
+    /** VERR and VERW: could this selector be loaded and read (written) from here? */
+    private void verify(int selector, boolean forWrite) {
+        long[] found = visibleDescriptor(selector);
+        boolean ok = false;
+        if (found != null) {
+            SegmentCache c = Segments.decode(selector, found[0]);
+            int type = c.type();
+            ok = forWrite ? c.isCodeOrData() && !c.isCode() && (type & 2) != 0
+                    : c.isCodeOrData() && (!c.isCode() || (type & 2) != 0);
+        }
+        setZero(ok);
     }
 
     // ---- 0F 01: SGDT, SIDT, LGDT, LIDT, SMSW, LMSW, INVLPG ----
@@ -327,7 +388,9 @@ final class SystemOps {
         int ax = cpu.gpr[EAX] & 0xffff;
         boolean adjust = (ax & 0xf) > 9 || (cpu.eflags & AF) != 0;
         if (adjust) {
-            ax = subtract ? ((ax - 6) & 0xff) | ((((ax >>> 8) - 1) & 0xff) << 8) : ax + 0x106;
+            // AX - 6 is a 16-bit subtraction: AH takes the borrow out of AL, then loses one
+            // more (the manual's pseudocode, and what hardware does).
+            ax = subtract ? (ax - 6 - 0x100) & 0xffff : ax + 0x106;
         }
         ax = (ax & 0xff0f);
         cpu.setReg(EAX, 2, ax);

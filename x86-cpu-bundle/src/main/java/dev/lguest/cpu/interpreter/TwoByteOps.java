@@ -28,7 +28,12 @@ final class TwoByteOps {
             case 0x00 -> x.system.group6();
             case 0x01 -> x.system.group7();
             case 0x06 -> x.system.clearTaskSwitched();
+            case 0x02 -> x.system.loadAccessRights();
+            case 0x03 -> x.system.loadSegmentLimit();
             case 0x08, 0x09 -> x.requirePrivilege0(); // INVD, WBINVD: no caches to flush
+            case 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f -> {
+                // Hint NOPs: the operand is decoded but never accessed, so nothing faults.
+            }
             case 0x0b -> throw CpuFault.invalidOpcode(); // UD2
             case 0x20, 0x21, 0x22, 0x23 -> x.system.moveControlOrDebug(op);
             case 0x30, 0x32 -> {
