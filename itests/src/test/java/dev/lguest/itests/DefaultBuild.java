@@ -18,7 +18,8 @@ final class DefaultBuild {
     /** The lguest components, in the order a build lists them. */
     static final String[] COMPONENTS = {
         "lguest-api", "lguest-x86-cpu", "lguest-pagetable", "lguest-segments", "lguest-traps",
-        "lguest-hypercalls", "lguest-switcher", "lguest-device", "lguest-launcher",
+        "lguest-hypercalls", "lguest-switcher", "lguest-device", "lguest-virtio-console", "lguest-virtio-block",
+        "lguest-launcher",
     };
     private static final String[] PLATFORM = {
         "org.osgi.util.function", "org.osgi.util.promise", "org.osgi.service.component", "org.apache.felix.scr",

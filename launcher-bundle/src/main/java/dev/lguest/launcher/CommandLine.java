@@ -28,7 +28,8 @@ final class CommandLine {
               --initrd=FILE    load FILE (a gzip'ed cpio) as the initial ramdisk
               --block=FILE     give the guest a virtio disk backed by FILE
               <mem-in-mb>      guest memory in megabytes
-              <vmlinux>        the guest kernel: an i386 ELF built with CONFIG_LGUEST_GUEST=y
+              <vmlinux>        the guest kernel, built with CONFIG_LGUEST_GUEST=y: an i386
+                               ELF vmlinux or a bzImage
             """;
 
     sealed interface Parsed {

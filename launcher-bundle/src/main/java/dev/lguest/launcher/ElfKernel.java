@@ -5,6 +5,8 @@ import dev.lguest.api.memory.GuestMemory;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * An i386 ELF kernel (a vmlinux), loaded the way lguest's Launcher does: every
@@ -20,13 +22,7 @@ final class ElfKernel {
     private static final int EM_386 = 3;
     private static final int ET_EXEC = 2;
 
-    final int entry;
-    /** The first byte above the loaded image (for --verbose and for placing things). */
-    final long end;
-
-    private ElfKernel(int entry, long end) {
-        this.entry = entry;
-        this.end = end;
+    private ElfKernel() {
     }
 
     static boolean looksLikeElf(byte[] image) {
@@ -34,7 +30,7 @@ final class ElfKernel {
     }
 
     /** Loads the kernel into guest memory below {@code limit}. */
-    static ElfKernel load(byte[] image, GuestMemory memory, long limit, String name) throws BootException {
+    static LoadedKernel load(byte[] image, GuestMemory memory, long limit, String name) throws BootException {
         if (!looksLikeElf(image)) {
             throw new BootException(name + " is not an ELF file");
         }
@@ -54,6 +50,7 @@ final class ElfKernel {
         }
         long end = 0;
         int loaded = 0;
+        List<String> sections = new ArrayList<>();
         for (int i = 0; i < phnum; i++) {
             int ph = (int) (phoff + (long) i * phentsize);
             if (elf.getInt(ph) != PT_LOAD) {
@@ -73,11 +70,12 @@ final class ElfKernel {
             memory.write(physical, image, (int) offset, (int) fileSize);
             memory.fill(physical + fileSize, memorySize - fileSize, (byte) 0);
             end = Math.max(end, physical + memorySize);
+            sections.add(String.format("Section %d: size %d addr %#x", i, memorySize, physical));
             loaded++;
         }
         if (loaded == 0) {
             throw new BootException(name + " has nothing to load");
         }
-        return new ElfKernel(entry, end);
+        return new LoadedKernel(entry, end, sections);
     }
 }

@@ -12,7 +12,7 @@ import java.nio.charset.StandardCharsets;
  *   1 MiB            the kernel
  *   ...
  *   pgdir, ptes      the initial page tables, just below the initrd
- *   initrd           at the top of RAM (none yet in this build)
+ *   initrd           at the top of RAM, its size rounded up to a page
  *   mem              the device descriptor page, then the device pages
  *
  * The initial page tables map every page of RAM 1:1: the guest starts with paging
@@ -49,6 +49,11 @@ final class GuestLayout {
     /** Guest memory plus the device pages: what the guest may reach (pfnlimit). */
     long totalBytes() {
         return memoryBytes + (long) DEVICE_PAGES * PhysicalMemory.PAGE_SIZE;
+    }
+
+    /** Where an initrd of {@code size} bytes goes: the top of RAM less its page-rounded size. */
+    long initrdBase(long size) {
+        return memoryBytes - ((size + PhysicalMemory.PAGE_SIZE - 1) & -PhysicalMemory.PAGE_SIZE);
     }
 
     long deviceDescriptorPage() {

@@ -3,8 +3,10 @@ package dev.lguest.launcher;
 import dev.lguest.api.device.LguestDevice;
 import dev.lguest.api.launcher.BootException;
 import dev.lguest.api.launcher.BootSpec;
+import dev.lguest.api.launcher.GuestDevice;
 import dev.lguest.api.launcher.GuestLauncher;
 import dev.lguest.api.launcher.GuestSession;
+import dev.lguest.api.launcher.LauncherDevice;
 import dev.lguest.api.memory.GuestMemory;
 import dev.lguest.api.memory.PhysicalMemory;
 import dev.lguest.api.service.ServiceSlot;
@@ -15,6 +17,7 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
@@ -22,96 +25,156 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The Launcher: lguest's host userspace, as a service.
  *
  * It allocates the guest's memory (its own memory, as the Launcher process's memory
- * is the guest's in lguest), loads the kernel and the initrd, writes boot_params and
- * the initial page tables, and then talks to the host only through /dev/lguest: one
- * INITIALIZE write, then reads that run the guest, each returning when the guest
- * NOTIFYs. Everything that can be wrong with the user's input is found here, before
- * the guest exists, and reported as a one-line BootException.
+ * is the guest's in lguest), loads the kernel (a vmlinux or a bzImage) and the initrd,
+ * writes boot_params and the initial page tables, lays out the device page with every
+ * device the bound {@link LauncherDevice}s give this guest, and then talks to the host
+ * only through /dev/lguest: one INITIALIZE write, then reads that run the guest, each
+ * returning when the guest NOTIFYs. Everything that can be wrong with the user's input
+ * is found here, before the guest exists, and reported as a one-line BootException.
  */
 @Component(service = GuestLauncher.class)
 public final class LauncherComponent implements GuestLauncher {
     static final int MIN_MEMORY_MB = 1;
     static final int MAX_MEMORY_MB = 2048;
+    /** The kernel goes at 1 MiB; below it are boot_params and the command line. */
+    static final long KERNEL_ADDRESS = 0x100000;
     private static final long DEVICE_WAIT_SECONDS = 30;
+    private static final int VIRTIO_ID_BLOCK = 2;
 
-    private final ServiceSlot<LguestDevice> devices = new ServiceSlot<>("/dev/lguest");
+    private final ServiceSlot<LguestDevice> lguestDevice = new ServiceSlot<>("/dev/lguest");
+    private final List<LauncherDevice> launcherDevices = new CopyOnWriteArrayList<>();
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     void bindDevice(LguestDevice d) {
-        devices.bind(d);
+        lguestDevice.bind(d);
     }
 
     void unbindDevice(LguestDevice d) {
-        devices.unbind(d);
+        lguestDevice.unbind(d);
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindLauncherDevice(LauncherDevice d) {
+        launcherDevices.add(d);
+    }
+
+    void unbindLauncherDevice(LauncherDevice d) {
+        launcherDevices.remove(d);
     }
 
     @Override
-    public GuestSession boot(BootSpec spec, OutputStream console) throws BootException {
+    public GuestSession boot(BootSpec spec, OutputStream console, InputStream input) throws BootException {
         if (spec.memoryMegabytes() < MIN_MEMORY_MB || spec.memoryMegabytes() > MAX_MEMORY_MB) {
             throw new BootException(String.format("guest memory must be between %d and %d MB, not %d",
                     MIN_MEMORY_MB, MAX_MEMORY_MB, spec.memoryMegabytes()));
         }
-        if (spec.block() != null) {
-            throw new BootException("--block: this build has no virtio block device yet");
-        }
         byte[] kernelImage = spec.kernelImage() != null ? spec.kernelImage() : readFile(spec.kernel(), "kernel");
         String kernelName = spec.kernel() != null ? spec.kernel().toString() : "the built-in demo guest";
         byte[] initrd = spec.initrd() != null ? readFile(spec.initrd(), "initrd") : null;
+        PrintStream out = console instanceof PrintStream p ? p : new PrintStream(console, true);
 
         GuestLayout layout = new GuestLayout((long) spec.memoryMegabytes() << 20);
+        long initrdSize = initrd == null ? 0 : initrd.length;
+        long initrdBase = layout.initrdBase(initrdSize);
+        // The kernel at 1 MiB, the page tables and the initrd at the top: all must fit.
+        if (initrdBase - layout.pageTableBytes() < KERNEL_ADDRESS && initrd == null) {
+            throw new BootException(String.format("%d MB of guest memory leaves no room for a kernel at 1 MiB",
+                    spec.memoryMegabytes()));
+        }
+        if (initrdBase - layout.pageTableBytes() < KERNEL_ADDRESS) {
+            throw new BootException(String.format("the initrd %s (%d bytes) does not fit in %d MB of guest memory",
+                    spec.initrd(), initrdSize, spec.memoryMegabytes()));
+        }
         Arena arena = Arena.ofShared();
+        List<GuestDevice> opened = new ArrayList<>();
         boolean handedOver = false;
         try {
             MemorySegment launcherMemory = arena.allocate(layout.totalBytes(), PhysicalMemory.PAGE_SIZE);
             GuestMemory memory = new GuestMemory(launcherMemory);
+            List<String> verbose = new ArrayList<>();
 
-            // The initrd goes at the very top of RAM, the page tables just below it.
-            long initrdSize = initrd == null ? 0 : initrd.length;
-            long initrdBase = layout.memoryBytes - ((initrdSize + PhysicalMemory.PAGE_SIZE - 1) & -PhysicalMemory.PAGE_SIZE);
             long pageTablesBase = initrdBase - layout.pageTableBytes();
-            ElfKernel kernel = ElfKernel.load(kernelImage, memory, pageTablesBase, kernelName);
+            LoadedKernel kernel = LoadedKernel.load(kernelImage, memory, pageTablesBase, kernelName);
+            verbose.addAll(kernel.description());
             if (initrd != null) {
-                if (initrdBase < kernel.end) {
+                if (initrdBase < kernel.end()) {
                     throw new BootException("the initrd does not fit in guest memory above the kernel");
                 }
                 memory.write(initrdBase, initrd);
+                verbose.add(String.format("mapped initrd %s size=%d @ %#x", spec.initrd(), initrdSize, initrdBase));
             }
             int pgdir = layout.writePageTables(memory, initrdBase);
+            verbose.add(String.format("Linear mapping of %d pages in %d pte pages at %#x",
+                    layout.memoryBytes / PhysicalMemory.PAGE_SIZE,
+                    layout.pageTableBytes() / PhysicalMemory.PAGE_SIZE - 1, pgdir + PhysicalMemory.PAGE_SIZE));
             layout.writeBootParams(memory, spec.commandLine(), initrdBase, initrdSize);
-            memory.write8(layout.deviceDescriptorPage(), 0); // no devices: type 0 ends the list
 
-            PrintStream out = console instanceof PrintStream p ? p : new PrintStream(console, true);
-            if (spec.verbose()) {
-                out.printf("Guest: %#x - %#x (%#x)%n", 0, layout.memoryBytes, layout.memoryBytes);
-                out.printf("Kernel: entry %#x, image ends at %#x%n", kernel.entry, kernel.end);
-                if (initrd != null) {
-                    out.printf("Initrd: %#x - %#x%n", initrdBase, initrdBase + initrdSize);
+            LauncherDeviceHost host = new LauncherDeviceHost(out, input, spec.verbose());
+            GuestDevices devices = new GuestDevices(memory, layout);
+            int number = 0;
+            boolean block = false;
+            for (LauncherDevice kind : devicesInOrder()) {
+                Optional<GuestDevice> device = kind.attach(spec, host);
+                if (device.isEmpty()) {
+                    continue;
                 }
-                out.printf("Page directory: %#x%n", pgdir);
-                out.printf("Devices: descriptor page at %#x, none attached%n", layout.deviceDescriptorPage());
+                opened.add(device.get());
+                devices.add(kind.name(), kind.type(), device.get());
+                verbose.add(String.format("device %d: %s", number++, device.get().describe()));
+                block |= kind.type() == VIRTIO_ID_BLOCK;
             }
-            LguestDevice device = awaitDevice();
-            RunningGuest session = new RunningGuest(device, launcherMemory, arena, layout, pgdir, kernel.entry, out);
+            if (spec.block() != null && !block) {
+                throw new BootException("--block: this build has no virtio block device");
+            }
+            verbose.add(String.format("Guest: %#x - %#x (%#x)", 0, layout.totalBytes(), layout.totalBytes()));
+            verbose.add(String.format("Devices: descriptor page at %#x, %d attached", layout.deviceDescriptorPage(),
+                    number));
+            if (spec.verbose()) {
+                verbose.forEach(out::println);
+            }
+            awaitDevice();
+            RunningGuest session = new RunningGuest(
+                    () -> lguestDevice.await(DEVICE_WAIT_SECONDS, TimeUnit.SECONDS), launcherMemory, arena, layout, pgdir, kernel.entry(), out,
+                    devices, host);
             session.start();
             handedOver = true;
             return session;
         } finally {
             if (!handedOver) {
+                for (GuestDevice d : opened) {
+                    d.close();
+                }
                 arena.close();
             }
         }
     }
 
+    /**
+     * The devices in a stable order: by type, highest first, so the console comes
+     * first as the guest's hvc0, then disks, then the network; then by name.
+     */
+    private List<LauncherDevice> devicesInOrder() {
+        List<LauncherDevice> sorted = new ArrayList<>(launcherDevices);
+        sorted.sort(Comparator.comparingInt(LauncherDevice::type).reversed().thenComparing(LauncherDevice::name));
+        return sorted;
+    }
+
     private LguestDevice awaitDevice() throws BootException {
         try {
-            LguestDevice d = devices.await(DEVICE_WAIT_SECONDS, TimeUnit.SECONDS);
+            LguestDevice d = lguestDevice.await(DEVICE_WAIT_SECONDS, TimeUnit.SECONDS);
             if (d == null) {
                 throw new BootException("no /dev/lguest device in this build");
             }

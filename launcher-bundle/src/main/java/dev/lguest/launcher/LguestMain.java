@@ -73,9 +73,12 @@ public final class LguestMain implements Callable<Integer> {
     }
 
     private static int boot(CommandLine.Boot boot, GuestLauncher launcher, PrintStream out, PrintStream err) {
+        TerminalMode terminal = null;
         try {
             byte[] demo = boot.kernel() == null ? builtInDemoGuest() : null;
-            GuestSession session = launcher.boot(boot.toSpec(demo), out);
+            // Raw mode first, so that no keystroke is cooked between boot and the console.
+            terminal = TerminalMode.rawIfTerminal();
+            GuestSession session = launcher.boot(boot.toSpec(demo), out, System.in);
             Optional<GuestOutcome> outcome = Optional.empty();
             while (outcome.isEmpty()) {
                 outcome = session.await(Duration.ofHours(1));
@@ -92,6 +95,10 @@ public final class LguestMain implements Callable<Integer> {
             Thread.currentThread().interrupt();
             err.println("lguest: interrupted");
             return 1;
+        } finally {
+            if (terminal != null) {
+                terminal.close();
+            }
         }
     }
 

@@ -32,35 +32,47 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * The thread writes INITIALIZE and then reads, again and again. Each read runs the
  * guest until it NOTIFYs: an address below the top of RAM is the early console (a
- * NUL-terminated string the guest wants printed); an address above it would name a
- * device (none in this build). When a read fails with ENOENT the guest is dead, and
- * one more read says why: "Power down" is a clean power-off.
+ * NUL-terminated string the guest wants printed); an address at or above it names a
+ * virtqueue, and its device serves it. A read that fails with EAGAIN means a device's
+ * input thread broke us out (the Waker): the devices take their input, and BREAK 0
+ * lets that thread go. When a read fails with ENOENT the guest is dead, and one more
+ * read says why: "Power down" is a clean power-off.
  */
 final class RunningGuest implements GuestSession {
     private static final AtomicInteger THREADS = new AtomicInteger();
     /** The early console prints at most this much of one NOTIFY'd string. */
     private static final int EARLY_CONSOLE_MAX = 4096;
 
-    private final LguestDevice device;
+    /** Where the /dev/lguest bound now comes from (it may change under a running guest). */
+    interface DeviceSource {
+        /** The device bound now, waiting a while for one; null if none came. */
+        LguestDevice current() throws InterruptedException;
+    }
+
+    private final DeviceSource deviceSource;
     private final MemorySegment launcherMemory;
     private final Arena arena;
     private final GuestLayout layout;
     private final int pgdir;
     private final int entry;
     private final PrintStream console;
+    private final GuestDevices devices;
+    private final LauncherDeviceHost deviceHost;
     private final CompletableFuture<GuestOutcome> outcome = new CompletableFuture<>();
     private final Thread thread;
     private volatile LguestFile file;
 
-    RunningGuest(LguestDevice device, MemorySegment launcherMemory, Arena arena, GuestLayout layout,
-                 int pgdir, int entry, PrintStream console) {
-        this.device = device;
+    RunningGuest(DeviceSource deviceSource, MemorySegment launcherMemory, Arena arena, GuestLayout layout,
+                 int pgdir, int entry, PrintStream console, GuestDevices devices, LauncherDeviceHost deviceHost) {
+        this.deviceSource = deviceSource;
         this.launcherMemory = launcherMemory;
         this.arena = arena;
         this.layout = layout;
         this.pgdir = pgdir;
         this.entry = entry;
         this.console = console;
+        this.devices = devices;
+        this.deviceHost = deviceHost;
         this.thread = new Thread(this::runGuest, "lguest-guest-" + THREADS.incrementAndGet());
     }
 
@@ -70,24 +82,77 @@ final class RunningGuest implements GuestSession {
 
     private void runGuest() {
         GuestOutcome result;
-        try (LguestFile f = device.open(launcherMemory)) {
-            file = f;
-            result = initializeAndRun(f);
+        try {
+            LguestDevice device = deviceSource.current();
+            if (device == null) {
+                result = new GuestOutcome(false, "no /dev/lguest device in this build");
+            } else {
+                use(device.open(launcherMemory));
+                devices.setInterruptLine(irq -> call(f -> f.write(words(LguestRequest.IRQ, irq))));
+                result = initializeAndRun();
+            }
+        } catch (InterruptedException e) {
+            result = new GuestOutcome(false, "stopped by the Launcher");
         } catch (RuntimeException e) {
             // Nothing the guest does should get here; if something does, it is our bug,
             // and the guest is the one to pay, not the framework.
             result = new GuestOutcome(false, "launcher failure: " + e);
         } finally {
+            LguestFile last = file;
+            if (last != null) {
+                last.close();
+            }
+            devices.close();
             console.flush();
             arena.close();
         }
         outcome.complete(result);
     }
 
-    private GuestOutcome initializeAndRun(LguestFile f) {
+    private void use(LguestFile f) {
+        file = f;
+        deviceHost.attach(f);
+    }
+
+    /**
+     * One call on /dev/lguest. ENODEV means the implementation behind our file was
+     * replaced while the guest ran: the guest is untouched, so we ask the device bound
+     * now to adopt it and make the call again there.
+     */
+    private long call(java.util.function.ToLongFunction<LguestFile> operation) {
+        while (true) {
+            LguestFile f = file;
+            long result = operation.applyAsLong(f);
+            if (result != -Errno.ENODEV || !adoptOnNewDevice(f)) {
+                return result;
+            }
+        }
+    }
+
+    private synchronized boolean adoptOnNewDevice(LguestFile old) {
+        if (file != old) {
+            return true; // another thread (the interrupt line) already moved us
+        }
+        Guest g = old.guest();
+        LguestDevice device;
+        try {
+            device = deviceSource.current();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+        if (g == null || device == null) {
+            return false;
+        }
+        use(device.adopt(g));
+        old.close();
+        return true;
+    }
+
+    private GuestOutcome initializeAndRun() {
         ByteBuffer init = words(LguestRequest.INITIALIZE, 0,
                 (int) (layout.totalBytes() / PhysicalMemory.PAGE_SIZE), pgdir, entry);
-        long r = f.write(init);
+        long r = call(f -> f.write(init.duplicate()));
         if (r < 0) {
             return new GuestOutcome(false, "LHREQ_INITIALIZE failed: " + Errno.name(r));
         }
@@ -95,7 +160,7 @@ final class RunningGuest implements GuestSession {
         ByteBuffer reply = ByteBuffer.allocate(1024).order(ByteOrder.LITTLE_ENDIAN);
         while (true) {
             reply.clear();
-            long n = f.read(reply);
+            long n = call(f -> f.read(reply));
             if (n == 4) {
                 String problem = handleNotify(memory, reply.getInt(0));
                 if (problem != null) {
@@ -103,11 +168,16 @@ final class RunningGuest implements GuestSession {
                 }
             } else if (n == -Errno.ENOENT) {
                 reply.clear();
-                long len = f.read(reply);
+                long len = call(f -> f.read(reply));
                 String reason = len > 0 ? cString(reply.array(), (int) len) : "unknown reason";
                 return new GuestOutcome(reason.equals(Lguest.POWER_DOWN), reason);
             } else if (n == -Errno.EAGAIN) {
-                continue;
+                String problem = devices.serviceInput();
+                // Release the Waker whatever happened, or it would wait for nothing.
+                call(f -> f.write(words(LguestRequest.BREAK, 0)));
+                if (problem != null) {
+                    return new GuestOutcome(false, problem);
+                }
             } else if (n == -Errno.EINTR) {
                 return new GuestOutcome(false, "stopped by the Launcher");
             } else {
@@ -129,7 +199,11 @@ final class RunningGuest implements GuestSession {
                 return String.format("bad early console address %#x", addr);
             }
         }
-        return String.format("notification for unknown device at %#x", addr);
+        if (deviceHost.verbose()) {
+            String name = devices.nameOf(addr);
+            deviceHost.verbose(String.format("Notify on address %#x%s", addr, name == null ? "" : ", output to " + name));
+        }
+        return devices.notify(addr);
     }
 
     private static String cString(byte[] bytes, int length) {

@@ -32,9 +32,9 @@ class ElfKernelTest {
     @Test
     void loadsAtThePhysicalAddressAndZeroesTheRest() throws BootException {
         memory.fill(0x100000, 16, (byte) 0x55);
-        ElfKernel k = ElfKernel.load(elf(3, 0x100000, new byte[] {1, 2, 3, 4}, 16), memory, 4 << 20, "k");
-        assertEquals(0x100000, k.entry);
-        assertEquals(0x100010, k.end);
+        LoadedKernel k = ElfKernel.load(elf(3, 0x100000, new byte[] {1, 2, 3, 4}, 16), memory, 4 << 20, "k");
+        assertEquals(0x100000, k.entry());
+        assertEquals(0x100010, k.end());
         assertEquals(0x04030201, memory.read32(0x100000));
         assertEquals(0, memory.read32(0x100004));
         assertEquals(0, memory.read32(0x10000c));

@@ -47,6 +47,33 @@ class GuestLayoutTest {
     }
 
     @Test
+    void initrdAtTheTopOfRamWithItsPagesRoundedUp() {
+        long size = 0x12345;
+        long base = layout.initrdBase(size);
+        assertEquals(MEM - 0x13000, base);
+        layout.writeBootParams(memory, "", base, size);
+        // ramdisk_image, ramdisk_size and type_of_loader, byte by byte.
+        assertEquals(0x00, memory.read8(0x218));
+        assertEquals(0xd0, memory.read8(0x219));
+        assertEquals(0x7e, memory.read8(0x21a));
+        assertEquals(0x00, memory.read8(0x21b));
+        assertEquals(0x45, memory.read8(0x21c));
+        assertEquals(0x23, memory.read8(0x21d));
+        assertEquals(0x01, memory.read8(0x21e));
+        assertEquals(0x00, memory.read8(0x21f));
+        assertEquals(0xff, memory.read8(0x210));
+    }
+
+    @Test
+    void noInitrdLeavesItsFieldsZero() {
+        layout.writeBootParams(memory, "", layout.initrdBase(0), 0);
+        assertEquals(MEM, layout.initrdBase(0));
+        assertEquals(0, memory.read32(0x218));
+        assertEquals(0, memory.read32(0x21c));
+        assertEquals(0, memory.read8(0x210));
+    }
+
+    @Test
     void devicePagesLieAboveRam() {
         assertEquals(MEM, layout.deviceDescriptorPage());
         assertEquals(MEM + 256 * 4096, layout.totalBytes());

@@ -8,7 +8,7 @@ import java.util.List;
  * {@code lguest [--verbose] [--initrd=FILE] [--block=FILE] <mem-in-mb> <vmlinux> [args...]}.
  *
  * @param memoryMegabytes guest RAM
- * @param kernel          the kernel file (an i386 ELF vmlinux)
+ * @param kernel          the kernel file (an i386 ELF vmlinux or a bzImage)
  * @param kernelImage     or its bytes, when it comes from elsewhere (the built-in demo guest);
  *                        exactly one of kernel and kernelImage is set
  * @param initrd          an initrd file, or null

@@ -1,9 +1,15 @@
 package dev.lguest.api.launcher;
 
+import java.util.Optional;
+
 /**
- * A device the Launcher offers its guests, described on the lguest device page:
- * {type, config_len, status, config fields...}. Devices are services, so a custom
- * build can leave one out or bring another; the Launcher lists every one bound.
+ * A kind of device the Launcher can give its guests (console, block...), as a
+ * service: a custom build leaves a device out by leaving its bundle out, or brings
+ * another. At every boot the Launcher asks each bound one, in service ranking order,
+ * whether the guest gets one, and lists those on the lguest device page.
+ *
+ * This is lguest.c's setup_console() and setup_block_file(), split off so that the
+ * Launcher knows rings and the device page, and a device knows only its requests.
  */
 public interface LauncherDevice {
     /** The virtio device type (1 net, 2 block, 3 console). */
@@ -11,4 +17,11 @@ public interface LauncherDevice {
 
     /** A short name for --verbose and listings. */
     String name();
+
+    /**
+     * Gives the guest being booted one of these devices, or none when {@code spec}
+     * does not ask for it (no --block, say). Bad input (a disk that cannot be opened)
+     * is a BootException with one line for the user.
+     */
+    Optional<GuestDevice> attach(BootSpec spec, DeviceHost host) throws BootException;
 }

@@ -1,6 +1,9 @@
 /**
- * The Launcher: booting a guest, and the devices it provides to the guest.
+ * The Launcher: booting a guest, and the device SPI through which it gives the guest
+ * virtio devices (a {@link dev.lguest.api.launcher.LauncherDevice} service per kind of
+ * device, a {@link dev.lguest.api.launcher.GuestDevice} per guest, fed
+ * {@link dev.lguest.api.launcher.Virtqueue}s by the Launcher).
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("2.0.0")
 package dev.lguest.api.launcher;

@@ -1,0 +1,202 @@
+package dev.lguest.virtio.block;
+
+import dev.lguest.api.launcher.ConfigField;
+import dev.lguest.api.launcher.DescriptorChain;
+import dev.lguest.api.launcher.DeviceHost;
+import dev.lguest.api.launcher.GuestDevice;
+import dev.lguest.api.launcher.Virtqueue;
+import dev.lguest.api.launcher.VirtqueueFault;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.util.List;
+
+/**
+ * One guest's virtio disk: one request queue, and the config 2.6.24's virtio_blk.c
+ * reads: the feature bits (0x40), the capacity in sectors (0x41) and the most data
+ * buffers in one request (0x43).
+ *
+ * Requests are served at once, on the Launcher's thread, while the guest waits: a
+ * write is in the file (the host's page cache) before the guest sees it complete, so
+ * killing the Launcher loses nothing the guest was told is written. To survive the
+ * host itself going down, the data must also reach the disk: 2.6.24 asks for that
+ * with a barrier (VIRTIO_BLK_T_BARRIER on a request, offered only when the device
+ * advertises VIRTIO_BLK_F_BARRIER), later kernels with a FLUSH request. Either one
+ * forces the file to disk (FileChannel.force), a barrier both before and after its
+ * own write, so that everything completed before it, and it, is durable.
+ *
+ * A request outside the disk, or one we cannot make sense of, gets an error status;
+ * only a chain with no room even for the status kills the guest.
+ */
+final class BlockDevice implements GuestDevice {
+    static final int SECTOR_BYTES = 512;
+    static final int QUEUE_ENTRIES = 128;
+    private static final long IO_CHUNK = 1 << 20;
+
+    // Config field types (VIRTIO_CONFIG_BLK_F*).
+    static final int FIELD_FEATURES = 0x40;
+    static final int FIELD_CAPACITY = 0x41;
+    static final int FIELD_SEG_MAX = 0x43;
+    /**
+     * The feature field: the host's bits in the first half, the guest's acknowledgements
+     * in the second. 2.6.24's virtio_use_bit() only looks at bit n if n*8 < len/2, so
+     * bit 1 needs a field of at least 18 bytes; 32 keeps both halves whole words.
+     */
+    static final int FEATURES_BYTES = 32;
+    static final int F_BARRIER = 1;
+
+    // Request types (VIRTIO_BLK_T_*).
+    static final int T_IN = 0;
+    static final int T_OUT = 1;
+    static final int T_SCSI_CMD = 2;
+    static final int T_FLUSH = 4;
+    static final int T_BARRIER = 0x80000000;
+
+    // Status (VIRTIO_BLK_S_*).
+    static final int S_OK = 0;
+    static final int S_IOERR = 1;
+    static final int S_UNSUPP = 2;
+
+    private final FileChannel file;
+    private final DeviceHost host;
+    private final long capacitySectors;
+    private Virtqueue queue;
+
+    BlockDevice(FileChannel file, DeviceHost host) throws IOException {
+        this.file = file;
+        this.host = host;
+        this.capacitySectors = file.size() / SECTOR_BYTES;
+    }
+
+    long capacitySectors() {
+        return capacitySectors;
+    }
+
+    @Override
+    public int queueCount() {
+        return 1;
+    }
+
+    @Override
+    public List<ConfigField> configFields() {
+        byte[] features = new byte[FEATURES_BYTES];
+        features[0] = 1 << F_BARRIER;
+        // Two buffers of every request are the header and the status.
+        return List.of(new ConfigField(FIELD_FEATURES, features),
+                ConfigField.u64(FIELD_CAPACITY, capacitySectors),
+                ConfigField.u32(FIELD_SEG_MAX, QUEUE_ENTRIES - 2));
+    }
+
+    @Override
+    public String describe() {
+        return "virtblock " + capacitySectors + " sectors";
+    }
+
+    @Override
+    public void connect(List<Virtqueue> queues) {
+        queue = queues.get(0);
+    }
+
+    @Override
+    public void notified(int index) {
+        boolean any = false;
+        for (DescriptorChain chain = queue.next(); chain != null; chain = queue.next()) {
+            queue.used(chain, serve(chain));
+            any = true;
+        }
+        if (any) {
+            queue.interrupt();
+        }
+    }
+
+    /** Serves one request and writes its status; returns the bytes written into the chain. */
+    int serve(DescriptorChain chain) {
+        BlockRequest request = BlockRequest.parse(chain);
+        if (request == null) {
+            throw new VirtqueueFault("block: request " + chain.head() + " has no writable byte for its status");
+        }
+        int status;
+        long read = 0;
+        try {
+            if (!request.headerOk()) {
+                status = S_IOERR;
+            } else {
+                boolean barrier = (request.type() & T_BARRIER) != 0;
+                int type = request.type() & ~T_BARRIER;
+                if (barrier) {
+                    file.force(false);
+                }
+                switch (type) {
+                    case T_IN -> {
+                        status = transfer(request, request.writableData(), false);
+                        read = status == S_OK ? BlockRequest.length(request.writableData()) : 0;
+                    }
+                    case T_OUT -> status = transfer(request, request.readableData(), true);
+                    case T_FLUSH -> {
+                        file.force(false);
+                        status = S_OK;
+                    }
+                    // SCSI commands (eject, say) and anything newer: not here.
+                    default -> status = S_UNSUPP;
+                }
+                if (barrier && status == S_OK) {
+                    file.force(false);
+                }
+            }
+        } catch (IOException | UncheckedIOException e) {
+            status = S_IOERR;
+            read = 0;
+        }
+        request.segment(request.status()).set(ValueLayout.JAVA_BYTE, 0, (byte) status);
+        return (int) Math.min(Integer.MAX_VALUE, read + 1);
+    }
+
+    /** Moves data between the guest's regions and the file at the request's sector. */
+    private int transfer(BlockRequest request, List<BlockRequest.Region> data, boolean write) throws IOException {
+        long length = BlockRequest.length(data);
+        long sector = request.sector();
+        // Unsigned sector numbers beyond the disk, and offsets that would overflow, are out of range.
+        if (sector < 0 || sector > capacitySectors || length > (capacitySectors - sector) * SECTOR_BYTES) {
+            host.verbose(String.format("%s beyond the disk: sector %s, %d bytes", write ? "WRITE" : "READ",
+                    Long.toUnsignedString(sector), length));
+            return S_IOERR;
+        }
+        long position = sector * SECTOR_BYTES;
+        for (BlockRequest.Region region : data) {
+            MemorySegment memory = request.segment(region);
+            // In pieces: a ByteBuffer cannot span more than 2 GiB.
+            for (long done = 0; done < region.length(); ) {
+                ByteBuffer buffer = memory.asSlice(done, Math.min(IO_CHUNK, region.length() - done)).asByteBuffer();
+                while (buffer.hasRemaining()) {
+                    int n = write ? file.write(buffer, position) : file.read(buffer, position);
+                    if (n < 0) {
+                        // The file shrank under us: the rest of the disk is gone.
+                        return S_IOERR;
+                    }
+                    position += n;
+                    done += n;
+                }
+            }
+        }
+        host.verbose(String.format("%s sector %d: %d", write ? "WRITE to" : "READ from", sector, length));
+        return S_OK;
+    }
+
+    @Override
+    public void close() {
+        try {
+            file.force(false);
+        } catch (IOException e) {
+            // Nothing to tell a guest that is gone.
+        }
+        try {
+            file.close();
+        } catch (IOException e) {
+            // As above.
+        }
+    }
+}

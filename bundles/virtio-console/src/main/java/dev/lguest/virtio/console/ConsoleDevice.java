@@ -1,0 +1,147 @@
+package dev.lguest.virtio.console;
+
+import dev.lguest.api.launcher.ConfigField;
+import dev.lguest.api.launcher.DescriptorChain;
+import dev.lguest.api.launcher.DeviceHost;
+import dev.lguest.api.launcher.GuestDevice;
+import dev.lguest.api.launcher.Virtqueue;
+import dev.lguest.api.launcher.VirtqueueFault;
+
+import java.io.PrintStream;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.List;
+
+/**
+ * One guest's virtio console: two queues, input then output, and no other config
+ * (2.6.24's console has no fields of its own).
+ *
+ * Output: every chain on the output queue is bytes the guest wants printed; they go
+ * to the Launcher's console stream as they are. A writable buffer there makes no
+ * sense (lguest.c: "Input buffers in output queue?") and kills the guest.
+ *
+ * Input: a {@link KeyboardPump} thread reads the keyboard and wakes the guest; the
+ * bytes wait here until the guest has put buffers on the input queue, and go into
+ * them when the Launcher services input or when the guest kicks the input queue
+ * (lguest.c's enable_fd: new buffers mean we may deliver again).
+ */
+final class ConsoleDevice implements GuestDevice {
+    static final int INPUT_QUEUE = 0;
+    static final int OUTPUT_QUEUE = 1;
+    /** Output is copied out of guest memory in pieces of this size. */
+    private static final int COPY_CHUNK = 4096;
+
+    private final DeviceHost host;
+    private final PendingInput pending = new PendingInput();
+    private final ControlCAbort abort = new ControlCAbort();
+    private Virtqueue input;
+    private Virtqueue output;
+    private KeyboardPump pump;
+
+    ConsoleDevice(DeviceHost host) {
+        this.host = host;
+    }
+
+    @Override
+    public int queueCount() {
+        return 2;
+    }
+
+    @Override
+    public List<ConfigField> configFields() {
+        return List.of();
+    }
+
+    @Override
+    public String describe() {
+        return "console";
+    }
+
+    @Override
+    public void connect(List<Virtqueue> queues) {
+        input = queues.get(INPUT_QUEUE);
+        output = queues.get(OUTPUT_QUEUE);
+        if (host.input() != null) {
+            pump = new KeyboardPump(host.input(), pending, host::wakeGuest);
+            pump.start();
+        }
+    }
+
+    /** For tests: keystrokes as if typed. */
+    PendingInput pendingInput() {
+        return pending;
+    }
+
+    @Override
+    public void notified(int index) {
+        if (index == OUTPUT_QUEUE) {
+            printOutput();
+        } else {
+            deliverInput();
+        }
+    }
+
+    @Override
+    public void serviceInput() {
+        deliverInput();
+    }
+
+    private void printOutput() {
+        PrintStream console = host.console();
+        byte[] chunk = new byte[COPY_CHUNK];
+        boolean any = false;
+        for (DescriptorChain chain = output.next(); chain != null; chain = output.next()) {
+            if (!chain.writable().isEmpty()) {
+                throw new VirtqueueFault("console: a writable buffer on the output queue");
+            }
+            for (DescriptorChain.Buffer b : chain.readable()) {
+                MemorySegment bytes = chain.segment(b);
+                for (long done = 0; done < b.length(); ) {
+                    int n = (int) Math.min(chunk.length, b.length() - done);
+                    MemorySegment.copy(bytes, ValueLayout.JAVA_BYTE, done, chunk, 0, n);
+                    console.write(chunk, 0, n);
+                    done += n;
+                }
+            }
+            // The device wrote nothing into the buffer: the used length is 0.
+            output.used(chain, 0);
+            any = true;
+        }
+        console.flush();
+        if (any) {
+            output.interrupt();
+        }
+    }
+
+    private void deliverInput() {
+        boolean any = false;
+        while (pending.available() > 0) {
+            DescriptorChain chain = input.next();
+            if (chain == null) {
+                // No buffers yet: the bytes wait until the guest adds some and kicks.
+                break;
+            }
+            if (!chain.readable().isEmpty()) {
+                throw new VirtqueueFault("console: a readable buffer on the input queue");
+            }
+            byte[] bytes = pending.take((int) Math.min(Integer.MAX_VALUE, chain.writableLength()));
+            int written = chain.write(bytes, 0, bytes.length);
+            input.used(chain, written);
+            any = true;
+            if (abort.seen(bytes)) {
+                host.stopGuest("three ^C on the console: the user ended the guest");
+            }
+        }
+        if (any) {
+            input.interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        if (pump != null) {
+            pump.stop();
+        }
+        pending.close();
+    }
+}

@@ -1,0 +1,47 @@
+package dev.lguest.virtio.console;
+
+import java.io.ByteArrayOutputStream;
+import java.util.Arrays;
+
+/**
+ * Keystrokes read but not yet in the guest: the keyboard thread adds, the Launcher's
+ * thread takes. It holds at most {@link #LIMIT} bytes; the keyboard thread waits for
+ * room, so a guest that takes no input cannot make us buffer a whole file.
+ */
+final class PendingInput {
+    static final int LIMIT = 4096;
+
+    private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    private boolean closed;
+
+    /** Adds keystrokes, waiting while the buffer is full; false once closed. */
+    synchronized boolean add(byte[] from, int offset, int length) throws InterruptedException {
+        while (!closed && bytes.size() >= LIMIT) {
+            wait();
+        }
+        if (closed) {
+            return false;
+        }
+        bytes.write(from, offset, length);
+        return true;
+    }
+
+    synchronized int available() {
+        return bytes.size();
+    }
+
+    /** Takes up to {@code max} bytes, oldest first. */
+    synchronized byte[] take(int max) {
+        byte[] all = bytes.toByteArray();
+        int n = Math.min(max, all.length);
+        bytes.reset();
+        bytes.write(all, n, all.length - n);
+        notifyAll();
+        return Arrays.copyOf(all, n);
+    }
+
+    synchronized void close() {
+        closed = true;
+        notifyAll();
+    }
+}
