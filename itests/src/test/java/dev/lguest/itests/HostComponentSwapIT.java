@@ -1,5 +1,6 @@
 package dev.lguest.itests;
 
+import dev.lguest.api.device.LguestDevice;
 import dev.lguest.api.hypercalls.HypercallHandler;
 import dev.lguest.api.launcher.GuestLauncher;
 import dev.lguest.api.launcher.GuestOutcome;
@@ -71,6 +72,11 @@ public class HostComponentSwapIT {
     @Test
     public void theSwitcherIsReplaced() throws Exception {
         swapUnderRunningGuest("lguest-switcher", Switcher.class);
+    }
+
+    @Test
+    public void theLguestDeviceIsReplaced() throws Exception {
+        swapUnderRunningGuest("lguest-device", LguestDevice.class);
     }
 
     private <S> void swapUnderRunningGuest(String artifact, Class<S> service) throws Exception {

@@ -339,6 +339,7 @@ public final class SwitcherComponent implements Switcher {
                 return null;
             }
             copyInGuestInfo(guest, slot, trapService, cpu);
+            setTaskSwitched(guest, cpu);
             // Loading CR3 flushes the TLB, so only when the shadow root changed (a new
             // page table, a new MMU) or the guest moved to another CPU. The MMU
             // invalidates what it changes inside a root itself.
@@ -405,6 +406,23 @@ public final class SwitcherComponent implements Switcher {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * The guest's TS (the TS hypercall) in the real CR0.TS, as lguest sets it before
+     * entering a guest that asked for it: the guest's next FPU instruction then
+     * raises #NM, which handleVector passes on to the guest. We never clear it here:
+     * once the guest cleared its TS, the #NM still due comes to us and we clear it.
+     */
+    private static void setTaskSwitched(Guest guest, X86Cpu cpu) {
+        if (!guest.taskSwitched) {
+            return;
+        }
+        CpuState s = cpu.saveState();
+        if ((s.cr0 & X86.CR0_TS) == 0) {
+            s.cr0 |= X86.CR0_TS;
+            cpu.loadState(s);
         }
     }
 

@@ -126,6 +126,11 @@ final class SwitcherPages {
      * host, except the direct traps the guest handles itself (the system call). The
      * hypercall gate has DPL 1 so the guest kernel may use int $0x1f; from ring 3 it
      * raises #GP, which the guest then sees.
+     *
+     * A host gate for an exception the guest may raise itself with an int
+     * instruction (int3, into; see hostGateDpl) takes the privilege of the guest's
+     * own gate, so "int3" works exactly where the guest allowed it, as it would if
+     * the gate were the guest's.
      */
     void copyIdt(Guest guest, boolean[] direct) {
         for (int vector = 0; vector < Lguest.IDT_ENTRIES; vector++) {
@@ -136,10 +141,32 @@ final class SwitcherPages {
                 high = guest.traps.high(vector);
             } else {
                 low = Lguest.LGUEST_CS << 16;
-                high = HOST_GATE_HIGH | (vector == Lguest.TRAP_ENTRY ? Lguest.GUEST_PL << 13 : 0);
+                high = HOST_GATE_HIGH | (hostGateDpl(guest, vector) << 13);
             }
             idtPage.set(U32, vector * 8L, low);
             idtPage.set(U32, vector * 8L + 4, high);
         }
+    }
+
+    /**
+     * The DPL of the host's gate for a vector that comes back to the host. The CPU
+     * checks it against the CPL on an int instruction before it looks anywhere else,
+     * and a DPL 0 gate turns the guest's "int3" into a #GP. In lguest the exceptions
+     * other than #NM, #GP and #PF are direct traps, copied from the guest's IDT with
+     * the guest's DPL; we route them through the host instead, so their host gate
+     * must carry that DPL. #NM, #GP, #PF and the interrupt vectors keep DPL 0, as in
+     * lguest: a guest's "int $14" is a #GP there too. So do the exceptions with an
+     * error code: "int $n" pushes none, and the host's delivery would add one.
+     */
+    static int hostGateDpl(Guest guest, int vector) {
+        if (vector == Lguest.TRAP_ENTRY) {
+            return Lguest.GUEST_PL;
+        }
+        if (vector >= Lguest.FIRST_EXTERNAL_VECTOR || vector == X86.NM || X86.hasErrorCode(vector)) {
+            return 0;
+        }
+        int guestHigh = guest.traps.high(vector);
+        boolean present = (guestHigh & 0x8000) != 0;
+        return present ? (guestHigh >>> 13) & 3 : 0;
     }
 }

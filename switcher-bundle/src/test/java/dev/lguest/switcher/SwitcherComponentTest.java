@@ -129,6 +129,23 @@ class SwitcherComponentTest {
     }
 
     @Test
+    void aGuestThatAskedForTsRunsWithCr0TsSoItsFpuUseTraps() {
+        int[] seenCr0 = new int[2];
+        step(s -> seenCr0[0] = s.cr0, ExitReason.BUDGET, 0, 0);
+        step(s -> {
+            seenCr0[1] = s.cr0;
+            guest.taskSwitched = true;   // as the TS hypercall leaves it
+        }, ExitReason.BUDGET, 0, 0);
+        step(s -> seenCr0[0] = s.cr0, ExitReason.VECTOR, X86.NM, 0);
+        traps.handled.add(X86.NM);
+        hypercall(17, 1);
+        assertEquals(1, switcher.run(guest));
+        assertEquals(0, seenCr0[1] & X86.CR0_TS, "no TS before the guest asked");
+        assertEquals(X86.CR0_TS, seenCr0[0] & X86.CR0_TS, "TS once it asked");
+        assertEquals(java.util.List.of(X86.NM), traps.delivered, "the #NM is the guest's");
+    }
+
+    @Test
     void aTripleFaultKills() {
         step(s -> s.eip = 0x100010, ExitReason.SHUTDOWN, 0, 0);
         assertEquals(-Errno.ENOENT, switcher.run(guest));

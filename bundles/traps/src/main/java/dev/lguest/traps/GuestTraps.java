@@ -232,6 +232,17 @@ public final class GuestTraps implements TrapDelivery {
         return flag == null || (flag & X86.IF) != 0;
     }
 
+    /**
+     * Whether the guest can take an interrupt now: the IF bit of irq_enabled. Only
+     * that bit counts: lguest_iret copies the whole EFLAGS it returns to into the
+     * field, so after returning to code that had interrupts off the field holds
+     * something like 0x46, which is not zero but still means "off".
+     */
+    private static boolean guestInterruptsOn(Guest guest) {
+        Integer flag = readData(guest, LguestData.IRQ_ENABLED);
+        return flag != null && (flag & X86.IF) != 0;
+    }
+
     private static boolean setGuestInterrupts(Guest guest, int value) {
         return guest.lguestData != 0 && writeData(guest, LguestData.IRQ_ENABLED, value);
     }
@@ -268,11 +279,8 @@ public final class GuestTraps implements TrapDelivery {
                 return;
             }
             guest.halted = false;
-        } else {
-            Integer enabled = readData(guest, LguestData.IRQ_ENABLED);
-            if (enabled == null || enabled == 0) {
-                return;
-            }
+        } else if (!guestInterruptsOn(guest)) {
+            return;
         }
         int irq = Integer.numberOfTrailingZeros(deliverable);
         int vector = Lguest.FIRST_EXTERNAL_VECTOR + irq;

@@ -268,6 +268,23 @@ class GuestTrapsTest {
     }
 
     @Test
+    void eflagsWithIfClearCopiedByLguestIretKeepInterruptsOff() {
+        // lguest_iret stores the whole EFLAGS it returns to: 0x46 is "off", not zero.
+        initialized(0x46, 0);
+        interruptHandlers();
+        guest.raiseIrq(1);
+
+        traps.maybeDeliverInterrupt(guest);
+        assertEquals(0, cpu.loads);
+        assertEquals(1 << 1, guest.pendingIrqs());
+
+        guest.memory.write32(LGUEST_DATA + LguestData.IRQ_ENABLED, 0x246);
+        traps.maybeDeliverInterrupt(guest);
+        assertEquals(0xC0100021, cpu.state.eip);
+        assertEquals(0, guest.pendingIrqs());
+    }
+
+    @Test
     void blockedInterruptsAreSkipped() {
         initialized(X86.IF, 1);
         interruptHandlers();
