@@ -10,10 +10,12 @@ import java.util.List;
  * The lguest Launcher's command line:
  * {@code lguest [--verbose] [--initrd=FILE] [--block=FILE] <mem-in-mb> <vmlinux> [kernel args...]}.
  *
- * Options come first; the first word that is not an option is the memory size, the
- * next the kernel, and everything after it belongs to the guest's kernel command
- * line, even words that look like options. With no words at all the built-in demo
- * guest boots. Parsing never throws: bad input is a {@link Parsed.Error} with one line.
+ * As with the reference Launcher (GNU getopt_long), options may stand anywhere, also
+ * after the kernel: `lguest 64 vmlinux --initrd=i.gz root=/dev/vda` works. The first
+ * word that is not an option is the memory size, the next the kernel, and the other
+ * words are the guest's kernel command line; after "--" every word is one of those,
+ * even one that looks like an option. With no words at all the built-in demo guest
+ * boots. Parsing never throws: bad input is a {@link Parsed.Error} with one line.
  */
 final class CommandLine {
     static final int DEFAULT_MEMORY_MB = 32;
@@ -60,10 +62,14 @@ final class CommandLine {
         boolean verbose = false;
         Path initrd = null;
         Path block = null;
-        int i = 0;
-        for (; i < args.size() && args.get(i).startsWith("-"); i++) {
-            String arg = args.get(i);
-            if (arg.equals("--help") || arg.equals("-h")) {
+        List<String> positional = new ArrayList<>();
+        boolean optionsEnded = false;
+        for (String arg : args) {
+            if (optionsEnded || !isOption(arg)) {
+                positional.add(arg);
+            } else if (arg.equals("--")) {
+                optionsEnded = true;
+            } else if (arg.equals("--help") || arg.equals("-h")) {
                 return new Help();
             } else if (arg.equals("--shell")) {
                 return new Shell();
@@ -77,24 +83,28 @@ final class CommandLine {
                 return new Error("unknown option " + arg + " (try --help)");
             }
         }
-        List<String> rest = args.subList(i, args.size());
-        if (rest.isEmpty()) {
+        if (positional.isEmpty()) {
             return new Boot(DEFAULT_MEMORY_MB, null, initrd, block, List.of(), verbose);
         }
-        if (rest.size() < 2) {
+        if (positional.size() < 2) {
             return new Error("missing the kernel: lguest <mem-in-mb> <vmlinux> (try --help)");
         }
         int memory;
         try {
-            memory = Integer.parseInt(rest.get(0));
+            memory = Integer.parseInt(positional.get(0));
         } catch (NumberFormatException e) {
-            return new Error("memory must be a number of megabytes, not '" + rest.get(0) + "'");
+            return new Error("memory must be a number of megabytes, not '" + positional.get(0) + "'");
         }
         if (memory < LauncherComponent.MIN_MEMORY_MB || memory > LauncherComponent.MAX_MEMORY_MB) {
             return new Error(String.format("guest memory must be between %d and %d MB, not %d",
                     LauncherComponent.MIN_MEMORY_MB, LauncherComponent.MAX_MEMORY_MB, memory));
         }
-        return new Boot(memory, Path.of(rest.get(1)), initrd, block, new ArrayList<>(rest.subList(2, rest.size())),
-                verbose);
+        return new Boot(memory, Path.of(positional.get(1)), initrd, block,
+                List.copyOf(positional.subList(2, positional.size())), verbose);
+    }
+
+    /** A word getopt would take as an option: it starts with '-' and is more than "-". */
+    private static boolean isOption(String arg) {
+        return arg.length() > 1 && arg.charAt(0) == '-';
     }
 }

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -21,14 +22,31 @@ class CommandLineTest {
     @Test
     void fullCommandLine() {
         var boot = assertInstanceOf(CommandLine.Boot.class, CommandLine.parse(List.of(
-                "--verbose", "--initrd=/tmp/i.cpio.gz", "--block=disk.img", "64", "vmlinux", "root=/dev/vda", "--x")));
+                "--verbose", "--initrd=/tmp/i.cpio.gz", "--block=disk.img", "64", "vmlinux", "root=/dev/vda", "quiet")));
         assertTrue(boot.verbose());
         assertEquals(Path.of("/tmp/i.cpio.gz"), boot.initrd());
         assertEquals(Path.of("disk.img"), boot.block());
         assertEquals(64, boot.memoryMegabytes());
         assertEquals(Path.of("vmlinux"), boot.kernel());
-        // Everything after the kernel is the guest's, even what looks like an option.
-        assertEquals(List.of("root=/dev/vda", "--x"), boot.kernelArguments());
+        assertEquals(List.of("root=/dev/vda", "quiet"), boot.kernelArguments());
+    }
+
+    @Test
+    void optionsMayFollowTheKernelAsWithGetopt() {
+        var boot = assertInstanceOf(CommandLine.Boot.class, CommandLine.parse(List.of(
+                "64", "vmlinux", "--initrd=i.gz", "mode=programs", "--block=d.img", "-v")));
+        assertEquals(Path.of("i.gz"), boot.initrd());
+        assertEquals(Path.of("d.img"), boot.block());
+        assertTrue(boot.verbose());
+        assertEquals(List.of("mode=programs"), boot.kernelArguments());
+    }
+
+    @Test
+    void afterADoubleDashEveryWordIsTheGuests() {
+        var boot = assertInstanceOf(CommandLine.Boot.class, CommandLine.parse(List.of(
+                "64", "vmlinux", "--", "--verbose", "-s")));
+        assertFalse(boot.verbose());
+        assertEquals(List.of("--verbose", "-s"), boot.kernelArguments());
     }
 
     @Test
