@@ -1,0 +1,116 @@
+package dev.lguest.itests;
+
+import dev.lguest.api.segments.SegmentManager;
+import dev.lguest.api.switcher.Switcher;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerClass;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.FrameworkEvent;
+import org.osgi.framework.ServiceReference;
+import org.osgi.framework.wiring.FrameworkWiring;
+
+import javax.inject.Inject;
+import java.io.FileInputStream;
+import java.io.InputStream;
+import java.lang.ref.WeakReference;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertTrue;
+
+/**
+ * Updating a component bundle in place a hundred times leaks nothing: every old
+ * revision's class loader can be collected once the framework is refreshed, and no
+ * thread an old revision started is still running (the switcher has a clock thread).
+ * After it all, the platform still boots a guest.
+ */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerClass.class)
+public class BundleUpdateLeakIT {
+    private static final int UPDATES = 100;
+
+    @Inject
+    private BundleContext context;
+
+    @Inject
+    private dev.lguest.api.launcher.GuestLauncher launcher;
+
+    @Configuration
+    public Option[] config() {
+        return new Option[] {DefaultBuild.options()};
+    }
+
+    @Test
+    public void segmentsUpdatedAHundredTimesLeaveNoClassLoaderBehind() throws Exception {
+        assertNoLeakAfterUpdates("lguest-segments", SegmentManager.class);
+    }
+
+    @Test
+    public void theSwitcherUpdatedAHundredTimesLeavesNoClassLoaderOrThreadBehind() throws Exception {
+        // The test kernel sets the clock, so the first switcher revision has a live
+        // timer thread that its deactivation must end.
+        Guests.Run kernel = Guests.boot(launcher, Guests.image("testkernel.elf"), 32, List.of());
+        assertTrue(kernel.awaitEnd(java.time.Duration.ofMinutes(2)).poweredOff());
+        assertTrue("the clock thread ran", Thread.getAllStackTraces().keySet().stream()
+                .anyMatch(t -> t.getName().equals("lguest-clock")));
+
+        assertNoLeakAfterUpdates("lguest-switcher", Switcher.class);
+        long clocks = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().equals("lguest-clock") && t.isAlive()).count();
+        assertTrue("at most the current switcher's clock thread runs, found " + clocks, clocks <= 1);
+    }
+
+    private void assertNoLeakAfterUpdates(String artifact, Class<?> service) throws Exception {
+        Bundle bundle = BundleSwap.providerOf(context, service);
+        List<WeakReference<ClassLoader>> oldLoaders = new ArrayList<>();
+        for (int i = 0; i < UPDATES; i++) {
+            oldLoaders.add(new WeakReference<>(implementationLoader(service)));
+            try (InputStream in = new FileInputStream(DefaultBuild.bundleFile(artifact))) {
+                bundle.update(in);
+            }
+            refresh(bundle);
+        }
+        assertNotNull("the component is back after the updates", implementationLoader(service));
+
+        // Collect until every old loader is gone, or give up after a while.
+        for (int attempt = 0; attempt < 50 && oldLoaders.stream().anyMatch(r -> r.get() != null); attempt++) {
+            System.gc();
+            Thread.sleep(20);
+        }
+        long alive = oldLoaders.stream().filter(r -> r.get() != null).count();
+        assertEquals("old class loaders still reachable after " + UPDATES + " updates", 0, alive);
+
+        Guests.Run run = Guests.bootDemo(launcher, List.of());
+        assertTrue(run.awaitEnd(java.time.Duration.ofSeconds(60)).poweredOff());
+    }
+
+    private ClassLoader implementationLoader(Class<?> service) {
+        ServiceReference<?> ref = context.getServiceReference(service);
+        Object implementation = context.getService(ref);
+        try {
+            return implementation.getClass().getClassLoader();
+        } finally {
+            context.ungetService(ref);
+        }
+    }
+
+    private void refresh(Bundle bundle) throws InterruptedException {
+        CountDownLatch done = new CountDownLatch(1);
+        context.getBundle(0).adapt(FrameworkWiring.class).refreshBundles(List.of(bundle), event -> {
+            if (event.getType() == FrameworkEvent.PACKAGES_REFRESHED) {
+                done.countDown();
+            }
+        });
+        assertTrue("the framework refreshed", done.await(30, TimeUnit.SECONDS));
+    }
+}
