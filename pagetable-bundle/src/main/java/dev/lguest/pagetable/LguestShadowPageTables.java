@@ -58,7 +58,7 @@ public final class LguestShadowPageTables implements ShadowPageTables {
                 guest.kill("attempt to access switcher pages");
             }
         } catch (GuestMemoryFault fault) {
-            guest.kill("bad initial page directory " + hex(pgdir) + ": " + fault.getMessage());
+            guest.kill(badRead(fault) + " (initial page directory " + hex(pgdir) + ")");
         }
     }
 
@@ -81,7 +81,7 @@ public final class LguestShadowPageTables implements ShadowPageTables {
         try {
             return fillFromGuest(guest, cache, virtualAddress, errorCode);
         } catch (GuestMemoryFault fault) {
-            guest.kill("bad guest page table access for " + hex(virtualAddress) + ": " + fault.getMessage());
+            guest.kill(badRead(fault) + " (guest page tables for " + hex(virtualAddress) + ")");
             return false;
         }
     }
@@ -223,6 +223,12 @@ public final class LguestShadowPageTables implements ShadowPageTables {
         // The stack grows down from top: its first page is the one holding top - 1.
         for (int page = 0; page < pages; page++) {
             int virtualAddress = top - 1 - page * PhysicalMemory.PAGE_SIZE;
+            // lguest finds this first (spgd_addr, on the way to the shadow entry): a
+            // stack up there is not merely unmapped, it is in the host's own slot.
+            if (PageEntries.directoryIndex(virtualAddress) >= SWITCHER_SLOT) {
+                guest.kill("attempt to access switcher pages");
+                return false;
+            }
             if (shadowWritable(cache.current(), virtualAddress)) {
                 continue;
             }
@@ -326,7 +332,7 @@ public final class LguestShadowPageTables implements ShadowPageTables {
                     guest.kill("attempt to access switcher pages");
                 }
             } catch (GuestMemoryFault fault) {
-                guest.kill("bad page directory " + hex(pgdir) + ": " + fault.getMessage());
+                guest.kill(badRead(fault) + " (page directory " + hex(pgdir) + ")");
             }
             return;
         }
@@ -455,7 +461,7 @@ public final class LguestShadowPageTables implements ShadowPageTables {
             }
             return Integer.toUnsignedLong(guestPte & X86.PTE_FRAME) | (virtualAddress & 0xFFF);
         } catch (GuestMemoryFault fault) {
-            guest.kill("bad guest page table access for " + hex(virtualAddress) + ": " + fault.getMessage());
+            guest.kill(badRead(fault) + " (guest page tables for " + hex(virtualAddress) + ")");
             return -1;
         }
     }
@@ -539,6 +545,15 @@ public final class LguestShadowPageTables implements ShadowPageTables {
         if (cpu != null && current != null) {
             cpu.setCr3(current.root());
         }
+    }
+
+    /**
+     * lguest's words for a read of the guest's tables outside its memory (__lgread).
+     * Built from the fault's numbers, never its text, so nothing of Java reaches the
+     * reason the Launcher prints.
+     */
+    private static String badRead(GuestMemoryFault fault) {
+        return String.format("bad read address %#x len %d", fault.address(), fault.length());
     }
 
     private static String hex(int value) {

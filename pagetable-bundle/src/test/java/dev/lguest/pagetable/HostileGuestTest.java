@@ -162,7 +162,7 @@ class HostileGuestTest {
     @Test
     void anInitialPgdirOutsideMemoryKillsWithoutThrowing() {
         fixture.tables.init(fixture.guest, 0x7FFF_F000);
-        assertKilled("bad initial page directory");
+        assertKilled("bad read address");
         fixture.tables.release(fixture.guest);
         assertEquals(0, fixture.hostPagesInUse());
     }
@@ -170,7 +170,7 @@ class HostileGuestTest {
     @Test
     void aPgdirStraddlingTheEndOfMemoryKills() {
         fixture.tables.init(fixture.guest, GuestFixture.RAM_BYTES - 8);
-        assertKilled("bad initial page directory");
+        assertKilled("bad read address");
     }
 
     @Test
@@ -181,7 +181,7 @@ class HostileGuestTest {
 
         assertFalse(fixture.tables.demandPage(fixture.guest, 0x0040_0000, 0));
 
-        assertKilled("bad guest page table access");
+        assertKilled("bad read address");
     }
 
     @Test
@@ -189,7 +189,7 @@ class HostileGuestTest {
         fixture.tables.init(fixture.guest, PGDIR_A);
         fixture.tables.newPageTable(fixture.guest, -4);
         assertEquals(-1L, fixture.tables.guestPhysical(fixture.guest, 0x1000));
-        assertKilled("bad guest page table access");
+        assertKilled("bad read address");
     }
 
     @Test
@@ -202,10 +202,27 @@ class HostileGuestTest {
             wide.setDirectoryEntry(PGDIR_B, 1, 3000 << 12 | TABLE);
             assertFalse(wide.tables.demandPage(wide.guest, 0x0040_0000, 0));
             assertTrue(wide.guest.isDead());
-            assertTrue(wide.guest.deadReason().contains("bad guest page table access"));
+            assertTrue(wide.guest.deadReason().contains("bad read address"));
         } finally {
             wide.close();
         }
+    }
+
+    @Test
+    void aPgdirOutsideMemoryIsReportedInLguestsWordsWithoutJavaText() {
+        fixture.tables.init(fixture.guest, PGDIR_A);
+        fixture.tables.newPageTable(fixture.guest, 0xE000_0000);
+        assertFalse(fixture.tables.demandPage(fixture.guest, 0x0010_0000, 0));
+        assertEquals("bad read address 0xe0000000 len 4 (guest page tables for 0x100000)",
+                fixture.guest.deadReason());
+    }
+
+    @Test
+    void aKernelStackInTheSwitcherSlotKillsAsLguestDoes() {
+        // SET_STACK with esp 0: its page would be the very top of the address space.
+        fixture.tables.init(fixture.guest, PGDIR_A);
+        assertFalse(fixture.tables.pinStackPages(fixture.guest, 0, 1));
+        assertKilled("attempt to access switcher pages");
     }
 
     @Test

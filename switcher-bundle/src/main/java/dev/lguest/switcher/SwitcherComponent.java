@@ -53,6 +53,7 @@ public final class SwitcherComponent implements Switcher {
     static final long SLICE = 2_000_000;
     private static final long SERVICE_WAIT_SECONDS = 30;
     private static final long MIGRATION_WAIT_SECONDS = 10;
+    private static final System.Logger LOG = System.getLogger(SwitcherComponent.class.getName());
 
     private final ServiceSlot<X86CpuFactory> cpus = new ServiceSlot<>("CPU");
     private final ServiceSlot<ShadowPageTables> mmus = new ServiceSlot<>("shadow page table");
@@ -242,6 +243,14 @@ public final class SwitcherComponent implements Switcher {
                 slot = adopt(guest);
             }
             return runLoop(guest, slot);
+        } catch (RuntimeException bug) {
+            // Whatever a guest does, no exception may leave the run: the Launcher would
+            // print it as the guest's cause of death, and a host that throws on guest
+            // input has a hole. The guest that found the bug dies with a plain reason;
+            // the details are for the log.
+            LOG.log(System.Logger.Level.ERROR, "guest " + guest.id() + " stopped by a host failure", bug);
+            guest.kill("host failure while running the guest");
+            return -Errno.ENOENT;
         } finally {
             running.decrementAndGet();
         }
@@ -291,7 +300,7 @@ public final class SwitcherComponent implements Switcher {
             Thread.currentThread().interrupt();
             return -Errno.EINTR;
         } catch (GuestMemoryFault e) {
-            guest.kill("bad guest memory access at " + Long.toHexString(e.address()));
+            guest.kill(String.format("bad guest memory access %#x len %d", e.address(), e.length()));
             return -Errno.ENOENT;
         } catch (MissingComponent e) {
             guest.kill(e.getMessage());

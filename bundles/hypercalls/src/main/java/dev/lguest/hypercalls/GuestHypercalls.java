@@ -44,6 +44,8 @@ public final class GuestHypercalls implements HypercallHandler {
 
     private static final int PAGE_SIZE = 4096;
 
+    private static final System.Logger LOG = System.getLogger(GuestHypercalls.class.getName());
+
     /** What one hypercall does, given the handler (for its services) and the arguments. */
     @FunctionalInterface
     private interface Action {
@@ -189,7 +191,7 @@ public final class GuestHypercalls implements HypercallHandler {
             }
             doHypercall(guest, number, arg1, arg2, arg3);
         } catch (GuestMemoryFault fault) {
-            guest.kill(fault.getMessage());
+            guest.kill(badAccess(fault));
         }
         guest.hypercallPending = false;
     }
@@ -215,8 +217,20 @@ public final class GuestHypercalls implements HypercallHandler {
             }
             action.run(this, guest, arg1, arg2, arg3);
         } catch (GuestMemoryFault fault) {
-            guest.kill(fault.getMessage());
+            guest.kill(badAccess(fault));
+        } catch (RuntimeException bug) {
+            // A service failed on what the guest gave it. That is the host's bug, but
+            // the guest that found it is the one to stop, with a reason a person can
+            // read; the details go to the log, never into the reason.
+            LOG.log(System.Logger.Level.ERROR, "hypercall " + Integer.toUnsignedString(number)
+                    + " of guest " + guest.id() + " failed in the host", bug);
+            guest.kill("hypercall " + Integer.toUnsignedString(number) + " failed in the host");
         }
+    }
+
+    /** A guest memory fault in lguest's words, from its numbers and never its text. */
+    static String badAccess(GuestMemoryFault fault) {
+        return String.format("bad guest memory access %#x len %d", fault.address(), fault.length());
     }
 
     // ---- LGUEST_INIT ----

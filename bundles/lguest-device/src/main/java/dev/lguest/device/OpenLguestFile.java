@@ -33,6 +33,7 @@ final class OpenLguestFile implements LguestFile {
     private static final long SERVICE_WAIT_SECONDS = 30;
     /** How long an LHREQ_BREAK "on" waits for "off" before giving up. */
     private static final long BREAK_WAIT_SECONDS = 3600;
+    private static final System.Logger LOG = System.getLogger(OpenLguestFile.class.getName());
 
     private final MemorySegment launcherMemory;
     private final ServiceSlot<Switcher> switcher;
@@ -126,7 +127,13 @@ final class OpenLguestFile implements LguestFile {
             MemorySegment window = launcherMemory.asSlice(base, bytes);
             Guest g = new Guest(new GuestMemory(window), new PhysicalMemory(window), (int) pfnLimit,
                     Thread.currentThread());
-            s.initialize(g, pgdir, start);
+            try {
+                s.initialize(g, pgdir, start);
+            } catch (RuntimeException bug) {
+                // The guest exists and is ours: it dies, and the next read says why.
+                LOG.log(System.Logger.Level.ERROR, "the switcher failed setting up guest " + g.id(), bug);
+                g.kill("host failure while setting the guest up");
+            }
             guest = g;
             return 16;
         }
@@ -198,7 +205,16 @@ final class OpenLguestFile implements LguestFile {
                 Thread.yield();
             }
             previous = s;
-            result = s.run(g);
+            try {
+                result = s.run(g);
+            } catch (RuntimeException bug) {
+                // A switcher must never throw for anything a guest did, but if one does,
+                // lguest's contract still holds: the read says the guest is dead, and
+                // the next one gives a reason, not a Java exception.
+                LOG.log(System.Logger.Level.ERROR, "the switcher failed running guest " + g.id(), bug);
+                g.kill("host failure while running the guest");
+                return -Errno.ENOENT;
+            }
         }
         if (result < 0) {
             return result;

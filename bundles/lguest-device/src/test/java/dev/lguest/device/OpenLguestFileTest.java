@@ -68,6 +68,19 @@ class OpenLguestFileTest {
     }
 
     @Test
+    void aSwitcherThrowingIsADeathWithAPlainReason() {
+        assertEquals(16, initialize());
+        switcher.onRun.set(g -> {
+            throw new IllegalStateException("java.lang.IllegalStateException: out of host pages");
+        });
+        assertEquals(-Errno.ENOENT, file.read(ByteBuffer.allocate(4)));
+        ByteBuffer reason = ByteBuffer.allocate(128);
+        long n = file.read(reason);
+        assertEquals("host failure while running the guest",
+                new String(reason.array(), 0, (int) n - 1, StandardCharsets.UTF_8));
+    }
+
+    @Test
     void everythingButInitializeNeedsAGuest() {
         assertEquals(-Errno.EINVAL, file.read(ByteBuffer.allocate(4)));
         assertEquals(-Errno.EINVAL, file.write(words(2, 1)));
