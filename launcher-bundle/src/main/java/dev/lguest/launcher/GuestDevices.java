@@ -21,6 +21,7 @@ import java.util.function.IntConsumer;
  * Launcher: a VirtqueueFault is the guest's fault, anything else is the device's bug.
  */
 final class GuestDevices implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(GuestDevices.class.getName());
     /** One attached device and its rings. */
     record Attached(String name, int type, GuestDevice device, List<VirtqueueRing> rings) {
     }
@@ -111,7 +112,10 @@ final class GuestDevices implements AutoCloseable {
         } catch (GuestMemoryFault e) {
             return String.format("%s: bad guest memory access at %#x", a.name(), e.address());
         } catch (RuntimeException e) {
-            return "device " + a.name() + " failed: " + e;
+            // Our bug, not the guest's words: the details go to the log, the guest's
+            // reason stays plain.
+            LOG.log(System.Logger.Level.ERROR, "device " + a.name() + " failed", e);
+            return "device " + a.name() + " failed in the Launcher";
         }
     }
 

@@ -39,6 +39,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * read says why: "Power down" is a clean power-off.
  */
 final class RunningGuest implements GuestSession {
+    private static final System.Logger LOG = System.getLogger(RunningGuest.class.getName());
     private static final AtomicInteger THREADS = new AtomicInteger();
     /** The early console prints at most this much of one NOTIFY'd string. */
     private static final int EARLY_CONSOLE_MAX = 4096;
@@ -96,7 +97,8 @@ final class RunningGuest implements GuestSession {
         } catch (RuntimeException e) {
             // Nothing the guest does should get here; if something does, it is our bug,
             // and the guest is the one to pay, not the framework.
-            result = new GuestOutcome(false, "launcher failure: " + e);
+            LOG.log(System.Logger.Level.ERROR, "the Launcher failed running a guest", e);
+            result = new GuestOutcome(false, "Launcher failure while running the guest");
         } finally {
             LguestFile last = file;
             if (last != null) {
@@ -235,7 +237,8 @@ final class RunningGuest implements GuestSession {
         } catch (TimeoutException e) {
             return Optional.empty();
         } catch (ExecutionException e) {
-            return Optional.of(new GuestOutcome(false, "launcher failure: " + e.getCause()));
+            LOG.log(System.Logger.Level.ERROR, "the Launcher failed running a guest", e.getCause());
+            return Optional.of(new GuestOutcome(false, "Launcher failure while running the guest"));
         }
     }
 

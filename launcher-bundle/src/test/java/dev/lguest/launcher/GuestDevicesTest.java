@@ -86,7 +86,8 @@ class GuestDevicesTest {
         r.failure = new GuestMemoryFault(0x123456789L, 4);
         assertEquals("rec: bad guest memory access at 0x123456789", devices.notify(MEM + 0x1000));
         r.failure = new IllegalStateException("oops");
-        assertTrue(devices.notify(MEM + 0x1000).startsWith("device rec failed: java.lang.IllegalStateException"));
+        // A device's own bug is logged; the guest's reason carries no Java text.
+        assertEquals("device rec failed in the Launcher", devices.notify(MEM + 0x1000));
         devices.close();
         assertTrue(r.closed);
     }
