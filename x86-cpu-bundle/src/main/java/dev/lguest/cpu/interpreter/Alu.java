@@ -119,6 +119,61 @@ final class Alu {
         return sub(0, value, 0, size);
     }
 
+    // ---- 32-bit forms of the hot operations, for the executor's fast handlers ----
+
+    /** ADD, OR, AND, SUB, XOR or CMP on 32 bits (ADC and SBB go through arith). */
+    int arith32(int op, int dst, int src) {
+        int result;
+        int flags;
+        switch (op) {
+            case ADD -> {
+                result = dst + src;
+                flags = resultFlags32(result) | (Integer.compareUnsigned(result, dst) < 0 ? CF : 0)
+                        | (((dst ^ result) & (src ^ result)) < 0 ? OF : 0) | ((dst ^ src ^ result) & AF);
+            }
+            case SUB, CMP -> {
+                result = dst - src;
+                flags = resultFlags32(result) | (Integer.compareUnsigned(dst, src) < 0 ? CF : 0)
+                        | (((dst ^ src) & (dst ^ result)) < 0 ? OF : 0) | ((dst ^ src ^ result) & AF);
+                if (op == CMP) {
+                    result = dst;
+                }
+            }
+            case OR -> {
+                result = dst | src;
+                flags = resultFlags32(result);
+            }
+            case AND -> {
+                result = dst & src;
+                flags = resultFlags32(result);
+            }
+            case XOR -> {
+                result = dst ^ src;
+                flags = resultFlags32(result);
+            }
+            default -> {
+                return arith(op, dst, src, 4);
+            }
+        }
+        cpu.eflags = (cpu.eflags & ~STATUS) | flags;
+        return result;
+    }
+
+    /** INC (delta 1) or DEC (delta -1) on 32 bits: CF is left alone. */
+    int increment32(int value, int delta) {
+        int result = value + delta;
+        int flags = resultFlags32(result) | ((value ^ result) & AF);
+        if (delta > 0 ? result == Integer.MIN_VALUE : result == Integer.MAX_VALUE) {
+            flags |= OF;
+        }
+        cpu.eflags = (cpu.eflags & ~(STATUS & ~CF)) | flags;
+        return result;
+    }
+
+    static int resultFlags32(int result) {
+        return PARITY[result & 0xff] | (result == 0 ? ZF : 0) | ((result >>> 31) << 7);
+    }
+
     // ---- shifts and rotates (group 2: reg field 0-7 = ROL ROR RCL RCR SHL SHR SAL SAR) ----
 
     int shift(int op, int value, int count, int size) {

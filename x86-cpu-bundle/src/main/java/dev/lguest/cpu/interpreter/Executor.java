@@ -3,6 +3,10 @@
 // The two-byte map, string instructions and system instructions live in their own
 // classes. An instruction writes memory and registers only after its last possible
 // fault, and EIP is committed last, which is what makes faults restartable.
+// Instructions arrive decoded (from a cached Block, or one at a time from step()); the
+// commonest 32-bit forms of compiled code go to specialised handlers chosen once at
+// decode time (classify), which do exactly what the general path does, minus the
+// operand-size and opcode dispatch.
 package dev.lguest.cpu.interpreter;
 
 import static dev.lguest.api.cpu.X86.CF;
@@ -18,7 +22,8 @@ import dev.lguest.api.cpu.X86;
 
 final class Executor {
     final InterpreterCpu cpu;
-    final Instruction in;
+    /** The instruction being executed: a decoded one from the code cache, or the scratch one. */
+    Instruction in;
     final Alu alu;
     final int[] gpr;
     final LinearMemory memory;
@@ -32,9 +37,13 @@ final class Executor {
     /** The linear address of the current read-modify-write memory operand. */
     private int updateLinear;
 
-    Executor(InterpreterCpu cpu, Instruction in) {
+    /** The instruction the slow path decodes into. */
+    private final Instruction scratch;
+
+    Executor(InterpreterCpu cpu, Instruction scratch) {
         this.cpu = cpu;
-        this.in = in;
+        this.scratch = scratch;
+        this.in = scratch;
         this.alu = cpu.alu;
         this.gpr = cpu.gpr;
         this.memory = cpu.memory;
@@ -44,21 +53,192 @@ final class Executor {
         this.system = new SystemOps(this);
     }
 
+    /** Decodes and executes the one instruction at EIP (code the cache does not hold). */
     void step() {
-        cpu.decode(in);
-        next = in.next;
-        if (in.lock) {
-            checkLock();
+        in = scratch;
+        execute(cpu.decode());
+    }
+
+    /**
+     * Executes a decoded block from its start, at most {@code budget} instructions, and
+     * leaves it early when an instruction went elsewhere than the next one or asked the
+     * block to end. Each instruction commits EIP and its retirement, so a fault in the
+     * middle leaves the CPU exactly at the faulting instruction.
+     */
+    void runBlock(Block block, long budget) {
+        Instruction[] code = block.code;
+        int count = budget < code.length ? (int) budget : code.length;
+        for (int i = 0; i < count; i++) {
+            Instruction instruction = code[i];
+            execute(instruction);
+            if (cpu.eip != instruction.next || cpu.blockEnded) {
+                return;
+            }
         }
-        if (in.opcode >= 0x100) {
-            twoByte.execute();
-        } else {
-            if (executeOneByte()) {
-                return; // the instruction committed EIP and the retirement itself
+    }
+
+    // ---- fast handlers: the commonest forms of compiled code, with nothing to look up ----
+
+    static final int GENERIC = 0, MOV_RM_R32 = 1, MOV_R_RM32 = 2, MOV_R_IMM32 = 3, MOV_RM_IMM32 = 4,
+            ALU_RM_R32 = 5, ALU_R_RM32 = 6, ALU_RM_IMM32 = 7, ALU_EAX_IMM32 = 8, TEST_RM_R32 = 9,
+            INC_R32 = 10, DEC_R32 = 11, PUSH_R32 = 12, POP_R32 = 13, LEA32 = 14, JCC = 15, JMP = 16,
+            CALL32 = 17, RET32 = 18, MOVZX8 = 19, MOVZX16 = 20, MOV8_RM_R = 21, MOV8_R_RM = 22, NOP = 23,
+            SHIFT32 = 24, IMUL_R_RM32 = 25, IMUL_R_RM_IMM32 = 26;
+
+    /** The fast handler for a decoded instruction, or GENERIC; exactly the general path's semantics. */
+    static int classify(Instruction in) {
+        int op = in.opcode;
+        if (in.lock || (in.flags & OpcodeTable.UNDEFINED) != 0) {
+            return GENERIC;
+        }
+        boolean o32 = in.operand32;
+        if (op < 0x40 && (op & 7) < 6) {
+            return switch (op & 7) {
+                case 1 -> o32 ? ALU_RM_R32 : GENERIC;
+                case 3 -> o32 ? ALU_R_RM32 : GENERIC;
+                case 5 -> o32 ? ALU_EAX_IMM32 : GENERIC;
+                default -> GENERIC;
+            };
+        }
+        if (op >= 0x70 && op <= 0x7f || op >= 0x180 && op <= 0x18f) {
+            return JCC;
+        }
+        return switch (op) {
+            case 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47 -> o32 ? INC_R32 : GENERIC;
+            case 0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f -> o32 ? DEC_R32 : GENERIC;
+            case 0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57 -> o32 ? PUSH_R32 : GENERIC;
+            case 0x58, 0x59, 0x5a, 0x5b, 0x5c, 0x5d, 0x5e, 0x5f -> o32 ? POP_R32 : GENERIC;
+            case 0x69, 0x6b -> o32 ? IMUL_R_RM_IMM32 : GENERIC;
+            case 0x81, 0x83 -> o32 ? ALU_RM_IMM32 : GENERIC;
+            case 0x85 -> o32 ? TEST_RM_R32 : GENERIC;
+            case 0x88 -> MOV8_RM_R;
+            case 0x89 -> o32 ? MOV_RM_R32 : GENERIC;
+            case 0x8a -> MOV8_R_RM;
+            case 0x8b -> o32 ? MOV_R_RM32 : GENERIC;
+            case 0x8d -> o32 && in.mod != 3 ? LEA32 : GENERIC;
+            case 0x90 -> NOP;
+            case 0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf -> o32 ? MOV_R_IMM32 : GENERIC;
+            case 0xc1, 0xd1, 0xd3 -> o32 ? SHIFT32 : GENERIC;
+            case 0xc3 -> o32 ? RET32 : GENERIC;
+            case 0xc7 -> o32 && in.reg == 0 ? MOV_RM_IMM32 : GENERIC;
+            case 0xe8 -> o32 ? CALL32 : GENERIC;
+            case 0xe9, 0xeb -> JMP;
+            case 0x1af -> o32 ? IMUL_R_RM32 : GENERIC;
+            case 0x1b6 -> o32 ? MOVZX8 : GENERIC;
+            case 0x1b7 -> o32 ? MOVZX16 : GENERIC;
+            default -> GENERIC;
+        };
+    }
+
+    private void execute(Instruction instruction) {
+        in = instruction;
+        next = instruction.next;
+        switch (instruction.handler) {
+            case MOV_RM_R32 -> {
+                if (instruction.mod == 3) {
+                    gpr[instruction.rm] = gpr[instruction.reg];
+                } else {
+                    cpu.write32(instruction.segment(), effectiveAddress(), gpr[instruction.reg]);
+                }
+            }
+            case MOV_R_RM32 -> gpr[instruction.reg] = instruction.mod == 3 ? gpr[instruction.rm]
+                    : cpu.read32(instruction.segment(), effectiveAddress());
+            case MOV_R_IMM32 -> gpr[instruction.opcode & 7] = instruction.immediate;
+            case MOV_RM_IMM32 -> {
+                if (instruction.mod == 3) {
+                    gpr[instruction.rm] = instruction.immediate;
+                } else {
+                    cpu.write32(instruction.segment(), effectiveAddress(), instruction.immediate);
+                }
+            }
+            case ALU_RM_R32 -> arithmeticToRm32(instruction.opcode >>> 3, gpr[instruction.reg]);
+            case ALU_RM_IMM32 -> arithmeticToRm32(instruction.reg, instruction.immediate);
+            case ALU_R_RM32 -> {
+                int operation = instruction.opcode >>> 3;
+                int source = instruction.mod == 3 ? gpr[instruction.rm]
+                        : cpu.read32(instruction.segment(), effectiveAddress());
+                int result = alu.arith32(operation, gpr[instruction.reg], source);
+                if (operation != Alu.CMP) {
+                    gpr[instruction.reg] = result;
+                }
+            }
+            case ALU_EAX_IMM32 -> {
+                int operation = instruction.opcode >>> 3;
+                int result = alu.arith32(operation, gpr[EAX], instruction.immediate);
+                if (operation != Alu.CMP) {
+                    gpr[EAX] = result;
+                }
+            }
+            case TEST_RM_R32 -> {
+                int value = instruction.mod == 3 ? gpr[instruction.rm]
+                        : cpu.read32(instruction.segment(), effectiveAddress());
+                alu.arith32(Alu.AND, value, gpr[instruction.reg]);
+            }
+            case INC_R32 -> gpr[instruction.opcode & 7] = alu.increment32(gpr[instruction.opcode & 7], 1);
+            case DEC_R32 -> gpr[instruction.opcode & 7] = alu.increment32(gpr[instruction.opcode & 7], -1);
+            case PUSH_R32 -> cpu.push(gpr[instruction.opcode & 7], 4);
+            case POP_R32 -> {
+                int value = cpu.pop(4);
+                gpr[instruction.opcode & 7] = value;
+            }
+            case LEA32 -> gpr[instruction.reg] = effectiveAddress();
+            case JCC -> {
+                if (Alu.condition(instruction.opcode & 15, cpu.eflags)) {
+                    jumpTo(next + instruction.immediate);
+                }
+            }
+            case JMP -> jumpTo(next + instruction.immediate);
+            case CALL32 -> {
+                jumpTo(next + instruction.immediate);
+                cpu.push(instruction.next, 4);
+            }
+            case RET32 -> {
+                jumpTo(cpu.peek(0, 4));
+                gpr[ESP] = cpu.stackPointerPlus(gpr[ESP], 4);
+            }
+            case MOVZX8 -> gpr[instruction.reg] = readRm(1);
+            case MOVZX16 -> gpr[instruction.reg] = readRm(2);
+            case MOV8_RM_R -> writeRm(1, cpu.reg(instruction.reg, 1));
+            case MOV8_R_RM -> cpu.setReg(instruction.reg, 1, readRm(1));
+            case NOP -> {
+            }
+            case SHIFT32 -> {
+                int op = instruction.opcode;
+                shiftRm(4, op == 0xc1 ? instruction.immediate & 0xff : op == 0xd1 ? 1 : gpr[ECX] & 0xff);
+            }
+            case IMUL_R_RM32 -> gpr[instruction.reg] = multiplySigned(gpr[instruction.reg], readRm(4), 4);
+            case IMUL_R_RM_IMM32 -> gpr[instruction.reg] = multiplySigned(readRm(4), instruction.immediate, 4);
+            default -> {
+                if (instruction.lock) {
+                    checkLock();
+                }
+                if (instruction.opcode >= 0x100) {
+                    twoByte.execute();
+                } else if (executeOneByte()) {
+                    return; // the instruction committed EIP and the retirement itself
+                }
             }
         }
         cpu.eip = next;
         cpu.retired++;
+    }
+
+    /** The 32-bit ALU operations with a ModRM destination; CMP only reads it. */
+    private void arithmeticToRm32(int operation, int source) {
+        Instruction in = this.in;
+        if (in.mod == 3) {
+            int result = alu.arith32(operation, gpr[in.rm], source);
+            if (operation != Alu.CMP) {
+                gpr[in.rm] = result;
+            }
+        } else if (operation == Alu.CMP) {
+            alu.arith32(operation, cpu.read32(in.segment(), effectiveAddress()), source);
+        } else {
+            // Translated for writing before the flags change, so the store cannot fault.
+            int linear = segments.linearForWrite(in.segment(), effectiveAddress(), 4);
+            int destination = memory.read32(linear, cpu.accessKind | LinearMemory.WRITE);
+            memory.write32(linear, alu.arith32(operation, destination, source), cpu.accessKind);
+        }
     }
 
     // ---- operands ----

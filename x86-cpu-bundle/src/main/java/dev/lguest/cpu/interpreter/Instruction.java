@@ -25,6 +25,13 @@ final class Instruction {
 
     int immediate, immediate2;
 
+    /**
+     * The interpreter's dispatch hint, filled in by Executor.classify: a specialised
+     * handler for the commonest forms, or 0 for the general path. Not part of the
+     * description of the instruction; a translator may ignore it.
+     */
+    int handler;
+
     boolean hasMemoryOperand() {
         return (flags & OpcodeTable.MODRM) != 0 && mod != 3;
     }

@@ -1,9 +1,28 @@
-// The interpreting i686: the architectural registers and the run loop. Each step
-// decodes and executes one instruction; the instruction commits EIP and its registers
-// only after everything that can fault has happened, so a fault leaves the state as it
-// was at the instruction boundary and the instruction can be restarted. Faults come
-// back as CpuFault and are handed to the InterruptUnit, which either stops the CPU for
-// the host or delivers them through the IDT.
+// The interpreting i686: the architectural registers and the run loop. Every
+// instruction commits EIP and its registers only after everything that can fault has
+// happened, so a fault leaves the state as it was at the instruction boundary and the
+// instruction can be restarted. Faults come back as CpuFault and are handed to the
+// InterruptUnit, which either stops the CPU for the host or delivers them through the IDT.
+//
+// Design note: how the loop avoids decoding.
+//  - What is cached: decoded Blocks (CodeCache), straight runs of instructions inside
+//    one physical page, keyed by PHYSICAL frame and offset and by the CS default size.
+//    Each instruction also carries a handler number (Executor.classify) that sends the
+//    commonest forms to specialised code, so the executor switches on small ints.
+//  - How a block is found: EIP is checked against the CS limit and translated through
+//    the TLB with fetch rights on every block entry, so the page tables in force decide
+//    which physical code runs (INVLPG and CR3 loads need not touch the code cache).
+//    A block remembers up to two successors; those links are valid for one "link
+//    generation", bumped by any TLB flush, CS/CPL change, dropped code or new run().
+//  - How it is invalidated: frames holding blocks are never cached for writing in the
+//    TLB, so every CPU store into them is seen and drops the page's blocks if it touches
+//    decoded bytes (paravirt patching, module loading, page reuse). Writes from outside
+//    the CPU (Launcher, devices) are caught by re-checking a block's bytes against RAM
+//    the first time it runs in each run() call.
+//  - Budget and interrupt(): checked per block; a block runs at most the instructions
+//    left, and each instruction counts its own retirement, so counts stay exact.
+//  Code outside guest RAM, instructions crossing a page and blocks reaching past the
+//  CS limit are decoded one at a time the old way (Executor.step).
 package dev.lguest.cpu.interpreter;
 
 import dev.lguest.api.cpu.CpuExit;
@@ -41,6 +60,11 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
     final Alu alu = new Alu(this);
     private final Decoder decoder = new Decoder(this);
     private final Instruction instruction = new Instruction();
+    final CodeCache codeCache;
+    /** Set when the block being run must stop after the current instruction. */
+    boolean blockEnded;
+    /** Block links are valid only within one generation (see unlinkBlocks). */
+    private int linkGeneration;
     final InterruptUnit interrupts = new InterruptUnit(this);
     private final Executor executor;
 
@@ -60,6 +84,8 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
 
     InterpreterCpu(PhysicalMemory bus) {
         this.memory = new LinearMemory(bus);
+        this.codeCache = new CodeCache(this, memory, bus);
+        memory.codeCache = codeCache;
         this.executor = new Executor(this, instruction);
         X87Minimal.initialize(fpu);
         loadState(new CpuState());
@@ -119,18 +145,38 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
     public CpuExit run(long instructionBudget) {
         long first = retired;
         pendingExit = null;
+        // Anything may have written RAM since the last run: cached code is re-checked.
+        codeCache.epoch++;
+        unlinkBlocks();
+        Block previous = null;
         while (true) {
             if (interruptRequested) {
                 interruptRequested = false;
                 return new CpuExit(ExitReason.INTERRUPTED, 0, 0, retired - first);
             }
-            if (retired - first >= instructionBudget) {
+            long left = instructionBudget - (retired - first);
+            if (left <= 0) {
                 return new CpuExit(ExitReason.BUDGET, 0, 0, retired - first);
             }
-            int eipBefore = eip;
+            // Until an instruction runs, a bug is blamed on the boundary we are at.
+            instruction.start = eip;
+            executor.in = instruction;
             try {
                 try {
-                    executor.step();
+                    Block block = previous == null ? null : previous.successor(eip, linkGeneration);
+                    if (block == null) {
+                        block = currentBlock();
+                        if (block != null && previous != null) {
+                            previous.link(eip, linkGeneration, block);
+                        }
+                    }
+                    previous = block;
+                    if (block != null) {
+                        blockEnded = false;
+                        executor.runBlock(block, left);
+                    } else {
+                        executor.step();
+                    }
                 } catch (CpuFault fault) {
                     if (fault.vector == X86.PF_VECTOR) {
                         cr2 = fault.address;
@@ -138,9 +184,11 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
                     interrupts.raiseFault(fault.vector, fault.errorCode);
                 }
             } catch (RuntimeException | StackOverflowError bug) {
+                previous = null;
                 // An interpreter bug must not escape into the host: stop as a shutdown
-                // at the instruction that exposed it.
-                eip = eipBefore;
+                // at the instruction that exposed it (every instruction before it
+                // committed EIP, so the one being executed starts at its own start).
+                eip = executor.in.start;
                 internalErrors++;
                 return new CpuExit(ExitReason.SHUTDOWN, 0, 0, retired - first);
             }
@@ -152,10 +200,45 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
         }
     }
 
+    /**
+     * The decoded block at EIP, or null to decode one instruction the slow way (code
+     * outside RAM, an instruction across a page boundary, a block reaching past the CS
+     * limit). The translation goes through the TLB with fetch rights, so a block is
+     * only used where the current page tables map its physical page.
+     */
+    private Block currentBlock() {
+        long offset = eip & 0xffffffffL;
+        long limit = segments.codeLimit();
+        if (offset > limit) {
+            return null;
+        }
+        int linear = segments.base[Segments.CS] + eip;
+        int frame = memory.frame(linear, accessKind);
+        Block block = codeCache.lookup(frame, linear & 0xfff, eip, code32());
+        if (block == null || offset + block.length() - 1 > limit) {
+            return null;
+        }
+        return block;
+    }
+
+    /**
+     * What currentBlock() answers may change (mapping, CS, CPL, cached code, a new
+     * run): remembered successors are forgotten, all at once.
+     */
+    void unlinkBlocks() {
+        linkGeneration++;
+    }
+
+    /** Stops the running block after the current instruction (mode, mapping or code changed). */
+    void endBlock() {
+        blockEnded = true;
+    }
+
     void requestExit(ExitReason reason, int vector, int errorCode) {
         pendingExit = reason;
         pendingVector = vector;
         pendingErrorCode = errorCode;
+        blockEnded = true;
     }
 
     @Override
@@ -193,6 +276,7 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
     public void invalidatePage(int linearAddress) {
         memory.invalidate(linearAddress);
         fetchPageNumber = -1;
+        unlinkBlocks();
     }
 
     // ---- state changes with side effects ----
@@ -201,6 +285,8 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
     void pagingChanged() {
         memory.configure((cr0 & X86.CR0_PG) != 0, (cr0 & X86.CR0_WP) != 0, cr3);
         fetchPageNumber = -1;
+        blockEnded = true;
+        unlinkBlocks();
     }
 
     /** CS was reloaded: the CPL and with it the rights of ordinary accesses may differ. */
@@ -208,6 +294,8 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
         cpl = segments.cache[Segments.CS].selector() & 3;
         accessKind = cpl == 3 ? LinearMemory.USER : LinearMemory.READ;
         fetchPageNumber = -1;
+        blockEnded = true;
+        unlinkBlocks();
     }
 
     void setCodeSegment(SegmentCache cs) {
@@ -225,8 +313,11 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
 
     // ---- code fetch ----
 
-    void decode(Instruction in) {
-        decoder.decode(in, eip, code32());
+    /** Decodes the instruction at EIP into the scratch instruction, the slow way. */
+    Instruction decode() {
+        decoder.decode(instruction, eip, code32());
+        instruction.handler = Executor.classify(instruction);
+        return instruction;
     }
 
     @Override
@@ -268,6 +359,14 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
 
     int read(int segment, int offset, int size) {
         return memory.read(segments.linearForRead(segment, offset, size), size, accessKind);
+    }
+
+    int read32(int segment, int offset) {
+        return memory.read32(segments.linearForRead(segment, offset, 4), accessKind);
+    }
+
+    void write32(int segment, int offset, int value) {
+        memory.write32(segments.linearForWrite(segment, offset, 4), value, accessKind);
     }
 
     void write(int segment, int offset, int size, int value) {

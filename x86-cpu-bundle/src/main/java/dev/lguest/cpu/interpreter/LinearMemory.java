@@ -4,6 +4,10 @@
 // array load and a MemorySegment get. A write translation is only cached after the
 // walk has set the dirty bit, and a read translation after the accessed bits are set,
 // which is why the kinds are kept apart, exactly as a real TLB caches permissions.
+//
+// Pages holding decoded code (see CodeCache) are never cached for writing: every
+// store to them takes the walk, which tells the code cache what was overwritten. So
+// the store hit path carries no self-modifying-code check at all.
 package dev.lguest.cpu.interpreter;
 
 import static dev.lguest.api.cpu.X86.PF_PROT;
@@ -44,6 +48,14 @@ final class LinearMemory {
     private final MemorySegment discard = MemorySegment.ofArray(new byte[PhysicalMemory.PAGE_SIZE]);
     private final int[] tags = new int[4 * TLB_SIZE];
     private final MemorySegment[] pages = new MemorySegment[4 * TLB_SIZE];
+    /** The physical frame of each cached translation. */
+    private final int[] frames = new int[4 * TLB_SIZE];
+    /** Set bit = the RAM frame holds decoded code: its write translations stay uncached. */
+    private final long[] codeFrames;
+    /** Told about stores into code frames; set once by the CPU. */
+    CodeCache codeCache;
+    /** The frame the last walk ended in. */
+    private int walkedFrame;
 
     private boolean paging;
     private boolean writeProtect;
@@ -51,6 +63,7 @@ final class LinearMemory {
 
     LinearMemory(PhysicalMemory bus) {
         this.bus = bus;
+        this.codeFrames = new long[(bus.ramPages() + 63) >>> 6];
         flush();
     }
 
@@ -128,8 +141,61 @@ final class LinearMemory {
         if (page == null) {
             page = write ? discard : EMPTY_BUS;
         }
-        tags[slot] = linear >>> 12;
-        pages[slot] = page;
+        walkedFrame = frame;
+        if (!write || !isCodeFrame(frame)) {
+            tags[slot] = linear >>> 12;
+            pages[slot] = page;
+            frames[slot] = frame;
+        }
+        return page;
+    }
+
+    /** The physical frame a fetch at this linear address reads, walking on a miss. */
+    int frame(int linear, int kind) {
+        int vpn = linear >>> 12;
+        int slot = (kind << TLB_BITS) | (vpn & TLB_MASK);
+        if (tags[slot] == vpn) {
+            return frames[slot];
+        }
+        walk(linear, kind, slot);
+        return walkedFrame;
+    }
+
+    // ---- frames holding decoded code ----
+
+    boolean isCodeFrame(int frame) {
+        return frame >= 0 && (frame >>> 6) < codeFrames.length && (codeFrames[frame >>> 6] & (1L << frame)) != 0;
+    }
+
+    /** The frame now holds decoded code: drop its write translations so stores are seen. */
+    void protectCode(int frame) {
+        codeFrames[frame >>> 6] |= 1L << frame;
+        for (int kind = WRITE; kind < 4; kind += 2) {
+            for (int slot = kind << TLB_BITS, end = slot + TLB_SIZE; slot < end; slot++) {
+                if (frames[slot] == frame && tags[slot] != -1) {
+                    tags[slot] = -1;
+                    pages[slot] = null;
+                }
+            }
+        }
+    }
+
+    /** The frame no longer holds decoded code: stores may be cached again. */
+    void unprotectCode(int frame) {
+        codeFrames[frame >>> 6] &= ~(1L << frame);
+    }
+
+    /** The page to store {@code size} bytes at a linear address; tells the code cache of code stores. */
+    private MemorySegment pageForWrite(int linear, int size, int kind) {
+        int vpn = linear >>> 12;
+        int slot = ((kind | WRITE) << TLB_BITS) | (vpn & TLB_MASK);
+        if (tags[slot] == vpn) {
+            return pages[slot];
+        }
+        MemorySegment page = walk(linear, kind | WRITE, slot);
+        if (isCodeFrame(walkedFrame)) {
+            codeCache.written(walkedFrame, linear & 0xfff, size);
+        }
         return page;
     }
 
@@ -148,6 +214,9 @@ final class LinearMemory {
 
     void writePhysical32(int physical, int value) {
         MemorySegment page = bus.page(physical >>> 12);
+        if (isCodeFrame(physical >>> 12)) {
+            codeCache.written(physical >>> 12, physical & 0xffc, 4);
+        }
         if (page != null) {
             page.set(INT_LE, physical & 0xffc, value);
         }
@@ -190,12 +259,12 @@ final class LinearMemory {
     }
 
     void write8(int linear, int value, int kind) {
-        page(linear, kind | WRITE).set(BYTE, linear & 0xfff, (byte) value);
+        pageForWrite(linear, 1, kind).set(BYTE, linear & 0xfff, (byte) value);
     }
 
     void write16(int linear, int value, int kind) {
         if ((linear & 0xfff) != 0xfff) {
-            page(linear, kind | WRITE).set(SHORT_LE, linear & 0xfff, (short) value);
+            pageForWrite(linear, 2, kind).set(SHORT_LE, linear & 0xfff, (short) value);
         } else {
             writeSplit(linear, value, 2, kind);
         }
@@ -203,7 +272,7 @@ final class LinearMemory {
 
     void write32(int linear, int value, int kind) {
         if ((linear & 0xfff) <= 0xffc) {
-            page(linear, kind | WRITE).set(INT_LE, linear & 0xfff, value);
+            pageForWrite(linear, 4, kind).set(INT_LE, linear & 0xfff, value);
         } else {
             writeSplit(linear, value, 4, kind);
         }
@@ -219,9 +288,9 @@ final class LinearMemory {
 
     /** A write across a page boundary: both pages are translated before either is touched. */
     private void writeSplit(int linear, int value, int size, int kind) {
-        MemorySegment first = page(linear, kind | WRITE);
+        MemorySegment first = pageForWrite(linear, size, kind);
         // A fault on the upper page reports its first byte, the lowest address faulting.
-        MemorySegment second = page((linear + size - 1) & ~0xfff, kind | WRITE);
+        MemorySegment second = pageForWrite((linear + size - 1) & ~0xfff, size, kind);
         int firstPage = linear >>> 12;
         for (int i = 0; i < size; i++) {
             int address = linear + i;

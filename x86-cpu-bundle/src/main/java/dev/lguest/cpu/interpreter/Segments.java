@@ -76,6 +76,11 @@ final class Segments {
         return base[CS] + offset;
     }
 
+    /** The highest valid CS offset. */
+    long codeLimit() {
+        return highest[CS];
+    }
+
     boolean withinCodeLimit(int offset) {
         return (offset & 0xffffffffL) <= highest[CS];
     }

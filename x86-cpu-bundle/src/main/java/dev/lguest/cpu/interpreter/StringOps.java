@@ -20,13 +20,11 @@ final class StringOps {
 
     private final Executor x;
     private final InterpreterCpu cpu;
-    private final Instruction in;
     private final int[] gpr;
 
     StringOps(Executor executor) {
         this.x = executor;
         this.cpu = executor.cpu;
-        this.in = executor.in;
         this.gpr = cpu.gpr;
     }
 
@@ -36,27 +34,27 @@ final class StringOps {
         if (io) {
             x.system.checkIoPermission(gpr[EDX] & 0xffff, size);
         }
-        if (in.repeat == 0) {
+        if (x.in.repeat == 0) {
             once(op, size);
             return;
         }
         boolean compares = op == 0xa6 || op == 0xa7 || op == 0xae || op == 0xaf;
         for (int slice = ITERATIONS_PER_STEP; ; ) {
-            int count = in.address32 ? gpr[ECX] : gpr[ECX] & 0xffff;
+            int count = x.in.address32 ? gpr[ECX] : gpr[ECX] & 0xffff;
             if (count == 0) {
                 return;
             }
             once(op, size);
-            cpu.setReg(ECX, in.address32 ? 4 : 2, count - 1);
+            cpu.setReg(ECX, x.in.address32 ? 4 : 2, count - 1);
             if (compares) {
                 boolean zero = (cpu.eflags & ZF) != 0;
-                if (in.repeat == 0xf3 ? !zero : zero) {
+                if (x.in.repeat == 0xf3 ? !zero : zero) {
                     return;
                 }
             }
             if (--slice == 0) {
                 if (count - 1 != 0) {
-                    x.next = in.start; // not finished: run it again after the boundary checks
+                    x.next = x.in.start; // not finished: run it again after the boundary checks
                 }
                 return;
             }
@@ -64,12 +62,12 @@ final class StringOps {
     }
 
     private int index(int register) {
-        return in.address32 ? gpr[register] : gpr[register] & 0xffff;
+        return x.in.address32 ? gpr[register] : gpr[register] & 0xffff;
     }
 
     private void advance(int register, int size) {
         int delta = (cpu.eflags & X86.DF) != 0 ? -size : size;
-        if (in.address32) {
+        if (x.in.address32) {
             gpr[register] += delta;
         } else {
             gpr[register] = (gpr[register] & 0xffff0000) | ((gpr[register] + delta) & 0xffff);
@@ -79,13 +77,13 @@ final class StringOps {
     private void once(int op, int size) {
         switch (op) {
             case 0xa4, 0xa5 -> {
-                int value = cpu.read(in.segment(), index(ESI), size);
+                int value = cpu.read(x.in.segment(), index(ESI), size);
                 cpu.write(Segments.ES, index(EDI), size, value);
                 advance(ESI, size);
                 advance(EDI, size);
             }
             case 0xa6, 0xa7 -> {
-                int source = cpu.read(in.segment(), index(ESI), size);
+                int source = cpu.read(x.in.segment(), index(ESI), size);
                 int destination = cpu.read(Segments.ES, index(EDI), size);
                 cpu.alu.sub(source, destination, 0, size);
                 advance(ESI, size);
@@ -96,7 +94,7 @@ final class StringOps {
                 advance(EDI, size);
             }
             case 0xac, 0xad -> {
-                cpu.setReg(EAX, size, cpu.read(in.segment(), index(ESI), size));
+                cpu.setReg(EAX, size, cpu.read(x.in.segment(), index(ESI), size));
                 advance(ESI, size);
             }
             case 0xae, 0xaf -> {
@@ -110,7 +108,7 @@ final class StringOps {
                 advance(EDI, size);
             }
             default -> {
-                cpu.read(in.segment(), index(ESI), size); // the read happens (and may fault)
+                cpu.read(x.in.segment(), index(ESI), size); // the read happens (and may fault)
                 advance(ESI, size);
             }
         }

@@ -27,20 +27,18 @@ final class SystemOps {
 
     private final Executor x;
     private final InterpreterCpu cpu;
-    private final Instruction in;
 
     SystemOps(Executor executor) {
         this.x = executor;
         this.cpu = executor.cpu;
-        this.in = executor.in;
     }
 
     // ---- 0F 00: SLDT, STR, LLDT, LTR, VERR, VERW ----
 
     void group6() {
-        switch (in.reg) {
-            case 0 -> x.writeRm(in.mod == 3 ? x.operandSize() : 2, cpu.ldtr.selector());
-            case 1 -> x.writeRm(in.mod == 3 ? x.operandSize() : 2, cpu.tr.selector());
+        switch (x.in.reg) {
+            case 0 -> x.writeRm(x.in.mod == 3 ? x.operandSize() : 2, cpu.ldtr.selector());
+            case 1 -> x.writeRm(x.in.mod == 3 ? x.operandSize() : 2, cpu.tr.selector());
             case 2 -> {
                 x.requirePrivilege0();
                 loadLdt(x.readRm(2));
@@ -49,7 +47,7 @@ final class SystemOps {
                 x.requirePrivilege0();
                 loadTaskRegister(x.readRm(2));
             }
-            case 4, 5 -> verify(x.readRm(2), in.reg == 5);
+            case 4, 5 -> verify(x.readRm(2), x.in.reg == 5);
             default -> throw CpuFault.invalidOpcode();
         }
     }
@@ -137,7 +135,7 @@ final class SystemOps {
             boolean valid = !system || type == 1 || type == 2 || type == 3 || type == 4 || type == 5 || type == 9
                     || type == 0xb || type == 0xc;
             if (valid) {
-                cpu.setReg(in.reg, x.operandSize(), in.operand32 ? high & 0x00ffff00 : high & 0xff00);
+                cpu.setReg(x.in.reg, x.operandSize(), x.in.operand32 ? high & 0x00ffff00 : high & 0xff00);
                 setZero(true);
                 return;
             }
@@ -154,7 +152,7 @@ final class SystemOps {
             int type = c.type();
             boolean valid = c.isCodeOrData() || type == 1 || type == 2 || type == 3 || type == 9 || type == 0xb;
             if (valid) {
-                cpu.setReg(in.reg, x.operandSize(), c.limit());
+                cpu.setReg(x.in.reg, x.operandSize(), c.limit());
                 setZero(true);
                 return;
             }
@@ -178,8 +176,8 @@ final class SystemOps {
     // ---- 0F 01: SGDT, SIDT, LGDT, LIDT, SMSW, LMSW, INVLPG ----
 
     void group7() {
-        int reg = in.reg;
-        if (in.mod == 3 && (reg < 4 || reg == 7)) {
+        int reg = x.in.reg;
+        if (x.in.mod == 3 && (reg < 4 || reg == 7)) {
             throw CpuFault.invalidOpcode();
         }
         switch (reg) {
@@ -187,10 +185,10 @@ final class SystemOps {
                 int address = x.effectiveAddress();
                 int limit = reg == 0 ? cpu.gdtLimit : cpu.idtLimit;
                 int base = reg == 0 ? cpu.gdtBase : cpu.idtBase;
-                if (!in.operand32) {
+                if (!x.in.operand32) {
                     base &= 0x00ffffff;
                 }
-                int segment = in.segment();
+                int segment = x.in.segment();
                 // Check both parts before writing either.
                 cpu.segments.linearForWrite(segment, address, 2);
                 cpu.segments.linearForWrite(segment, address + 2, 4);
@@ -201,9 +199,9 @@ final class SystemOps {
             case 2, 3 -> {
                 x.requirePrivilege0();
                 int address = x.effectiveAddress();
-                int limit = cpu.read(in.segment(), address, 2);
-                int base = cpu.read(in.segment(), address + 2, 4);
-                if (!in.operand32) {
+                int limit = cpu.read(x.in.segment(), address, 2);
+                int base = cpu.read(x.in.segment(), address + 2, 4);
+                if (!x.in.operand32) {
                     base &= 0x00ffffff;
                 }
                 if (reg == 2) {
@@ -214,7 +212,7 @@ final class SystemOps {
                     cpu.idtBase = base;
                 }
             }
-            case 4 -> x.writeRm(in.mod == 3 ? x.operandSize() : 2, cpu.cr0);
+            case 4 -> x.writeRm(x.in.mod == 3 ? x.operandSize() : 2, cpu.cr0);
             case 6 -> {
                 x.requirePrivilege0();
                 int value = x.readRm(2);
@@ -225,7 +223,7 @@ final class SystemOps {
             }
             case 7 -> {
                 x.requirePrivilege0();
-                int linear = cpu.segments.base[in.segment()] + x.effectiveAddress();
+                int linear = cpu.segments.base[x.in.segment()] + x.effectiveAddress();
                 cpu.invalidatePage(linear);
             }
             default -> throw CpuFault.invalidOpcode();
@@ -241,8 +239,8 @@ final class SystemOps {
 
     void moveControlOrDebug(int op) {
         x.requirePrivilege0();
-        int n = in.reg;
-        int r = in.rm;
+        int n = x.in.reg;
+        int r = x.in.rm;
         switch (op) {
             case 0x20 -> cpu.gpr[r] = switch (n) {
                 case 0 -> cpu.cr0;
@@ -348,7 +346,7 @@ final class SystemOps {
 
     void input(int op) {
         int size = (op & 1) == 0 ? 1 : x.operandSize();
-        int port = op < 0xe8 ? in.immediate & 0xff : cpu.gpr[EDX] & 0xffff;
+        int port = op < 0xe8 ? x.in.immediate & 0xff : cpu.gpr[EDX] & 0xffff;
         checkIoPermission(port, size);
         // No device answers on this CPU's port bus: an empty bus reads all ones.
         cpu.setReg(EAX, size, -1);
@@ -356,7 +354,7 @@ final class SystemOps {
 
     void output(int op) {
         int size = (op & 1) == 0 ? 1 : x.operandSize();
-        int port = op < 0xe8 ? in.immediate & 0xff : cpu.gpr[EDX] & 0xffff;
+        int port = op < 0xe8 ? x.in.immediate & 0xff : cpu.gpr[EDX] & 0xffff;
         checkIoPermission(port, size);
     }
 

@@ -14,16 +14,14 @@ import static dev.lguest.api.cpu.X86.ZF;
 final class TwoByteOps {
     private final Executor x;
     private final InterpreterCpu cpu;
-    private final Instruction in;
 
     TwoByteOps(Executor executor) {
         this.x = executor;
         this.cpu = executor.cpu;
-        this.in = executor.in;
     }
 
     void execute() {
-        int op = in.opcode & 0xff;
+        int op = x.in.opcode & 0xff;
         switch (op) {
             case 0x00 -> x.system.group6();
             case 0x01 -> x.system.group7();
@@ -46,13 +44,13 @@ final class TwoByteOps {
                 int size = x.operandSize();
                 int value = x.readRm(size); // read (and able to fault) whatever the condition
                 if (Alu.condition(op & 15, cpu.eflags)) {
-                    cpu.setReg(in.reg, size, value);
+                    cpu.setReg(x.in.reg, size, value);
                 }
             }
             case 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87,
                  0x88, 0x89, 0x8a, 0x8b, 0x8c, 0x8d, 0x8e, 0x8f -> {
                 if (Alu.condition(op & 15, cpu.eflags)) {
-                    x.jumpTo(x.next + in.immediate);
+                    x.jumpTo(x.next + x.in.immediate);
                 }
             }
             case 0x90, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97,
@@ -67,23 +65,23 @@ final class TwoByteOps {
                 cpu.gpr[ESP] = cpu.stackPointerPlus(cpu.gpr[ESP], size);
             }
             case 0xa2 -> x.system.cpuid();
-            case 0xa3, 0xab, 0xb3, 0xbb -> bitTest((op >>> 3) & 3, cpu.reg(in.reg, x.operandSize()), true);
+            case 0xa3, 0xab, 0xb3, 0xbb -> bitTest((op >>> 3) & 3, cpu.reg(x.in.reg, x.operandSize()), true);
             case 0xba -> {
-                if (in.reg < 4) {
+                if (x.in.reg < 4) {
                     throw CpuFault.invalidOpcode();
                 }
-                bitTest(in.reg & 3, in.immediate & 0xff, false);
+                bitTest(x.in.reg & 3, x.in.immediate & 0xff, false);
             }
             case 0xa4, 0xa5, 0xac, 0xad -> {
                 int size = x.operandSize();
-                int count = (op & 1) == 0 ? in.immediate & 0xff : cpu.gpr[ECX] & 0xff;
+                int count = (op & 1) == 0 ? x.in.immediate & 0xff : cpu.gpr[ECX] & 0xff;
                 int destination = x.readForUpdate(size);
-                int result = cpu.alu.doubleShift(op < 0xa8, destination, cpu.reg(in.reg, size), count, size);
+                int result = cpu.alu.doubleShift(op < 0xa8, destination, cpu.reg(x.in.reg, size), count, size);
                 x.writeBack(size, result);
             }
             case 0xaf -> {
                 int size = x.operandSize();
-                cpu.setReg(in.reg, size, x.multiplySigned(cpu.reg(in.reg, size), x.readRm(size), size));
+                cpu.setReg(x.in.reg, size, x.multiplySigned(cpu.reg(x.in.reg, size), x.readRm(size), size));
             }
             case 0xb0, 0xb1 -> compareExchange(x.sizeOf(op));
             case 0xb2 -> x.loadFarPointer(Segments.SS);
@@ -91,19 +89,19 @@ final class TwoByteOps {
             case 0xb5 -> x.loadFarPointer(Segments.GS);
             case 0xb6, 0xb7 -> {
                 int sourceSize = op == 0xb6 ? 1 : 2;
-                cpu.setReg(in.reg, x.operandSize(), x.readRm(sourceSize));
+                cpu.setReg(x.in.reg, x.operandSize(), x.readRm(sourceSize));
             }
             case 0xbe, 0xbf -> {
                 int sourceSize = op == 0xbe ? 1 : 2;
-                cpu.setReg(in.reg, x.operandSize(), Alu.signExtend(x.readRm(sourceSize), sourceSize));
+                cpu.setReg(x.in.reg, x.operandSize(), Alu.signExtend(x.readRm(sourceSize), sourceSize));
             }
             case 0xbc, 0xbd -> bitScan(op == 0xbc);
             case 0xc0, 0xc1 -> {
                 int size = x.sizeOf(op);
                 int destination = x.readForUpdate(size);
-                int source = cpu.reg(in.reg, size);
+                int source = cpu.reg(x.in.reg, size);
                 int sum = cpu.alu.add(destination, source, 0, size);
-                cpu.setReg(in.reg, size, destination);
+                cpu.setReg(x.in.reg, size, destination);
                 x.writeBack(size, sum);
             }
             case 0xc7 -> compareExchange8Bytes();
@@ -122,7 +120,7 @@ final class TwoByteOps {
     private void bitTest(int action, int bitOffset, boolean registerOffset) {
         int size = x.operandSize();
         int bits = size * 8;
-        if (in.mod == 3 || !registerOffset) {
+        if (x.in.mod == 3 || !registerOffset) {
             int bit = bitOffset & (bits - 1);
             int value = action == 0 ? x.readRm(size) : x.readForUpdate(size);
             setCarry(((value >>> bit) & 1) != 0);
@@ -133,11 +131,11 @@ final class TwoByteOps {
         }
         int signedOffset = Alu.signExtend(bitOffset, size);
         int address = x.effectiveAddress() + (signedOffset >> (size == 4 ? 5 : 4)) * size;
-        if (!in.address32) {
+        if (!x.in.address32) {
             address &= 0xffff;
         }
         int bit = signedOffset & (bits - 1);
-        int segment = in.segment();
+        int segment = x.in.segment();
         if (action == 0) {
             setCarry(((cpu.read(segment, address, size) >>> bit) & 1) != 0);
             return;
@@ -169,7 +167,7 @@ final class TwoByteOps {
         }
         cpu.eflags &= ~ZF;
         int index = forward ? Integer.numberOfTrailingZeros(value) : 31 - Integer.numberOfLeadingZeros(value);
-        cpu.setReg(in.reg, size, index);
+        cpu.setReg(x.in.reg, size, index);
     }
 
     private void compareExchange(int size) {
@@ -177,7 +175,7 @@ final class TwoByteOps {
         int accumulator = cpu.reg(EAX, size);
         cpu.alu.sub(accumulator, destination, 0, size);
         if ((cpu.eflags & ZF) != 0) {
-            x.writeBack(size, cpu.reg(in.reg, size));
+            x.writeBack(size, cpu.reg(x.in.reg, size));
         } else {
             // The destination is written back unchanged, as the locked bus cycle does.
             x.writeBack(size, destination);
@@ -186,13 +184,13 @@ final class TwoByteOps {
     }
 
     private void compareExchange8Bytes() {
-        if (in.reg != 1 || in.mod == 3) {
+        if (x.in.reg != 1 || x.in.mod == 3) {
             throw CpuFault.invalidOpcode();
         }
         int address = x.effectiveAddress();
-        int segment = in.segment();
+        int segment = x.in.segment();
         int lowLinear = cpu.segments.linearForWrite(segment, address, 4);
-        int highLinear = cpu.segments.linearForWrite(segment, in.address32 ? address + 4 : (address + 4) & 0xffff, 4);
+        int highLinear = cpu.segments.linearForWrite(segment, x.in.address32 ? address + 4 : (address + 4) & 0xffff, 4);
         int kind = cpu.accessKind | LinearMemory.WRITE;
         int low = cpu.memory.read(lowLinear, 4, kind);
         int high = cpu.memory.read(highLinear, 4, kind);

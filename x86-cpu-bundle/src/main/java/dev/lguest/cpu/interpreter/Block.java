@@ -1,0 +1,64 @@
+// A run of decoded instructions that starts at one physical address and stays inside
+// one 4 KiB page, ending at the first instruction that may leave the straight line
+// (a branch, a call, a mode change). It is what the code cache keeps, so it holds
+// only the decoder's description of the code and the bytes it was decoded from; the
+// same block serves every linear address mapping that page.
+package dev.lguest.cpu.interpreter;
+
+final class Block {
+    /** Where the first byte lives: physical frame and offset within it. */
+    final int frame, offset;
+    /** Decoded for a 32-bit code segment (CS.D), which sets the default sizes. */
+    final boolean code32;
+    final Instruction[] code;
+    /** The bytes decoded, to re-check the block after memory was written behind the CPU's back. */
+    final byte[] bytes;
+    /** The run() call in which the bytes were last checked against memory. */
+    int checkedEpoch;
+
+    /**
+     * Two remembered successors: the block found at an EIP right after this one ran,
+     * valid while the CPU's link generation is unchanged (no TLB flush, CS or CPL change,
+     * dropped code or new run() since), which lets a loop skip the TLB and the cache.
+     */
+    Block link0, link1;
+    int linkEip0, linkEip1, linkGeneration0, linkGeneration1;
+
+    /** The remembered block at this EIP, or null. */
+    Block successor(int eip, int generation) {
+        if (linkEip0 == eip && linkGeneration0 == generation && link0 != null) {
+            return link0;
+        }
+        if (linkEip1 == eip && linkGeneration1 == generation && link1 != null) {
+            return link1;
+        }
+        return null;
+    }
+
+    void link(int eip, int generation, Block next) {
+        if (link0 == null || linkGeneration0 != generation) {
+            link0 = next;
+            linkEip0 = eip;
+            linkGeneration0 = generation;
+        } else {
+            // The second slot takes the newcomer; the first keeps the older successor.
+            link1 = next;
+            linkEip1 = eip;
+            linkGeneration1 = generation;
+        }
+    }
+
+    Block(int frame, int offset, boolean code32, Instruction[] code, byte[] bytes, int epoch) {
+        this.frame = frame;
+        this.offset = offset;
+        this.code32 = code32;
+        this.code = code;
+        this.bytes = bytes;
+        this.checkedEpoch = epoch;
+    }
+
+    /** Length in bytes, from the first instruction's first byte to the last one's end. */
+    int length() {
+        return bytes.length;
+    }
+}

@@ -1,0 +1,178 @@
+// Decoded code, kept by PHYSICAL address so that each instruction is decoded once
+// however many linear addresses map it and however often the page tables change: the
+// CPU translates EIP through its TLB on every block entry, and the cache answers for
+// the physical frame and offset found. Only guest RAM frames are cached.
+//
+// Cached code goes stale in two ways, handled separately:
+//  - the CPU stores into a page holding code (Linux patches its paravirt call sites,
+//    loads modules, reuses freed pages). LinearMemory never caches a write translation
+//    for such a frame, so every store to it comes here; a store that touches decoded
+//    bytes drops all of the page's blocks (and lets stores be cached again).
+//  - something other than this CPU writes RAM (the Launcher loading an image, a device
+//    filling a buffer that later becomes code). That can only be seen by the guest
+//    after the CPU was stopped and resumed, so each run() starts a new epoch and a
+//    block's bytes are compared with memory the first time it runs in an epoch.
+package dev.lguest.cpu.interpreter;
+
+import dev.lguest.api.memory.PhysicalMemory;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+final class CodeCache {
+    /** Longest block: bounds the decode work wasted when a page is overwritten. */
+    static final int MAX_INSTRUCTIONS = 64;
+
+    /** Thrown (without a stack) by the page reader when an instruction runs off its page. */
+    private static final RuntimeException PAGE_END = new RuntimeException(null, null, false, false) {
+        private static final long serialVersionUID = 1L;
+    };
+
+    /** The decoded blocks of one frame, by the offset of their first byte. */
+    private static final class CodePage {
+        final Block[] blocks = new Block[PhysicalMemory.PAGE_SIZE];
+        /** One bit per byte of the page that some block was decoded from. */
+        final long[] covered = new long[PhysicalMemory.PAGE_SIZE / 64];
+    }
+
+    /** Feeds the decoder from one page of RAM, refusing to cross into the next. */
+    private final class PageReader implements Decoder.CodeSource {
+        long pageBase;
+        int startEip, startOffset;
+
+        @Override
+        public int codeByte(int eip) {
+            int offset = startOffset + (eip - startEip);
+            if (offset >= PhysicalMemory.PAGE_SIZE) {
+                throw PAGE_END;
+            }
+            return ram.get(LinearMemory.BYTE, pageBase + offset) & 0xff;
+        }
+    }
+
+    private final InterpreterCpu cpu;
+    private final LinearMemory memory;
+    private final MemorySegment ram;
+    private final CodePage[] pages;
+    private final PageReader reader = new PageReader();
+    private final Decoder decoder = new Decoder(reader);
+    /** Bumped by every run(): blocks are re-checked against memory once per epoch. */
+    int epoch;
+
+    CodeCache(InterpreterCpu cpu, LinearMemory memory, PhysicalMemory bus) {
+        this.cpu = cpu;
+        this.memory = memory;
+        this.ram = bus.ram();
+        this.pages = new CodePage[bus.ramPages()];
+    }
+
+    /**
+     * The block at a physical place for this code size, decoded if need be, or null when
+     * it cannot be cached (not RAM, or the first instruction crosses the page or faults
+     * while decoding: the caller then decodes it the slow way, which raises the fault).
+     */
+    Block lookup(int frame, int offset, int eip, boolean code32) {
+        if (frame < 0 || frame >= pages.length) {
+            return null;
+        }
+        CodePage page = pages[frame];
+        if (page != null) {
+            Block block = page.blocks[offset];
+            if (block != null && block.code32 == code32) {
+                if (block.checkedEpoch == epoch) {
+                    return block;
+                }
+                if (unchanged(block)) {
+                    block.checkedEpoch = epoch;
+                    return block;
+                }
+                // Written behind our back: the rest of the page is suspect too.
+                drop(frame);
+            }
+        }
+        return build(frame, offset, eip, code32);
+    }
+
+    private boolean unchanged(Block block) {
+        long base = ((long) block.frame << PhysicalMemory.PAGE_SHIFT) + block.offset;
+        byte[] bytes = block.bytes;
+        for (int i = 0; i < bytes.length; i++) {
+            if (ram.get(LinearMemory.BYTE, base + i) != bytes[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private Block build(int frame, int offset, int eip, boolean code32) {
+        PageReader source = reader;
+        source.pageBase = (long) frame << PhysicalMemory.PAGE_SHIFT;
+        source.startEip = eip;
+        source.startOffset = offset;
+        Instruction[] code = new Instruction[MAX_INSTRUCTIONS];
+        int count = 0;
+        int position = eip;
+        while (count < MAX_INSTRUCTIONS) {
+            Instruction in = new Instruction();
+            try {
+                decoder.decode(in, position, code32);
+            } catch (CpuFault e) {
+                break; // left for the slow path to raise when it is reached
+            } catch (RuntimeException e) {
+                if (e != PAGE_END) {
+                    throw e;
+                }
+                break; // crosses into the next page: decoded the slow way when reached
+            }
+            in.handler = Executor.classify(in);
+            code[count++] = in;
+            position = in.next;
+            if ((in.flags & OpcodeTable.ENDS_BLOCK) != 0) {
+                break;
+            }
+        }
+        if (count == 0) {
+            return null;
+        }
+        int length = position - eip;
+        byte[] bytes = new byte[length];
+        MemorySegment.copy(ram, LinearMemory.BYTE, source.pageBase + offset, bytes, 0, length);
+        Block block = new Block(frame, offset, code32, Arrays.copyOf(code, count), bytes, epoch);
+        CodePage page = pages[frame];
+        if (page == null) {
+            page = new CodePage();
+            pages[frame] = page;
+            memory.protectCode(frame);
+        }
+        page.blocks[offset] = block;
+        for (int i = offset; i < offset + length; i++) {
+            page.covered[i >>> 6] |= 1L << i;
+        }
+        return block;
+    }
+
+    /** The CPU stored {@code size} bytes at an offset of a code frame. */
+    void written(int frame, int offset, int size) {
+        if (frame < 0 || frame >= pages.length) {
+            return;
+        }
+        CodePage page = pages[frame];
+        if (page == null) {
+            return;
+        }
+        int end = Math.min(offset + size, PhysicalMemory.PAGE_SIZE);
+        for (int i = offset; i < end; i++) {
+            if ((page.covered[i >>> 6] & (1L << i)) != 0) {
+                drop(frame);
+                return;
+            }
+        }
+    }
+
+    /** Forgets every block of a frame; the block running now must not go on. */
+    private void drop(int frame) {
+        pages[frame] = null;
+        memory.unprotectCode(frame);
+        cpu.endBlock();
+        cpu.unlinkBlocks();
+    }
+}
