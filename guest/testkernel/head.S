@@ -249,6 +249,39 @@ user_spin:
         int     $SYSCALL_VECTOR
         ud2
 
+/*
+ * Ring-3 loops for benchmark mode, run as Linux processes (process.c): ebx is the
+ * count, and each ends with exit(0). They are mapped at USER_CODE like the others.
+ */
+        .globl  user_getpid_loop, user_touch_pages, user_yield_loop
+/* ebx getpid system calls. */
+user_getpid_loop:
+        movl    %ebx, %esi
+1:      movl    $20, %eax
+        int     $SYSCALL_VECTOR
+        decl    %esi
+        jnz     1b
+        jmp     2f
+/* Writes to ebx fresh pages from BENCHMARK_TOUCH_AREA up: one page fault each. */
+user_touch_pages:
+        movl    $BENCHMARK_TOUCH_AREA, %edx
+1:      movl    %ebx, (%edx)
+        addl    $PAGE_SIZE, %edx
+        decl    %ebx
+        jnz     1b
+        jmp     2f
+/* ebx sched_yield system calls: with two of these running, each is a switch. */
+user_yield_loop:
+        movl    %ebx, %esi
+1:      movl    $158, %eax
+        int     $SYSCALL_VECTOR
+        decl    %esi
+        jnz     1b
+2:      movl    $1, %eax
+        xorl    %ebx, %ebx
+        int     $SYSCALL_VECTOR
+        ud2
+
         .section .bss
         .balign 4
 /* The kernel stack pointer enter_user saved, for leave_user. */

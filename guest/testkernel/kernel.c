@@ -1,18 +1,25 @@
 /*
  * The test kernel proper: it sets itself up the way a Linux guest does under lguest
- * 2.6.24, then runs its self-tests and powers off.
+ * 2.6.24, then does what the command line asks and powers off: the self-tests (the
+ * default), Linux programs from the initrd (mode=programs, programs.c), or the
+ * micro-benchmarks (mode=benchmark, benchmark.c).
  *
  * Setting up is a list of hypercalls: our own GDT (LOAD_GDT), an IDT entry for every
  * exception, irq and the system call (LOAD_IDT_ENTRY), a kernel stack for traps from
  * ring 3 (SET_STACK), and our own page tables, announced entry by entry through the
- * asynchronous ring (SET_PMD) and switched to with NEW_PGTABLE. We have no devices:
- * everything we say goes out through the early console, a NOTIFY of a short string.
+ * asynchronous ring (SET_PMD) and switched to with NEW_PGTABLE. Then we look for the
+ * virtio devices (virtio.c) and unpack the initrd (initrd.c). What the kernel itself
+ * says goes out through the early console, a NOTIFY of a short string; programs'
+ * output goes to the virtio console when there is one.
  *
  * The trap handlers are here too. They are deliberately obliging: the tests set
  * hooks (resume after an expected fault, which areas fault in on demand) and read
  * back records of what arrived.
  */
 #include "kernel.h"
+#include "initrd.h"
+#include "process.h"
+#include "virtio.h"
 
 /* Shared with the host. The fields the host must know before LGUEST_INIT are set
  * here, so they are in place the moment lguest_entry hands this to the host; the
@@ -82,7 +89,7 @@ void panic(const char *why)
                 hcall(LHCALL_CRASH, pa(why), 0, 0);
 }
 
-static void power_off(void)
+void power_off(void)
 {
         for (;;)
                 hcall(LHCALL_CRASH, pa("Power down"), 0, 0);
@@ -90,18 +97,40 @@ static void power_off(void)
 
 /* ---- small library: gcc may call these for structure copies ---- */
 
+/* Whole words when everything is aligned: pages are cleared and copied a lot, and
+ * every iteration of a rep is work for the interpreter. */
 void *memset(void *s, int c, unsigned n)
 {
         void *d = s;
-        __asm__ __volatile__("cld; rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+        if ((((u32)s | n) & 3) == 0) {
+                u32 word = (u8)c * 0x01010101u;
+                n /= 4;
+                __asm__ __volatile__("cld; rep stosl" : "+D"(d), "+c"(n) : "a"(word) : "memory");
+        } else {
+                __asm__ __volatile__("cld; rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+        }
         return s;
 }
 
 void *memcpy(void *d, const void *s, unsigned n)
 {
         void *to = d;
-        __asm__ __volatile__("cld; rep movsb" : "+D"(to), "+S"(s), "+c"(n) : : "memory");
+        if ((((u32)d | (u32)s | n) & 3) == 0) {
+                n /= 4;
+                __asm__ __volatile__("cld; rep movsl" : "+D"(to), "+S"(s), "+c"(n) : : "memory");
+        } else {
+                __asm__ __volatile__("cld; rep movsb" : "+D"(to), "+S"(s), "+c"(n) : : "memory");
+        }
         return d;
+}
+
+/* 64-bit by 32-bit division, which gcc would otherwise leave to libgcc. */
+u64 divide_u64(u64 n, u32 d)
+{
+        u32 high = n >> 32, low = n, quotient_high = high / d, remainder = high % d, quotient_low;
+        /* divl: edx:eax / d, and edx < d so the quotient fits. */
+        __asm__("divl %4" : "=a"(quotient_low), "=d"(remainder) : "a"(low), "d"(remainder), "rm"(d));
+        return (u64)quotient_high << 32 | quotient_low;
 }
 
 /* ---- the asynchronous hypercall ring ---- */
@@ -236,14 +265,46 @@ u32 ram_bytes;
 u32 *kernel_pgdir;
 static u32 next_free_page, page_limit;
 
+/*
+ * Pages come from the end of the kernel up to half of RAM (the Launcher's page
+ * tables and the initrd sit at the top). Pages given back go on a list threaded
+ * through their first word and are handed out again first.
+ */
+static u32 free_list;
+u32 pages_free;
+
 u32 page_alloc(void)
 {
-        if (next_free_page >= page_limit)
-                panic("out of pages");
-        u32 page = next_free_page;
-        next_free_page += PAGE_SIZE;
+        u32 page;
+        if (free_list) {
+                page = free_list;
+                free_list = *(u32 *)va(page);
+                pages_free--;
+        } else {
+                if (next_free_page >= page_limit)
+                        panic("out of pages");
+                page = next_free_page;
+                next_free_page += PAGE_SIZE;
+        }
         memset(va(page), 0, PAGE_SIZE);
         return page;
+}
+
+void page_free(u32 page)
+{
+        *(u32 *)va(page) = free_list;
+        free_list = page;
+        pages_free++;
+}
+
+/* Physically contiguous pages (never from the free list), not zeroed. */
+u32 pages_alloc_contiguous(u32 count)
+{
+        if (count > (page_limit - next_free_page) / PAGE_SIZE)
+                panic("out of contiguous pages");
+        u32 first = next_free_page;
+        next_free_page += count * PAGE_SIZE;
+        return first;
 }
 
 u32 *pte_slot(u32 *pgdir, u32 address)
@@ -293,6 +354,7 @@ static void build_page_tables(void)
         add_page_table(kernel_pgdir, KERNEL_DEMAND_AREA, kernel_table);
         add_page_table(kernel_pgdir, KERNEL_TEST_AREA, kernel_table);
         add_page_table(kernel_pgdir, KERNEL_NOIRQ_AREA, kernel_table);
+        add_page_table(kernel_pgdir, KERNEL_DEVICE_AREA, kernel_table);
 
         add_page_table(kernel_pgdir, USER_CODE, user_table);
         add_page_table(kernel_pgdir, USER_STACK_AREA, user_table);
@@ -416,7 +478,17 @@ void trap_dispatch(struct trap_frame *f)
                 return;
         }
         if (vector > FIRST_IRQ_VECTOR && vector < FIRST_IRQ_VECTOR + LGUEST_IRQS) {
+                /* Device interrupts only end a HALT (virtio.c); nothing else to do. */
                 spurious_irqs++;
+                return;
+        }
+        if (current_process && (f->cs & 3) == 3) {
+                if (vector == SYSCALL_VECTOR)
+                        linux_system_call(f);
+                else if (vector == 7)
+                        hcall(LHCALL_TS, 0, 0, 0);
+                else
+                        process_trap(f, vector == 14 ? lguest_data.cr2 : 0);
                 return;
         }
         switch (vector) {
@@ -471,7 +543,7 @@ u32 run_user(const char *program, u32 ebx)
 
 static const char *command_line;
 
-static int has_word(const char *line, const char *word)
+int has_word(const char *line, const char *word)
 {
         for (const char *p = line; *p; p++) {
                 if (p != line && p[-1] != ' ')
@@ -490,6 +562,8 @@ void kernel_main(u32 boot_params)
         boot_seconds = lguest_data.time_sec;
         const u8 *params = va(boot_params);
         ram_bytes = *(const u32 *)(params + BOOT_E820_MAP + 8);
+        /* The device page is the first page above RAM, however much of RAM we map. */
+        u32 ram_top = ram_bytes;
         if (ram_bytes > 0x10000000)
                 ram_bytes = 0x10000000;
         u32 cmdline = *(const u32 *)(params + BOOT_CMD_LINE_PTR);
@@ -504,10 +578,14 @@ void kernel_main(u32 boot_params)
         build_page_tables();
         current_pgdir = kernel_pgdir;
 
-        if (has_word(command_line, "mode=programs") || has_word(command_line, "mode=benchmark")) {
-                print("Bail out! this mode is not written yet\n");
-                power_off();
-        }
-        selftest();
+        virtio_init(ram_top);
+        initrd_load(params);
+
+        if (has_word(command_line, "mode=programs"))
+                programs_main(command_line);
+        else if (has_word(command_line, "mode=benchmark"))
+                benchmark_main(command_line);
+        else
+                selftest();
         power_off();
 }

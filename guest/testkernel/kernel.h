@@ -27,6 +27,7 @@ struct trap_frame {
 #define KERNEL_DEMAND_AREA      0xE0400000      /* demand-zero kernel pages */
 #define KERNEL_TEST_AREA        0xE0800000      /* remapped by the SET_PTE/PMD/TLB tests */
 #define KERNEL_NOIRQ_AREA       0xE0C00000      /* the straddling iret frame */
+#define KERNEL_DEVICE_AREA      0xE1000000      /* the device pages above RAM (virtio.c) */
 #define UNMAPPED_ADDRESS        0xD0000ABC      /* nothing at all maps this */
 
 /* An exit value for a user program the kernel had to end: 0xDEAD00vv. */
@@ -37,6 +38,7 @@ void print(const char *s);
 void print_u32(u32 value);
 void print_hex(u32 value);
 void panic(const char *why) __attribute__((noreturn));
+u64 divide_u64(u64 n, u32 d);
 
 /* Interrupts, as lguest guests turn them on and off: a word in lguest_data. */
 static inline void irq_disable(void) { lguest_data.irq_enabled = 0; }
@@ -55,6 +57,9 @@ void async_hcall(u32 call, u32 arg1, u32 arg2, u32 arg3);
 extern u32 ram_bytes;
 extern u32 *kernel_pgdir;
 u32 page_alloc(void);                           /* a zeroed physical page */
+void page_free(u32 page);
+u32 pages_alloc_contiguous(u32 count);          /* physically contiguous, not zeroed */
+extern u32 pages_free;
 u32 *pte_slot(u32 *pgdir, u32 address);         /* the pte for address, or 0 */
 void map_page(u32 *pgdir, u32 address, u32 pte);        /* write + SET_PTE */
 void *memset(void *s, int c, unsigned n);
@@ -83,6 +88,7 @@ extern char vector_alternate_breakpoint[];
 extern char lguest_noirq_start[], lguest_noirq_end[], lguest_noirq_iret[];
 extern char user_start[], user_end[];
 extern char user_exit[], user_push[], user_cow[], user_read_kernel[], user_hypercall[], user_spin[];
+extern char user_getpid_loop[], user_touch_pages[], user_yield_loop[];
 u32 enter_user(u32 eip, u32 esp, u32 eflags, u32 ebx, u32 frame_stack);
 void leave_user(u32 value) __attribute__((noreturn));
 
@@ -100,5 +106,9 @@ void set_kernel_stack(u32 top);
 extern u8 trap_stack[2][8192];
 
 void selftest(void);
+void programs_main(const char *command_line);   /* programs.c */
+void benchmark_main(const char *command_line);  /* benchmark.c */
+int has_word(const char *line, const char *word);
+void power_off(void) __attribute__((noreturn));
 
 #endif

@@ -63,6 +63,9 @@
 #define PTE_COW                 0x200
 #define PTE_FRAME               0xFFFFF000
 
+/* Where benchmark mode's page fault loop writes (user space, demand-zero). */
+#define BENCHMARK_TOUCH_AREA    0x60000000
+
 /* Our system calls (eax at int $0x80 from ring 3). */
 #define SYS_EXIT                1
 #define SYS_REPORT              2

@@ -1,7 +1,10 @@
 package dev.lguest.itests;
 
+import dev.lguest.api.launcher.BootSpec;
 import dev.lguest.api.launcher.GuestLauncher;
 import dev.lguest.api.launcher.GuestOutcome;
+import dev.lguest.api.launcher.GuestSession;
+import dev.lguest.api.launcher.LauncherDevice;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.ops4j.pax.exam.junit.PaxExam;
@@ -9,14 +12,22 @@ import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
+import org.osgi.framework.BundleContext;
 
 import javax.inject.Inject;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
+import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
@@ -27,6 +38,11 @@ import static org.junit.Assert.fail;
  * a guest from the inside, prints the results as TAP and powers off. Here we check
  * that it got to the end, that its report is complete and whole, and that nothing
  * failed except what is marked TODO (a known CPU bug, listed with its reason).
+ *
+ * Booted again with a gzip'ed initrd and a disk, the same kernel also unpacks the
+ * initrd and drives the virtio console and block devices: it writes sectors 1 and 2
+ * (which we then find in the file), reads back sector 0 as we wrote it before boot,
+ * flushes, and is refused reads past the end.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
@@ -73,7 +89,17 @@ public class GuestTestKernelIT {
             "iret with IF clear keeps interrupts masked",
             "SET_CLOCKEVENT 0 stops the clock",
             "HALT sleeps until the timer wakes it",
-            "no interrupt inside the noirq iret path");
+            "no interrupt inside the noirq iret path",
+            "initrd: the cpio archive unpacks",
+            "virtio console takes output on its queue",
+            "virtio block capacity comes from its config",
+            "virtio block writes sectors and reads them back",
+            "virtio block flush succeeds",
+            "virtio block read past the end gives IOERR");
+
+    /** The tests that need an initrd or a device, and say SKIP without one. */
+    static final List<String> DEVICE_TESTS = EXPECTED.subList(EXPECTED.indexOf("initrd: the cpio archive unpacks"),
+            EXPECTED.size());
 
     @Inject
     private GuestLauncher launcher;
@@ -83,11 +109,85 @@ public class GuestTestKernelIT {
         return new Option[] {DefaultBuild.options()};
     }
 
+    @Inject
+    private BundleContext context;
+
     @Test
     public void selfTestPassesAndPowersOff() throws Exception {
         Guests.Run run = Guests.boot(launcher, Guests.image(IMAGE), 32, List.of());
         GuestOutcome outcome = run.awaitEnd(TIMEOUT);
-        String output = run.output();
+        checkReport(outcome, run.output());
+    }
+
+    private static final int SECTOR = 512;
+    private static final String HOST_LINE = "the host wrote sector 0 before boot";
+
+    @Test
+    public void withAnInitrdAndADiskTheDeviceTestsRun() throws Exception {
+        awaitDevices(2);
+        Path disk = Files.createTempFile("testkernel-disk", ".img");
+        Path initrd = Initrd.file(Initrd.gzip(Initrd.newc(Map.of("syscheck.elf", Guests.image("syscheck.elf")))));
+        try {
+            byte[] image = new byte[32 * SECTOR];
+            byte[] hostLine = (HOST_LINE + "\n").getBytes(StandardCharsets.US_ASCII);
+            System.arraycopy(hostLine, 0, image, 0, hostLine.length);
+            Arrays.fill(image, 3 * SECTOR, image.length, (byte) 0x5a);
+            Files.write(disk, image);
+
+            ByteArrayOutputStream console = new ByteArrayOutputStream();
+            GuestSession session = launcher.boot(new BootSpec(32, null, Guests.image(IMAGE), initrd, disk, List.of(),
+                    false), console);
+            GuestOutcome outcome = session.await(TIMEOUT).orElseThrow(() -> new AssertionError(
+                    "the test kernel did not finish; it printed: " + console.toString(StandardCharsets.ISO_8859_1)));
+            String output = console.toString(StandardCharsets.ISO_8859_1);
+            checkReport(outcome, output);
+
+            TapReport tap = TapReport.parse(output);
+            List<String> skipped = tap.tests.stream().filter(t -> "SKIP".equals(t.directive()))
+                    .map(TapReport.Line::name).filter(DEVICE_TESTS::contains).toList();
+            assertEquals("with an initrd and a disk nothing is skipped:\n" + output, List.of(), skipped);
+            assertTrue(output, output.contains("# initrd: 1 files, gzip'ed cpio\n"));
+            assertTrue(output, output.contains("# block device: 32 sectors"));
+            assertTrue(output, output.contains("# sector 0 says: " + HOST_LINE + "\n"));
+            assertTrue(output, output.contains("# this line came through the virtio console's output queue\n"));
+
+            byte[] after = Files.readAllBytes(disk);
+            assertEquals("the disk keeps its size", image.length, after.length);
+            assertArrayEquals("sector 0 is as we wrote it", Arrays.copyOf(image, SECTOR), Arrays.copyOf(after, SECTOR));
+            assertArrayEquals("sector 1 holds what the kernel wrote", testSector(1),
+                    Arrays.copyOfRange(after, SECTOR, 2 * SECTOR));
+            assertArrayEquals("sector 2 holds what the kernel wrote", testSector(2),
+                    Arrays.copyOfRange(after, 2 * SECTOR, 3 * SECTOR));
+            assertArrayEquals("the rest is as we left it", Arrays.copyOfRange(image, 3 * SECTOR, image.length),
+                    Arrays.copyOfRange(after, 3 * SECTOR, after.length));
+        } finally {
+            Files.deleteIfExists(disk);
+            Files.deleteIfExists(initrd);
+        }
+    }
+
+    /** What guest/testkernel/selftest.c writes to sector n: a line naming it, then (i * 7 + n). */
+    private static byte[] testSector(int n) {
+        byte[] line = ("testkernel wrote sector " + n + "\n").getBytes(StandardCharsets.US_ASCII);
+        byte[] sector = new byte[SECTOR];
+        for (int i = 0; i < SECTOR; i++) {
+            sector[i] = i < line.length ? line[i] : (byte) (i * 7 + n);
+        }
+        return sector;
+    }
+
+    /** Declarative Services may still be activating the device components. */
+    private void awaitDevices(int count) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (context.getServiceReferences(LauncherDevice.class, null).size() < count) {
+            if (System.nanoTime() > deadline) {
+                fail("the virtio device services did not appear");
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    private static void checkReport(GuestOutcome outcome, String output) {
         assertEquals("the test kernel powers off; it printed:\n" + output, "Power down", outcome.reason());
         assertTrue(outcome.poweredOff());
 
