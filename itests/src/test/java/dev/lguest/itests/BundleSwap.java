@@ -1,30 +1,27 @@
 package dev.lguest.itests;
 
+import dev.lguest.exam.ComponentSwap;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
-import org.osgi.framework.ServiceReference;
 
 import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
 
-import static org.junit.Assert.assertNotNull;
-
 /**
  * The moves of a swap test: find the bundle providing a service, install and start a
  * second copy of a component bundle from the reactor, and wait for a guest to be
- * busy computing before the first copy is pulled out from under it.
+ * busy computing before the first copy is pulled out from under it. Finding the
+ * provider is the exam kit's ComponentSwap.providerOf.
  */
 final class BundleSwap {
     private BundleSwap() {
     }
 
     static Bundle providerOf(BundleContext context, Class<?> service) {
-        ServiceReference<?> ref = context.getServiceReference(service);
-        assertNotNull("a " + service.getSimpleName() + " is registered", ref);
-        return ref.getBundle();
+        return ComponentSwap.providerOf(context, service);
     }
 
     /** Installs and starts a second copy of {@code artifact} (the framework allows duplicates). */

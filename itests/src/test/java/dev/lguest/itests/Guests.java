@@ -4,18 +4,18 @@ import dev.lguest.api.launcher.BootSpec;
 import dev.lguest.api.launcher.GuestLauncher;
 import dev.lguest.api.launcher.GuestOutcome;
 import dev.lguest.api.launcher.GuestSession;
-import org.osgi.framework.Bundle;
-import org.osgi.framework.FrameworkUtil;
+import dev.lguest.exam.GuestRun;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 
 /**
- * Booting the demo guest from inside the framework, and what it should print.
+ * Booting the demo guest from inside the framework, and what it should print. New
+ * tests may use the exam kit's GuestRun instead, which also types at the console,
+ * waits for lines and reads the exit statistics.
  */
 final class Guests {
     static final String HELLO = "Hello from the guest";
@@ -23,12 +23,9 @@ final class Guests {
     private Guests() {
     }
 
-    /** The demo guest image, as the Launcher bundle carries it. */
+    /** The demo guest image, as the Launcher bundle carries it (the exam kit reads it). */
     static byte[] demoGuest(GuestLauncher launcher) throws IOException {
-        Bundle launcherBundle = FrameworkUtil.getBundle(launcher.getClass());
-        try (InputStream in = launcherBundle.getEntry("guests/demo-guest.elf").openStream()) {
-            return in.readAllBytes();
-        }
+        return GuestRun.demoGuest(launcher);
     }
 
     /** A guest image built by the guest module (guest/<dir>), by file name. */

@@ -5,6 +5,7 @@ import dev.lguest.api.launcher.GuestLauncher;
 import dev.lguest.api.launcher.GuestOutcome;
 import dev.lguest.api.launcher.GuestSession;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceReference;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -18,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.function.Predicate;
 
 /**
  * The `lguest` command: what runs on the main thread of the exported launcher jar.
@@ -26,33 +28,58 @@ import java.util.concurrent.Callable;
  * a service, and calls a Callable registered with main.thread=true on the main thread
  * once every bundle has started; what it returns is the process's exit code. So the
  * whole platform is up before the first guest instruction runs.
+ *
+ * A custom build may lack a component. This command therefore depends on nothing but
+ * bnd's launcher, so it is always there to run; before booting it waits a bounded
+ * time (lguest.service.wait.seconds, 5 by default) for every service a guest needs,
+ * and if one never comes it says which in one line and exits 1, instead of a guest
+ * hanging on a hypervisor with a hole in it.
  */
 @Component(service = Callable.class, property = "main.thread=true")
 public final class LguestMain implements Callable<Integer> {
     static final String DEMO_GUEST = "guests/demo-guest.elf";
+    static final String WAIT_PROPERTY = "lguest.service.wait.seconds";
+    static final Duration DEFAULT_WAIT = Duration.ofSeconds(5);
+
+    /** A service every guest needs, and what a user would call it. */
+    record RequiredService(String className, String description) {
+        String missingMessage() {
+            return "this build has no " + description + " (no " + className + " service)";
+        }
+    }
+
+    /**
+     * What a guest needs, the leaves first: when a component is missing, the first
+     * one named here is the cause rather than a component waiting for it.
+     */
+    static final List<RequiredService> REQUIRED = List.of(
+            new RequiredService("dev.lguest.api.cpu.X86CpuFactory", "CPU"),
+            new RequiredService("dev.lguest.api.mmu.ShadowPageTables", "shadow page tables"),
+            new RequiredService("dev.lguest.api.segments.SegmentManager", "segment manager"),
+            new RequiredService("dev.lguest.api.traps.TrapDelivery", "trap delivery"),
+            new RequiredService("dev.lguest.api.hypercalls.HypercallHandler", "hypercall handler"),
+            new RequiredService("dev.lguest.api.switcher.Switcher", "switcher"),
+            new RequiredService("dev.lguest.api.device.LguestDevice", "/dev/lguest device"),
+            new RequiredService(GuestLauncher.class.getName(), "Launcher"));
 
     private final List<String> arguments;
-    private final GuestLauncher launcher;
     private final BundleContext context;
 
     @Activate
     public LguestMain(@Reference(service = Object.class, target = "(launcher.arguments=*)")
-                      Map<String, Object> bndLauncher,
-                      @Reference GuestLauncher launcher, BundleContext context) {
+                      Map<String, Object> bndLauncher, BundleContext context) {
         Object args = bndLauncher.get("launcher.arguments");
         this.arguments = args instanceof String[] words ? Arrays.asList(words) : List.of();
-        this.launcher = launcher;
         this.context = context;
     }
 
     @Override
     public Integer call() {
-        return run(arguments, launcher, context, System.out, System.err);
+        return run(arguments, context, System.out, System.err);
     }
 
-    /** The command, apart from where its arguments and streams come from (for tests). */
-    static int run(List<String> args, GuestLauncher launcher, BundleContext context, PrintStream out,
-                   PrintStream err) {
+    /** The command, apart from where its arguments and streams come from. */
+    static int run(List<String> args, BundleContext context, PrintStream out, PrintStream err) {
         CommandLine.Parsed parsed = CommandLine.parse(args);
         switch (parsed) {
             case CommandLine.Help help -> {
@@ -67,9 +94,69 @@ public final class LguestMain implements Callable<Integer> {
                 return GogoShell.open(context, err);
             }
             case CommandLine.Boot boot -> {
-                return boot(boot, launcher, out, err);
+                return bootOnThisBuild(boot, context, out, err);
             }
         }
+    }
+
+    /** Waits for every required service, then boots on the Launcher; or names what is missing. */
+    private static int bootOnThisBuild(CommandLine.Boot boot, BundleContext context, PrintStream out,
+                                       PrintStream err) {
+        Optional<RequiredService> missing;
+        try {
+            missing = firstMissing(className -> context.getServiceReference(className) != null, waitTime(context));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            err.println("lguest: interrupted");
+            return 1;
+        }
+        if (missing.isPresent()) {
+            err.println("lguest: " + missing.get().missingMessage());
+            return 1;
+        }
+        ServiceReference<GuestLauncher> ref = context.getServiceReference(GuestLauncher.class);
+        GuestLauncher launcher = ref == null ? null : context.getService(ref);
+        if (launcher == null) {
+            // Gone between the check and now: the build is being taken apart under us.
+            err.println("lguest: " + REQUIRED.getLast().missingMessage());
+            return 1;
+        }
+        try {
+            return boot(boot, launcher, out, err);
+        } finally {
+            context.ungetService(ref);
+        }
+    }
+
+    /**
+     * The first required service that is still not registered once {@code wait} has
+     * passed, or empty as soon as all are. One deadline for all of them, so a build
+     * missing several components still answers within {@code wait}.
+     */
+    static Optional<RequiredService> firstMissing(Predicate<String> registered, Duration wait)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (true) {
+            Optional<RequiredService> missing = REQUIRED.stream()
+                    .filter(service -> !registered.test(service.className())).findFirst();
+            if (missing.isEmpty() || System.nanoTime() - deadline >= 0) {
+                return missing;
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    /** How long to wait for the services: the lguest.service.wait.seconds property, or 5 s. */
+    static Duration waitTime(BundleContext context) {
+        String seconds = context.getProperty(WAIT_PROPERTY);
+        if (seconds != null) {
+            try {
+                return Duration.ofMillis((long) (Double.parseDouble(seconds.trim()) * 1000));
+            } catch (NumberFormatException ignored) {
+                // Fall back to the default: a typo here must not stop a guest booting.
+            }
+        }
+        return DEFAULT_WAIT;
     }
 
     private static int boot(CommandLine.Boot boot, GuestLauncher launcher, PrintStream out, PrintStream err) {
