@@ -3,6 +3,7 @@ package dev.lguest.device;
 import dev.lguest.api.device.LguestDevice;
 import dev.lguest.api.device.LguestFile;
 import dev.lguest.api.guest.Guest;
+import dev.lguest.api.guest.GuestRegistry;
 import dev.lguest.api.service.ServiceSlot;
 import dev.lguest.api.switcher.Switcher;
 import org.osgi.service.component.annotations.Component;
@@ -13,6 +14,8 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -25,8 +28,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * can be replaced while guests run; when this bundle is replaced, its files detach
  * (ENODEV) and the next implementation adopts their guests.
  */
-@Component(service = LguestDevice.class)
-public final class LguestDeviceComponent implements LguestDevice {
+@Component(service = {LguestDevice.class, GuestRegistry.class})
+public final class LguestDeviceComponent implements LguestDevice, GuestRegistry {
     private final ServiceSlot<Switcher> switcher = new ServiceSlot<>("switcher");
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -50,6 +53,15 @@ public final class LguestDeviceComponent implements LguestDevice {
     @Override
     public LguestFile adopt(Guest guest) {
         return track(OpenLguestFile.adopting(guest, switcher, files::remove));
+    }
+
+    @Override
+    public List<Guest> guests() {
+        return files.stream()
+                .map(OpenLguestFile::guest)
+                .filter(g -> g != null && !g.isDead())
+                .sorted(Comparator.comparingInt(Guest::id))
+                .toList();
     }
 
     private OpenLguestFile track(OpenLguestFile file) {

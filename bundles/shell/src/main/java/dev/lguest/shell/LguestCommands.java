@@ -1,0 +1,154 @@
+package dev.lguest.shell;
+
+import dev.lguest.api.guest.Guest;
+import dev.lguest.api.guest.GuestRegistry;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.BundleException;
+import org.osgi.framework.ServiceReference;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * lguest's Gogo commands:
+ *
+ *   lguest:list                          guests, their state, exit counts by reason
+ *   lguest:stats                         per guest: instructions, exits, hypercalls by name
+ *   lguest:swap <component> <bundle>     replace the bundle providing a component
+ *
+ * A swap starts the new bundle, waits for it to provide the component's service, and
+ * only then stops the old provider, so running guests move over (the components hand
+ * over at an instruction boundary). If the new bundle does not start or does not
+ * provide the service, the old one stays and the command says why. The old bundle is
+ * stopped, not uninstalled, so a swap back is another swap.
+ *
+ * Gogo finds these through the osgi.command properties; nothing here needs Gogo's
+ * classes, so a build without the shell simply has no use for this bundle.
+ */
+@Component(service = LguestCommands.class, property = {
+    "osgi.command.scope=lguest",
+    "osgi.command.function=list",
+    "osgi.command.function=stats",
+    "osgi.command.function=swap",
+})
+public final class LguestCommands {
+    private static final long PROVIDE_WAIT_SECONDS = 10;
+
+    private final BundleContext context;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    private volatile GuestRegistry registry;
+
+    @Activate
+    public LguestCommands(BundleContext context) {
+        this.context = context;
+    }
+
+    public String list() {
+        return GuestReport.list(guests());
+    }
+
+    public String stats() {
+        return GuestReport.stats(guests());
+    }
+
+    private List<Guest> guests() {
+        GuestRegistry r = registry;
+        return r == null ? List.of() : r.guests();
+    }
+
+    /**
+     * Replaces the provider of {@code component} (cpu, pagetable, segments, traps,
+     * hypercalls, switcher, device, launcher) with {@code target}: a bundle id, or a
+     * location that is installed first if no bundle has it yet.
+     */
+    public String swap(String component, String target) throws InterruptedException {
+        Class<?> service = Components.BY_NAME.get(component);
+        if (service == null) {
+            return "no component '" + component + "'; one of " + String.join(", ", Components.BY_NAME.keySet());
+        }
+        Bundle old = providerOf(service);
+        Bundle next;
+        try {
+            next = resolve(target);
+        } catch (BundleException | IllegalArgumentException e) {
+            return "cannot install " + target + ": " + e.getMessage();
+        }
+        if (next == null) {
+            return "no bundle " + target;
+        }
+        if (next.equals(old)) {
+            return "bundle " + describe(next) + " already provides " + component;
+        }
+        long start = System.nanoTime();
+        try {
+            next.start();
+        } catch (BundleException e) {
+            return "bundle " + describe(next) + " did not start (" + e.getMessage() + "); "
+                    + (old == null ? "no provider" : describe(old)) + " stays";
+        }
+        if (!awaitProvidedBy(service, next)) {
+            return "bundle " + describe(next) + " does not provide " + service.getSimpleName() + "; "
+                    + (old == null ? "no provider" : describe(old)) + " stays";
+        }
+        if (old != null) {
+            try {
+                old.stop();
+            } catch (BundleException e) {
+                return "bundle " + describe(old) + " could not be stopped: " + e.getMessage();
+            }
+        }
+        long micros = TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - start);
+        Bundle now = providerOf(service);
+        if (!next.equals(now)) {
+            return "after stopping the old provider, " + (now == null ? "nothing" : describe(now))
+                    + " provides " + component;
+        }
+        return String.format("swapped %s: %s -> %s in %.1f ms", component,
+                old == null ? "none" : describe(old), describe(next), micros / 1000.0);
+    }
+
+    private Bundle resolve(String target) throws BundleException {
+        if (target.chars().allMatch(Character::isDigit)) {
+            return context.getBundle(Long.parseLong(target));
+        }
+        Bundle installed = context.getBundle(target);
+        return installed != null ? installed : context.installBundle(target);
+    }
+
+    /** The bundle of the service consumers bind to (the highest ranked), or null. */
+    private Bundle providerOf(Class<?> service) {
+        ServiceReference<?> ref = context.getServiceReference(service.getName());
+        return ref == null ? null : ref.getBundle();
+    }
+
+    private boolean awaitProvidedBy(Class<?> service, Bundle bundle) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(PROVIDE_WAIT_SECONDS);
+        do {
+            ServiceReference<?>[] refs = bundle.getRegisteredServices();
+            if (refs != null) {
+                for (ServiceReference<?> ref : refs) {
+                    for (String name : (String[]) ref.getProperty("objectClass")) {
+                        if (name.equals(service.getName())) {
+                            return true;
+                        }
+                    }
+                }
+            }
+            Thread.sleep(5);
+        } while (System.nanoTime() < deadline);
+        return false;
+    }
+
+    private static String describe(Bundle b) {
+        return b.getBundleId() + " (" + b.getSymbolicName() + " " + b.getVersion() + ")";
+    }
+}
