@@ -7,6 +7,8 @@
  */
 package dev.lguest.pagetable;
 
+import dev.lguest.testing.StateOnlyCpu;
+import dev.lguest.testing.mmu.MmuFixture;
 import dev.lguest.api.cpu.X86;
 import dev.lguest.api.guest.Lguest;
 import org.junit.jupiter.api.AfterEach;
@@ -17,12 +19,12 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
-import static dev.lguest.pagetable.GuestFixture.KERNEL_ADDRESS;
-import static dev.lguest.pagetable.GuestFixture.PGDIR_A;
-import static dev.lguest.pagetable.GuestFixture.PGDIR_B;
-import static dev.lguest.pagetable.GuestFixture.PGDIR_C;
-import static dev.lguest.pagetable.GuestFixture.PGDIR_D;
-import static dev.lguest.pagetable.GuestFixture.PGDIR_E;
+import static dev.lguest.testing.mmu.MmuFixture.KERNEL_ADDRESS;
+import static dev.lguest.testing.mmu.MmuFixture.PGDIR_A;
+import static dev.lguest.testing.mmu.MmuFixture.PGDIR_B;
+import static dev.lguest.testing.mmu.MmuFixture.PGDIR_C;
+import static dev.lguest.testing.mmu.MmuFixture.PGDIR_D;
+import static dev.lguest.testing.mmu.MmuFixture.PGDIR_E;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -36,13 +38,13 @@ class DirectoryCacheTest {
     private static final int USER_PAGE = 0x0804_8000;
     private static final int KERNEL_PAGE = 0xC010_0000;
 
-    private GuestFixture fixture;
+    private MmuFixture fixture;
     private int hostPagesBefore;
     private int switcherPageTable;
 
     @BeforeEach
     void bootGuest() {
-        fixture = new GuestFixture();
+        fixture = new MmuFixture(new LguestShadowPageTables());
         // The switcher's page table is a host page the switcher owns, not us.
         switcherPageTable = fixture.guest.bus.allocateHostPage();
         fixture.guest.paging.switcherPageTable = switcherPageTable;
@@ -209,7 +211,7 @@ class DirectoryCacheTest {
 
     @Test
     void userFlushKeepsKernelMappingsAndTheSwitcher() {
-        GuestFixture.RecordingCpu cpu = new GuestFixture.RecordingCpu();
+        StateOnlyCpu cpu = new StateOnlyCpu();
         fixture.guest.setCpu(cpu, this);
         touchBoth();
 
@@ -297,7 +299,7 @@ class DirectoryCacheTest {
         touchBoth();
         assertEquals(hostPagesBefore + 3, fixture.hostPagesInUse());
 
-        GuestFixture.RecordingCpu cpu = new GuestFixture.RecordingCpu();
+        StateOnlyCpu cpu = new StateOnlyCpu();
         fixture.guest.setCpu(cpu, this);
         LguestShadowPageTables replacement = new LguestShadowPageTables();
         int newRoot = replacement.shadowRoot(fixture.guest);

@@ -6,6 +6,7 @@
  */
 package dev.lguest.hypercalls;
 
+import dev.lguest.testing.StateOnlyCpu;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -32,7 +33,7 @@ class ServiceFailureTest {
 
     private Arena arena;
     private Guest guest;
-    private FakeCpu cpu;
+    private StateOnlyCpu cpu;
     private final RecordingServices services = new RecordingServices();
     private final GuestHypercalls hypercalls = new GuestHypercalls();
 
@@ -41,7 +42,7 @@ class ServiceFailureTest {
         arena = Arena.ofConfined();
         MemorySegment ram = arena.allocate(PAGES * 4096L, 4096);
         guest = new Guest(new GuestMemory(ram), new PhysicalMemory(ram), PAGES, Thread.currentThread());
-        cpu = new FakeCpu();
+        cpu = new StateOnlyCpu();
         guest.setCpu(cpu, "test");
         hypercalls.setTrapDelivery(services);
         hypercalls.setSegmentManager(services);

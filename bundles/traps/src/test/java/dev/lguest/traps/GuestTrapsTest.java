@@ -8,6 +8,7 @@
  */
 package dev.lguest.traps;
 
+import dev.lguest.testing.StateOnlyCpu;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -46,7 +47,7 @@ class GuestTrapsTest {
 
     private Arena arena;
     private Guest guest;
-    private FakeCpu cpu;
+    private StateOnlyCpu cpu;
     private FakeMmu mmu;
     private final FakeSegments segments = new FakeSegments();
     private final GuestTraps traps = new GuestTraps();
@@ -56,7 +57,7 @@ class GuestTrapsTest {
         arena = Arena.ofConfined();
         MemorySegment ram = arena.allocate(PAGES * 4096L, 4096);
         guest = new Guest(new GuestMemory(ram), new PhysicalMemory(ram), PAGES, Thread.currentThread());
-        cpu = new FakeCpu();
+        cpu = new StateOnlyCpu();
         guest.setCpu(cpu, "test");
         mmu = new FakeMmu();
         traps.setPageTables(mmu);

@@ -8,15 +8,17 @@
  */
 package dev.lguest.pagetable.simple;
 
+import dev.lguest.testing.StateOnlyCpu;
+import dev.lguest.testing.mmu.MmuFixture;
 import dev.lguest.api.cpu.X86;
 import dev.lguest.api.guest.Lguest;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import static dev.lguest.pagetable.simple.GuestFixture.KERNEL_ADDRESS;
-import static dev.lguest.pagetable.simple.GuestFixture.PGDIR_A;
-import static dev.lguest.pagetable.simple.GuestFixture.PGDIR_B;
+import static dev.lguest.testing.mmu.MmuFixture.KERNEL_ADDRESS;
+import static dev.lguest.testing.mmu.MmuFixture.PGDIR_A;
+import static dev.lguest.testing.mmu.MmuFixture.PGDIR_B;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -29,13 +31,13 @@ class SingleDirectoryTest {
     private static final int USER_PAGE = 0x0804_8000;
     private static final int KERNEL_PAGE = 0xC010_0000;
 
-    private GuestFixture fixture;
+    private MmuFixture fixture;
     private int hostPagesBefore;
     private int switcherPageTable;
 
     @BeforeEach
     void bootGuest() {
-        fixture = new GuestFixture();
+        fixture = new MmuFixture(new SimpleShadowPageTables());
         switcherPageTable = fixture.guest.bus.allocateHostPage();
         fixture.guest.paging.switcherPageTable = switcherPageTable;
         hostPagesBefore = fixture.hostPagesInUse();
@@ -101,7 +103,7 @@ class SingleDirectoryTest {
 
     @Test
     void newPgtableLoadsCr3AndRepinsTheKernelStack() {
-        GuestFixture.RecordingCpu cpu = new GuestFixture.RecordingCpu();
+        StateOnlyCpu cpu = new StateOnlyCpu();
         fixture.guest.setCpu(cpu, this);
         fixture.guest.traps.esp1 = KERNEL_PAGE + 0x1000;
         fixture.guest.traps.stackPages = 1;

@@ -1,16 +1,22 @@
-/*
- * A CPU that only holds state: enough for the host code under test, which reads and
- * writes registers between runs but never runs anything itself.
- */
-package dev.lguest.traps;
+package dev.lguest.testing;
 
 import dev.lguest.api.cpu.CpuExit;
 import dev.lguest.api.cpu.CpuState;
 import dev.lguest.api.cpu.X86Cpu;
 
-final class FakeCpu implements X86Cpu {
-    CpuState state = new CpuState();
-    int loads;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A CPU that only holds state, for the host components' unit tests: they read and
+ * write registers between runs and maintain the TLB, but never run guest code. It
+ * remembers how often its state was loaded and which TLB maintenance it was asked for.
+ */
+public class StateOnlyCpu implements X86Cpu {
+    public CpuState state = new CpuState();
+    public int loads;
+    public final List<Integer> cr3Loads = new ArrayList<>();
+    public final List<Integer> invalidatedPages = new ArrayList<>();
 
     @Override
     public CpuState saveState() {
@@ -25,7 +31,7 @@ final class FakeCpu implements X86Cpu {
 
     @Override
     public CpuExit run(long instructionBudget) {
-        throw new UnsupportedOperationException("the fake CPU does not run code");
+        throw new UnsupportedOperationException("a state-only CPU runs no guest code");
     }
 
     @Override
@@ -55,9 +61,11 @@ final class FakeCpu implements X86Cpu {
     @Override
     public void setCr3(int cr3) {
         state.cr3 = cr3;
+        cr3Loads.add(cr3);
     }
 
     @Override
     public void invalidatePage(int linearAddress) {
+        invalidatedPages.add(linearAddress);
     }
 }
