@@ -1,8 +1,9 @@
 /*
  * The test kernel proper: it sets itself up the way a Linux guest does under lguest
  * 2.6.24, then does what the command line asks and powers off: the self-tests (the
- * default), Linux programs from the initrd (mode=programs, programs.c), or the
- * micro-benchmarks (mode=benchmark, benchmark.c).
+ * default, selftest.c; `loop=N` repeats them), Linux programs from the initrd
+ * (mode=programs, programs.c), the micro-benchmarks (mode=benchmark, benchmark.c),
+ * or the virtio block write-and-verify workload (mode=blockcheck, blockcheck.c).
  *
  * Setting up is a list of hypercalls: our own GDT (LOAD_GDT), an IDT entry for every
  * exception, irq and the system call (LOAD_IDT_ENTRY), a kernel stack for traps from
@@ -41,8 +42,15 @@ extern char _end[];
  * takes at most 16 characters at a time, so longer text goes in pieces. */
 static char console_scratch[17];
 
+/* Set while a repeated self-test pass runs, so that only its summary reaches the
+ * console; panic() and the unexpected-trap report clear it, since a dying kernel
+ * must always be heard. */
+int print_muted;
+
 void print(const char *s)
 {
+        if (print_muted)
+                return;
         while (*s) {
                 unsigned len = 0;
                 while (s[len] && len < sizeof(console_scratch) - 1) {
@@ -82,6 +90,7 @@ void print_hex(u32 value)
 void panic(const char *why)
 {
         irq_disable();
+        print_muted = 0;
         print("Bail out! ");
         print(why);
         print("\n");
@@ -307,6 +316,27 @@ u32 pages_alloc_contiguous(u32 count)
         return first;
 }
 
+/*
+ * For the self-test loop: where the allocator stands, and going back there, so that
+ * every pass allocates from the same arena and a loop of any length never runs out.
+ * Only valid once nothing allocated after the mark is mapped or used any more
+ * (test_windows_reset() unmaps the test windows first). Pages on the free list are
+ * dropped: their links may have been overwritten by whoever had them since.
+ */
+u32 page_mark(void)
+{
+        return next_free_page;
+}
+
+void page_rewind(u32 mark)
+{
+        if (mark > page_limit)
+                panic("page_rewind: mark beyond the arena");
+        next_free_page = mark;
+        free_list = 0;
+        pages_free = 0;
+}
+
 u32 *pte_slot(u32 *pgdir, u32 address)
 {
         u32 pde = pgdir[address >> 22];
@@ -330,6 +360,29 @@ static void add_page_table(u32 *pgdir, u32 address, u32 flags)
         u32 index = address >> 22;
         pgdir[index] = page_alloc() | flags;
         async_hcall(LHCALL_SET_PMD, pa(pgdir), index, 0);
+}
+
+/*
+ * The windows the self-tests map pages into, each one page table that starts empty.
+ * test_windows_reset() puts back the empty table each had at boot (a test may have
+ * replaced it: test_set_pmd does) and tells the host with SET_PMD, as Linux does
+ * when it tears a mapping down, so that the next pass starts from what boot left.
+ */
+static const u32 test_windows[] = {
+        KERNEL_DEMAND_AREA, KERNEL_TEST_AREA, KERNEL_NOIRQ_AREA,
+        USER_STACK_AREA, USER_COW_AREA, USER_TEST_AREA,
+};
+#define TEST_WINDOWS (sizeof(test_windows) / sizeof(test_windows[0]))
+static u32 test_window_pde[TEST_WINDOWS];
+
+void test_windows_reset(void)
+{
+        for (u32 i = 0; i < TEST_WINDOWS; i++) {
+                u32 index = test_windows[i] >> 22;
+                memset(va(test_window_pde[i] & PTE_FRAME), 0, PAGE_SIZE);
+                kernel_pgdir[index] = test_window_pde[i];
+                hcall(LHCALL_SET_PMD, pa(kernel_pgdir), index, 0);
+        }
 }
 
 /*
@@ -362,6 +415,8 @@ static void build_page_tables(void)
         add_page_table(kernel_pgdir, USER_TEST_AREA, user_table);
         for (char *page = user_start; page < user_end; page += PAGE_SIZE)
                 *pte_slot(kernel_pgdir, user_address(page)) = pa(page) | PTE_PRESENT | PTE_USER | PTE_ACCESSED;
+        for (u32 i = 0; i < TEST_WINDOWS; i++)
+                test_window_pde[i] = kernel_pgdir[test_windows[i] >> 22];
 
         /* Like a write to cr3; the SET_PMDs queued above run first. */
         hcall(LHCALL_NEW_PGTABLE, pa(kernel_pgdir), 0, 0);
@@ -448,6 +503,7 @@ static void system_call(struct trap_frame *f)
 
 static void unexpected(struct trap_frame *f, u32 cr2)
 {
+        print_muted = 0;
         print("# unexpected trap ");
         print_u32(f->vector);
         print(" at ");
@@ -538,6 +594,46 @@ u32 run_user(const char *program, u32 ebx)
 
 /* ---- boot ---- */
 
+/*
+ * Kernel arguments of the form key=value (key given with its '='): copies the value
+ * (up to the next space, at most size-1 characters) and returns 1, or returns 0 if
+ * the argument is not there.
+ */
+int arg_string(const char *line, const char *key, char *value, u32 size)
+{
+        for (const char *p = line; *p; p++) {
+                if (p != line && p[-1] != ' ')
+                        continue;
+                u32 k = 0;
+                while (key[k] && p[k] == key[k])
+                        k++;
+                if (key[k])
+                        continue;
+                u32 n = 0;
+                for (p += k; *p && *p != ' ' && n + 1 < size; p++)
+                        value[n++] = *p;
+                value[n] = '\0';
+                return 1;
+        }
+        return 0;
+}
+
+/* A decimal key=N: 1 with the number, 0 if absent or not a number. */
+int arg_u32(const char *line, const char *key, u32 *value)
+{
+        char text[12];
+        if (!arg_string(line, key, text, sizeof(text)) || !text[0])
+                return 0;
+        u32 n = 0;
+        for (const char *p = text; *p; p++) {
+                if (*p < '0' || *p > '9')
+                        return 0;
+                n = n * 10 + (*p - '0');
+        }
+        *value = n;
+        return 1;
+}
+
 #define BOOT_E820_MAP           0x2d0
 #define BOOT_CMD_LINE_PTR       0x228
 
@@ -585,7 +681,9 @@ void kernel_main(u32 boot_params)
                 programs_main(command_line);
         else if (has_word(command_line, "mode=benchmark"))
                 benchmark_main(command_line);
+        else if (has_word(command_line, "mode=blockcheck"))
+                blockcheck_main(command_line);
         else
-                selftest();
+                selftest(command_line);
         power_off();
 }

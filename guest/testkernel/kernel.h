@@ -34,6 +34,7 @@ struct trap_frame {
 #define USER_KILLED(vector)     (0xDEAD0000 | (vector))
 
 /* console.c-ish, in kernel.c */
+extern int print_muted;                 /* print() says nothing while set */
 void print(const char *s);
 void print_u32(u32 value);
 void print_hex(u32 value);
@@ -60,6 +61,9 @@ u32 page_alloc(void);                           /* a zeroed physical page */
 void page_free(u32 page);
 u32 pages_alloc_contiguous(u32 count);          /* physically contiguous, not zeroed */
 extern u32 pages_free;
+u32 page_mark(void);                            /* the self-test loop's arena: */
+void page_rewind(u32 mark);                     /*   back to the mark, free list dropped */
+void test_windows_reset(void);                  /* the test windows empty again, as at boot */
 u32 *pte_slot(u32 *pgdir, u32 address);         /* the pte for address, or 0 */
 void map_page(u32 *pgdir, u32 address, u32 pte);        /* write + SET_PTE */
 void *memset(void *s, int c, unsigned n);
@@ -105,10 +109,14 @@ void set_idt_gate(u32 vector, u32 handler, u32 type_and_dpl);
 void set_kernel_stack(u32 top);
 extern u8 trap_stack[2][8192];
 
-void selftest(void);
+void selftest(const char *command_line);
 void programs_main(const char *command_line);   /* programs.c */
 void benchmark_main(const char *command_line);  /* benchmark.c */
+void blockcheck_main(const char *command_line); /* blockcheck.c */
+int blockcheck_run(u32 count, int hold_after_flush);
 int has_word(const char *line, const char *word);
+int arg_string(const char *line, const char *key, char *value, u32 size);
+int arg_u32(const char *line, const char *key, u32 *value);
 void power_off(void) __attribute__((noreturn));
 
 #endif

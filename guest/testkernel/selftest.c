@@ -9,6 +9,31 @@
  * code, an interrupt arrives only when we can take it. The host's shadow page
  * tables are what make many of these observable: a guest page table change the host
  * was not told about stays invisible until the hypercall that tells it.
+ *
+ * Kernel arguments (the output formats are relied on by hot-swap stress tests):
+ *
+ *   loop=N            run the whole list N times (0: until powered off from outside).
+ *                     The plan is printed once and gets one more test, the loop's
+ *                     verdict on passes 2 and on; right after it comes the line
+ *                     "# loop=N: test lines for pass 1 and failures only". Pass 1
+ *                     prints as without loop=; later passes run muted and print
+ *                     only a failing test, as "# pass K: not ok 7 - name" and its
+ *                     "#   " notes (the virtio console test's own line, which is
+ *                     its output, still comes every pass). Every pass ends with
+ *                     "# pass K: passed P failed F", and the end (N > 0) with the
+ *                     verdict test line and the usual "# passed P failed F" over
+ *                     the TAP lines.
+ *   blockcheck=N      one more test: N passes (0 counts as 1) of the block
+ *                     write-and-verify workload (blockcheck.c) in every pass.
+ *   console-input=S   the console input test reads a line and wants S (pass 1 only).
+ *
+ * Before every pass after the first, pass_reset() puts back what boot left: the test
+ * windows' page tables emptied (and the host told), the page arena rewound (to a
+ * slightly different start each pass, so a stale mapping the host kept would show
+ * other data), the clock stopped, the trap records zeroed. What the host itself
+ * keeps for us (GDT, IDT, kernel stack, page directory) is deliberately not loaded
+ * again: a component swapped between passes must keep it, and a pass that re-armed
+ * it would hide one that did not.
  */
 #include "kernel.h"
 #include "initrd.h"
@@ -211,6 +236,10 @@ static int test_new_pgtable(void)
         hcall(LHCALL_NEW_PGTABLE, pa(kernel_pgdir), 0, 0);
         current_pgdir = kernel_pgdir;
         u32 after = peek(address);
+        /* Torn down as Linux would, so that a copy of this directory the host keeps
+         * refers to nothing once the self-test loop hands its pages out again. */
+        other[address >> 22] = 0;
+        hcall(LHCALL_SET_PMD, pa(other), address >> 22, 0);
         int ok = check_eq(before, 0xA1A1A1A1, "first directory");
         ok &= check_eq(during, 0xB2B2B2B2, "second directory");
         ok &= check_eq(after, 0xA1A1A1A1, "first directory again");
@@ -733,7 +762,12 @@ static int test_block_capacity(void)
         return check(virtio_block.capacity >= 3, "capacity is at least 3 sectors");
 }
 
-/* Sectors 1 and 2 get a line naming them, then bytes the IT can compute. */
+/* The self-test pass now running, from 1. */
+static u32 pass_number = 1;
+
+/* Sectors 1 and 2 get a line naming them, then bytes the IT can compute: (n * 7 +
+ * sector) in pass 1, shifted by 16 each pass after it so that no pass finds the
+ * previous one's data where its own should be. */
 static u8 block_written[2 * SECTOR_SIZE], block_read[3 * SECTOR_SIZE];
 
 static void fill_test_sector(u8 *sector, u32 number)
@@ -745,7 +779,7 @@ static void fill_test_sector(u8 *sector, u32 number)
         sector[n++] = '0' + number;
         sector[n++] = '\n';
         for (; n < SECTOR_SIZE; n++)
-                sector[n] = (u8)(n * 7 + number);
+                sector[n] = (u8)(n * 7 + number + (pass_number - 1) * 16);
 }
 
 static int test_block_write_read(void)
@@ -795,6 +829,54 @@ static int test_block_out_of_range(void)
         return ok;
 }
 
+/* ---- console input and the block workload (on request) ---- */
+
+static char console_expected[128];
+static int console_input_wanted;
+static u32 block_passes;
+
+/* The IT types console-input's value and a newline; it may come in pieces. */
+static int test_console_input(void)
+{
+        if (!console_input_wanted)
+                return skip("no console-input= argument");
+        if (pass_number > 1)
+                return skip("console input is read in pass 1 only");
+        if (!virtio_console.descriptor)
+                return check(0, "a virtio console to read from");
+        static char line[sizeof(console_expected) + 64];
+        u32 n = 0;
+        int newline = 0;
+        while (!newline && n < sizeof(line) - 1) {
+                int got = console_read(line + n, sizeof(line) - 1 - n);
+                if (got <= 0)
+                        break;          /* the input ended */
+                for (int i = 0; i < got && !newline; i++, n++)
+                        newline = line[n] == '\n';
+        }
+        if (newline)
+                n--;
+        if (n && line[n - 1] == '\r')
+                n--;
+        line[n] = '\0';
+        print("# console input: read \"");
+        print(line);
+        print("\"\n");
+        int same = 1;
+        for (u32 i = 0; i <= n; i++)
+                same &= line[i] == console_expected[i];
+        int ok = check(newline, "a whole line (ending in a newline) arrived");
+        ok &= check(same, "the line is the console-input= argument");
+        return ok;
+}
+
+static int test_blockcheck(void)
+{
+        if (!virtio_block.descriptor)
+                return skip("no block device");
+        return check_eq(blockcheck_run(block_passes, 0), 0, "blockcheck passes that failed");
+}
+
 /* ---- the list ---- */
 
 static const struct test {
@@ -842,44 +924,145 @@ static const struct test {
         { "virtio block writes sectors and reads them back", test_block_write_read },
         { "virtio block flush succeeds", test_block_flush },
         { "virtio block read past the end gives IOERR", test_block_out_of_range },
+        { "virtio console reads a typed line from its input queue", test_console_input },
 };
 
 #define TEST_COUNT (sizeof(tests) / sizeof(tests[0]))
 
-void selftest(void)
+/* Only with blockcheck=N, after the list. */
+static const struct test blockcheck_test = {
+        "virtio block write-and-verify workload (blockcheck)", test_blockcheck
+};
+
+/* Runs one test; prints its TAP line when loud, else only a failure, as a comment. */
+static int run_test(u32 number, const struct test *t, int loud)
 {
-        u32 passed = 0, failed = 0;
-        print("1..");
-        print_u32(TEST_COUNT);
+        note_count = 0;
+        skip_reason = 0;
+        print_muted = !loud;
+        int ok = t->run();
+        print_muted = 0;
+        if (!loud && ok)
+                return 1;
+        if (!loud) {
+                print("# pass ");
+                print_u32(pass_number);
+                print(": ");
+        }
+        print(ok ? "ok " : "not ok ");
+        print_u32(number);
+        print(" - ");
+        print(t->name);
+        if (skip_reason) {
+                print(" # SKIP ");
+                print(skip_reason);
+        }
         print("\n");
-        for (u32 i = 0; i < TEST_COUNT; i++) {
-                note_count = 0;
-                skip_reason = 0;
-                int ok = tests[i].run();
-                print(ok ? "ok " : "not ok ");
-                print_u32(i + 1);
-                print(" - ");
-                print(tests[i].name);
-                if (skip_reason) {
-                        print(" # SKIP ");
-                        print(skip_reason);
+        for (int n = 0; n < note_count; n++) {
+                print("#   ");
+                print(notes[n].what);
+                if (notes[n].values) {
+                        print(": got ");
+                        print_hex(notes[n].got);
+                        print(", want ");
+                        print_hex(notes[n].want);
                 }
                 print("\n");
-                for (int n = 0; n < note_count; n++) {
-                        print("#   ");
-                        print(notes[n].what);
-                        if (notes[n].values) {
-                                print(": got ");
-                                print_hex(notes[n].got);
-                                print(", want ");
-                                print_hex(notes[n].want);
-                        }
+        }
+        return ok;
+}
+
+/* Back to what boot left before another pass: see the comment at the top. */
+static void pass_reset(u32 memory_mark)
+{
+        timer_stop();
+        fault_resume = 0;
+        noirq_unmap_va = 0;
+        if (current_pgdir != kernel_pgdir) {
+                hcall(LHCALL_NEW_PGTABLE, pa(kernel_pgdir), 0, 0);
+                current_pgdir = kernel_pgdir;
+        }
+        test_windows_reset();
+        page_rewind(memory_mark + ((pass_number - 1) % 8) * PAGE_SIZE);
+        hcall(LHCALL_FLUSH_ASYNC, 0, 0, 0);
+        memset((void *)&last_fault, 0, sizeof(last_fault));
+        memset((void *)&last_breakpoint, 0, sizeof(last_breakpoint));
+        memset((void *)&last_syscall, 0, sizeof(last_syscall));
+        memset((void *)&last_nm, 0, sizeof(last_nm));
+        timer_ticks = timer_last_eip = timer_last_cs = noirq_violations = spurious_irqs = 0;
+        alternate_breakpoints = user_ticks = demand_faults = cow_faults = 0;
+        user_report[0] = user_report[1] = user_report[2] = 0;
+}
+
+void selftest(const char *command_line)
+{
+        u32 loops = 1;
+        int looping = arg_u32(command_line, "loop=", &loops);
+        console_input_wanted = arg_string(command_line, "console-input=", console_expected,
+                                          sizeof(console_expected));
+        int blockcheck = arg_u32(command_line, "blockcheck=", &block_passes);
+        if (blockcheck && block_passes == 0)
+                block_passes = 1;
+
+        const struct test *list[TEST_COUNT + 1];
+        u32 count = 0;
+        for (u32 i = 0; i < TEST_COUNT; i++)
+                list[count++] = &tests[i];
+        if (blockcheck)
+                list[count++] = &blockcheck_test;
+
+        print("1..");
+        print_u32(count + (looping ? 1 : 0));
+        print("\n");
+        if (looping) {
+                print("# loop=");
+                print_u32(loops);
+                print(": test lines for pass 1 and failures only\n");
+        }
+
+        u32 memory_mark = page_mark();
+        u32 passed = 0, failed = 0, later_failed = 0, bad_passes = 0;
+        for (pass_number = 1; loops == 0 || pass_number <= loops; pass_number++) {
+                if (pass_number > 1)
+                        pass_reset(memory_mark);
+                u32 pass_passed = 0, pass_failed = 0;
+                for (u32 i = 0; i < count; i++) {
+                        if (run_test(i + 1, list[i], pass_number == 1))
+                                pass_passed++;
+                        else
+                                pass_failed++;
+                }
+                if (pass_number == 1) {
+                        passed = pass_passed;
+                        failed = pass_failed;
+                } else {
+                        later_failed += pass_failed;
+                        bad_passes += pass_failed != 0;
+                }
+                if (looping) {
+                        print("# pass ");
+                        print_u32(pass_number);
+                        print(": passed ");
+                        print_u32(pass_passed);
+                        print(" failed ");
+                        print_u32(pass_failed);
                         print("\n");
                 }
-                if (ok)
-                        passed++;
-                else
+        }
+        if (looping) {
+                print(bad_passes ? "not ok " : "ok ");
+                print_u32(count + 1);
+                print(" - loop: every pass after the first passes too\n");
+                if (bad_passes) {
+                        print("#   passes with failures: ");
+                        print_u32(bad_passes);
+                        print(", failed tests in them: ");
+                        print_u32(later_failed);
+                        print("\n");
                         failed++;
+                } else {
+                        passed++;
+                }
         }
         print("# passed ");
         print_u32(passed);

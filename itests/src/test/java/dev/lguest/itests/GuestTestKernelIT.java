@@ -43,6 +43,9 @@ import static org.junit.Assert.fail;
  * initrd and drives the virtio console and block devices: it writes sectors 1 and 2
  * (which we then find in the file), reads back sector 0 as we wrote it before boot,
  * flushes, and is refused reads past the end.
+ *
+ * SelfTestLoopIT covers the kernel arguments that repeat the self-test (loop=N), add
+ * the block workload (blockcheck=N) and feed the console input test (console-input=).
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
@@ -95,11 +98,15 @@ public class GuestTestKernelIT {
             "virtio block capacity comes from its config",
             "virtio block writes sectors and reads them back",
             "virtio block flush succeeds",
-            "virtio block read past the end gives IOERR");
+            "virtio block read past the end gives IOERR",
+            "virtio console reads a typed line from its input queue");
+
+    /** The test that reads console input; it says SKIP without console-input= (SelfTestLoopIT types at it). */
+    static final String CONSOLE_INPUT_TEST = "virtio console reads a typed line from its input queue";
 
     /** The tests that need an initrd or a device, and say SKIP without one. */
     static final List<String> DEVICE_TESTS = EXPECTED.subList(EXPECTED.indexOf("initrd: the cpio archive unpacks"),
-            EXPECTED.size());
+            EXPECTED.indexOf(CONSOLE_INPUT_TEST));
 
     @Inject
     private GuestLauncher launcher;
@@ -187,7 +194,8 @@ public class GuestTestKernelIT {
         }
     }
 
-    private static void checkReport(GuestOutcome outcome, String output) {
+    /** A whole report: powered off, plan first and complete, numbered, summed up, nothing failed. */
+    static void checkReport(GuestOutcome outcome, String output) {
         assertEquals("the test kernel powers off; it printed:\n" + output, "Power down", outcome.reason());
         assertTrue(outcome.poweredOff());
 
