@@ -29,6 +29,8 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
@@ -42,6 +44,12 @@ import java.util.concurrent.TimeUnit;
  * only through /dev/lguest: one INITIALIZE write, then reads that run the guest, each
  * returning when the guest NOTIFYs. Everything that can be wrong with the user's input
  * is found here, before the guest exists, and reported as a one-line BootException.
+ *
+ * The device services may come and go while guests run (a virtio bundle swapped or
+ * updated): each change is passed to the running guests, whose devices made by a
+ * service now gone are handed over to a bound one of the same type. The bind or
+ * unbind returns once that is done, so a bundle stopped after its replacement started
+ * leaves no guest on its code.
  */
 @Component(service = GuestLauncher.class)
 public final class LauncherComponent implements GuestLauncher {
@@ -54,6 +62,7 @@ public final class LauncherComponent implements GuestLauncher {
 
     private final ServiceSlot<LguestDevice> lguestDevice = new ServiceSlot<>("/dev/lguest");
     private final List<LauncherDevice> launcherDevices = new CopyOnWriteArrayList<>();
+    private final Set<RunningGuest> running = ConcurrentHashMap.newKeySet();
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
@@ -69,10 +78,19 @@ public final class LauncherComponent implements GuestLauncher {
             policyOption = ReferencePolicyOption.GREEDY)
     void bindLauncherDevice(LauncherDevice d) {
         launcherDevices.add(d);
+        reconcileRunningGuests();
     }
 
     void unbindLauncherDevice(LauncherDevice d) {
         launcherDevices.remove(d);
+        reconcileRunningGuests();
+    }
+
+    private void reconcileRunningGuests() {
+        List<LauncherDevice> bound = List.copyOf(launcherDevices);
+        for (RunningGuest g : running) {
+            g.reconcileDevices(bound);
+        }
     }
 
     @Override
@@ -132,7 +150,7 @@ public final class LauncherComponent implements GuestLauncher {
                     continue;
                 }
                 opened.add(device.get());
-                devices.add(kind.name(), kind.type(), device.get());
+                devices.add(kind.name(), kind.type(), kind, device.get());
                 verbose.add(String.format("device %d: %s", number++, device.get().describe()));
                 block |= kind.type() == VIRTIO_ID_BLOCK;
             }
@@ -146,10 +164,15 @@ public final class LauncherComponent implements GuestLauncher {
                 verbose.forEach(out::println);
             }
             awaitDevice();
+            RunningGuest[] self = new RunningGuest[1];
             RunningGuest session = new RunningGuest(
                     () -> lguestDevice.await(DEVICE_WAIT_SECONDS, TimeUnit.SECONDS), launcherMemory, arena, layout, pgdir, kernel.entry(), out,
-                    devices, host);
+                    devices, host, () -> running.remove(self[0]));
+            self[0] = session;
+            running.add(session);
             session.start();
+            // A device service may have gone between attach and now: catch up.
+            session.reconcileDevices(List.copyOf(launcherDevices));
             handedOver = true;
             return session;
         } finally {

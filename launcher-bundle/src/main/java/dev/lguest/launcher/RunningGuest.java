@@ -8,6 +8,7 @@ import dev.lguest.api.guest.Guest;
 import dev.lguest.api.guest.Lguest;
 import dev.lguest.api.launcher.GuestOutcome;
 import dev.lguest.api.launcher.GuestSession;
+import dev.lguest.api.launcher.LauncherDevice;
 import dev.lguest.api.memory.GuestMemory;
 import dev.lguest.api.memory.GuestMemoryFault;
 import dev.lguest.api.memory.PhysicalMemory;
@@ -19,6 +20,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -37,10 +39,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  * input thread broke us out (the Waker): the devices take their input, and BREAK 0
  * lets that thread go. When a read fails with ENOENT the guest is dead, and one more
  * read says why: "Power down" is a clean power-off.
+ *
+ * The loop is also where devices change hands: between two reads no device call is
+ * under way, so a hand-over asked for by another thread (a device bundle swapped) is
+ * done there. {@link #reconcileDevices} asks for it and breaks the guest out the way
+ * the Waker does, so the swap waits for a notification no longer than a BREAK takes.
  */
 final class RunningGuest implements GuestSession {
     private static final System.Logger LOG = System.getLogger(RunningGuest.class.getName());
     private static final AtomicInteger THREADS = new AtomicInteger();
+    /** How long a device swap waits for the guest's thread to hand its devices over. */
+    private static final long HANDOVER_WAIT_NANOS = TimeUnit.SECONDS.toNanos(10);
     /** The early console prints at most this much of one NOTIFY'd string. */
     private static final int EARLY_CONSOLE_MAX = 4096;
 
@@ -61,10 +70,20 @@ final class RunningGuest implements GuestSession {
     private final LauncherDeviceHost deviceHost;
     private final CompletableFuture<GuestOutcome> outcome = new CompletableFuture<>();
     private final Thread thread;
+    private final Runnable onEnd;
     private volatile LguestFile file;
 
     RunningGuest(DeviceSource deviceSource, MemorySegment launcherMemory, Arena arena, GuestLayout layout,
                  int pgdir, int entry, PrintStream console, GuestDevices devices, LauncherDeviceHost deviceHost) {
+        this(deviceSource, launcherMemory, arena, layout, pgdir, entry, console, devices, deviceHost, () -> {
+        });
+    }
+
+    /** {@code onEnd} runs on the guest's thread once the guest has ended and its devices are closed. */
+    RunningGuest(DeviceSource deviceSource, MemorySegment launcherMemory, Arena arena, GuestLayout layout,
+                 int pgdir, int entry, PrintStream console, GuestDevices devices, LauncherDeviceHost deviceHost,
+                 Runnable onEnd) {
+        this.onEnd = onEnd;
         this.deviceSource = deviceSource;
         this.launcherMemory = launcherMemory;
         this.arena = arena;
@@ -107,6 +126,7 @@ final class RunningGuest implements GuestSession {
             devices.close();
             console.flush();
             arena.close();
+            onEnd.run();
         }
         outcome.complete(result);
     }
@@ -161,6 +181,12 @@ final class RunningGuest implements GuestSession {
         GuestMemory memory = new GuestMemory(launcherMemory);
         ByteBuffer reply = ByteBuffer.allocate(1024).order(ByteOrder.LITTLE_ENDIAN);
         while (true) {
+            if (devices.handoverPending()) {
+                String problem = devices.performHandovers(deviceHost);
+                if (problem != null) {
+                    return new GuestOutcome(false, problem);
+                }
+            }
             reply.clear();
             long n = call(f -> f.read(reply));
             if (n == 4) {
@@ -175,6 +201,10 @@ final class RunningGuest implements GuestSession {
                 return new GuestOutcome(reason.equals(Lguest.POWER_DOWN), reason);
             } else if (n == -Errno.EAGAIN) {
                 String problem = devices.serviceInput();
+                // A device swap may be what broke us out: hand over before the Waker goes.
+                if (problem == null && devices.handoverPending()) {
+                    problem = devices.performHandovers(deviceHost);
+                }
                 // Release the Waker whatever happened, or it would wait for nothing.
                 call(f -> f.write(words(LguestRequest.BREAK, 0)));
                 if (problem != null) {
@@ -222,6 +252,35 @@ final class RunningGuest implements GuestSession {
             b.putInt(w);
         }
         return b.flip();
+    }
+
+    /**
+     * The device services bound now are {@code bound}: every device of this guest
+     * whose service is gone passes to a bound one of its type. Called from any thread
+     * but the guest's; returns once the hand-overs are done (or failed, the old device
+     * still running), or after a while if the guest's thread cannot get to them.
+     */
+    void reconcileDevices(List<LauncherDevice> bound) {
+        List<CompletableFuture<String>> asked = devices.planHandovers(bound);
+        if (asked.isEmpty() || Thread.currentThread() == thread) {
+            return;
+        }
+        CompletableFuture<Void> all = CompletableFuture.allOf(asked.toArray(CompletableFuture[]::new));
+        long deadline = System.nanoTime() + HANDOVER_WAIT_NANOS;
+        while (!all.isDone() && thread.isAlive() && System.nanoTime() - deadline < 0) {
+            // The Waker's BREAK: it returns once the guest's thread has been through
+            // its input service, which is where the hand-over happens. Before the guest
+            // exists it returns at once, and the loop does the hand-over at its next turn.
+            deviceHost.wakeGuest();
+            try {
+                all.get(1, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException | ExecutionException e) {
+                // Look again.
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.lguest.launcher;
 
 import dev.lguest.api.launcher.DescriptorChain;
+import dev.lguest.api.launcher.QueuePosition;
 import dev.lguest.api.launcher.Virtqueue;
 import dev.lguest.api.launcher.VirtqueueFault;
 import dev.lguest.api.memory.GuestMemory;
@@ -25,6 +26,11 @@ import java.util.function.IntConsumer;
  * after a writable one. Each is a VirtqueueFault, and the guest dies with its message,
  * as lguest.c's errx() would. Our own position in each ring (the last available entry
  * we took, the used index) is kept here, not read back from the guest.
+ *
+ * When the device behind a ring is replaced while the guest runs, the ring is too: a
+ * new ring starts at this one's {@link #position()}, and this one is retired, so that a
+ * late call from the old device (a thread it failed to stop) is refused instead of
+ * moving the guest's ring behind the new device's back.
  */
 final class VirtqueueRing implements Virtqueue {
     static final int DESCRIPTOR_BYTES = 16;
@@ -42,6 +48,7 @@ final class VirtqueueRing implements Virtqueue {
     private final IntConsumer interruptLine;
     private int lastAvailable;
     private int usedIndex;
+    private volatile boolean retired;
 
     /**
      * A ring of {@code num} entries at guest-physical {@code base}, page-aligned and
@@ -56,6 +63,35 @@ final class VirtqueueRing implements Virtqueue {
         this.num = num;
         this.irq = irq;
         this.interruptLine = interruptLine;
+    }
+
+    /** A ring that continues at {@code position}: the successor of a retired one. */
+    VirtqueueRing(GuestMemory memory, String name, long base, int num, int irq, IntConsumer interruptLine,
+                  QueuePosition position) {
+        this(memory, name, base, num, irq, interruptLine);
+        this.lastAvailable = position.lastAvailable();
+        this.usedIndex = position.usedIndex();
+    }
+
+    /** Where we stand in the ring, for a hand-over. */
+    QueuePosition position() {
+        return new QueuePosition(lastAvailable, usedIndex);
+    }
+
+    /** A ring at the same place, continuing where this one stands now. */
+    VirtqueueRing successor() {
+        return new VirtqueueRing(memory, name, descriptors, num, irq, interruptLine, position());
+    }
+
+    /** The ring's successor took over: this one refuses every call from now on. */
+    void retire() {
+        retired = true;
+    }
+
+    private void checkLive() {
+        if (retired) {
+            throw new IllegalStateException(name + ": the ring was handed to another device");
+        }
     }
 
     /** Where the used ring starts: after the descriptors and the available ring, page-aligned (vring_init). */
@@ -92,6 +128,7 @@ final class VirtqueueRing implements Virtqueue {
 
     @Override
     public DescriptorChain next() {
+        checkLive();
         int availableIndex = memory.read16(available + 2);
         int waiting = (availableIndex - lastAvailable) & 0xffff;
         if (waiting > num) {
@@ -142,6 +179,7 @@ final class VirtqueueRing implements Virtqueue {
 
     @Override
     public void used(DescriptorChain chain, int written) {
+        checkLive();
         long element = used + 4 + 8L * (usedIndex % num);
         memory.write32(element, chain.head());
         memory.write32(element + 4, written);
@@ -153,6 +191,7 @@ final class VirtqueueRing implements Virtqueue {
 
     @Override
     public void interrupt() {
+        checkLive();
         if ((memory.read16(available) & AVAIL_F_NO_INTERRUPT) != 0) {
             return;
         }

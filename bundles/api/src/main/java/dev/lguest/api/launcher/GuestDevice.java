@@ -10,6 +10,11 @@ import java.util.List;
  * lguest.c's handlers do: the guest is stopped while a device looks at its rings, so
  * a device needs no locking against the guest. A ring the guest broke is reported by
  * throwing {@link VirtqueueFault}; the Launcher kills the guest with its message.
+ *
+ * A device that can be replaced while its guest runs (its bundle swapped or updated)
+ * implements the hand-over: {@link #suspend()}, then {@link #retire()} once the
+ * successor took over, or {@link #resume()} if it could not. All three come on the
+ * Launcher thread, between two notifications.
  */
 public interface GuestDevice extends AutoCloseable {
     /** How many virtqueues the device has; they come first in its descriptor, in order. */
@@ -32,6 +37,27 @@ public interface GuestDevice extends AutoCloseable {
      * deliver whatever input is waiting. Devices without input ignore it.
      */
     default void serviceInput() {
+    }
+
+    /**
+     * Stops the device's own threads and returns the state a successor needs. The
+     * device stays whole: it may be resumed. A device that cannot be handed over
+     * throws UnsupportedOperationException (the default), and keeps running.
+     */
+    default DeviceState suspend() {
+        throw new UnsupportedOperationException(describe() + " cannot be handed over while its guest runs");
+    }
+
+    /** The hand-over after {@link #suspend()} failed: carry on as before. */
+    default void resume() {
+    }
+
+    /**
+     * The hand-over after {@link #suspend()} succeeded: let go of the device without
+     * closing what went to the successor in the state (a disk's file); only what is the
+     * device's own (threads, buffers) is released. The device is not called again.
+     */
+    default void retire() {
     }
 
     /** The guest is gone: release files and threads. */

@@ -24,4 +24,16 @@ public interface LauncherDevice {
      * is a BootException with one line for the user.
      */
     Optional<GuestDevice> attach(BootSpec spec, DeviceHost host) throws BootException;
+
+    /**
+     * Takes over a running guest's device from another implementation of the same
+     * type (an older copy of this bundle, or one being updated): a device built from
+     * {@code handover} that presents exactly its configuration and continues where the
+     * old one stopped. The Launcher connects it to the same rings, at the positions in
+     * the hand-over. A device that cannot (the default) says why; the old one then
+     * keeps running.
+     */
+    default GuestDevice adopt(DeviceHandover handover, DeviceHost host) throws HandoverException {
+        throw new HandoverException(name() + " cannot take over a running guest's device");
+    }
 }

@@ -2,8 +2,10 @@
  * The Launcher: booting a guest, and the device SPI through which it gives the guest
  * virtio devices (a {@link dev.lguest.api.launcher.LauncherDevice} service per kind of
  * device, a {@link dev.lguest.api.launcher.GuestDevice} per guest, fed
- * {@link dev.lguest.api.launcher.Virtqueue}s by the Launcher).
+ * {@link dev.lguest.api.launcher.Virtqueue}s by the Launcher). 2.1: a guest's device can
+ * be handed over to another implementation while the guest runs
+ * ({@link dev.lguest.api.launcher.DeviceHandover}).
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("2.0.0")
+@org.osgi.annotation.versioning.Version("2.1.0")
 package dev.lguest.api.launcher;

@@ -1,8 +1,10 @@
 package dev.lguest.virtio.block;
 
+import dev.lguest.api.launcher.BlockState;
 import dev.lguest.api.launcher.ConfigField;
 import dev.lguest.api.launcher.DescriptorChain;
 import dev.lguest.api.launcher.DeviceHost;
+import dev.lguest.api.launcher.DeviceState;
 import dev.lguest.api.launcher.GuestDevice;
 import dev.lguest.api.launcher.Virtqueue;
 import dev.lguest.api.launcher.VirtqueueFault;
@@ -13,6 +15,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Path;
 import java.util.List;
 
 /**
@@ -31,6 +34,10 @@ import java.util.List;
  *
  * A request outside the disk, or one we cannot make sense of, gets an error status;
  * only a chain with no room even for the status kills the guest.
+ *
+ * Hand-over (the bundle swapped while the guest runs): the open file and the
+ * configuration the guest read go to the successor as a {@link BlockState}. Every
+ * request is complete when a notification returns, so nothing is in flight.
  */
 final class BlockDevice implements GuestDevice {
     static final int SECTOR_BYTES = 512;
@@ -61,15 +68,29 @@ final class BlockDevice implements GuestDevice {
     static final int S_IOERR = 1;
     static final int S_UNSUPP = 2;
 
+    private final Path path;
     private final FileChannel file;
     private final DeviceHost host;
     private final long capacitySectors;
     private Virtqueue queue;
+    /** The file went to a successor: it is not ours to close. */
+    private boolean retired;
 
-    BlockDevice(FileChannel file, DeviceHost host) throws IOException {
+    BlockDevice(Path path, FileChannel file, DeviceHost host) throws IOException {
+        this(path, file, host, file.size() / SECTOR_BYTES);
+    }
+
+    /** A device over an open disk whose capacity the guest was already told (a hand-over). */
+    BlockDevice(Path path, FileChannel file, DeviceHost host, long capacitySectors) {
+        this.path = path;
         this.file = file;
         this.host = host;
-        this.capacitySectors = file.size() / SECTOR_BYTES;
+        this.capacitySectors = capacitySectors;
+    }
+
+    /** The feature bits offered in the first byte of the feature field. */
+    static int hostFeatures() {
+        return 1 << F_BARRIER;
     }
 
     long capacitySectors() {
@@ -84,7 +105,7 @@ final class BlockDevice implements GuestDevice {
     @Override
     public List<ConfigField> configFields() {
         byte[] features = new byte[FEATURES_BYTES];
-        features[0] = 1 << F_BARRIER;
+        features[0] = (byte) hostFeatures();
         // Two buffers of every request are the header and the status.
         return List.of(new ConfigField(FIELD_FEATURES, features),
                 ConfigField.u64(FIELD_CAPACITY, capacitySectors),
@@ -187,7 +208,20 @@ final class BlockDevice implements GuestDevice {
     }
 
     @Override
+    public DeviceState suspend() {
+        return new BlockState(path, file, capacitySectors, hostFeatures(), QUEUE_ENTRIES - 2);
+    }
+
+    @Override
+    public void retire() {
+        retired = true;
+    }
+
+    @Override
     public void close() {
+        if (retired) {
+            return;
+        }
         try {
             file.force(false);
         } catch (IOException e) {

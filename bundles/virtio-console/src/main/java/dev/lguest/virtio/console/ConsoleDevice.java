@@ -1,8 +1,10 @@
 package dev.lguest.virtio.console;
 
 import dev.lguest.api.launcher.ConfigField;
+import dev.lguest.api.launcher.ConsoleState;
 import dev.lguest.api.launcher.DescriptorChain;
 import dev.lguest.api.launcher.DeviceHost;
+import dev.lguest.api.launcher.DeviceState;
 import dev.lguest.api.launcher.GuestDevice;
 import dev.lguest.api.launcher.Virtqueue;
 import dev.lguest.api.launcher.VirtqueueFault;
@@ -24,6 +26,11 @@ import java.util.List;
  * bytes wait here until the guest has put buffers on the input queue, and go into
  * them when the Launcher services input or when the guest kicks the input queue
  * (lguest.c's enable_fd: new buffers mean we may deliver again).
+ *
+ * Hand-over (the bundle swapped while the guest runs): the keyboard thread stops
+ * between two reads, and the keystrokes still waiting, with the ^C count, go to the
+ * successor as a {@link ConsoleState}. Output needs nothing: every chain is printed
+ * and used before a notification returns.
  */
 final class ConsoleDevice implements GuestDevice {
     static final int INPUT_QUEUE = 0;
@@ -32,14 +39,25 @@ final class ConsoleDevice implements GuestDevice {
     private static final int COPY_CHUNK = 4096;
 
     private final DeviceHost host;
+    /** How long a hand-over waits for the keyboard thread to end. */
+    private static final long PUMP_STOP_MILLIS = 2_000;
+
     private final PendingInput pending = new PendingInput();
-    private final ControlCAbort abort = new ControlCAbort();
+    private final ControlCAbort abort;
     private Virtqueue input;
     private Virtqueue output;
     private KeyboardPump pump;
 
     ConsoleDevice(DeviceHost host) {
         this.host = host;
+        this.abort = new ControlCAbort();
+    }
+
+    /** The successor of another console: it starts with that one's waiting keystrokes and ^C count. */
+    ConsoleDevice(DeviceHost host, ConsoleState state) {
+        this.host = host;
+        this.abort = new ControlCAbort(state.controlCCount(), state.controlCFirstNanos());
+        pending.restore(state.pendingInput());
     }
 
     @Override
@@ -61,10 +79,48 @@ final class ConsoleDevice implements GuestDevice {
     public void connect(List<Virtqueue> queues) {
         input = queues.get(INPUT_QUEUE);
         output = queues.get(OUTPUT_QUEUE);
+        startPump();
+    }
+
+    private void startPump() {
         if (host.input() != null) {
             pump = new KeyboardPump(host.input(), pending, host::wakeGuest);
             pump.start();
         }
+    }
+
+    @Override
+    public DeviceState suspend() {
+        if (pump != null) {
+            boolean ended;
+            try {
+                ended = pump.stopAndJoin(PUMP_STOP_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                ended = false;
+            }
+            pump = null;
+            if (!ended) {
+                // It may still put a key in after we looked: the state would miss it.
+                startPump();
+                throw new UnsupportedOperationException(
+                        "console: the keyboard thread did not stop (its input ignores interrupts)");
+            }
+        }
+        return new ConsoleState(pending.peekAll(), abort.count(), abort.first());
+    }
+
+    @Override
+    public void resume() {
+        if (pump == null) {
+            startPump();
+        }
+    }
+
+    @Override
+    public void retire() {
+        // The keystrokes went to the successor; the keyboard thread has ended.
+        pending.close();
     }
 
     /** For tests: keystrokes as if typed. */

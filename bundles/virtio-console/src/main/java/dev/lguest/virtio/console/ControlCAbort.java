@@ -12,6 +12,23 @@ final class ControlCAbort {
     private int count;
     private long first;
 
+    ControlCAbort() {
+    }
+
+    /** Continues a count another device started (a hand-over). */
+    ControlCAbort(int count, long first) {
+        this.count = count;
+        this.first = first;
+    }
+
+    int count() {
+        return count;
+    }
+
+    long first() {
+        return first;
+    }
+
     /** Records one delivery; true when it was the third lone ^C in time. */
     boolean seen(byte[] delivered) {
         if (delivered.length != 1 || delivered[0] != CONTROL_C) {

@@ -1,0 +1,205 @@
+package dev.lguest.itests;
+
+import dev.lguest.api.cpu.X86CpuFactory;
+import dev.lguest.api.device.LguestDevice;
+import dev.lguest.api.guest.Guest;
+import dev.lguest.api.hypercalls.HypercallHandler;
+import dev.lguest.api.launcher.BootSpec;
+import dev.lguest.api.launcher.GuestLauncher;
+import dev.lguest.api.launcher.GuestOutcome;
+import dev.lguest.api.launcher.GuestSession;
+import dev.lguest.api.launcher.LauncherDevice;
+import dev.lguest.api.mmu.ShadowPageTables;
+import dev.lguest.api.segments.SegmentManager;
+import dev.lguest.api.switcher.Switcher;
+import dev.lguest.api.traps.TrapDelivery;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.BundleException;
+import org.osgi.framework.FrameworkEvent;
+import org.osgi.framework.wiring.FrameworkWiring;
+
+import java.io.ByteArrayOutputStream;
+import java.io.FileInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+/**
+ * What the swap stress tests, the in-place update test and the swap pause benchmark
+ * share: the list of swappable components, a long guest workload with a disk (the test
+ * kernel's self-test loop with its virtio block write-and-verify), and the two ways of
+ * replacing a component under it: alternating two installed copies of its bundle
+ * (start one, stop the other: no new bundle per swap, so fifty swaps stay cheap), or
+ * Bundle.update plus a refresh.
+ */
+final class SwapKit {
+    /** One replaceable component: its bundle and the service it provides. */
+    record Component(String label, String bundle, Class<?> service) {
+    }
+
+    static final List<Component> COMPONENTS = List.of(
+            new Component("CPU", "lguest-x86-cpu", X86CpuFactory.class),
+            new Component("shadow page tables", "lguest-pagetable", ShadowPageTables.class),
+            new Component("segments", "lguest-segments", SegmentManager.class),
+            new Component("traps", "lguest-traps", TrapDelivery.class),
+            new Component("hypercalls", "lguest-hypercalls", HypercallHandler.class),
+            new Component("switcher", "lguest-switcher", Switcher.class),
+            new Component("/dev/lguest", "lguest-device", LguestDevice.class),
+            new Component("virtio console", "lguest-virtio-console", LauncherDevice.class),
+            new Component("virtio block", "lguest-virtio-block", LauncherDevice.class));
+
+    static final int DISK_SECTORS = 2048;
+
+    private SwapKit() {
+    }
+
+    static Component component(String bundle) {
+        return COMPONENTS.stream().filter(c -> c.bundle().equals(bundle)).findFirst().orElseThrow();
+    }
+
+    /** The started bundle with this symbolic name (the build's copy, or the alternate now in use). */
+    static Bundle active(BundleContext context, String symbolicName) {
+        return Arrays.stream(context.getBundles())
+                .filter(b -> symbolicName.equals(b.getSymbolicName()) && b.getState() == Bundle.ACTIVE)
+                .findFirst().orElseThrow(() -> new AssertionError("no active " + symbolicName));
+    }
+
+    // ---- the workload ----
+
+    /**
+     * The test kernel's self-test, {@code passes} times, each pass with
+     * {@code blockPasses} virtio block write-and-verify passes over a 1 MiB disk.
+     */
+    static List<String> workloadArguments(int passes, int blockPasses) {
+        return List.of("loop=" + passes, "blockcheck=" + blockPasses);
+    }
+
+    /** A running workload: its session, its console, its disk. */
+    record Run(GuestSession session, ByteArrayOutputStream console, Path disk) implements AutoCloseable {
+        String output() {
+            return console.toString(StandardCharsets.ISO_8859_1);
+        }
+
+        /** The guest, once the Launcher initialized it. */
+        Guest awaitGuest() throws InterruptedException {
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (System.nanoTime() < deadline) {
+                var g = session.guest();
+                if (g.isPresent()) {
+                    return g.get();
+                }
+                Thread.sleep(1);
+            }
+            throw new AssertionError("the guest never started; it printed: " + output());
+        }
+
+        /** Waits until the console shows {@code text} (the workload is past its boot). */
+        void awaitOutput(String text, Duration timeout) throws InterruptedException {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (!output().contains(text)) {
+                if (System.nanoTime() > deadline || session.await(Duration.ZERO).isPresent()) {
+                    throw new AssertionError("the guest never printed " + text + "; it printed: " + output());
+                }
+                Thread.sleep(2);
+            }
+        }
+
+        Finished finish(Duration timeout) throws Exception {
+            GuestOutcome outcome = session.await(timeout).orElseThrow(() -> new AssertionError(
+                    "the guest did not finish in " + timeout + "; it printed: " + output()));
+            return new Finished(outcome, normalized(output()), Files.readAllBytes(disk));
+        }
+
+        @Override
+        public void close() throws IOException {
+            session.stop();
+            Files.deleteIfExists(disk);
+        }
+    }
+
+    /** How a workload ended: its outcome, its console without timings, its disk. */
+    record Finished(GuestOutcome outcome, String console, byte[] disk) {
+    }
+
+    static Run boot(GuestLauncher launcher, List<String> args) throws Exception {
+        Path disk = Files.createTempFile("swap-disk", ".img");
+        Files.write(disk, new byte[DISK_SECTORS * 512]);
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        GuestSession session = launcher.boot(new BootSpec(64, null, Guests.image("testkernel.elf"), null, disk,
+                args, false), console);
+        return new Run(session, console, disk);
+    }
+
+    /** The console without the lines that carry timings ("# HALT slept 66 us"), which no two runs share. */
+    static String normalized(String console) {
+        return console.lines().filter(l -> !l.contains(" slept ")).collect(Collectors.joining("\n"));
+    }
+
+    // ---- replacing a component ----
+
+    /**
+     * Two installed copies of one component's bundle, one started at a time: each
+     * {@link #swap()} starts the stopped one and stops the running one, so the
+     * guest's component goes away with its replacement already there.
+     */
+    static final class Alternation implements AutoCloseable {
+        private final Bundle original;
+        private final Bundle alternate;
+        private Bundle active;
+
+        Alternation(BundleContext context, String symbolicName) throws IOException, BundleException {
+            original = SwapKit.active(context, symbolicName);
+            try (InputStream in = new FileInputStream(DefaultBuild.bundleFile(symbolicName))) {
+                alternate = context.installBundle(symbolicName + "-alternate-" + System.nanoTime(), in);
+            }
+            active = original;
+        }
+
+        /** One swap; returns the bundle that provides the component now. */
+        Bundle swap() throws BundleException {
+            Bundle next = active == original ? alternate : original;
+            next.start();
+            active.stop();
+            active = next;
+            return next;
+        }
+
+        Bundle active() {
+            return active;
+        }
+
+        /** Leaves the build as it was: the original started, the alternate gone. */
+        @Override
+        public void close() throws BundleException {
+            if (active != original) {
+                swap();
+            }
+            alternate.uninstall();
+        }
+    }
+
+    /** Updates {@code bundle} in place from its jar and refreshes it, as an operator would. */
+    static void updateInPlace(BundleContext context, Bundle bundle) throws Exception {
+        try (InputStream in = new FileInputStream(DefaultBuild.bundleFile(bundle.getSymbolicName()))) {
+            bundle.update(in);
+        }
+        CountDownLatch done = new CountDownLatch(1);
+        context.getBundle(0).adapt(FrameworkWiring.class).refreshBundles(List.of(bundle), event -> {
+            if (event.getType() == FrameworkEvent.PACKAGES_REFRESHED) {
+                done.countDown();
+            }
+        });
+        if (!done.await(30, TimeUnit.SECONDS)) {
+            throw new AssertionError("the framework did not refresh " + bundle.getSymbolicName());
+        }
+    }
+}
