@@ -70,13 +70,11 @@ public class ComponentUpdateIT {
     }
 
     @Test
-    @Ignore("traps kills the guest in the gap of a segments update (GuestTraps uses no ServiceSlot.await)")
     public void segmentsAreUpdatedInPlaceUnderARunningGuest() throws Exception {
         updateUnderRunningGuest(List.of(SwapKit.component("lguest-segments")));
     }
 
     @Test
-    @Ignore("traps kills the guest in the gap of a page table update (GuestTraps uses no ServiceSlot.await)")
     public void shadowPageTablesAreUpdatedInPlaceUnderARunningGuest() throws Exception {
         updateUnderRunningGuest(List.of(SwapKit.component("lguest-pagetable")));
     }
@@ -88,7 +86,6 @@ public class ComponentUpdateIT {
     }
 
     @Test
-    @Ignore("hypercalls kill the guest in the gap of a traps update (no ServiceSlot.await for the trap service)")
     public void trapsAreUpdatedInPlaceUnderARunningGuest() throws Exception {
         updateUnderRunningGuest(List.of(SwapKit.component("lguest-traps")));
     }

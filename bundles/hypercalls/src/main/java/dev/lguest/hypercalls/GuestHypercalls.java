@@ -149,18 +149,23 @@ public final class GuestHypercalls implements HypercallHandler {
     // call, so the guest dies saying which; every one is bound before a guest runs.
 
     private TrapDelivery traps(Guest guest) {
-        return present(guest, trapDelivery, "trap");
+        return present(guest, () -> trapDelivery, "trap");
     }
 
     private SegmentManager segments(Guest guest) {
-        return present(guest, segmentManager, "segment");
+        return present(guest, () -> segmentManager, "segment");
     }
 
     private ShadowPageTables pageTables(Guest guest) {
-        return present(guest, shadowPageTables, "page table");
+        return present(guest, () -> shadowPageTables, "page table");
     }
 
-    private static <T> T present(Guest guest, T service, String name) {
+    /** How long a missing collaborator is waited for (the gap of a swap); tests shorten it. */
+    long swapWaitNanos = java.util.concurrent.TimeUnit.SECONDS.toNanos(dev.lguest.api.service.SwapGap.WAIT_SECONDS);
+
+    /** The service in the field, waiting out the gap of a swap; kills the guest if none comes. */
+    private <T> T present(Guest guest, java.util.function.Supplier<T> field, String name) {
+        T service = dev.lguest.api.service.SwapGap.await(field, swapWaitNanos);
         if (service == null) {
             guest.kill("hypercall needs the " + name + " service, which is not there");
         }

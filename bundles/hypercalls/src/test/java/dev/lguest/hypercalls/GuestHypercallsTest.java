@@ -39,6 +39,7 @@ class GuestHypercallsTest {
 
     @BeforeEach
     void newGuest() {
+        hypercalls.swapWaitNanos = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(50);
         arena = Arena.ofConfined();
         MemorySegment ram = arena.allocate(PAGES * 4096L, 4096);
         guest = new Guest(new GuestMemory(ram), new PhysicalMemory(ram), PAGES, Thread.currentThread());

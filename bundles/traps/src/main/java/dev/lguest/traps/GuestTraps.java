@@ -29,6 +29,7 @@ import dev.lguest.api.guest.Lguest;
 import dev.lguest.api.guest.LguestData;
 import dev.lguest.api.memory.GuestMemoryFault;
 import dev.lguest.api.mmu.ShadowPageTables;
+import dev.lguest.api.service.SwapGap;
 import dev.lguest.api.segments.SegmentManager;
 import dev.lguest.api.traps.TrapDelivery;
 import dev.lguest.api.traps.TrapState;
@@ -65,6 +66,9 @@ public final class GuestTraps implements TrapDelivery {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     private volatile ShadowPageTables pageTables;
+
+    /** How long a missing collaborator is waited for (the gap of a swap); tests shorten it. */
+    long swapWaitNanos = java.util.concurrent.TimeUnit.SECONDS.toNanos(SwapGap.WAIT_SECONDS);
 
     void setSegmentManager(SegmentManager segmentManager) {
         this.segmentManager = segmentManager;
@@ -114,14 +118,15 @@ public final class GuestTraps implements TrapDelivery {
      */
     private void enterHandler(Guest guest, int low, int high, boolean hasErrorCode, int errorCode) {
         X86Cpu cpu = guest.cpu();
-        SegmentManager segments = segmentManager;
-        ShadowPageTables mmu = pageTables;
+        // Wait out the gap of a swap (Bundle.update stops the old one before the new one starts).
+        SegmentManager segments = SwapGap.await(() -> segmentManager, swapWaitNanos);
+        ShadowPageTables mmu = SwapGap.await(() -> pageTables, swapWaitNanos);
         if (cpu == null) {
             guest.kill("no CPU to deliver a trap on");
             return;
         }
         if (segments == null || mmu == null) {
-            // Both are bound before any guest can run; a gap here means a swap went wrong.
+            // Nothing came within the wait: the build lost a component for good.
             guest.kill("trap delivery without " + (segments == null ? "segment" : "page table") + " service");
             return;
         }

@@ -54,6 +54,7 @@ class GuestTrapsTest {
 
     @BeforeEach
     void newGuest() {
+        traps.swapWaitNanos = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(50);
         arena = Arena.ofConfined();
         MemorySegment ram = arena.allocate(PAGES * 4096L, 4096);
         guest = new Guest(new GuestMemory(ram), new PhysicalMemory(ram), PAGES, Thread.currentThread());
