@@ -31,6 +31,7 @@ final class Executor {
     private final TwoByteOps twoByte;
     private final StringOps strings;
     final SystemOps system;
+    private final X87 x87;
 
     /** Where execution continues; instructions that jump change it. */
     int next;
@@ -51,6 +52,7 @@ final class Executor {
         this.twoByte = new TwoByteOps(this);
         this.strings = new StringOps(this);
         this.system = new SystemOps(this);
+        this.x87 = new X87(cpu);
     }
 
     /** Decodes and executes the one instruction at EIP (code the cache does not hold). */
@@ -440,7 +442,7 @@ final class Executor {
                 cpu.interrupts.farCall(in.immediate2, size == 4 ? in.immediate : in.immediate & 0xffff, size, next);
                 return committed();
             }
-            case 0x9b -> X87Minimal.waitInstruction(cpu);
+            case 0x9b -> x87.waitInstruction();
             case 0x9c -> cpu.push(cpu.eflags & ~(X86.VM | X86.RF), operandSize());
             case 0x9d -> {
                 int size = operandSize();
@@ -524,7 +526,7 @@ final class Executor {
                 int offset = in.address32 ? gpr[X86.EBX] + (gpr[EAX] & 0xff) : (gpr[X86.EBX] + (gpr[EAX] & 0xff)) & 0xffff;
                 cpu.setReg(EAX, 1, cpu.read(in.segment(), offset, 1));
             }
-            case 0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf -> X87Minimal.execute(this);
+            case 0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf -> x87.execute(this);
             case 0xe0, 0xe1, 0xe2 -> {
                 int count = in.address32 ? gpr[ECX] - 1 : (gpr[ECX] - 1) & 0xffff;
                 boolean zf = (cpu.eflags & ZF) != 0;

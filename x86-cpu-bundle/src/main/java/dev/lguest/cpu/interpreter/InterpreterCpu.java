@@ -87,7 +87,7 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
         this.codeCache = new CodeCache(this, memory, bus);
         memory.codeCache = codeCache;
         this.executor = new Executor(this, instruction);
-        X87Minimal.initialize(fpu);
+        X87.initialize(fpu);
         loadState(new CpuState());
     }
 

@@ -1,0 +1,1005 @@
+// The x87 FPU: every D8-DF opcode and FWAIT, working directly on the 108-byte FSAVE
+// image kept in the CPU state (control word at 0, status at 4, tag at 8, instruction
+// and operand pointers at 12-27, ST(0)..ST(7) in stack order from 28), so the state
+// round-trips through saveState/loadState untouched. Pushing and popping rotate the
+// register area, because FSAVE lists the registers from the top of the stack, not by
+// physical number. Numbers are Float80 values; this class does the stack, tags,
+// condition codes, exception masking and the FPU pointers.
+//
+// Like the rest of the interpreter, an instruction reads its memory operand and does
+// its memory store before it changes any FPU state, so a page fault leaves the FPU as
+// it was. CR0.EM or CR0.TS make every x87 opcode raise #NM first (how a kernel switches
+// FPU state lazily); an unmasked exception only sets ES, and the next waiting x87
+// instruction raises #MF when CR0.NE is set.
+package dev.lguest.cpu.interpreter;
+
+import static dev.lguest.cpu.interpreter.Float80.DE;
+import static dev.lguest.cpu.interpreter.Float80.IE;
+import static dev.lguest.cpu.interpreter.Float80.OE;
+import static dev.lguest.cpu.interpreter.Float80.SF;
+import static dev.lguest.cpu.interpreter.Float80.UE;
+import static dev.lguest.cpu.interpreter.Float80.ZE;
+
+import dev.lguest.api.cpu.X86;
+
+final class X87 {
+    static final int CONTROL = 0, STATUS = 4, TAG = 8, FIP = 12, FCS = 16, FDP = 20, FDS = 24, REGISTERS = 28;
+    static final int C0 = 0x100, C1 = 0x200, C2 = 0x400, C3 = 0x4000, ES = 0x80, B = 0x8000;
+
+    // ---- the opcode forms: one table entry per memory form (opcode, reg) and per register form ----
+
+    // Memory forms.
+    static final int M_UD = 0, M_ARITH32 = 1, M_ARITH64 = 2, M_IARITH16 = 3, M_IARITH32 = 4, M_FLD32 = 5, M_FLD64 = 6,
+            M_FLD80 = 7, M_FST32 = 8, M_FST64 = 9, M_FSTP32 = 10, M_FSTP64 = 11, M_FSTP80 = 12, M_FILD16 = 13,
+            M_FILD32 = 14, M_FILD64 = 15, M_FIST16 = 16, M_FIST32 = 17, M_FISTP16 = 18, M_FISTP32 = 19,
+            M_FISTP64 = 20, M_FBLD = 21, M_FBSTP = 22, M_FLDENV = 23, M_FLDCW = 24, M_FNSTENV = 25, M_FNSTCW = 26,
+            M_FRSTOR = 27, M_FNSAVE = 28, M_FNSTSW = 29;
+    // Register forms.
+    static final int R_UD = 0, R_ARITH_ST0 = 1, R_ARITH_STI = 2, R_ARITH_STI_POP = 3, R_FCOM = 4, R_FCOMP = 5,
+            R_FUCOM = 6, R_FUCOMP = 7, R_FCOMPP = 8, R_FUCOMPP = 9, R_FCOMI = 10, R_FCOMIP = 11, R_FUCOMI = 12,
+            R_FUCOMIP = 13, R_FLD = 14, R_FXCH = 15, R_FST = 16, R_FSTP = 17, R_FNOP = 18, R_FCHS = 19, R_FABS = 20,
+            R_FTST = 21, R_FXAM = 22, R_CONST = 23, R_F2XM1 = 24, R_FYL2X = 25, R_FPTAN = 26, R_FPATAN = 27,
+            R_FXTRACT = 28, R_FPREM1 = 29, R_FDECSTP = 30, R_FINCSTP = 31, R_FPREM = 32, R_FYL2XP1 = 33,
+            R_FSQRT = 34, R_FSINCOS = 35, R_FRNDINT = 36, R_FSCALE = 37, R_FSIN = 38, R_FCOS = 39, R_FCMOV = 40,
+            R_FNCLEX = 41, R_FNINIT = 42, R_FFREE = 43, R_FFREEP = 44, R_FNSTSW_AX = 45;
+
+    private static final int[] MEMORY_FORMS = new int[64];
+    private static final int[] REGISTER_FORMS = new int[512];
+
+    private static void memory(int opcode, int... formsByReg) {
+        System.arraycopy(formsByReg, 0, MEMORY_FORMS, (opcode - 0xd8) * 8, 8);
+    }
+
+    /** Eight register forms (ST(0)..ST(7)) from ModRM byte {@code modrm}. */
+    private static void registers8(int opcode, int modrm, int form) {
+        for (int i = 0; i < 8; i++) {
+            register(opcode, modrm + i, form);
+        }
+    }
+
+    private static void register(int opcode, int modrm, int form) {
+        REGISTER_FORMS[(opcode - 0xd8) * 64 + (modrm & 0x3f)] = form;
+    }
+
+    static {
+        final int a32 = M_ARITH32, a64 = M_ARITH64;
+        memory(0xd8, a32, a32, a32, a32, a32, a32, a32, a32);
+        // FISTTP (reg 1 of DB, DD and DF) is SSE3, absent on the i686: #UD.
+        memory(0xd9, M_FLD32, M_UD, M_FST32, M_FSTP32, M_FLDENV, M_FLDCW, M_FNSTENV, M_FNSTCW);
+        memory(0xda, M_IARITH32, M_IARITH32, M_IARITH32, M_IARITH32, M_IARITH32, M_IARITH32, M_IARITH32, M_IARITH32);
+        memory(0xdb, M_FILD32, M_UD, M_FIST32, M_FISTP32, M_UD, M_FLD80, M_UD, M_FSTP80);
+        memory(0xdc, a64, a64, a64, a64, a64, a64, a64, a64);
+        memory(0xdd, M_FLD64, M_UD, M_FST64, M_FSTP64, M_FRSTOR, M_UD, M_FNSAVE, M_FNSTSW);
+        memory(0xde, M_IARITH16, M_IARITH16, M_IARITH16, M_IARITH16, M_IARITH16, M_IARITH16, M_IARITH16, M_IARITH16);
+        memory(0xdf, M_FILD16, M_UD, M_FIST16, M_FISTP16, M_FBLD, M_FILD64, M_FBSTP, M_FISTP64);
+
+        for (int reg = 0; reg < 8; reg++) {
+            registers8(0xd8, reg << 3, R_ARITH_ST0);
+            registers8(0xdc, reg << 3, R_ARITH_STI);
+            registers8(0xde, reg << 3, R_ARITH_STI_POP);
+        }
+        // Group 2 and 3 of D8 are compares; DC and DE's are the undocumented aliases the
+        // P6 still decodes (FCOM2, FCOMP3, FCOMP5), and DE D9 is FCOMPP.
+        registers8(0xd8, 0x10, R_FCOM);
+        registers8(0xd8, 0x18, R_FCOMP);
+        registers8(0xdc, 0x10, R_FCOM);
+        registers8(0xdc, 0x18, R_FCOMP);
+        registers8(0xde, 0x10, R_FCOMP);
+        registers8(0xde, 0x18, R_UD);
+        register(0xde, 0x19, R_FCOMPP);
+
+        registers8(0xd9, 0x00, R_FLD);
+        registers8(0xd9, 0x08, R_FXCH);
+        register(0xd9, 0x10, R_FNOP);
+        registers8(0xd9, 0x18, R_FSTP); // FSTP1, an alias
+        register(0xd9, 0x20, R_FCHS);
+        register(0xd9, 0x21, R_FABS);
+        register(0xd9, 0x24, R_FTST);
+        register(0xd9, 0x25, R_FXAM);
+        for (int k = 0; k < 7; k++) {
+            register(0xd9, 0x28 + k, R_CONST);
+        }
+        int[] group7 = {R_F2XM1, R_FYL2X, R_FPTAN, R_FPATAN, R_FXTRACT, R_FPREM1, R_FDECSTP, R_FINCSTP, R_FPREM,
+                R_FYL2XP1, R_FSQRT, R_FSINCOS, R_FRNDINT, R_FSCALE, R_FSIN, R_FCOS};
+        for (int k = 0; k < 16; k++) {
+            register(0xd9, 0x30 + k, group7[k]);
+        }
+
+        registers8(0xda, 0x00, R_FCMOV);
+        registers8(0xda, 0x08, R_FCMOV);
+        registers8(0xda, 0x10, R_FCMOV);
+        registers8(0xda, 0x18, R_FCMOV);
+        register(0xda, 0x29, R_FUCOMPP);
+
+        registers8(0xdb, 0x00, R_FCMOV);
+        registers8(0xdb, 0x08, R_FCMOV);
+        registers8(0xdb, 0x10, R_FCMOV);
+        registers8(0xdb, 0x18, R_FCMOV);
+        register(0xdb, 0x20, R_FNOP); // FENI: an 8087 leftover, a no-op since the 287
+        register(0xdb, 0x21, R_FNOP); // FDISI
+        register(0xdb, 0x22, R_FNCLEX);
+        register(0xdb, 0x23, R_FNINIT);
+        register(0xdb, 0x24, R_FNOP); // FSETPM: a 287 leftover
+        registers8(0xdb, 0x28, R_FUCOMI);
+        registers8(0xdb, 0x30, R_FCOMI);
+
+        registers8(0xdd, 0x00, R_FFREE);
+        registers8(0xdd, 0x08, R_FXCH); // FXCH4
+        registers8(0xdd, 0x10, R_FST);
+        registers8(0xdd, 0x18, R_FSTP);
+        registers8(0xdd, 0x20, R_FUCOM);
+        registers8(0xdd, 0x28, R_FUCOMP);
+
+        registers8(0xdf, 0x00, R_FFREEP);
+        registers8(0xdf, 0x08, R_FXCH); // FXCH7
+        registers8(0xdf, 0x10, R_FSTP); // FSTP8
+        registers8(0xdf, 0x18, R_FSTP); // FSTP9
+        register(0xdf, 0x20, R_FNSTSW_AX);
+        registers8(0xdf, 0x28, R_FUCOMIP);
+        registers8(0xdf, 0x30, R_FCOMIP);
+    }
+
+    /** True if the instruction with this opcode and ModRM is one of the x87's control forms (no pointer update). */
+    private static boolean isControl(int opcode, int mod, int reg, int form) {
+        if (mod != 3) {
+            return form == M_FLDENV || form == M_FLDCW || form == M_FNSTENV || form == M_FNSTCW || form == M_FRSTOR
+                    || form == M_FNSAVE || form == M_FNSTSW;
+        }
+        return form == R_FNCLEX || form == R_FNINIT || form == R_FNSTSW_AX;
+    }
+
+    /** The forms that do not wait: they run even with an unmasked exception pending. */
+    private static boolean isNonWaiting(int mod, int form) {
+        if (mod != 3) {
+            return form == M_FNSTENV || form == M_FNSTCW || form == M_FNSAVE || form == M_FNSTSW;
+        }
+        return form == R_FNCLEX || form == R_FNINIT || form == R_FNSTSW_AX;
+    }
+
+    // ---- machine state in the image ----
+
+    private final InterpreterCpu cpu;
+    private final byte[] image;
+    private Executor x;
+    private Instruction in;
+
+    X87(InterpreterCpu cpu) {
+        this.cpu = cpu;
+        this.image = cpu.fpu;
+    }
+
+    /** The state FNINIT leaves: all exceptions masked, round to nearest, 64-bit precision. */
+    static void initialize(byte[] image) {
+        moveTop(image, 0);
+        put16(image, CONTROL, 0x037f);
+        put16(image, STATUS, 0);
+        put16(image, TAG, 0xffff);
+        for (int i = FIP; i < REGISTERS; i++) {
+            image[i] = 0;
+        }
+        // The reserved halves of the 32-bit slots read as ones on the P6 and later.
+        put16(image, CONTROL + 2, 0xffff);
+        put16(image, STATUS + 2, 0xffff);
+        put16(image, TAG + 2, 0xffff);
+        put16(image, FDS + 2, 0xffff);
+    }
+
+    /** FWAIT: #NM when the FPU belongs to another task (TS with MP), #MF if an exception is pending. */
+    void waitInstruction() {
+        if ((cpu.cr0 & (X86.CR0_TS | X86.CR0_MP)) == (X86.CR0_TS | X86.CR0_MP)) {
+            throw CpuFault.of(X86.NM, 0);
+        }
+        checkPending();
+    }
+
+    private void checkPending() {
+        if ((status() & ES) != 0 && (cpu.cr0 & X86.CR0_NE) != 0) {
+            throw CpuFault.of(X86.MF, 0);
+        }
+    }
+
+    int control() {
+        return get16(image, CONTROL);
+    }
+
+    int status() {
+        return get16(image, STATUS);
+    }
+
+    private int top() {
+        return (status() >>> 11) & 7;
+    }
+
+    private void setTop(int top) {
+        put16(image, STATUS, (status() & ~0x3800) | ((top & 7) << 11));
+    }
+
+    /**
+     * Changes TOP without a push or pop (FINCSTP, FDECSTP, FLDENV, FNINIT): the register
+     * area is listed from the top, so it rotates to keep each physical register's contents.
+     */
+    static void moveTop(byte[] image, int top) {
+        int old = (get16(image, STATUS) >>> 11) & 7;
+        int by = (top - old) & 7;
+        if (by != 0) {
+            byte[] area = java.util.Arrays.copyOfRange(image, REGISTERS, REGISTERS + 80);
+            for (int i = 0; i < 8; i++) {
+                System.arraycopy(area, 10 * ((i + by) & 7), image, REGISTERS + 10 * i, 10);
+            }
+        }
+        put16(image, STATUS, (get16(image, STATUS) & ~0x3800) | ((top & 7) << 11));
+    }
+
+    private boolean empty(int i) {
+        int physical = (top() + i) & 7;
+        return (get16(image, TAG) >>> (physical * 2) & 3) == 3;
+    }
+
+    private void setEmpty(int i, boolean isEmpty) {
+        int physical = (top() + i) & 7;
+        int tag = get16(image, TAG) & ~(3 << (physical * 2));
+        // Non-empty tags are recomputed from the contents when the instruction ends.
+        put16(image, TAG, tag | (isEmpty ? 3 << (physical * 2) : 0));
+    }
+
+    Float80 st(int i) {
+        int at = REGISTERS + 10 * (i & 7);
+        long m = 0;
+        for (int k = 7; k >= 0; k--) {
+            m = (m << 8) | (image[at + k] & 0xff);
+        }
+        return new Float80(get16(image, at + 8), m);
+    }
+
+    private void setSt(int i, Float80 v) {
+        int at = REGISTERS + 10 * (i & 7);
+        long m = v.m();
+        for (int k = 0; k < 8; k++) {
+            image[at + k] = (byte) (m >>> (8 * k));
+        }
+        put16(image, at + 8, v.se());
+        setEmpty(i, false);
+    }
+
+    /** TOP-1, with the register area rotated so the new top is listed first. */
+    private void push(Float80 v) {
+        byte[] last = new byte[10];
+        System.arraycopy(image, REGISTERS + 70, last, 0, 10);
+        System.arraycopy(image, REGISTERS, image, REGISTERS + 10, 70);
+        System.arraycopy(last, 0, image, REGISTERS, 10);
+        setTop(top() - 1);
+        setSt(0, v);
+    }
+
+    private void pop() {
+        setEmpty(0, true);
+        byte[] first = new byte[10];
+        System.arraycopy(image, REGISTERS, first, 0, 10);
+        System.arraycopy(image, REGISTERS + 10, image, REGISTERS, 70);
+        System.arraycopy(first, 0, image, REGISTERS + 70, 10);
+        setTop(top() + 1);
+    }
+
+    /** The full tag word from the contents: valid, zero, special (NaN, infinity, denormal, unsupported) or empty. */
+    private void recomputeTags() {
+        int tag = get16(image, TAG);
+        int top = top();
+        int result = 0;
+        for (int i = 0; i < 8; i++) {
+            int physical = (top + i) & 7;
+            int t;
+            if ((tag >>> (physical * 2) & 3) == 3) {
+                t = 3;
+            } else {
+                Float80 v = st(i);
+                if (v.exponent() == 0x7fff) {
+                    t = 2;
+                } else if (v.exponent() == 0) {
+                    t = v.m() == 0 ? 1 : 2;
+                } else {
+                    t = v.m() < 0 ? 0 : 2;
+                }
+            }
+            result |= t << (physical * 2);
+        }
+        put16(image, TAG, result);
+    }
+
+    /**
+     * An unmasked IE, DE or ZE stops the instruction before it computes anything: only
+     * those flags (and the stack fault) are raised, with C1 telling a stack overflow.
+     */
+    private void abort(Float80.Env env) {
+        setC1((env.flags & SF) != 0 && env.stackOverflow);
+        raise(env.flags & (IE | DE | ZE | SF));
+    }
+
+    /** Raises exception flags (SF comes with IE), and keeps ES and B equal to "an unmasked flag is set". */
+    private void raise(int flags) {
+        int sw = status() | (flags & 0x7f);
+        put16(image, STATUS, summarize(sw, control()));
+    }
+
+    private static int summarize(int sw, int cw) {
+        return (sw & 0x3f & ~cw) != 0 ? sw | ES | B : sw & ~(ES | B);
+    }
+
+    private void setConditions(int mask, int value) {
+        put16(image, STATUS, (status() & ~mask) | (value & mask));
+    }
+
+    private void setC1(boolean on) {
+        setConditions(C1, on ? C1 : 0);
+    }
+
+    // ---- execution ----
+
+    void execute(Executor x) {
+        this.x = x;
+        this.in = x.in;
+        if ((cpu.cr0 & (X86.CR0_EM | X86.CR0_TS)) != 0) {
+            throw CpuFault.of(X86.NM, 0);
+        }
+        int op = in.opcode;
+        int form = in.mod == 3 ? REGISTER_FORMS[(op - 0xd8) * 64 + (in.reg << 3) + in.rm]
+                : MEMORY_FORMS[(op - 0xd8) * 8 + in.reg];
+        if (form == 0) {
+            throw CpuFault.invalidOpcode();
+        }
+        if (!isNonWaiting(in.mod, form)) {
+            checkPending();
+        }
+        boolean control = isControl(op, in.mod, in.reg, form);
+        if (in.mod == 3) {
+            executeRegister(form);
+        } else {
+            executeMemory(form);
+        }
+        if (!control) {
+            updatePointers();
+        }
+        recomputeTags();
+    }
+
+    /** FIP/FCS/opcode for every non-control instruction, FDP/FDS for those with a memory operand. */
+    private void updatePointers() {
+        put32(image, FIP, in.start - cpu.segments.cache[Segments.CS].base());
+        int opcode = ((in.opcode & 7) << 8) | (in.mod << 6) | (in.reg << 3) | in.rm;
+        put32(image, FCS, cpu.segments.cache[Segments.CS].selector() | (opcode << 16));
+        if (in.mod != 3) {
+            put32(image, FDP, x.effectiveAddress());
+            put32(image, FDS, 0xffff0000 | cpu.segments.cache[in.segment()].selector());
+        }
+    }
+
+    private Float80.Env env() {
+        return new Float80.Env(control());
+    }
+
+    /** True if any of IE, DE, ZE raised is unmasked: the instruction then changes nothing but the flags. */
+    private boolean unmaskedFault(Float80.Env env) {
+        return (env.flags & ~control() & (IE | DE | ZE)) != 0;
+    }
+
+    /** Reading an empty register: IE with the stack fault flag, C1 = 0 (underflow). */
+    private void stackUnderflow(Float80.Env env) {
+        env.flags |= IE | SF;
+    }
+
+    /**
+     * Stores a register result, ending the instruction's flags: an unmasked IE/DE/ZE keeps
+     * everything but the flags; otherwise the result goes to ST(dest) and the stack pops
+     * {@code pops} times. C1 is the rounding direction, or 0/1 for stack under/overflow.
+     */
+    private void finish(Float80.Env env, int dest, Float80 result, int pops) {
+        if (unmaskedFault(env)) {
+            abort(env);
+            return;
+        }
+        if (result != null) {
+            setSt(dest, result);
+        }
+        for (int k = 0; k < pops; k++) {
+            pop();
+        }
+        setC1((env.flags & SF) == 0 && env.roundedUp);
+        raise(env.flags);
+    }
+
+    private void executeRegister(int form) {
+        int i = in.rm;
+        switch (form) {
+            case R_ARITH_ST0 -> arithmetic(0, i, in.reg, false, 0);
+            case R_ARITH_STI -> arithmetic(i, 0, in.reg, true, 0);
+            case R_ARITH_STI_POP -> arithmetic(i, 0, in.reg, true, 1);
+            case R_FCOM -> compare(i, false, 0, false);
+            case R_FCOMP -> compare(i, false, 1, false);
+            case R_FCOMPP -> compare(1, false, 2, false);
+            case R_FUCOM -> compare(i, true, 0, false);
+            case R_FUCOMP -> compare(i, true, 1, false);
+            case R_FUCOMPP -> compare(1, true, 2, false);
+            case R_FCOMI -> compare(i, false, 0, true);
+            case R_FCOMIP -> compare(i, false, 1, true);
+            case R_FUCOMI -> compare(i, true, 0, true);
+            case R_FUCOMIP -> compare(i, true, 1, true);
+            case R_FLD -> {
+                Float80.Env env = env();
+                Float80 v = empty(i) ? underflowValue(env) : st(i);
+                pushResult(env, v);
+            }
+            case R_FXCH -> exchange(i);
+            case R_FST -> storeRegister(i, 0);
+            case R_FSTP -> storeRegister(i, 1);
+            case R_FNOP -> {
+            }
+            case R_FCHS, R_FABS -> {
+                Float80.Env env = env();
+                Float80 v = operand0(env);
+                if (!empty(0)) {
+                    v = form == R_FCHS ? v.negate() : v.withSign(false);
+                }
+                finish(env, 0, v, 0);
+            }
+            case R_FTST -> {
+                Float80.Env env = env();
+                if (empty(0)) {
+                    stackUnderflow(env);
+                    finishCompare(env, 2, 0, false);
+                } else {
+                    finishCompare(env, Float80.compare(env, st(0), Float80.POSITIVE_ZERO, false), 0, false);
+                }
+            }
+            case R_FXAM -> examine();
+            case R_CONST -> loadConstant(in.rm);
+            case R_FDECSTP, R_FINCSTP -> {
+                moveTop(image, top() + (form == R_FINCSTP ? 1 : -1));
+                setC1(false);
+            }
+            case R_FCMOV -> conditionalMove(i);
+            case R_FNCLEX -> put16(image, STATUS, status() & 0x7f00);
+            case R_FNINIT -> initialize(image);
+            case R_FFREE -> setEmpty(i, true);
+            case R_FFREEP -> {
+                setEmpty(i, true);
+                pop();
+            }
+            case R_FNSTSW_AX -> cpu.setReg(X86.EAX, 2, status());
+            default -> X87Math.execute(this, form);
+        }
+    }
+
+    // ---- shared pieces of the register forms (X87Math uses them too) ----
+
+    /** The masked stack-underflow response: IE and SF, and the indefinite as the value read. */
+    Float80 underflowValue(Float80.Env env) {
+        stackUnderflow(env);
+        return Float80.INDEFINITE;
+    }
+
+    /** ST(0), or the stack-underflow response if it is empty. */
+    Float80 operand0(Float80.Env env) {
+        return empty(0) ? underflowValue(env) : st(0);
+    }
+
+    boolean isEmpty(int i) {
+        return empty(i);
+    }
+
+    Float80.Env newEnv() {
+        return env();
+    }
+
+    void finishUnary(Float80.Env env, Float80 result) {
+        finish(env, 0, result, 0);
+    }
+
+    /** ST(1) = result, then pop (FYL2X, FPATAN, FYL2XP1). */
+    void finishBinaryPop(Float80.Env env, Float80 result) {
+        finish(env, 1, result, 1);
+    }
+
+    /** ST(0) = first, then push second (FPTAN, FSINCOS, FXTRACT): stack overflow if ST(7) is full. */
+    void finishReplaceAndPush(Float80.Env env, Float80 first, Float80 second) {
+        if (unmaskedFault(env)) {
+            abort(env);
+            return;
+        }
+        boolean up = env.roundedUp;
+        if (!empty(7)) {
+            env.flags |= IE | SF;
+            if (!env.masked(IE)) {
+                setC1(true);
+                raise(env.flags);
+                return;
+            }
+            setSt(0, Float80.INDEFINITE);
+            push(Float80.INDEFINITE);
+            setC1(true);
+            raise(env.flags);
+            return;
+        }
+        setSt(0, first);
+        push(second);
+        setC1(up);
+        raise(env.flags);
+    }
+
+    void setConditionCodes(int mask, int value) {
+        setConditions(mask, value);
+    }
+
+    void setTopRegister(int i, Float80 v) {
+        setSt(i, v);
+    }
+
+    void raiseFlags(int flags) {
+        raise(flags);
+    }
+
+    boolean masked(int flag) {
+        return (control() & flag) != 0;
+    }
+
+    // ---- the register forms ----
+
+    /**
+     * The six arithmetic operations by the reg field: ADD, MUL, (COM, COMP), SUB, SUBR,
+     * DIV, DIVR. With {@code toSti} the destination is ST(i) and the sense of the
+     * reversed forms swaps, as the DC/DE encodings define.
+     */
+    private void arithmetic(int dest, int src, int reg, boolean toSti, int pops) {
+        Float80.Env env = env();
+        Float80 d, s;
+        if (empty(dest) || empty(src)) {
+            d = s = underflowValue(env);
+            finish(env, dest, masked(IE) ? Float80.INDEFINITE : null, pops);
+            return;
+        }
+        d = st(dest);
+        s = st(src);
+        boolean reversed = (reg == 5 || reg == 7) != toSti;
+        finish(env, dest, operate(env, reg, d, s, reversed), pops);
+    }
+
+    /** dest op src (or src op dest when reversed) for the arithmetic group's reg field. */
+    private static Float80 operate(Float80.Env env, int reg, Float80 dest, Float80 src, boolean reversed) {
+        Float80 a = reversed ? src : dest, b = reversed ? dest : src;
+        return switch (reg) {
+            case 0 -> Float80.add(env, a, b, false);
+            case 1 -> Float80.multiply(env, a, b);
+            case 4, 5 -> Float80.add(env, a, b, true);
+            default -> Float80.divide(env, a, b);
+        };
+    }
+
+    /** FCOM/FUCOM/FCOMI/FUCOMI of ST(0) with ST(i), popping {@code pops} times. */
+    private void compare(int i, boolean unordered, int pops, boolean eflags) {
+        Float80.Env env = env();
+        int result;
+        if (empty(0) || empty(i)) {
+            stackUnderflow(env);
+            result = 2;
+        } else {
+            result = Float80.compare(env, st(0), st(i), unordered);
+        }
+        finishCompare(env, result, pops, eflags);
+    }
+
+    private void finishCompare(Float80.Env env, int result, int pops, boolean eflags) {
+        boolean fault = unmaskedFault(env);
+        if (eflags) {
+            int f = switch (result) {
+                case -1 -> X86.CF;
+                case 0 -> X86.ZF;
+                case 1 -> 0;
+                default -> X86.ZF | X86.PF | X86.CF;
+            };
+            cpu.eflags = (cpu.eflags & ~(X86.CF | X86.PF | X86.AF | X86.ZF | X86.SF | X86.OF)) | f;
+        } else {
+            int c = switch (result) {
+                case -1 -> C0;
+                case 0 -> C3;
+                case 1 -> 0;
+                default -> C3 | C2 | C0;
+            };
+            setConditions(C3 | C2 | C0, c);
+        }
+        // An unmasked fault still reports the comparison, but does not pop.
+        if (fault) {
+            abort(env);
+            return;
+        }
+        for (int k = 0; k < pops; k++) {
+            pop();
+        }
+        if (!eflags) {
+            setC1(false); // FCOMI leaves C1 alone unless the stack underflows
+        }
+        raise(env.flags);
+    }
+
+    /** Finishes a compare whose result is already known (FICOM and the memory forms). */
+    void finishCompareResult(Float80.Env env, int result, int pops) {
+        finishCompare(env, result, pops, false);
+    }
+
+    private void pushResult(Float80.Env env, Float80 v) {
+        if ((env.flags & SF) == 0 && !empty(7)) {
+            // A stack overflow outranks what reading the value raised (a denormal's DE).
+            env.flags = IE | SF;
+            env.stackOverflow = true;
+            v = Float80.INDEFINITE;
+        }
+        if (unmaskedFault(env)) {
+            abort(env);
+            return;
+        }
+        push((env.flags & SF) != 0 ? Float80.INDEFINITE : v);
+        setC1(env.stackOverflow);
+        raise(env.flags);
+    }
+
+    private void exchange(int i) {
+        Float80.Env env = env();
+        Float80 a, b;
+        if (empty(0) || empty(i)) {
+            stackUnderflow(env);
+            if (!masked(IE)) {
+                abort(env);
+                return;
+            }
+            // Masked: an empty side reads as the indefinite, and both become valid.
+            a = empty(0) ? Float80.INDEFINITE : st(0);
+            b = empty(i) ? Float80.INDEFINITE : st(i);
+        } else {
+            a = st(0);
+            b = st(i);
+        }
+        setSt(0, b);
+        setSt(i, a);
+        setC1(false);
+        raise(env.flags);
+    }
+
+    /** FST/FSTP ST(i): a plain copy, no rounding. */
+    private void storeRegister(int i, int pops) {
+        Float80.Env env = env();
+        Float80 v = operand0(env);
+        finish(env, i, v, pops);
+    }
+
+    private void examine() {
+        Float80 v = st(0);
+        int c;
+        if (empty(0)) {
+            c = C3 | C0;
+        } else if (v.isUnsupported()) {
+            c = 0;
+        } else if (v.isNaN()) {
+            c = C0;
+        } else if (v.isInfinity()) {
+            c = C2 | C0;
+        } else if (v.isZero()) {
+            c = C3;
+        } else if (v.isDenormal()) {
+            c = C3 | C2;
+        } else {
+            c = C2;
+        }
+        setConditions(C3 | C2 | C1 | C0, c | (v.negative() ? C1 : 0));
+    }
+
+    /** FLD1, FLDL2T, FLDL2E, FLDPI, FLDLG2, FLDLN2, FLDZ: the irrational ones rounded by RC. */
+    private void loadConstant(int which) {
+        // Significands truncated to 64 bits, and whether round-to-nearest rounds them up.
+        long[] significands = {0x8000_0000_0000_0000L, 0xd49a_784b_cd1b_8afeL, 0xb8aa_3b29_5c17_f0bbL,
+                0xc90f_daa2_2168_c234L, 0x9a20_9a84_fbcf_f798L, 0xb172_17f7_d1cf_79abL, 0};
+        int[] exponents = {0x3fff, 0x4000, 0x3fff, 0x4000, 0x3ffd, 0x3ffe, 0};
+        boolean[] nearestUp = {false, false, true, true, true, true, false};
+        if (which == 7) {
+            throw CpuFault.invalidOpcode();
+        }
+        long m = significands[which];
+        if (which >= 1 && which <= 5) {
+            int rc = (control() >>> 10) & 3;
+            if ((rc == 0 && nearestUp[which]) || rc == 2) {
+                m++;
+            }
+        }
+        pushResult(env(), new Float80(exponents[which], m));
+    }
+
+    private void conditionalMove(int i) {
+        int cc = (in.opcode & 1) << 2 | in.reg; // DA: B E BE U; DB: the negations
+        int f = cpu.eflags;
+        boolean condition = switch (cc & 3) {
+            case 0 -> (f & X86.CF) != 0;
+            case 1 -> (f & X86.ZF) != 0;
+            case 2 -> (f & (X86.CF | X86.ZF)) != 0;
+            default -> (f & X86.PF) != 0;
+        };
+        if ((cc & 4) != 0) {
+            condition = !condition;
+        }
+        Float80.Env env = env();
+        if (empty(0) || empty(i)) {
+            stackUnderflow(env);
+            finish(env, 0, masked(IE) ? Float80.INDEFINITE : null, 0);
+            return;
+        }
+        if (condition) {
+            setSt(0, st(i));
+        }
+        raise(env.flags);
+    }
+
+    // ---- the memory forms ----
+
+    private int address() {
+        return x.effectiveAddress();
+    }
+
+    private long readMemory(int size) {
+        int seg = in.segment();
+        int ea = address();
+        if (size <= 4) {
+            return cpu.read(seg, ea, size) & (size == 4 ? 0xffff_ffffL : (1L << (size * 8)) - 1);
+        }
+        long low = cpu.read(seg, ea, 4) & 0xffff_ffffL;
+        long high = cpu.read(seg, ea + 4, 4) & 0xffff_ffffL;
+        return low | (high << 32);
+    }
+
+    private byte[] readBytes(int offset, int length) {
+        byte[] b = new byte[length];
+        for (int k = 0; k < length; k++) {
+            b[k] = (byte) cpu.read(in.segment(), address() + offset + k, 1);
+        }
+        return b;
+    }
+
+    /** Checks the whole destination is writable before writing any of it, so a fault writes nothing. */
+    private void writeBytes(int offset, byte[] bytes) {
+        int seg = in.segment();
+        int ea = address() + offset;
+        cpu.segments.linearForWrite(seg, ea, bytes.length);
+        cpu.read(seg, ea, 1);
+        cpu.write(seg, ea, 1, cpu.read(seg, ea, 1));
+        cpu.write(seg, ea + bytes.length - 1, 1, cpu.read(seg, ea + bytes.length - 1, 1));
+        for (int k = 0; k < bytes.length; k++) {
+            cpu.write(seg, ea + k, 1, bytes[k]);
+        }
+    }
+
+    private void writeLong(long value, int size) {
+        byte[] b = new byte[size];
+        for (int k = 0; k < size; k++) {
+            b[k] = (byte) (value >>> (8 * k));
+        }
+        writeBytes(0, b);
+    }
+
+    private static Float80 fromMemoryInteger(long raw, int size) {
+        long v = switch (size) {
+            case 2 -> (short) raw;
+            case 4 -> (int) raw;
+            default -> raw;
+        };
+        return Float80.fromLong(v);
+    }
+
+    private void executeMemory(int form) {
+        switch (form) {
+            case M_ARITH32, M_ARITH64, M_IARITH16, M_IARITH32 -> {
+                Float80.Env env = env();
+                Float80 src = switch (form) {
+                    case M_ARITH32 -> Float80.fromIeee(env, readMemory(4), 4);
+                    case M_ARITH64 -> Float80.fromIeee(env, readMemory(8), 8);
+                    case M_IARITH16 -> fromMemoryInteger(readMemory(2), 2);
+                    default -> fromMemoryInteger(readMemory(4), 4);
+                };
+                // The conversion quieted an SNaN and normalized a denormal: give the
+                // operation back the SNaN, and the denormal's DE unless a NaN wins first.
+                boolean sourceDenormal = (env.flags & DE) != 0;
+                if ((env.flags & IE) != 0) {
+                    src = new Float80(src.se(), src.m() & ~Float80.QUIET_BIT);
+                }
+                env.flags = 0;
+                if (sourceDenormal && !empty(0) && !st(0).isNaN() && !st(0).isUnsupported()) {
+                    env.flags |= DE;
+                }
+                if (empty(0)) {
+                    underflowValue(env);
+                    if (in.reg == 2 || in.reg == 3) {
+                        finishCompare(env, 2, in.reg - 2, false);
+                    } else {
+                        finish(env, 0, masked(IE) ? Float80.INDEFINITE : null, 0);
+                    }
+                    return;
+                }
+                if (in.reg == 2 || in.reg == 3) {
+                    finishCompare(env, Float80.compare(env, st(0), src, false), in.reg - 2, false);
+                    return;
+                }
+                finish(env, 0, operate(env, in.reg, st(0), src, in.reg == 5 || in.reg == 7), 0);
+            }
+            case M_FLD32, M_FLD64 -> {
+                Float80.Env env = env();
+                int size = form == M_FLD32 ? 4 : 8;
+                pushResult(env, Float80.fromIeee(env, readMemory(size), size));
+            }
+            case M_FLD80 -> {
+                byte[] b = readBytes(0, 10);
+                long m = 0;
+                for (int k = 7; k >= 0; k--) {
+                    m = (m << 8) | (b[k] & 0xff);
+                }
+                pushResult(env(), new Float80((b[8] & 0xff) | (b[9] & 0xff) << 8, m));
+            }
+            case M_FILD16, M_FILD32, M_FILD64 -> {
+                int size = form == M_FILD16 ? 2 : form == M_FILD32 ? 4 : 8;
+                pushResult(env(), fromMemoryInteger(readMemory(size), size));
+            }
+            case M_FBLD -> pushResult(env(), Float80.fromBcd(readBytes(0, 10)));
+            case M_FST32, M_FSTP32, M_FST64, M_FSTP64 -> {
+                Float80.Env env = env();
+                int size = form == M_FST32 || form == M_FSTP32 ? 4 : 8;
+                Float80 v = operand0(env);
+                long bits = Float80.toIeee(env, v, size);
+                storeToMemory(env, bits, size, form == M_FSTP32 || form == M_FSTP64, true);
+            }
+            case M_FSTP80 -> {
+                Float80.Env env = env();
+                Float80 v = operand0(env);
+                if (!unmaskedFault(env)) {
+                    byte[] b = new byte[10];
+                    for (int k = 0; k < 8; k++) {
+                        b[k] = (byte) (v.m() >>> (8 * k));
+                    }
+                    b[8] = (byte) v.se();
+                    b[9] = (byte) (v.se() >>> 8);
+                    writeBytes(0, b);
+                }
+                finish(env, 0, null, unmaskedFault(env) ? 0 : 1);
+            }
+            case M_FIST16, M_FIST32, M_FISTP16, M_FISTP32, M_FISTP64 -> {
+                Float80.Env env = env();
+                int size = form == M_FIST16 || form == M_FISTP16 ? 2 : form == M_FISTP64 ? 8 : 4;
+                Float80 v = operand0(env);
+                long value = Float80.toLong(env, v, size * 8, env.rc());
+                storeToMemory(env, value, size, form != M_FIST16 && form != M_FIST32, false);
+            }
+            case M_FBSTP -> {
+                Float80.Env env = env();
+                Float80 v = operand0(env);
+                byte[] bcd = Float80.toBcd(env, v);
+                if (!unmaskedFault(env)) {
+                    writeBytes(0, bcd);
+                }
+                finish(env, 0, null, unmaskedFault(env) ? 0 : 1);
+            }
+            case M_FLDCW -> {
+                int cw = controlWord((int) readMemory(2));
+                put16(image, CONTROL, cw);
+                put16(image, STATUS, summarize(status(), cw));
+            }
+            case M_FNSTCW -> x.writeRm(2, control());
+            case M_FNSTSW -> x.writeRm(2, status());
+            case M_FNSTENV -> {
+                writeBytes(0, environment());
+                // FNSTENV masks every exception afterwards, as a handler expects.
+                put16(image, CONTROL, control() | 0x3f);
+            }
+            case M_FLDENV -> loadEnvironment(readBytes(0, in.operand32 ? 28 : 14));
+            case M_FNSAVE -> {
+                byte[] env = environment();
+                int size = in.operand32 ? 28 : 14;
+                byte[] all = new byte[size + 80];
+                System.arraycopy(env, 0, all, 0, size);
+                System.arraycopy(image, REGISTERS, all, size, 80);
+                writeBytes(0, all);
+                initialize(image);
+            }
+            case M_FRSTOR -> {
+                int size = in.operand32 ? 28 : 14;
+                byte[] all = readBytes(0, size + 80);
+                loadEnvironment(java.util.Arrays.copyOf(all, size));
+                System.arraycopy(all, size, image, REGISTERS, 80);
+            }
+            default -> throw CpuFault.invalidOpcode();
+        }
+    }
+
+    /**
+     * A store to memory: an unmasked IE/DE (or OE/UE for floating-point formats) keeps
+     * memory and the stack as they were; otherwise the value is written, then popped.
+     */
+    private void storeToMemory(Float80.Env env, long value, int size, boolean pop, boolean floating) {
+        int blocking = IE | DE | ZE | (floating ? OE | UE : 0);
+        if ((env.flags & ~control() & blocking) != 0) {
+            // Nothing stored, nothing popped; OE/UE report what the store would have hit.
+            setC1(false);
+            raise(env.flags & (IE | DE | ZE | SF | OE | UE));
+            return;
+        }
+        writeLong(value, size);
+        if (pop) {
+            pop();
+        }
+        setC1((env.flags & SF) == 0 && env.roundedUp);
+        raise(env.flags);
+    }
+
+    /** The environment FNSTENV writes: 28 bytes in 32-bit form, 14 with a 16-bit operand size. */
+    private byte[] environment() {
+        recomputeTags();
+        if (in.operand32) {
+            return java.util.Arrays.copyOf(image, 28);
+        }
+        byte[] e = new byte[14];
+        put16(e, 0, control());
+        put16(e, 2, status());
+        put16(e, 4, get16(image, TAG));
+        put16(e, 6, get16(image, FIP));
+        put16(e, 8, get16(image, FCS));
+        put16(e, 10, get16(image, FDP));
+        put16(e, 12, get16(image, FDS));
+        return e;
+    }
+
+    /** Bits 6 reads as one and 7 as zero whatever is loaded; the rest are kept. */
+    private static int controlWord(int cw) {
+        return (cw & 0xff3f) | 0x40;
+    }
+
+    private void loadEnvironment(byte[] e) {
+        int newTop = (get16(e, e.length == 28 ? STATUS : 2) >>> 11) & 7;
+        moveTop(image, newTop);
+        if (e.length == 28) {
+            System.arraycopy(e, 0, image, 0, 28);
+            // FNSAVE shows the reserved halves as ones whatever was loaded.
+            put16(image, CONTROL + 2, 0xffff);
+            put16(image, STATUS + 2, 0xffff);
+            put16(image, TAG + 2, 0xffff);
+            put16(image, FDS + 2, 0xffff);
+            put32(image, FCS, get32(image, FCS) & 0x07ff_ffff);
+        } else {
+            put16(image, CONTROL, get16(e, 0));
+            put16(image, STATUS, get16(e, 2));
+            put16(image, TAG, get16(e, 4));
+            put32(image, FIP, get16(e, 6));
+            put32(image, FCS, get16(e, 8));
+            put32(image, FDP, get16(e, 10));
+            put32(image, FDS, 0xffff0000 | get16(e, 12));
+        }
+        put16(image, CONTROL, controlWord(control()));
+        put16(image, STATUS, summarize(status(), control()));
+        // Only "empty or not" survives a load; the rest is recomputed from the contents.
+        int tag = get16(image, TAG);
+        int abridged = 0;
+        for (int r = 0; r < 8; r++) {
+            abridged |= ((tag >>> (2 * r) & 3) == 3 ? 3 : 0) << (2 * r);
+        }
+        put16(image, TAG, abridged);
+    }
+
+    // ---- little-endian helpers ----
+
+    static int get16(byte[] b, int at) {
+        return (b[at] & 0xff) | ((b[at + 1] & 0xff) << 8);
+    }
+
+    static void put16(byte[] b, int at, int value) {
+        b[at] = (byte) value;
+        b[at + 1] = (byte) (value >>> 8);
+    }
+
+    static int get32(byte[] b, int at) {
+        return get16(b, at) | (get16(b, at + 2) << 16);
+    }
+
+    static void put32(byte[] b, int at, int value) {
+        put16(b, at, value);
+        put16(b, at + 2, value >>> 16);
+    }
+}
