@@ -7,10 +7,12 @@
  *   Bundle simple = ComponentSwap.replace(context, ShadowPageTables.class, "lguest-pagetable-simple");
  *
  * The framework learns where each bundle came from through the system properties
- * LguestBuild sets (lguest.exam.bundle.<name>).
+ * LguestBuild sets (lguest.exam.bundle.<name>). A replace is recorded as a
+ * dev.lguest.ComponentSwap event for JDK Flight Recorder, as lguest:swap's are.
  */
 package dev.lguest.exam;
 
+import dev.lguest.api.events.ComponentSwapEvent;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
@@ -76,11 +78,25 @@ public final class ComponentSwap {
      */
     public static Bundle replace(BundleContext context, Class<?> service, String replacement)
             throws IOException, BundleException, InterruptedException {
+        ComponentSwapEvent event = new ComponentSwapEvent();
+        event.begin();
         Bundle original = providerOf(context, service);
         Bundle next = installAndStart(context, replacement);
         original.uninstall();
         awaitProvider(context, service, next, PROVIDER_WAIT);
+        if (event.shouldCommit()) {
+            event.service = service.getName();
+            event.fromBundle = describe(original);
+            event.toBundle = describe(next);
+            event.succeeded = true;
+            event.outcome = "replaced by the exam kit";
+            event.commit();
+        }
         return next;
+    }
+
+    private static String describe(Bundle b) {
+        return b.getBundleId() + " (" + b.getSymbolicName() + " " + b.getVersion() + ")";
     }
 
     /** Waits until {@code bundle} provides {@code service}. */

@@ -29,14 +29,24 @@ import java.util.ArrayList;
 import java.util.List;
 
 public final class LguestBuild {
-    /** What every build runs on: Declarative Services and what it needs. */
+    /**
+     * What every build runs on (cnf/run/platform.bnd's platform.runbundles, less Gogo):
+     * Declarative Services and what it needs, ConfigAdmin, and Metatype with the Log API it needs.
+     */
     static final List<String> PLATFORM = List.of(
-            "org.osgi.util.function", "org.osgi.util.promise", "org.osgi.service.component", "org.apache.felix.scr");
+            "org.osgi.util.function", "org.osgi.util.promise", "org.osgi.service.component", "org.apache.felix.scr",
+            "org.apache.felix.configadmin", "org.osgi.service.log", "org.apache.felix.metatype");
     /** The default build's components, in the order of cnf/run/platform.bnd's roles. */
     static final List<String> DEFAULT_COMPONENTS = List.of(
             "lguest-api", "lguest-x86-cpu", "lguest-pagetable", "lguest-segments", "lguest-traps",
             "lguest-hypercalls", "lguest-switcher", "lguest-device", "lguest-virtio-console", "lguest-virtio-block",
-            "lguest-launcher");
+            "lguest-observability", "lguest-launcher");
+    /**
+     * Packages the framework takes from the JDK whoever asks (org.osgi.framework.bootdelegation,
+     * as cnf/run/platform.bnd's platform.runproperties): the code JFR adds to event classes
+     * calls into jdk.jfr.internal.event, which no bundle imports.
+     */
+    static final String JDK_DELEGATION = "jdk.jfr.internal.event";
     /** System property prefix under which the framework learns where each bundle came from. */
     static final String LOCATION_PROPERTY = "lguest.exam.bundle.";
     private static final String LOCAL_REPOSITORY = "org.ops4j.pax.url.mvn.localRepository";
@@ -109,6 +119,7 @@ public final class LguestBuild {
         List<Option> options = new ArrayList<>();
         // Two copies of one bundle may be installed at once: swap tests need that.
         options.add(CoreOptions.frameworkProperty("org.osgi.framework.bsnversion").value("multiple"));
+        options.add(CoreOptions.frameworkProperty("org.osgi.framework.bootdelegation").value(JDK_DELEGATION));
         String localRepository = System.getProperty(LOCAL_REPOSITORY);
         if (localRepository != null) {
             options.add(CoreOptions.systemProperty(LOCAL_REPOSITORY).value(localRepository));

@@ -15,13 +15,6 @@ import static org.ops4j.pax.exam.CoreOptions.systemProperty;
  * the lguest.bundles property), plus the properties this project's tests read.
  */
 final class DefaultBuild {
-    /** The lguest components, in the order a build lists them. */
-    static final String[] COMPONENTS = {
-        "lguest-api", "lguest-x86-cpu", "lguest-pagetable", "lguest-segments", "lguest-traps",
-        "lguest-hypercalls", "lguest-switcher", "lguest-device", "lguest-virtio-console", "lguest-virtio-block",
-        "lguest-launcher",
-    };
-
     private DefaultBuild() {
     }
 

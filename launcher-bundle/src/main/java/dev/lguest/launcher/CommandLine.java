@@ -15,9 +15,11 @@ import java.util.List;
  * word that is not an option is the memory size, the next the kernel, and the other
  * words are the guest's kernel command line; after "--" every word is one of those,
  * even one that looks like an option. With no words at all the built-in demo guest
- * boots. Parsing never throws: bad input is a {@link Parsed.Error} with one line.
+ * boots, with the configured default memory (GuestDefaults, PID dev.lguest.launcher).
+ * Parsing never throws: bad input is a {@link Parsed.Error} with one line.
  */
 final class CommandLine {
+    /** Guest memory when neither the command line nor the configuration says. */
     static final int DEFAULT_MEMORY_MB = 32;
 
     static final String USAGE = """
@@ -59,6 +61,11 @@ final class CommandLine {
     }
 
     static Parsed parse(List<String> args) {
+        return parse(args, DEFAULT_MEMORY_MB);
+    }
+
+    /** Parses {@code args}; a boot without a memory argument gets {@code defaultMemoryMegabytes}. */
+    static Parsed parse(List<String> args, int defaultMemoryMegabytes) {
         boolean verbose = false;
         Path initrd = null;
         Path block = null;
@@ -84,7 +91,7 @@ final class CommandLine {
             }
         }
         if (positional.isEmpty()) {
-            return new Boot(DEFAULT_MEMORY_MB, null, initrd, block, List.of(), verbose);
+            return new Boot(defaultMemoryMegabytes, null, initrd, block, List.of(), verbose);
         }
         if (positional.size() < 2) {
             return new Error("missing the kernel: lguest <mem-in-mb> <vmlinux> (try --help)");

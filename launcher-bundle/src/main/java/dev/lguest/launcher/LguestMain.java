@@ -1,5 +1,6 @@
 package dev.lguest.launcher;
 
+import dev.lguest.api.config.GuestDefaults;
 import dev.lguest.api.launcher.BootException;
 import dev.lguest.api.launcher.GuestLauncher;
 import dev.lguest.api.launcher.GuestOutcome;
@@ -34,6 +35,9 @@ import java.util.function.Predicate;
  * time (lguest.service.wait.seconds, 5 by default) for every service a guest needs,
  * and if one never comes it says which in one line and exits 1, instead of a guest
  * hanging on a hypervisor with a hole in it.
+ *
+ * Without a memory argument the guest gets the configured default (the GuestDefaults
+ * service, PID dev.lguest.launcher), read when the command runs.
  */
 @Component(service = Callable.class, property = "main.thread=true")
 public final class LguestMain implements Callable<Integer> {
@@ -80,7 +84,7 @@ public final class LguestMain implements Callable<Integer> {
 
     /** The command, apart from where its arguments and streams come from. */
     static int run(List<String> args, BundleContext context, PrintStream out, PrintStream err) {
-        CommandLine.Parsed parsed = CommandLine.parse(args);
+        CommandLine.Parsed parsed = CommandLine.parse(args, defaultMemoryMegabytes(context));
         switch (parsed) {
             case CommandLine.Help help -> {
                 out.print(CommandLine.USAGE);
@@ -143,6 +147,20 @@ public final class LguestMain implements Callable<Integer> {
                 return missing;
             }
             Thread.sleep(10);
+        }
+    }
+
+    /** The configured default guest memory, or the built-in one in a build without the defaults. */
+    static int defaultMemoryMegabytes(BundleContext context) {
+        ServiceReference<GuestDefaults> ref = context.getServiceReference(GuestDefaults.class);
+        GuestDefaults defaults = ref == null ? null : context.getService(ref);
+        if (defaults == null) {
+            return CommandLine.DEFAULT_MEMORY_MB;
+        }
+        try {
+            return defaults.memoryMegabytes();
+        } finally {
+            context.ungetService(ref);
         }
     }
 

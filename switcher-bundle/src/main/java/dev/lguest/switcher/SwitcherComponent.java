@@ -7,7 +7,10 @@ import dev.lguest.api.cpu.SegmentRegister;
 import dev.lguest.api.cpu.X86;
 import dev.lguest.api.cpu.X86Cpu;
 import dev.lguest.api.cpu.X86CpuFactory;
+import dev.lguest.api.config.SwitcherSettings;
 import dev.lguest.api.device.Errno;
+import dev.lguest.api.events.GuestExitEvent;
+import dev.lguest.api.events.GuestKilledEvent;
 import dev.lguest.api.guest.Guest;
 import dev.lguest.api.guest.GuestStatistics.Exit;
 import dev.lguest.api.guest.Lguest;
@@ -19,12 +22,15 @@ import dev.lguest.api.segments.SegmentManager;
 import dev.lguest.api.service.ServiceSlot;
 import dev.lguest.api.switcher.Switcher;
 import dev.lguest.api.traps.TrapDelivery;
+import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.metatype.annotations.Designate;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -46,10 +52,17 @@ import java.util.concurrent.locks.ReentrantLock;
  * is bound, each guest is stopped at an instruction boundary, its state taken from
  * the old CPU as a CpuState value and loaded into a new one. The old factory's unbind
  * waits until no guest runs on one of its CPUs any more.
+ *
+ * Configuration (PID dev.lguest.switcher, {@link SwitcherConfig}): the slice budget, a
+ * minimum timer period and exit logging; a change applies to guests set up after it,
+ * without restarting the switcher. Observability: every exit is counted in the guest's
+ * statistics and, while a JFR recording enables it, committed as a GuestExitEvent
+ * (the disabled cost is one flag test); a guest's end is a GuestKilledEvent.
  */
-@Component(service = Switcher.class)
+@Component(service = Switcher.class, configurationPid = SwitcherSettings.PID)
+@Designate(ocd = SwitcherConfig.class)
 public final class SwitcherComponent implements Switcher {
-    /** Instructions per slice: how long a guest runs before the loop looks around. */
+    /** Instructions per slice by default: how long a guest runs before the loop looks around. */
     static final long SLICE = 2_000_000;
     /**
      * Instructions per nanosecond we assume when a clock deadline is near, to end the
@@ -77,16 +90,49 @@ public final class SwitcherComponent implements Switcher {
     /** How many guests are inside run() now. */
     private final java.util.concurrent.atomic.AtomicInteger running = new java.util.concurrent.atomic.AtomicInteger();
     private final GuestClock clock = new GuestClock();
+    /** The configuration now; each guest takes a copy when this switcher takes it on. */
+    private volatile SwitcherSettingsValue settings = SwitcherSettingsValue.DEFAULTS;
 
     /** The switcher's own per-guest record: its pages, and the lock held around a run of the CPU. */
     private static final class GuestSlot {
         final ReentrantLock cpuLock = new ReentrantLock();
+        /** The configuration this guest runs with (the switcher's when it took the guest on). */
+        final SwitcherSettingsValue settings;
+        /** When IRQ 0 was last raised (System.nanoTime()), for the minimum timer period. */
+        long lastClockIrq;
+        boolean clockFired;
         SwitcherPages pages;
         /** The CPU state while no CPU is bound (between an unbind and the next bind). */
         CpuState parked;
         /** The shadow root last loaded into CR3, and the CPU it was loaded into. */
         int loadedRoot;
         X86Cpu loadedInto;
+
+        GuestSlot(SwitcherSettingsValue settings) {
+            this.settings = settings;
+        }
+    }
+
+    /** ConfigAdmin's configuration at activation (the defaults when there is none). */
+    @Activate
+    void activate(SwitcherConfig config) {
+        settings = SwitcherSettingsValue.of(config);
+    }
+
+    /** A changed configuration: new guests get it, no restart and no hand-over needed. */
+    @Modified
+    void modified(SwitcherConfig config) {
+        settings = SwitcherSettingsValue.of(config);
+    }
+
+    /** The configuration new guests get now. */
+    SwitcherSettingsValue settings() {
+        return settings;
+    }
+
+    /** Sets the configuration directly (tests, and callers without ConfigAdmin). */
+    void configure(SwitcherSettingsValue value) {
+        settings = value;
     }
 
     /**
@@ -185,7 +231,7 @@ public final class SwitcherComponent implements Switcher {
 
     @Override
     public void initialize(Guest guest, int pgdir, int start) {
-        GuestSlot slot = new GuestSlot();
+        GuestSlot slot = new GuestSlot(settings);
         guests.put(guest, slot);
         try {
             slot.pages = SwitcherPages.allocate(guest);
@@ -225,6 +271,7 @@ public final class SwitcherComponent implements Switcher {
 
     @Override
     public void release(Guest guest) {
+        recordEnd(guest);
         GuestSlot slot = guests.remove(guest);
         clock.forget(guest);
         ShadowPageTables mmu = mmus.get();
@@ -266,17 +313,20 @@ public final class SwitcherComponent implements Switcher {
     }
 
     private long runLoop(Guest guest, GuestSlot slot) {
+        SwitcherSettingsValue config = slot.settings;
         try {
             while (!guest.isDead()) {
                 if (retired) {
                     return HANDED_OVER;
                 }
                 if (guest.hypercallPending) {
-                    guest.statistics.countExit(Exit.HYPERCALL);
-                    await(hypercalls).doHypercalls(guest);
+                    doHypercalls(guest, config);
                 }
                 if (guest.pendingNotify != 0) {
                     guest.statistics.countExit(Exit.NOTIFY);
+                    GuestExitEvent event = new GuestExitEvent();
+                    finishExit(guest, config, event, Exit.NOTIFY, -1, 0, 0,
+                            Integer.toUnsignedLong(guest.pendingNotify), 0);
                     return Integer.toUnsignedLong(guest.pendingNotify);
                 }
                 if (guest.isDead()) {
@@ -285,7 +335,11 @@ public final class SwitcherComponent implements Switcher {
                 if (guest.isBrokenOut()) {
                     return -Errno.EAGAIN;
                 }
-                clock.tick(guest);
+                if (config.clockMinPeriodNanos() == 0) {
+                    clock.tick(guest);
+                } else {
+                    tickNoSoonerThanMinimum(guest, slot, config.clockMinPeriodNanos());
+                }
                 writeTimestamp(guest);
                 await(traps).maybeDeliverInterrupt(guest);
                 if (guest.isDead()) {
@@ -293,12 +347,15 @@ public final class SwitcherComponent implements Switcher {
                 }
                 if (guest.halted) {
                     guest.statistics.countExit(Exit.HALT);
+                    GuestExitEvent event = new GuestExitEvent();
+                    event.begin();
                     guest.sleep(guest.clockDeadline);
+                    finishExit(guest, config, event, Exit.HALT, -1, 0, 0, 0, 0);
                     continue;
                 }
                 CpuExit exit = runCpu(guest, slot);
                 if (exit != null) {
-                    handleExit(guest, exit);
+                    handleExit(guest, config, exit);
                 }
                 if (Thread.interrupted()) {
                     return -Errno.EINTR;
@@ -333,7 +390,7 @@ public final class SwitcherComponent implements Switcher {
     }
 
     private GuestSlot adopt(Guest guest) {
-        GuestSlot slot = new GuestSlot();
+        GuestSlot slot = new GuestSlot(settings);
         slot.pages = SwitcherPages.allocate(guest);
         GuestSlot raced = guests.putIfAbsent(guest, slot);
         if (raced != null) {
@@ -367,7 +424,7 @@ public final class SwitcherComponent implements Switcher {
                 slot.loadedRoot = root;
                 slot.loadedInto = cpu;
             }
-            CpuExit exit = cpu.run(sliceUntilClock(guest));
+            CpuExit exit = cpu.run(sliceUntilClock(guest, slot.settings.sliceInstructions()));
             guest.statistics.addInstructions(exit.instructions());
             return exit;
         } finally {
@@ -382,12 +439,37 @@ public final class SwitcherComponent implements Switcher {
      * CPU to stop in time.
      */
     static long sliceUntilClock(Guest guest) {
+        return sliceUntilClock(guest, SLICE);
+    }
+
+    /** {@link #sliceUntilClock(Guest)} with a configured budget in place of {@link #SLICE}. */
+    static long sliceUntilClock(Guest guest, long slice) {
         long deadline = guest.clockDeadline;
         if (deadline == 0) {
-            return SLICE;
+            return slice;
         }
         long nanos = deadline - System.nanoTime();
-        return Math.clamp((long) (nanos * INSTRUCTIONS_PER_NANOSECOND), MIN_SLICE, SLICE);
+        return Math.clamp((long) (nanos * INSTRUCTIONS_PER_NANOSECOND), Math.min(MIN_SLICE, slice), slice);
+    }
+
+    /**
+     * The clock's tick with a configured minimum period: a deadline sooner than the
+     * minimum after the last IRQ 0 is moved out to it (the guest's timer fires late,
+     * as an overloaded host's would), so a guest cannot make the host deliver timer
+     * interrupts faster than that. Runs on the guest's thread, which alone sets the
+     * deadline (SET_CLOCKEVENT) besides the clock.
+     */
+    private void tickNoSoonerThanMinimum(Guest guest, GuestSlot slot, long minimumNanos) {
+        long deadline = guest.clockDeadline;
+        if (deadline != 0 && slot.clockFired && deadline - (slot.lastClockIrq + minimumNanos) < 0) {
+            deadline = slot.lastClockIrq + minimumNanos;
+            guest.clockDeadline = deadline;
+        }
+        clock.tick(guest);
+        if (deadline != 0 && guest.clockDeadline == 0) {
+            slot.lastClockIrq = System.nanoTime();
+            slot.clockFired = true;
+        }
     }
 
     /**
@@ -479,11 +561,111 @@ public final class SwitcherComponent implements Switcher {
         slot.pages.setRing1Stack(guest.traps.ss1, guest.traps.esp1);
     }
 
-    /** lguest_arch_handle_trap: what to do about the reason the guest stopped. */
-    private void handleExit(Guest guest, CpuExit exit) throws InterruptedException {
+    /** The hypercall exit: the guest trapped with int $0x1f; do what it asked. */
+    private void doHypercalls(Guest guest, SwitcherSettingsValue config) throws InterruptedException {
+        guest.statistics.countExit(Exit.HYPERCALL);
+        GuestExitEvent event = new GuestExitEvent();
+        int number = -1;
+        long eip = 0;
+        X86Cpu cpu = guest.cpu();
+        if (cpu != null && (event.isEnabled() || config.loggedExits() != 0)) {
+            number = cpu.gpr(X86.EAX);
+            eip = Integer.toUnsignedLong(cpu.eip());
+        }
+        event.begin();
+        await(hypercalls).doHypercalls(guest);
+        finishExit(guest, config, event, Exit.HYPERCALL, number, 0, eip, 0, 0);
+    }
+
+    /**
+     * What the exits of a CPU run count as, or null for one counted elsewhere (int
+     * $0x1f counts as HYPERCALL when the hypercall is done) or not at all (a triple fault).
+     */
+    static Exit kindOf(CpuExit exit) {
+        return switch (exit.reason()) {
+            case INTERRUPTED -> Exit.HOST_INTERRUPT;
+            case BUDGET -> Exit.BUDGET;
+            case SHUTDOWN -> null;
+            case VECTOR -> switch (exit.vector()) {
+                case X86.GP -> Exit.GENERAL_PROTECTION;
+                case X86.PF_VECTOR -> Exit.PAGE_FAULT;
+                case X86.NM -> Exit.DEVICE_NOT_AVAILABLE;
+                case Lguest.TRAP_ENTRY -> null;
+                default -> exit.vector() >= Lguest.FIRST_EXTERNAL_VECTOR ? Exit.HOST_INTERRUPT : Exit.OTHER_TRAP;
+            };
+        };
+    }
+
+    /**
+     * lguest_arch_handle_trap: count the exit, deal with it, and (only when a recording
+     * wants it, or the exit is configured to be logged) say so.
+     */
+    private void handleExit(Guest guest, SwitcherSettingsValue config, CpuExit exit) throws InterruptedException {
+        Exit kind = kindOf(exit);
+        if (kind == null) {
+            dispatchExit(guest, exit);
+            return;
+        }
+        guest.statistics.countExit(kind);
+        GuestExitEvent event = new GuestExitEvent();
+        long eip = 0;
+        if (event.isEnabled() || config.logs(kind)) {
+            X86Cpu cpu = guest.cpu();
+            eip = cpu == null ? 0 : Integer.toUnsignedLong(cpu.eip());
+        }
+        event.begin();
+        dispatchExit(guest, exit);
+        finishExit(guest, config, event, kind, exit.reason() == dev.lguest.api.cpu.ExitReason.VECTOR
+                        ? exit.vector() : -1, exit.errorCode(), eip,
+                kind == Exit.PAGE_FAULT ? Integer.toUnsignedLong(guest.lastPageFault) : 0, exit.instructions());
+    }
+
+    /**
+     * The end of an exit's handling: the log line if this kind is logged, and the JFR
+     * event if a recording enabled it and the exit took at least its threshold.
+     */
+    private static void finishExit(Guest guest, SwitcherSettingsValue config, GuestExitEvent event, Exit kind,
+                                   int vector, int errorCode, long eip, long address, long instructions) {
+        if (config.loggedExits() != 0 && config.logs(kind)) {
+            LOG.log(System.Logger.Level.INFO, () -> String.format(
+                    "guest %d exit %s vector %d error %#x eip %#x address %#x after %d instructions",
+                    guest.id(), kind, vector, errorCode, eip, address, instructions));
+        }
+        if (event.shouldCommit()) {
+            event.guestId = guest.id();
+            event.reason = kind.name();
+            event.vector = vector;
+            event.errorCode = errorCode;
+            event.eip = eip;
+            event.address = address;
+            event.instructions = instructions;
+            event.commit();
+        }
+    }
+
+    /** A guest's end, for a recording: why, and what it had done. */
+    private static void recordEnd(Guest guest) {
+        GuestKilledEvent event = new GuestKilledEvent();
+        if (!event.isEnabled() || !guest.isDead()) {
+            return;
+        }
+        event.guestId = guest.id();
+        event.reason = guest.deadReason();
+        event.poweredOff = Lguest.POWER_DOWN.equals(event.reason);
+        event.instructions = guest.statistics.instructions();
+        long exits = 0;
+        for (Exit e : Exit.values()) {
+            exits += guest.statistics.exits(e);
+        }
+        event.exits = exits;
+        event.commit();
+    }
+
+    /** What to do about the reason the guest stopped (it is counted already). */
+    private void dispatchExit(Guest guest, CpuExit exit) throws InterruptedException {
         switch (exit.reason()) {
-            case INTERRUPTED -> guest.statistics.countExit(Exit.HOST_INTERRUPT);
-            case BUDGET -> guest.statistics.countExit(Exit.BUDGET);
+            case INTERRUPTED, BUDGET -> {
+            }
             case SHUTDOWN -> guest.kill(String.format("triple fault at %#x", guest.cpu().eip()));
             case VECTOR -> handleVector(guest, exit.vector(), exit.errorCode());
         }
@@ -492,14 +674,12 @@ public final class SwitcherComponent implements Switcher {
     private void handleVector(Guest guest, int vector, int errorCode) throws InterruptedException {
         switch (vector) {
             case X86.GP -> {
-                guest.statistics.countExit(Exit.GENERAL_PROTECTION);
                 // An in or out at ring 1: skip it, as if nothing answered.
                 if (errorCode == 0 && InstructionEmulator.skipPortIo(guest, await(mmus))) {
                     return;
                 }
             }
             case X86.PF_VECTOR -> {
-                guest.statistics.countExit(Exit.PAGE_FAULT);
                 int address = guest.cpu().saveState().cr2;
                 guest.lastPageFault = address;
                 // Usually the guest's mapping is fine and only our shadow lacks it.
@@ -512,7 +692,6 @@ public final class SwitcherComponent implements Switcher {
                 }
             }
             case X86.NM -> {
-                guest.statistics.countExit(Exit.DEVICE_NOT_AVAILABLE);
                 // The guest did not ask for TS: its FPU state is live, just clear TS.
                 if (!guest.taskSwitched) {
                     CpuState s = guest.cpu().saveState();
@@ -528,10 +707,8 @@ public final class SwitcherComponent implements Switcher {
             default -> {
                 if (vector >= Lguest.FIRST_EXTERNAL_VECTOR) {
                     // A real interrupt on the host side: nothing for the guest.
-                    guest.statistics.countExit(Exit.HOST_INTERRUPT);
                     return;
                 }
-                guest.statistics.countExit(Exit.OTHER_TRAP);
             }
         }
         if (!await(traps).deliverTrap(guest, vector, X86.hasErrorCode(vector), errorCode)) {

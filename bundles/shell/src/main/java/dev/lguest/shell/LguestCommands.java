@@ -1,5 +1,6 @@
 package dev.lguest.shell;
 
+import dev.lguest.api.events.ComponentSwapEvent;
 import dev.lguest.api.guest.Guest;
 import dev.lguest.api.guest.GuestRegistry;
 import org.osgi.framework.Bundle;
@@ -27,7 +28,8 @@ import java.util.concurrent.TimeUnit;
  * only then stops the old provider, so running guests move over (the components hand
  * over at an instruction boundary). If the new bundle does not start or does not
  * provide the service, the old one stays and the command says why. The old bundle is
- * stopped, not uninstalled, so a swap back is another swap.
+ * stopped, not uninstalled, so a swap back is another swap. Every swap, done or not, is
+ * a dev.lguest.ComponentSwap event for JDK Flight Recorder while a recording enables it.
  *
  * Gogo finds these through the osgi.command properties; nothing here needs Gogo's
  * classes, so a build without the shell simply has no use for this bundle.
@@ -71,11 +73,26 @@ public final class LguestCommands {
      * location that is installed first if no bundle has it yet.
      */
     public String swap(String component, String target) throws InterruptedException {
+        ComponentSwapEvent event = new ComponentSwapEvent();
+        event.begin();
+        String answer = swap(component, target, event);
+        if (event.shouldCommit()) {
+            event.outcome = answer;
+            event.succeeded = answer.startsWith("swapped ");
+            event.commit();
+        }
+        return answer;
+    }
+
+    /** The swap itself; what it learns (the service, the bundles) goes into {@code event}. */
+    private String swap(String component, String target, ComponentSwapEvent event) throws InterruptedException {
         Class<?> service = Components.BY_NAME.get(component);
         if (service == null) {
             return "no component '" + component + "'; one of " + String.join(", ", Components.BY_NAME.keySet());
         }
+        event.service = service.getName();
         Bundle old = providerOf(service);
+        event.fromBundle = old == null ? "none" : describe(old);
         Bundle next;
         try {
             next = resolve(target);
@@ -85,6 +102,7 @@ public final class LguestCommands {
         if (next == null) {
             return "no bundle " + target;
         }
+        event.toBundle = describe(next);
         if (next.equals(old)) {
             return "bundle " + describe(next) + " already provides " + component;
         }
