@@ -319,46 +319,61 @@ public final class SwitcherComponent implements Switcher {
                 if (retired) {
                     return HANDED_OVER;
                 }
-                if (guest.hypercallPending) {
-                    doHypercalls(guest, config);
-                }
-                if (guest.pendingNotify != 0) {
-                    guest.statistics.countExit(Exit.NOTIFY);
-                    GuestExitEvent event = new GuestExitEvent();
-                    finishExit(guest, config, event, Exit.NOTIFY, -1, 0, 0,
-                            Integer.toUnsignedLong(guest.pendingNotify), 0);
-                    return Integer.toUnsignedLong(guest.pendingNotify);
-                }
-                if (guest.isDead()) {
-                    break;
-                }
-                if (guest.isBrokenOut()) {
-                    return -Errno.EAGAIN;
-                }
-                if (config.clockMinPeriodNanos() == 0) {
-                    clock.tick(guest);
-                } else {
-                    tickNoSoonerThanMinimum(guest, slot, config.clockMinPeriodNanos());
-                }
-                writeTimestamp(guest);
-                await(traps).maybeDeliverInterrupt(guest);
-                if (guest.isDead()) {
-                    break;
-                }
-                if (guest.halted) {
-                    guest.statistics.countExit(Exit.HALT);
-                    GuestExitEvent event = new GuestExitEvent();
-                    event.begin();
-                    guest.sleep(guest.clockDeadline);
-                    finishExit(guest, config, event, Exit.HALT, -1, 0, 0, 0, 0);
-                    continue;
-                }
-                CpuExit exit = runCpu(guest, slot);
-                if (exit != null) {
-                    handleExit(guest, config, exit);
-                }
-                if (Thread.interrupted()) {
-                    return -Errno.EINTR;
+                // One turn of the loop is one step of the guest: run its CPU, then change
+                // the CPU's state for what happened (deliver a trap, do a hypercall). A CPU
+                // swap must not fall between the two, or the change lands on the old CPU
+                // and is lost: so the CPU lock is held for the whole turn, and a swap
+                // (migrate) happens only between turns, or while the guest sleeps.
+                slot.cpuLock.lock();
+                try {
+                    if (guest.hypercallPending) {
+                        doHypercalls(guest, config);
+                    }
+                    if (guest.pendingNotify != 0) {
+                        guest.statistics.countExit(Exit.NOTIFY);
+                        GuestExitEvent event = new GuestExitEvent();
+                        finishExit(guest, config, event, Exit.NOTIFY, -1, 0, 0,
+                                Integer.toUnsignedLong(guest.pendingNotify), 0);
+                        return Integer.toUnsignedLong(guest.pendingNotify);
+                    }
+                    if (guest.isDead()) {
+                        break;
+                    }
+                    if (guest.isBrokenOut()) {
+                        return -Errno.EAGAIN;
+                    }
+                    if (config.clockMinPeriodNanos() == 0) {
+                        clock.tick(guest);
+                    } else {
+                        tickNoSoonerThanMinimum(guest, slot, config.clockMinPeriodNanos());
+                    }
+                    writeTimestamp(guest);
+                    await(traps).maybeDeliverInterrupt(guest);
+                    if (guest.isDead()) {
+                        break;
+                    }
+                    if (guest.halted) {
+                        guest.statistics.countExit(Exit.HALT);
+                        GuestExitEvent event = new GuestExitEvent();
+                        event.begin();
+                        slot.cpuLock.unlock();
+                        try {
+                            guest.sleep(guest.clockDeadline);
+                        } finally {
+                            slot.cpuLock.lock();
+                        }
+                        finishExit(guest, config, event, Exit.HALT, -1, 0, 0, 0, 0);
+                        continue;
+                    }
+                    CpuExit exit = runCpu(guest, slot);
+                    if (exit != null) {
+                        handleExit(guest, config, exit);
+                    }
+                    if (Thread.interrupted()) {
+                        return -Errno.EINTR;
+                    }
+                } finally {
+                    slot.cpuLock.unlock();
                 }
             }
             return -Errno.ENOENT;
@@ -407,8 +422,8 @@ public final class SwitcherComponent implements Switcher {
     private CpuExit runCpu(Guest guest, GuestSlot slot) throws InterruptedException {
         ShadowPageTables mmu = await(mmus);
         TrapDelivery trapService = await(traps);
-        slot.cpuLock.lock();
-        try {
+        // The caller holds slot.cpuLock (see runLoop).
+        {
             X86Cpu cpu = currentCpu(guest, slot);
             if (cpu == null) {
                 return null;
@@ -427,8 +442,6 @@ public final class SwitcherComponent implements Switcher {
             CpuExit exit = cpu.run(sliceUntilClock(guest, slot.settings.sliceInstructions()));
             guest.statistics.addInstructions(exit.instructions());
             return exit;
-        } finally {
-            slot.cpuLock.unlock();
         }
     }
 

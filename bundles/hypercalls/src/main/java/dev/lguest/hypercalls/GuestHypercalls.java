@@ -32,6 +32,7 @@ import java.time.Instant;
 import java.util.EnumMap;
 import java.util.Map;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
@@ -148,24 +149,48 @@ public final class GuestHypercalls implements HypercallHandler {
     // The services, each as it is bound right now. A missing one cannot do the guest's
     // call, so the guest dies saying which; every one is bound before a guest runs.
 
+    /**
+     * The collaborators this instance had when it was deactivated. Deactivation comes
+     * before the framework unbinds them, and a guest may be in the middle of a call on
+     * this instance right then (its replacement is already serving the next calls):
+     * that call finishes with these. Null while the instance is active.
+     */
+    private volatile Retired retired;
+
+    private record Retired(TrapDelivery traps, SegmentManager segments, ShadowPageTables pageTables) {
+    }
+
+    @Deactivate
+    void deactivate() {
+        retired = new Retired(trapDelivery, segmentManager, shadowPageTables);
+    }
+
     private TrapDelivery traps(Guest guest) {
-        return present(guest, () -> trapDelivery, "trap");
+        return present(guest, () -> trapDelivery, Retired::traps, "trap");
     }
 
     private SegmentManager segments(Guest guest) {
-        return present(guest, () -> segmentManager, "segment");
+        return present(guest, () -> segmentManager, Retired::segments, "segment");
     }
 
     private ShadowPageTables pageTables(Guest guest) {
-        return present(guest, () -> shadowPageTables, "page table");
+        return present(guest, () -> shadowPageTables, Retired::pageTables, "page table");
     }
 
     /** How long a missing collaborator is waited for (the gap of a swap); tests shorten it. */
     long swapWaitNanos = java.util.concurrent.TimeUnit.SECONDS.toNanos(dev.lguest.api.service.SwapGap.WAIT_SECONDS);
 
     /** The service in the field, waiting out the gap of a swap; kills the guest if none comes. */
-    private <T> T present(Guest guest, java.util.function.Supplier<T> field, String name) {
-        T service = dev.lguest.api.service.SwapGap.await(field, swapWaitNanos);
+    private <T> T present(Guest guest, java.util.function.Supplier<T> field,
+                          java.util.function.Function<Retired, T> kept, String name) {
+        T service = field.get();
+        Retired r = retired;
+        if (service == null && r != null) {
+            service = kept.apply(r);
+        }
+        if (service == null) {
+            service = dev.lguest.api.service.SwapGap.await(field, swapWaitNanos);
+        }
         if (service == null) {
             guest.kill("hypercall needs the " + name + " service, which is not there");
         }

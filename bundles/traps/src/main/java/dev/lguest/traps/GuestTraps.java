@@ -34,6 +34,7 @@ import dev.lguest.api.segments.SegmentManager;
 import dev.lguest.api.traps.TrapDelivery;
 import dev.lguest.api.traps.TrapState;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
@@ -66,6 +67,21 @@ public final class GuestTraps implements TrapDelivery {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     private volatile ShadowPageTables pageTables;
+
+    /**
+     * The collaborators this instance had when it was deactivated. Deactivation comes
+     * before the framework unbinds them, and a guest may be in the middle of a trap
+     * delivery on this instance right then: that delivery finishes with these.
+     */
+    private volatile Retired retired;
+
+    private record Retired(SegmentManager segments, ShadowPageTables pageTables) {
+    }
+
+    @Deactivate
+    void deactivate() {
+        retired = new Retired(segmentManager, pageTables);
+    }
 
     /** How long a missing collaborator is waited for (the gap of a swap); tests shorten it. */
     long swapWaitNanos = java.util.concurrent.TimeUnit.SECONDS.toNanos(SwapGap.WAIT_SECONDS);
@@ -119,8 +135,11 @@ public final class GuestTraps implements TrapDelivery {
     private void enterHandler(Guest guest, int low, int high, boolean hasErrorCode, int errorCode) {
         X86Cpu cpu = guest.cpu();
         // Wait out the gap of a swap (Bundle.update stops the old one before the new one starts).
-        SegmentManager segments = SwapGap.await(() -> segmentManager, swapWaitNanos);
-        ShadowPageTables mmu = SwapGap.await(() -> pageTables, swapWaitNanos);
+        Retired r = retired;
+        SegmentManager segments = r != null && segmentManager == null ? r.segments()
+                : SwapGap.await(() -> segmentManager, swapWaitNanos);
+        ShadowPageTables mmu = r != null && pageTables == null ? r.pageTables()
+                : SwapGap.await(() -> pageTables, swapWaitNanos);
         if (cpu == null) {
             guest.kill("no CPU to deliver a trap on");
             return;
@@ -347,7 +366,8 @@ public final class GuestTraps implements TrapDelivery {
         // Pinning keeps the stack mapped so a direct trap can never fault pushing its
         // frame. Without a page table service no guest can run at all, and the next one
         // to bind finds the stack in guest.traps, so there is nothing to kill for here.
-        ShadowPageTables mmu = pageTables;
+        Retired r = retired;
+        ShadowPageTables mmu = pageTables != null || r == null ? pageTables : r.pageTables();
         if (mmu != null) {
             mmu.pinStackPages(guest, esp, pages);
         }
