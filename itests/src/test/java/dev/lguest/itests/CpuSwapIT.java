@@ -33,7 +33,7 @@ import static org.junit.Assert.assertTrue;
 @ExamReactorStrategy(PerClass.class)
 public class CpuSwapIT {
     /** Long enough that the guest is mid-computation when its CPU goes away. */
-    private static final int ROUNDS = 3_000_000;
+    private static final int ROUNDS = 20_000_000;
 
     @Inject
     private GuestLauncher launcher;

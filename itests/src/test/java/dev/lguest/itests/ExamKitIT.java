@@ -108,7 +108,7 @@ public class ExamKitIT {
 
     @Test
     public void theRealPageTablesTakeOverUnderARunningGuest() throws Exception {
-        int rounds = 2_000_000;
+        int rounds = 12_000_000;
         try (GuestRun run = GuestRun.bootDemo(launcher, "spin=" + rounds)) {
             run.awaitLine(GuestRun.DEMO_HELLO, TIMEOUT);
             ComponentSwap.awaitRunning(run, TIMEOUT);

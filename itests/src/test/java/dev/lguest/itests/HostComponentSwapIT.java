@@ -36,7 +36,7 @@ import static org.junit.Assert.assertTrue;
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerMethod.class)
 public class HostComponentSwapIT {
-    private static final int ROUNDS = 2_000_000;
+    private static final int ROUNDS = 12_000_000;
 
     @Inject
     private GuestLauncher launcher;

@@ -55,7 +55,7 @@ public class SimpleMmuBuildIT {
 
     @Test
     public void theRealPageTablesCanBeSwappedInUnderARunningGuest() throws Exception {
-        try (GuestRun run = GuestRun.bootDemo(launcher, "spin=1000000")) {
+        try (GuestRun run = GuestRun.bootDemo(launcher, "spin=12000000")) {
             run.awaitLine("Hello from the guest", TIMEOUT);
             ComponentSwap.replace(context, ShadowPageTables.class, "lguest-pagetable");
             assertEquals("Power down", run.exitReason(TIMEOUT));
