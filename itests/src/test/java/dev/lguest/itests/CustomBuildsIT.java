@@ -94,13 +94,16 @@ public class CustomBuildsIT {
     }
 
     @Test
-    public void theSimpleMmuBuildPassesTheGuestTestKernel() throws Exception {
-        Result result = lguest("lguest-simple-mmu", "32", guest("testkernel.elf").toString());
-        assertEquals(result.toString(), 0, result.exitCode());
-        TapReport tap = TapReport.parse(result.out());
-        assertEquals(result.toString(), tap.plan, tap.tests.size());
-        assertTrue(result.toString(), tap.plan >= 35);
-        assertEquals(result.toString(), List.of(), tap.realFailures());
+    public void everyShippedBuildPassesTheGuestTestKernel() throws Exception {
+        for (String build : List.of("lguest", "lguest-debug", "lguest-noblock", "lguest-simple-mmu")) {
+            Result result = lguest(build, "32", guest("testkernel.elf").toString());
+            String what = build + ": " + result;
+            assertEquals(what, 0, result.exitCode());
+            TapReport tap = TapReport.parse(result.out());
+            assertEquals(what, tap.plan, tap.tests.size());
+            assertTrue(what, tap.plan >= 35);
+            assertEquals(what, List.of(), tap.realFailures());
+        }
     }
 
     @Test
