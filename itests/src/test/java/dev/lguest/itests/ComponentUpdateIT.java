@@ -87,8 +87,8 @@ public class ComponentUpdateIT {
     }
 
     @Test
-    @Ignore("a call already inside the old GuestTraps instance finds its references nulled by its deactivation; "
-            + "waiting cannot help it (only the new instance is bound again)")
+    @Ignore("fails about one run in three: a trap delivery finds no segment service for 30 s during the update "
+            + "(not the in-flight race fixed by GuestTraps.Retired; not diagnosed yet)")
     public void trapsAreUpdatedInPlaceUnderARunningGuest() throws Exception {
         updateUnderRunningGuest(List.of(SwapKit.component("lguest-traps")));
     }
