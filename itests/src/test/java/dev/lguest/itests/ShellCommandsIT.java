@@ -50,7 +50,8 @@ public class ShellCommandsIT {
     @Test
     public void listSwapAndStatsOnARunningGuest() throws Exception {
         try (GuestRun run = GuestRun.bootDemo(launcher, "spin=" + ROUNDS)) {
-            ComponentSwap.awaitRunning(run, Duration.ofSeconds(60));
+            // Once it has said hello, the guest has a CPU and is into its checksum loop.
+            run.awaitLine(GuestRun.DEMO_HELLO, Duration.ofSeconds(60));
             int id = run.awaitGuest(Duration.ofSeconds(10)).id();
 
             String list = command("list");
