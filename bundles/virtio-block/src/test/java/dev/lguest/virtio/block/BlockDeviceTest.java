@@ -1,5 +1,6 @@
 package dev.lguest.virtio.block;
 
+import dev.lguest.testing.devices.RecordingDeviceHost;
 import dev.lguest.api.launcher.BootException;
 import dev.lguest.api.launcher.BootSpec;
 import dev.lguest.api.launcher.ConfigField;
@@ -38,7 +39,7 @@ class BlockDeviceTest {
     private Path disk;
     private final GuestMemory memory = new GuestMemory(Arena.ofAuto().allocate(1 << 20));
     private final TestQueue queue = new TestQueue();
-    private final TestHost host = new TestHost();
+    private final RecordingDeviceHost host = new RecordingDeviceHost();
     private GuestDevice device;
 
     @BeforeEach

@@ -1,5 +1,6 @@
 package dev.lguest.virtio.block;
 
+import dev.lguest.testing.devices.RecordingDeviceHost;
 import dev.lguest.api.launcher.BlockState;
 import dev.lguest.api.launcher.BootSpec;
 import dev.lguest.api.launcher.ConfigField;
@@ -33,7 +34,7 @@ class BlockHandoverTest {
     void theSuccessorTakesTheOpenDiskAndTheSameConfiguration() throws Exception {
         Path disk = dir.resolve("disk.img");
         Files.write(disk, new byte[16 * 512]);
-        TestHost host = new TestHost();
+        RecordingDeviceHost host = new RecordingDeviceHost();
         GuestDevice old = new VirtioBlock().attach(new BootSpec(16, null, new byte[1], null, disk, List.of(), false),
                 host).orElseThrow();
         BlockState state = (BlockState) old.suspend();
@@ -53,7 +54,7 @@ class BlockHandoverTest {
     void aStateOfAnotherKindIsRefused() {
         DeviceHandover handover = new DeviceHandover(VirtioBlock.TYPE, "block", List.of(new QueuePosition(0, 0)),
                 List.of(), new ConsoleState(new byte[0], 0, 0));
-        HandoverException e = assertThrows(HandoverException.class, () -> new VirtioBlock().adopt(handover, new TestHost()));
+        HandoverException e = assertThrows(HandoverException.class, () -> new VirtioBlock().adopt(handover, new RecordingDeviceHost()));
         assertTrue(e.getMessage().startsWith("block: cannot take over"), e.getMessage());
     }
 

@@ -1,5 +1,6 @@
 package dev.lguest.virtio.console;
 
+import dev.lguest.testing.devices.RecordingDeviceHost;
 import dev.lguest.api.launcher.DescriptorChain;
 import dev.lguest.api.launcher.DescriptorChain.Buffer;
 import dev.lguest.api.launcher.VirtqueueFault;
@@ -17,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 /** The virtio console: output chains to the console stream, keystrokes into input chains. */
 class ConsoleDeviceTest {
     private final GuestMemory memory = new GuestMemory(Arena.ofAuto().allocate(1 << 20));
-    private final TestHost host = new TestHost();
+    private final RecordingDeviceHost host = new RecordingDeviceHost();
     private final TestQueue input = new TestQueue();
     private final TestQueue output = new TestQueue();
     private final ConsoleDevice console = new ConsoleDevice(host);

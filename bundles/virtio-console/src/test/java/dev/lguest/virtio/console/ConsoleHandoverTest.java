@@ -1,5 +1,6 @@
 package dev.lguest.virtio.console;
 
+import dev.lguest.testing.devices.RecordingDeviceHost;
 import dev.lguest.api.launcher.ConsoleState;
 import dev.lguest.api.launcher.DeviceHandover;
 import dev.lguest.api.launcher.GuestDevice;
@@ -18,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class ConsoleHandoverTest {
     @Test
     void waitingKeystrokesAndTheControlCCountMoveToTheSuccessor() throws Exception {
-        TestHost host = new TestHost();
+        RecordingDeviceHost host = new RecordingDeviceHost();
         ConsoleDevice old = new ConsoleDevice(host);
         old.pendingInput().add("ls\n".getBytes(), 0, 3);
         old.pendingInput().add(new byte[] {ControlCAbort.CONTROL_C}, 0, 1);

@@ -1,4 +1,4 @@
-package dev.lguest.virtio.console;
+package dev.lguest.testing.devices;
 
 import dev.lguest.api.launcher.DeviceHost;
 
@@ -8,11 +8,15 @@ import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
 
-/** A DeviceHost for device tests: no keyboard, and --verbose lines collected. */
-final class TestHost implements DeviceHost {
-    final ByteArrayOutputStream output = new ByteArrayOutputStream();
-    final List<String> verboseLines = new ArrayList<>();
-    String stoppedFor;
+/**
+ * A DeviceHost for the Launcher devices' unit tests: no keyboard; what the device
+ * prints, the --verbose lines it writes and the reason it stops its guest for are
+ * kept for the test to look at.
+ */
+public final class RecordingDeviceHost implements DeviceHost {
+    public final ByteArrayOutputStream output = new ByteArrayOutputStream();
+    public final List<String> verboseLines = new ArrayList<>();
+    public String stoppedFor;
 
     @Override
     public PrintStream console() {
