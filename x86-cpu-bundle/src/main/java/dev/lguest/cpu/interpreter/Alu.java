@@ -1,7 +1,18 @@
-// Integer arithmetic with the x86 status flags (CF, PF, AF, ZF, SF, OF), computed
-// eagerly into the CPU's EFLAGS. Operand sizes are 1, 2 or 4 bytes; values are passed
-// as ints whose bits above the size are ignored. Where the manual leaves a flag
-// undefined, the choice made here is the common one of real processors.
+// Integer arithmetic with the x86 status flags (CF, PF, AF, ZF, SF, OF). Operand sizes
+// are 1, 2 or 4 bytes; values are passed as ints whose bits above the size are ignored.
+// Where the manual leaves a flag undefined, the choice made here is the common one of
+// real processors.
+//
+// The flags are lazy for the commonest 32-bit operations (ADD, SUB, CMP, AND, OR, XOR,
+// TEST, INC, DEC): compiled code computes flags far more often than it reads them, and
+// a read is nearly always one condition of a Jcc right after a CMP or TEST. Such an
+// operation only notes what it did (pending, with its result and operands) and the
+// flags are worked out when read: a condition straight from the operands (condition),
+// all six when anything else wants them (materialize: PUSHF, LAHF, an interrupt,
+// saveState, an instruction changing only some flags). Every other operation writes
+// the flags eagerly, through setStatus, which also forgets the pending record. The
+// rest of EFLAGS (IF, DF, IOPL, ...) always lives in cpu.eflags; its status bits are
+// only valid while pending is EAGER, which is what cpu.eflags() guarantees.
 package dev.lguest.cpu.interpreter;
 
 import static dev.lguest.api.cpu.X86.AF;
@@ -23,7 +34,17 @@ final class Alu {
         }
     }
 
+    /** What the status flags are waiting on: EAGER (they are in cpu.eflags) or one of the lazy operations. */
+    static final int EAGER = 0, LAZY_ADD = 1, LAZY_SUB = 2, LAZY_LOGIC = 3, LAZY_INC = 4, LAZY_DEC = 5;
+
     private final InterpreterCpu cpu;
+
+    int pending = EAGER;
+    /**
+     * The last lazy operation's result and operands (for INC and DEC, lastSource holds
+     * the CF they leave alone).
+     */
+    int lastResult, lastDestination, lastSource;
 
     Alu(InterpreterCpu cpu) {
         this.cpu = cpu;
@@ -48,8 +69,91 @@ final class Alu {
         return PARITY[masked & 0xff] | (masked == 0 ? ZF : 0) | ((masked & signBit(size)) != 0 ? SF : 0);
     }
 
-    private void setStatus(int flags) {
+    /** Replaces all six status flags; whatever was pending is forgotten. */
+    void setStatus(int flags) {
         cpu.eflags = (cpu.eflags & ~STATUS) | flags;
+        pending = EAGER;
+    }
+
+    /** Works out the pending flags into cpu.eflags, so that all of EFLAGS is there. */
+    void materialize() {
+        if (pending != EAGER) {
+            cpu.eflags = (cpu.eflags & ~STATUS) | pendingStatus();
+            pending = EAGER;
+        }
+    }
+
+    /** The six status flags the pending operation produced. */
+    private int pendingStatus() {
+        int result = lastResult, dst = lastDestination, src = lastSource;
+        return switch (pending) {
+            case LAZY_ADD -> resultFlags32(result) | (Integer.compareUnsigned(result, dst) < 0 ? CF : 0)
+                    | (((dst ^ result) & (src ^ result)) < 0 ? OF : 0) | ((dst ^ src ^ result) & AF);
+            case LAZY_SUB -> resultFlags32(result) | (Integer.compareUnsigned(dst, src) < 0 ? CF : 0)
+                    | (((dst ^ src) & (dst ^ result)) < 0 ? OF : 0) | ((dst ^ src ^ result) & AF);
+            case LAZY_LOGIC -> resultFlags32(result);
+            case LAZY_INC -> resultFlags32(result) | ((dst ^ result) & AF)
+                    | (result == Integer.MIN_VALUE ? OF : 0) | src;
+            default -> resultFlags32(result) | ((dst ^ result) & AF)
+                    | (result == Integer.MAX_VALUE ? OF : 0) | src;
+        };
+    }
+
+    /** CF as it stands, without working out the other flags. */
+    int carry() {
+        return switch (pending) {
+            case EAGER -> cpu.eflags & CF;
+            case LAZY_ADD -> Integer.compareUnsigned(lastResult, lastDestination) < 0 ? CF : 0;
+            case LAZY_SUB -> Integer.compareUnsigned(lastDestination, lastSource) < 0 ? CF : 0;
+            case LAZY_LOGIC -> 0;
+            default -> lastSource;
+        };
+    }
+
+    /**
+     * Condition code cc (the low nibble of Jcc, SETcc, CMOVcc) as it stands. After a
+     * CMP, SUB or logic operation it comes from the operands, as the compiler that
+     * wrote the CMP/Jcc pair meant it; ZF and SF of any lazy operation come from the result.
+     */
+    boolean condition(int cc) {
+        int result = lastResult;
+        boolean holds;
+        switch (pending) {
+            case EAGER -> {
+                return condition(cc, cpu.eflags);
+            }
+            case LAZY_SUB -> {
+                int dst = lastDestination, src = lastSource;
+                holds = switch (cc >>> 1) {
+                    case 0 -> ((dst ^ src) & (dst ^ result)) < 0;
+                    case 1 -> Integer.compareUnsigned(dst, src) < 0;
+                    case 2 -> result == 0;
+                    case 3 -> Integer.compareUnsigned(dst, src) <= 0;
+                    case 4 -> result < 0;
+                    case 5 -> PARITY[result & 0xff] != 0;
+                    case 6 -> dst < src;
+                    default -> dst <= src;
+                };
+            }
+            case LAZY_LOGIC -> holds = switch (cc >>> 1) {
+                case 0, 1 -> false; // OF and CF are clear
+                case 2, 3 -> result == 0;
+                case 4, 6 -> result < 0;
+                case 5 -> PARITY[result & 0xff] != 0;
+                default -> result <= 0;
+            };
+            default -> {
+                if (cc >>> 1 == 2) {
+                    holds = result == 0;
+                } else if (cc >>> 1 == 4) {
+                    holds = result < 0;
+                } else {
+                    materialize();
+                    return condition(cc, cpu.eflags);
+                }
+            }
+        }
+        return holds ^ ((cc & 1) != 0);
     }
 
     /** The eight classic ALU operations of opcodes 00-3F and 80-83; CMP returns dst unchanged. */
@@ -57,8 +161,8 @@ final class Alu {
         return switch (op) {
             case ADD -> add(dst, src, 0, size);
             case OR -> logic(dst | src, size);
-            case ADC -> add(dst, src, cpu.eflags & CF, size);
-            case SBB -> sub(dst, src, cpu.eflags & CF, size);
+            case ADC -> add(dst, src, carry(), size);
+            case SBB -> sub(dst, src, carry(), size);
             case AND -> logic(dst & src, size);
             case SUB -> sub(dst, src, 0, size);
             case XOR -> logic(dst ^ src, size);
@@ -109,7 +213,7 @@ final class Alu {
 
     /** INC and DEC leave CF alone. */
     int increment(int value, int delta, int size) {
-        int carry = cpu.eflags & CF;
+        int carry = carry();
         int result = delta > 0 ? add(value, 1, 0, size) : sub(value, 1, 0, size);
         cpu.eflags = (cpu.eflags & ~CF) | carry;
         return result;
@@ -121,52 +225,47 @@ final class Alu {
 
     // ---- 32-bit forms of the hot operations, for the executor's fast handlers ----
 
-    /** ADD, OR, AND, SUB, XOR or CMP on 32 bits (ADC and SBB go through arith). */
+    /** ADD, OR, AND, SUB, XOR or CMP on 32 bits (ADC and SBB go through arith), with lazy flags. */
     int arith32(int op, int dst, int src) {
         int result;
-        int flags;
         switch (op) {
             case ADD -> {
                 result = dst + src;
-                flags = resultFlags32(result) | (Integer.compareUnsigned(result, dst) < 0 ? CF : 0)
-                        | (((dst ^ result) & (src ^ result)) < 0 ? OF : 0) | ((dst ^ src ^ result) & AF);
+                pending = LAZY_ADD;
             }
             case SUB, CMP -> {
                 result = dst - src;
-                flags = resultFlags32(result) | (Integer.compareUnsigned(dst, src) < 0 ? CF : 0)
-                        | (((dst ^ src) & (dst ^ result)) < 0 ? OF : 0) | ((dst ^ src ^ result) & AF);
-                if (op == CMP) {
-                    result = dst;
-                }
+                pending = LAZY_SUB;
             }
             case OR -> {
                 result = dst | src;
-                flags = resultFlags32(result);
+                pending = LAZY_LOGIC;
             }
             case AND -> {
                 result = dst & src;
-                flags = resultFlags32(result);
+                pending = LAZY_LOGIC;
             }
             case XOR -> {
                 result = dst ^ src;
-                flags = resultFlags32(result);
+                pending = LAZY_LOGIC;
             }
             default -> {
                 return arith(op, dst, src, 4);
             }
         }
-        cpu.eflags = (cpu.eflags & ~STATUS) | flags;
-        return result;
+        lastResult = result;
+        lastDestination = dst;
+        lastSource = src;
+        return op == CMP ? dst : result;
     }
 
-    /** INC (delta 1) or DEC (delta -1) on 32 bits: CF is left alone. */
+    /** INC (delta 1) or DEC (delta -1) on 32 bits, with lazy flags: CF is left alone. */
     int increment32(int value, int delta) {
         int result = value + delta;
-        int flags = resultFlags32(result) | ((value ^ result) & AF);
-        if (delta > 0 ? result == Integer.MIN_VALUE : result == Integer.MAX_VALUE) {
-            flags |= OF;
-        }
-        cpu.eflags = (cpu.eflags & ~(STATUS & ~CF)) | flags;
+        lastSource = carry();
+        lastResult = result;
+        lastDestination = value;
+        pending = delta > 0 ? LAZY_INC : LAZY_DEC;
         return result;
     }
 
@@ -184,6 +283,7 @@ final class Alu {
         int bits = size * 8;
         int m = mask(size);
         int v = value & m;
+        materialize(); // rotates keep SF, ZF, AF and PF
         int flags = cpu.eflags;
         int result;
         switch (op) {
@@ -274,7 +374,7 @@ final class Alu {
         }
         int r = (int) result & m;
         boolean of = ((r ^ dst) & signBit(size)) != 0;
-        cpu.eflags = (cpu.eflags & ~STATUS) | resultFlags(r, size) | (cf ? CF : 0) | (of ? OF : 0);
+        setStatus(resultFlags(r, size) | (cf ? CF : 0) | (of ? OF : 0));
         return r;
     }
 

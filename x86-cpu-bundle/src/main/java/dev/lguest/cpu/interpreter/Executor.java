@@ -185,7 +185,7 @@ final class Executor {
             }
             case LEA32 -> gpr[instruction.reg] = effectiveAddress();
             case JCC -> {
-                if (Alu.condition(instruction.opcode & 15, cpu.eflags)) {
+                if (alu.condition(instruction.opcode & 15)) {
                     jumpTo(next + instruction.immediate);
                 }
             }
@@ -381,7 +381,7 @@ final class Executor {
             case 0x6c, 0x6d, 0x6e, 0x6f -> strings.execute(op);
             case 0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77,
                  0x78, 0x79, 0x7a, 0x7b, 0x7c, 0x7d, 0x7e, 0x7f -> {
-                if (Alu.condition(op & 15, cpu.eflags)) {
+                if (alu.condition(op & 15)) {
                     jumpTo(next + in.immediate);
                 }
             }
@@ -443,18 +443,18 @@ final class Executor {
                 return committed();
             }
             case 0x9b -> x87.waitInstruction();
-            case 0x9c -> cpu.push(cpu.eflags & ~(X86.VM | X86.RF), operandSize());
+            case 0x9c -> cpu.push(cpu.eflags() & ~(X86.VM | X86.RF), operandSize());
             case 0x9d -> {
                 int size = operandSize();
                 int popped = cpu.peek(0, size);
-                cpu.eflags = cpu.interrupts.mergeFlags(popped, cpu.cpl, size);
+                cpu.setEflags(cpu.interrupts.mergeFlags(popped, cpu.cpl, size));
                 cpu.gpr[ESP] = cpu.stackPointerPlus(cpu.gpr[ESP], size);
             }
             case 0x9e -> {
                 int mask = X86.SF | X86.ZF | X86.AF | X86.PF | X86.CF;
-                cpu.eflags = (cpu.eflags & ~mask) | ((gpr[EAX] >>> 8) & mask);
+                cpu.setEflags((cpu.eflags() & ~mask) | ((gpr[EAX] >>> 8) & mask));
             }
-            case 0x9f -> cpu.setReg(4, 1, (cpu.eflags & 0xd5) | X86.EFLAGS_FIXED);
+            case 0x9f -> cpu.setReg(4, 1, (cpu.eflags() & 0xd5) | X86.EFLAGS_FIXED);
             case 0xa0, 0xa1 -> {
                 int size = sizeOf(op);
                 cpu.setReg(EAX, size, cpu.read(in.segment(), moffs(), size));
@@ -510,7 +510,7 @@ final class Executor {
                 return true;
             }
             case 0xce -> {
-                if ((cpu.eflags & OF) != 0) {
+                if ((cpu.eflags() & OF) != 0) {
                     cpu.interrupts.softwareInterrupt(X86.OF_VECTOR, next);
                     return true;
                 }
@@ -519,17 +519,21 @@ final class Executor {
                 cpu.interrupts.interruptReturn(operandSize(), next);
                 return committed();
             }
-            case 0xd6 -> cpu.setReg(EAX, 1, (cpu.eflags & CF) != 0 ? 0xff : 0); // SALC, undocumented but P6
+            case 0xd6 -> cpu.setReg(EAX, 1, alu.carry() != 0 ? 0xff : 0); // SALC, undocumented but P6
             case 0xd4 -> system.asciiAdjustMultiply(in.immediate & 0xff);
             case 0xd5 -> system.asciiAdjustDivide(in.immediate & 0xff);
             case 0xd7 -> {
                 int offset = in.address32 ? gpr[X86.EBX] + (gpr[EAX] & 0xff) : (gpr[X86.EBX] + (gpr[EAX] & 0xff)) & 0xffff;
                 cpu.setReg(EAX, 1, cpu.read(in.segment(), offset, 1));
             }
-            case 0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf -> x87.execute(this);
+            case 0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf -> {
+                // The FPU reads (FCMOVcc) and writes (FCOMI) cpu.eflags itself: no flags pending.
+                alu.materialize();
+                x87.execute(this);
+            }
             case 0xe0, 0xe1, 0xe2 -> {
                 int count = in.address32 ? gpr[ECX] - 1 : (gpr[ECX] - 1) & 0xffff;
-                boolean zf = (cpu.eflags & ZF) != 0;
+                boolean zf = (cpu.eflags() & ZF) != 0;
                 boolean taken = count != 0 && (op == 0xe2 || (op == 0xe1 ? zf : !zf));
                 if (taken) {
                     jumpTo(next + in.immediate);
@@ -564,10 +568,10 @@ final class Executor {
                 cpu.requestExit(dev.lguest.api.cpu.ExitReason.INTERRUPTED, 0, 0);
                 return true;
             }
-            case 0xf5 -> cpu.eflags ^= CF;
+            case 0xf5 -> cpu.setEflags(cpu.eflags() ^ CF);
             case 0xf6, 0xf7 -> group3(sizeOf(op));
-            case 0xf8 -> cpu.eflags &= ~CF;
-            case 0xf9 -> cpu.eflags |= CF;
+            case 0xf8 -> cpu.setEflags(cpu.eflags() & ~CF);
+            case 0xf9 -> cpu.setEflags(cpu.eflags() | CF);
             case 0xfa, 0xfb -> {
                 if (cpu.cpl > ((cpu.eflags >>> 12) & 3)) {
                     throw CpuFault.generalProtection(0);
@@ -898,9 +902,9 @@ final class Executor {
         int source = cpu.reg(in.reg, 2);
         if ((destination & 3) < (source & 3)) {
             writeRm(2, (destination & ~3) | (source & 3));
-            cpu.eflags |= ZF;
+            cpu.setEflags(cpu.eflags() | ZF);
         } else {
-            cpu.eflags &= ~ZF;
+            cpu.setEflags(cpu.eflags() & ~ZF);
         }
     }
 

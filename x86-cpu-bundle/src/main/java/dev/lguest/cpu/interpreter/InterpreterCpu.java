@@ -37,6 +37,11 @@ import java.lang.foreign.MemorySegment;
 final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
     final int[] gpr = new int[8];
     int eip;
+    /**
+     * EFLAGS, except that its six status flags may be pending in the Alu (lazy flags):
+     * read the whole register through eflags() and replace it through setEflags().
+     * Bits other than the status flags (IF, DF, IOPL, NT, ...) may be used directly.
+     */
     int eflags = X86.EFLAGS_FIXED;
     /** The current privilege level, kept equal to the RPL of CS. */
     int cpl;
@@ -98,7 +103,7 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
         CpuState s = new CpuState();
         System.arraycopy(gpr, 0, s.gpr, 0, 8);
         s.eip = eip;
-        s.eflags = eflags;
+        s.eflags = eflags();
         System.arraycopy(segments.cache, 0, s.segments, 0, 6);
         s.ldtr = ldtr;
         s.tr = tr;
@@ -120,7 +125,7 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
     public void loadState(CpuState s) {
         System.arraycopy(s.gpr, 0, gpr, 0, 8);
         eip = s.eip;
-        eflags = (s.eflags | X86.EFLAGS_FIXED) & ~((1 << 3) | (1 << 5) | (1 << 15));
+        setEflags((s.eflags | X86.EFLAGS_FIXED) & ~((1 << 3) | (1 << 5) | (1 << 15)));
         for (int i = 0; i < 6; i++) {
             segments.set(i, s.segments[i]);
         }
@@ -277,6 +282,20 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
         memory.invalidate(linearAddress);
         fetchPageNumber = -1;
         unlinkBlocks();
+    }
+
+    // ---- EFLAGS ----
+
+    /** All of EFLAGS, pending status flags worked out. */
+    int eflags() {
+        alu.materialize();
+        return eflags;
+    }
+
+    /** Replaces all of EFLAGS, pending status flags included. */
+    void setEflags(int value) {
+        eflags = value;
+        alu.pending = Alu.EAGER;
     }
 
     // ---- state changes with side effects ----

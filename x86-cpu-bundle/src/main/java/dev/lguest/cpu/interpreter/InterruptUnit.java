@@ -134,7 +134,7 @@ final class InterruptUnit {
         }
         boolean conforming = (code.type() & 4) != 0;
         int newCpl = conforming ? cpu.cpl : code.dpl();
-        int oldEflags = cpu.eflags;
+        int oldEflags = cpu.eflags();
         int oldCs = cpu.segments.cache[Segments.CS].selector();
         int[] frame;
         Segments.StackSegment newStack = null;
@@ -238,7 +238,7 @@ final class InterruptUnit {
         }
         int oldCpl = cpu.cpl;
         SegmentCache accessed = cpu.segments.markAccessed(code, codeDescriptor);
-        cpu.eflags = mergeFlags(newEflags, oldCpl, size);
+        cpu.setEflags(mergeFlags(newEflags, oldCpl, size));
         cpu.setCodeSegment(accessed);
         if (outerStack != null) {
             cpu.segments.set(Segments.SS, cpu.segments.markAccessed(outerStack.cache(), outerStack.descriptor()));
@@ -265,7 +265,7 @@ final class InterruptUnit {
         if (size == 2) {
             changeable &= 0xffff;
         }
-        return (cpu.eflags & ~changeable) | (popped & changeable) | X86.EFLAGS_FIXED;
+        return (cpu.eflags() & ~changeable) | (popped & changeable) | X86.EFLAGS_FIXED;
     }
 
     private long lastCodeDescriptor;

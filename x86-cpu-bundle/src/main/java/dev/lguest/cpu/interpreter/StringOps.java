@@ -47,7 +47,7 @@ final class StringOps {
             once(op, size);
             cpu.setReg(ECX, x.in.address32 ? 4 : 2, count - 1);
             if (compares) {
-                boolean zero = (cpu.eflags & ZF) != 0;
+                boolean zero = (cpu.eflags() & ZF) != 0;
                 if (x.in.repeat == 0xf3 ? !zero : zero) {
                     return;
                 }

@@ -120,7 +120,7 @@ final class SystemOps {
     }
 
     private void setZero(boolean zero) {
-        cpu.eflags = zero ? cpu.eflags | ZF : cpu.eflags & ~ZF;
+        cpu.setEflags(zero ? cpu.eflags() | ZF : cpu.eflags() & ~ZF);
     }
 
     /** LAR: the access-rights bytes of the descriptor's high word (type, S, DPL, P, limit 19:16, AVL, D/B, G). */
@@ -362,11 +362,11 @@ final class SystemOps {
 
     void decimalAdjust(boolean subtract) {
         int al = cpu.gpr[EAX] & 0xff;
-        boolean oldCarry = (cpu.eflags & CF) != 0;
+        boolean oldCarry = cpu.alu.carry() != 0;
         boolean carry = false;
         boolean auxiliary = false;
         int result = al;
-        if ((al & 0xf) > 9 || (cpu.eflags & AF) != 0) {
+        if ((al & 0xf) > 9 || (cpu.eflags() & AF) != 0) {
             result = subtract ? result - 6 : result + 6;
             carry = oldCarry || (subtract ? al < 6 : result > 0xff);
             auxiliary = true;
@@ -379,12 +379,12 @@ final class SystemOps {
         }
         result &= 0xff;
         cpu.setReg(EAX, 1, result);
-        cpu.eflags = (cpu.eflags & ~Alu.STATUS) | Alu.resultFlags(result, 1) | (carry ? CF : 0) | (auxiliary ? AF : 0);
+        cpu.alu.setStatus(Alu.resultFlags(result, 1) | (carry ? CF : 0) | (auxiliary ? AF : 0));
     }
 
     void asciiAdjust(boolean subtract) {
         int ax = cpu.gpr[EAX] & 0xffff;
-        boolean adjust = (ax & 0xf) > 9 || (cpu.eflags & AF) != 0;
+        boolean adjust = (ax & 0xf) > 9 || (cpu.eflags() & AF) != 0;
         if (adjust) {
             // AX - 6 is a 16-bit subtraction: AH takes the borrow out of AL, then loses one
             // more (the manual's pseudocode, and what hardware does).
@@ -393,7 +393,7 @@ final class SystemOps {
         ax = (ax & 0xff0f);
         cpu.setReg(EAX, 2, ax);
         int flags = Alu.resultFlags(ax & 0xff, 1);
-        cpu.eflags = (cpu.eflags & ~Alu.STATUS) | flags | (adjust ? CF | AF : 0);
+        cpu.alu.setStatus(flags | (adjust ? CF | AF : 0));
     }
 
     void asciiAdjustMultiply(int base) {
@@ -403,13 +403,13 @@ final class SystemOps {
         int al = cpu.gpr[EAX] & 0xff;
         int result = ((al / base) << 8) | (al % base);
         cpu.setReg(EAX, 2, result);
-        cpu.eflags = (cpu.eflags & ~Alu.STATUS) | Alu.resultFlags(result & 0xff, 1);
+        cpu.alu.setStatus(Alu.resultFlags(result & 0xff, 1));
     }
 
     void asciiAdjustDivide(int base) {
         int ax = cpu.gpr[EAX];
         int al = ((ax & 0xff) + ((ax >>> 8) & 0xff) * base) & 0xff;
         cpu.setReg(EAX, 2, al);
-        cpu.eflags = (cpu.eflags & ~Alu.STATUS) | Alu.resultFlags(al, 1);
+        cpu.alu.setStatus(Alu.resultFlags(al, 1));
     }
 }

@@ -43,19 +43,19 @@ final class TwoByteOps {
                  0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f -> {
                 int size = x.operandSize();
                 int value = x.readRm(size); // read (and able to fault) whatever the condition
-                if (Alu.condition(op & 15, cpu.eflags)) {
+                if (cpu.alu.condition(op & 15)) {
                     cpu.setReg(x.in.reg, size, value);
                 }
             }
             case 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87,
                  0x88, 0x89, 0x8a, 0x8b, 0x8c, 0x8d, 0x8e, 0x8f -> {
-                if (Alu.condition(op & 15, cpu.eflags)) {
+                if (cpu.alu.condition(op & 15)) {
                     x.jumpTo(x.next + x.in.immediate);
                 }
             }
             case 0x90, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97,
                  0x98, 0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9e, 0x9f ->
-                    x.writeRm(1, Alu.condition(op & 15, cpu.eflags) ? 1 : 0);
+                    x.writeRm(1, cpu.alu.condition(op & 15) ? 1 : 0);
             case 0xa0 -> cpu.push(cpu.segments.cache[Segments.FS].selector(), x.operandSize());
             case 0xa8 -> cpu.push(cpu.segments.cache[Segments.GS].selector(), x.operandSize());
             case 0xa1, 0xa9 -> {
@@ -155,17 +155,17 @@ final class TwoByteOps {
     }
 
     private void setCarry(boolean carry) {
-        cpu.eflags = carry ? cpu.eflags | CF : cpu.eflags & ~CF;
+        cpu.setEflags(carry ? cpu.eflags() | CF : cpu.eflags() & ~CF);
     }
 
     private void bitScan(boolean forward) {
         int size = x.operandSize();
         int value = x.readRm(size) & Alu.mask(size);
         if (value == 0) {
-            cpu.eflags |= ZF;
+            cpu.setEflags(cpu.eflags() | ZF);
             return;
         }
-        cpu.eflags &= ~ZF;
+        cpu.setEflags(cpu.eflags() & ~ZF);
         int index = forward ? Integer.numberOfTrailingZeros(value) : 31 - Integer.numberOfLeadingZeros(value);
         cpu.setReg(x.in.reg, size, index);
     }
@@ -174,7 +174,7 @@ final class TwoByteOps {
         int destination = x.readForUpdate(size);
         int accumulator = cpu.reg(EAX, size);
         cpu.alu.sub(accumulator, destination, 0, size);
-        if ((cpu.eflags & ZF) != 0) {
+        if ((cpu.eflags() & ZF) != 0) {
             x.writeBack(size, cpu.reg(x.in.reg, size));
         } else {
             // The destination is written back unchanged, as the locked bus cycle does.
@@ -197,13 +197,13 @@ final class TwoByteOps {
         if (low == cpu.gpr[EAX] && high == cpu.gpr[EDX]) {
             cpu.memory.write(lowLinear, 4, cpu.gpr[EBX], cpu.accessKind);
             cpu.memory.write(highLinear, 4, cpu.gpr[ECX], cpu.accessKind);
-            cpu.eflags |= ZF;
+            cpu.setEflags(cpu.eflags() | ZF);
         } else {
             cpu.memory.write(lowLinear, 4, low, cpu.accessKind);
             cpu.memory.write(highLinear, 4, high, cpu.accessKind);
             cpu.gpr[EAX] = low;
             cpu.gpr[EDX] = high;
-            cpu.eflags &= ~ZF;
+            cpu.setEflags(cpu.eflags() & ~ZF);
         }
     }
 }

@@ -251,7 +251,7 @@ class NativeVectorTest {
             MemorySegment.copy(MemorySegment.ofArray(expected), 0, data, 0, writable);
             v.changes().applyTo(expected);
             System.arraycopy(v.regsIn(), 0, cpu.gpr, 0, 8);
-            cpu.eflags = 0x202 | v.flagsIn();
+            cpu.setEflags(0x202 | v.flagsIn());
             cpu.eip = CODE_PAGE + CODE_OFFSET;
             CpuExit exit;
             try {
@@ -290,8 +290,8 @@ class NativeVectorTest {
                 }
             }
             int compared = v.defined() & SETTABLE;
-            if (((cpu.eflags ^ v.eflagsOut()) & compared) != 0) {
-                diff.append(String.format(" flags=%03x want %03x (defined %03x)", cpu.eflags & compared,
+            if (((cpu.eflags() ^ v.eflagsOut()) & compared) != 0) {
+                diff.append(String.format(" flags=%03x want %03x (defined %03x)", cpu.eflags() & compared,
                         v.eflagsOut() & compared, compared));
             }
             long at = MemorySegment.mismatch(data, 0, writable, MemorySegment.ofArray(expected), 0, writable);

@@ -45,11 +45,11 @@ class SelectorCheckTest {
             m.program(TestMachine.concat(instruction, new int[] {0xcd, TestMachine.HOST_EXIT}));
             m.cpu.setGpr(X86.EAX, UNCHANGED);
             m.cpu.setGpr(X86.EBX, 0xabcd0000 | selector); // only the low word is the selector
-            m.cpu.eflags = (m.cpu.eflags & ~X86.ZF) | (selector == 0x7777 ? 0 : X86.ZF);
+            m.cpu.setEflags((m.cpu.eflags() & ~X86.ZF) | (selector == 0x7777 ? 0 : X86.ZF));
             CpuExit exit = m.run();
             assertEquals(ExitReason.VECTOR, exit.reason());
             assertEquals(TestMachine.HOST_EXIT, exit.vector());
-            return new int[] {m.cpu.gpr(X86.EAX), (m.cpu.eflags & X86.ZF) != 0 ? 1 : 0};
+            return new int[] {m.cpu.gpr(X86.EAX), (m.cpu.eflags() & X86.ZF) != 0 ? 1 : 0};
         }
     }
 
