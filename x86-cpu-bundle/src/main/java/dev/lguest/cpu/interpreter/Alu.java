@@ -116,44 +116,52 @@ final class Alu {
      * wrote the CMP/Jcc pair meant it; ZF and SF of any lazy operation come from the result.
      */
     boolean condition(int cc) {
-        int result = lastResult;
-        boolean holds;
-        switch (pending) {
-            case EAGER -> {
-                return condition(cc, cpu.eflags);
-            }
-            case LAZY_SUB -> {
-                int dst = lastDestination, src = lastSource;
-                holds = switch (cc >>> 1) {
-                    case 0 -> ((dst ^ src) & (dst ^ result)) < 0;
-                    case 1 -> Integer.compareUnsigned(dst, src) < 0;
-                    case 2 -> result == 0;
-                    case 3 -> Integer.compareUnsigned(dst, src) <= 0;
-                    case 4 -> result < 0;
-                    case 5 -> PARITY[result & 0xff] != 0;
-                    case 6 -> dst < src;
-                    default -> dst <= src;
-                };
-            }
-            case LAZY_LOGIC -> holds = switch (cc >>> 1) {
-                case 0, 1 -> false; // OF and CF are clear
-                case 2, 3 -> result == 0;
-                case 4, 6 -> result < 0;
-                case 5 -> PARITY[result & 0xff] != 0;
-                default -> result <= 0;
-            };
-            default -> {
-                if (cc >>> 1 == 2) {
-                    holds = result == 0;
-                } else if (cc >>> 1 == 4) {
-                    holds = result < 0;
-                } else {
-                    materialize();
-                    return condition(cc, cpu.eflags);
-                }
-            }
-        }
+        return switch (pending) {
+            case EAGER -> condition(cc, cpu.eflags);
+            case LAZY_SUB -> subtractCondition(cc, lastDestination, lastSource, lastResult);
+            case LAZY_LOGIC -> logicCondition(cc, lastResult);
+            default -> otherCondition(cc);
+        };
+    }
+
+    /** A condition after dst - src = result (SUB, CMP): the compare the compiler meant. */
+    private static boolean subtractCondition(int cc, int dst, int src, int result) {
+        boolean holds = switch (cc >>> 1) {
+            case 0 -> ((dst ^ src) & (dst ^ result)) < 0;
+            case 1 -> Integer.compareUnsigned(dst, src) < 0;
+            case 2 -> result == 0;
+            case 3 -> Integer.compareUnsigned(dst, src) <= 0;
+            case 4 -> result < 0;
+            case 5 -> PARITY[result & 0xff] != 0;
+            case 6 -> dst < src;
+            default -> dst <= src;
+        };
         return holds ^ ((cc & 1) != 0);
+    }
+
+    /** A condition after AND, OR, XOR or TEST: OF and CF are clear. */
+    private static boolean logicCondition(int cc, int result) {
+        boolean holds = switch (cc >>> 1) {
+            case 0, 1 -> false;
+            case 2, 3 -> result == 0;
+            case 4, 6 -> result < 0;
+            case 5 -> PARITY[result & 0xff] != 0;
+            default -> result <= 0;
+        };
+        return holds ^ ((cc & 1) != 0);
+    }
+
+    /** After ADD, INC or DEC: ZF and SF straight from the result, the rest worked out. */
+    private boolean otherCondition(int cc) {
+        int kind = cc >>> 1;
+        if (kind == 2) {
+            return (lastResult == 0) ^ ((cc & 1) != 0);
+        }
+        if (kind == 4) {
+            return (lastResult < 0) ^ ((cc & 1) != 0);
+        }
+        materialize();
+        return condition(cc, cpu.eflags);
     }
 
     /** The eight classic ALU operations of opcodes 00-3F and 80-83; CMP returns dst unchanged. */

@@ -95,6 +95,10 @@ final class Executor {
         }
         boolean o32 = in.operand32;
         if (op < 0x40 && (op & 7) < 6) {
+            int operation = op >>> 3;
+            if (operation == Alu.ADC || operation == Alu.SBB) {
+                return GENERIC; // they read CF: the general path
+            }
             return switch (op & 7) {
                 case 1 -> o32 ? ALU_RM_R32 : GENERIC;
                 case 3 -> o32 ? ALU_R_RM32 : GENERIC;
@@ -111,7 +115,7 @@ final class Executor {
             case 0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57 -> o32 ? PUSH_R32 : GENERIC;
             case 0x58, 0x59, 0x5a, 0x5b, 0x5c, 0x5d, 0x5e, 0x5f -> o32 ? POP_R32 : GENERIC;
             case 0x69, 0x6b -> o32 ? IMUL_R_RM_IMM32 : GENERIC;
-            case 0x81, 0x83 -> o32 ? ALU_RM_IMM32 : GENERIC;
+            case 0x81, 0x83 -> o32 && in.reg != Alu.ADC && in.reg != Alu.SBB ? ALU_RM_IMM32 : GENERIC;
             case 0x85 -> o32 ? TEST_RM_R32 : GENERIC;
             case 0x88 -> MOV8_RM_R;
             case 0x89 -> o32 ? MOV_RM_R32 : GENERIC;
@@ -132,82 +136,41 @@ final class Executor {
         };
     }
 
+    /**
+     * Runs one instruction. A fast form goes to its own small method: HotSpot inlines
+     * little into a method this big (each case is rare compared with the whole), but
+     * every handler method is compiled on its own with the memory access, the segment
+     * check and the flags work inlined, so a fast instruction costs one call.
+     */
     private void execute(Instruction instruction) {
         in = instruction;
         next = instruction.next;
         switch (instruction.handler) {
-            case MOV_RM_R32 -> {
-                if (instruction.mod == 3) {
-                    gpr[instruction.rm] = gpr[instruction.reg];
-                } else {
-                    cpu.write32(instruction.segment(), effectiveAddress(), gpr[instruction.reg]);
-                }
-            }
-            case MOV_R_RM32 -> gpr[instruction.reg] = instruction.mod == 3 ? gpr[instruction.rm]
-                    : cpu.read32(instruction.segment(), effectiveAddress());
+            case MOV_RM_R32 -> movToRm32(instruction, gpr[instruction.reg]);
+            case MOV_R_RM32 -> movFromRm32(instruction);
             case MOV_R_IMM32 -> gpr[instruction.opcode & 7] = instruction.immediate;
-            case MOV_RM_IMM32 -> {
-                if (instruction.mod == 3) {
-                    gpr[instruction.rm] = instruction.immediate;
-                } else {
-                    cpu.write32(instruction.segment(), effectiveAddress(), instruction.immediate);
-                }
-            }
-            case ALU_RM_R32 -> arithmeticToRm32(instruction.opcode >>> 3, gpr[instruction.reg]);
-            case ALU_RM_IMM32 -> arithmeticToRm32(instruction.reg, instruction.immediate);
-            case ALU_R_RM32 -> {
-                int operation = instruction.opcode >>> 3;
-                int source = instruction.mod == 3 ? gpr[instruction.rm]
-                        : cpu.read32(instruction.segment(), effectiveAddress());
-                int result = alu.arith32(operation, gpr[instruction.reg], source);
-                if (operation != Alu.CMP) {
-                    gpr[instruction.reg] = result;
-                }
-            }
-            case ALU_EAX_IMM32 -> {
-                int operation = instruction.opcode >>> 3;
-                int result = alu.arith32(operation, gpr[EAX], instruction.immediate);
-                if (operation != Alu.CMP) {
-                    gpr[EAX] = result;
-                }
-            }
-            case TEST_RM_R32 -> {
-                int value = instruction.mod == 3 ? gpr[instruction.rm]
-                        : cpu.read32(instruction.segment(), effectiveAddress());
-                alu.arith32(Alu.AND, value, gpr[instruction.reg]);
-            }
-            case INC_R32 -> gpr[instruction.opcode & 7] = alu.increment32(gpr[instruction.opcode & 7], 1);
-            case DEC_R32 -> gpr[instruction.opcode & 7] = alu.increment32(gpr[instruction.opcode & 7], -1);
-            case PUSH_R32 -> cpu.push(gpr[instruction.opcode & 7], 4);
-            case POP_R32 -> {
-                int value = cpu.pop(4);
-                gpr[instruction.opcode & 7] = value;
-            }
-            case LEA32 -> gpr[instruction.reg] = effectiveAddress();
-            case JCC -> {
-                if (alu.condition(instruction.opcode & 15)) {
-                    jumpTo(next + instruction.immediate);
-                }
-            }
+            case MOV_RM_IMM32 -> movToRm32(instruction, instruction.immediate);
+            case ALU_RM_R32 -> arithmeticToRm32(instruction, instruction.opcode >>> 3, gpr[instruction.reg]);
+            case ALU_RM_IMM32 -> arithmeticToRm32(instruction, instruction.reg, instruction.immediate);
+            case ALU_R_RM32 -> arithmeticToReg32(instruction);
+            case ALU_EAX_IMM32 -> arithmeticToEax32(instruction);
+            case TEST_RM_R32 -> test32(instruction);
+            case INC_R32 -> incrementRegister32(instruction, 1);
+            case DEC_R32 -> incrementRegister32(instruction, -1);
+            case PUSH_R32 -> push32(gpr[instruction.opcode & 7]);
+            case POP_R32 -> pop32(instruction);
+            case LEA32 -> gpr[instruction.reg] = effectiveAddress(instruction);
+            case JCC -> conditionalJump(instruction);
             case JMP -> jumpTo(next + instruction.immediate);
-            case CALL32 -> {
-                jumpTo(next + instruction.immediate);
-                cpu.push(instruction.next, 4);
-            }
-            case RET32 -> {
-                jumpTo(cpu.peek(0, 4));
-                gpr[ESP] = cpu.stackPointerPlus(gpr[ESP], 4);
-            }
+            case CALL32 -> call32(instruction);
+            case RET32 -> return32();
             case MOVZX8 -> gpr[instruction.reg] = readRm(1);
             case MOVZX16 -> gpr[instruction.reg] = readRm(2);
             case MOV8_RM_R -> writeRm(1, cpu.reg(instruction.reg, 1));
             case MOV8_R_RM -> cpu.setReg(instruction.reg, 1, readRm(1));
             case NOP -> {
             }
-            case SHIFT32 -> {
-                int op = instruction.opcode;
-                shiftRm(4, op == 0xc1 ? instruction.immediate & 0xff : op == 0xd1 ? 1 : gpr[ECX] & 0xff);
-            }
+            case SHIFT32 -> shift32(instruction);
             case IMUL_R_RM32 -> gpr[instruction.reg] = multiplySigned(gpr[instruction.reg], readRm(4), 4);
             case IMUL_R_RM_IMM32 -> gpr[instruction.reg] = multiplySigned(readRm(4), instruction.immediate, 4);
             default -> {
@@ -225,27 +188,101 @@ final class Executor {
         cpu.retired++;
     }
 
+    // ---- the fast handlers' bodies ----
+
+    private void movToRm32(Instruction in, int value) {
+        if (in.mod == 3) {
+            gpr[in.rm] = value;
+        } else {
+            cpu.write32(in.segment(), effectiveAddress(in), value);
+        }
+    }
+
+    private void movFromRm32(Instruction in) {
+        gpr[in.reg] = in.mod == 3 ? gpr[in.rm] : cpu.read32(in.segment(), effectiveAddress(in));
+    }
+
     /** The 32-bit ALU operations with a ModRM destination; CMP only reads it. */
-    private void arithmeticToRm32(int operation, int source) {
-        Instruction in = this.in;
+    private void arithmeticToRm32(Instruction in, int operation, int source) {
         if (in.mod == 3) {
             int result = alu.arith32(operation, gpr[in.rm], source);
             if (operation != Alu.CMP) {
                 gpr[in.rm] = result;
             }
         } else if (operation == Alu.CMP) {
-            alu.arith32(operation, cpu.read32(in.segment(), effectiveAddress()), source);
+            alu.arith32(operation, cpu.read32(in.segment(), effectiveAddress(in)), source);
         } else {
             // Translated for writing before the flags change, so the store cannot fault.
-            int linear = segments.linearForWrite(in.segment(), effectiveAddress(), 4);
+            int linear = segments.linearForWrite(in.segment(), effectiveAddress(in), 4);
             int destination = memory.read32(linear, cpu.accessKind | LinearMemory.WRITE);
             memory.write32(linear, alu.arith32(operation, destination, source), cpu.accessKind);
         }
     }
 
+    private void arithmeticToReg32(Instruction in) {
+        int operation = in.opcode >>> 3;
+        int source = in.mod == 3 ? gpr[in.rm] : cpu.read32(in.segment(), effectiveAddress(in));
+        int result = alu.arith32(operation, gpr[in.reg], source);
+        if (operation != Alu.CMP) {
+            gpr[in.reg] = result;
+        }
+    }
+
+    private void arithmeticToEax32(Instruction in) {
+        int operation = in.opcode >>> 3;
+        int result = alu.arith32(operation, gpr[EAX], in.immediate);
+        if (operation != Alu.CMP) {
+            gpr[EAX] = result;
+        }
+    }
+
+    private void test32(Instruction in) {
+        int value = in.mod == 3 ? gpr[in.rm] : cpu.read32(in.segment(), effectiveAddress(in));
+        alu.arith32(Alu.AND, value, gpr[in.reg]);
+    }
+
+    private void incrementRegister32(Instruction in, int delta) {
+        int r = in.opcode & 7;
+        gpr[r] = alu.increment32(gpr[r], delta);
+    }
+
+    private void push32(int value) {
+        cpu.push(value, 4);
+    }
+
+    private void pop32(Instruction in) {
+        int value = cpu.pop(4);
+        gpr[in.opcode & 7] = value;
+    }
+
+    private void conditionalJump(Instruction in) {
+        if (alu.condition(in.opcode & 15)) {
+            jumpTo(next + in.immediate);
+        }
+    }
+
+    private void call32(Instruction in) {
+        jumpTo(next + in.immediate);
+        cpu.push(in.next, 4);
+    }
+
+    private void return32() {
+        jumpTo(cpu.peek(0, 4));
+        gpr[ESP] = cpu.stackPointerPlus(gpr[ESP], 4);
+    }
+
+    private void shift32(Instruction in) {
+        int op = in.opcode;
+        shiftRm(4, op == 0xc1 ? in.immediate & 0xff : op == 0xd1 ? 1 : gpr[ECX] & 0xff);
+    }
+
     // ---- operands ----
 
     int effectiveAddress() {
+        return effectiveAddress(in);
+    }
+
+    int effectiveAddress(Instruction in) {
         int address = in.displacement;
         if (in.base >= 0) {
             address += gpr[in.base];
