@@ -1,7 +1,8 @@
 // The six segment registers and the descriptor tables behind them. Each register keeps
 // its API cache (selector, base, limit, attributes) plus precomputed bounds and
 // read/write permission, so that every memory operand is checked with two unsigned
-// compares. Loading a selector reads the GDT or LDT through paging with supervisor
+// compares; a flat segment (base 0, limit 4 GiB, usable: what Linux loads in every
+// register) needs only one, which the flat masks answer. Loading a selector reads the GDT or LDT through paging with supervisor
 // rights (the CPU reads descriptors for itself, whatever the CPL) and applies the
 // protection checks of the Intel manual; the accessed bit is written only when it is
 // clear, because the host keeps GDT pages read-only with the bits pre-set.
@@ -19,6 +20,8 @@ final class Segments {
     private final long[] highest = new long[6];
     private final boolean[] readable = new boolean[6];
     private final boolean[] writable = new boolean[6];
+    /** Bit s set: segment s is flat (base 0, offsets 0 to 4 GiB - 1) and readable, or writable. */
+    private int flatReadable, flatWritable;
     private final InterpreterCpu cpu;
 
     Segments(InterpreterCpu cpu) {
@@ -46,6 +49,9 @@ final class Segments {
         }
         readable[s] = usable && (!code || (type & 2) != 0 || s == CS);
         writable[s] = usable && !code && (type & 2) != 0;
+        boolean flat = base[s] == 0 && lowest[s] == 0 && highest[s] == 0xffffffffL;
+        flatReadable = flat && readable[s] ? flatReadable | (1 << s) : flatReadable & ~(1 << s);
+        flatWritable = flat && writable[s] ? flatWritable | (1 << s) : flatWritable & ~(1 << s);
     }
 
     private static CpuFault limitFault(int s) {
@@ -53,6 +59,14 @@ final class Segments {
     }
 
     int linearForRead(int s, int offset, int size) {
+        // Flat: the offset is the linear address; only an access running past 4 GiB faults.
+        if ((flatReadable & (1 << s)) != 0 && Integer.compareUnsigned(offset, -size) <= 0) {
+            return offset;
+        }
+        return checkedLinearForRead(s, offset, size);
+    }
+
+    private int checkedLinearForRead(int s, int offset, int size) {
         long first = offset & 0xffffffffL;
         if (!readable[s] || first < lowest[s] || first + size - 1 > highest[s]) {
             throw limitFault(s);
@@ -61,6 +75,13 @@ final class Segments {
     }
 
     int linearForWrite(int s, int offset, int size) {
+        if ((flatWritable & (1 << s)) != 0 && Integer.compareUnsigned(offset, -size) <= 0) {
+            return offset;
+        }
+        return checkedLinearForWrite(s, offset, size);
+    }
+
+    private int checkedLinearForWrite(int s, int offset, int size) {
         long first = offset & 0xffffffffL;
         if (!writable[s] || first < lowest[s] || first + size - 1 > highest[s]) {
             throw limitFault(s);
