@@ -13,6 +13,12 @@ final class Block {
     final Instruction[] code;
     /** The bytes decoded, to re-check the block after memory was written behind the CPU's back. */
     final byte[] bytes;
+    /**
+     * The block ends in a flag-setting fast form (CMP, TEST, an ALU operation, INC, DEC)
+     * and the Jcc reading its flags: the pair compiled code ends nearly every loop
+     * with. The executor runs the two without dispatching the Jcc.
+     */
+    final boolean endsInCompareAndBranch;
     /** The run() call in which the bytes were last checked against memory. */
     int checkedEpoch;
 
@@ -54,6 +60,9 @@ final class Block {
         this.code32 = code32;
         this.code = code;
         this.bytes = bytes;
+        int n = code.length;
+        this.endsInCompareAndBranch = n >= 2 && code[n - 1].handler == Executor.JCC
+                && Executor.setsFlagsOnly(code[n - 2].handler);
         this.checkedEpoch = epoch;
     }
 

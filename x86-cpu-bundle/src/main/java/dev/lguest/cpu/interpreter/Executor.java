@@ -70,13 +70,43 @@ final class Executor {
     void runBlock(Block block, long budget) {
         Instruction[] code = block.code;
         int count = budget < code.length ? (int) budget : code.length;
-        for (int i = 0; i < count; i++) {
+        // A closing compare-and-branch pair runs as one step when the budget covers both.
+        int single = block.endsInCompareAndBranch && count == code.length ? count - 2 : count;
+        for (int i = 0; i < single; i++) {
             Instruction instruction = code[i];
             execute(instruction);
             if (cpu.eip != instruction.next || cpu.blockEnded) {
                 return;
             }
         }
+        if (single != count) {
+            compareAndBranch(code[single], code[single + 1]);
+        }
+    }
+
+    /**
+     * A flag-setting fast form and the Jcc after it. Each commits EIP and its retirement
+     * as if run alone, so a fault in either leaves the CPU exactly where it would be;
+     * only the Jcc's dispatch is saved.
+     */
+    private void compareAndBranch(Instruction setsFlags, Instruction branch) {
+        execute(setsFlags);
+        if (cpu.blockEnded) {
+            return; // its store dropped this code: the Jcc is decoded again
+        }
+        in = branch;
+        next = branch.next;
+        conditionalJump(branch);
+        cpu.eip = next;
+        cpu.retired++;
+    }
+
+    /** Fast forms that only compute and set flags: never jump, end a block or stop the CPU. */
+    static boolean setsFlagsOnly(int handler) {
+        return switch (handler) {
+            case ALU_RM_R32, ALU_R_RM32, ALU_RM_IMM32, ALU_EAX_IMM32, TEST_RM_R32, INC_R32, DEC_R32 -> true;
+            default -> false;
+        };
     }
 
     // ---- fast handlers: the commonest forms of compiled code, with nothing to look up ----
