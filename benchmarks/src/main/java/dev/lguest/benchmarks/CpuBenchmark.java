@@ -18,12 +18,16 @@ import org.openjdk.jmh.annotations.Warmup;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.concurrent.TimeUnit;
 
 /**
  * How fast the interpreter runs a CPU-bound workload compiled from C with
  * gcc -m32 -O2 (guest/bench): workload(rounds) runs per second, and, as an
- * auxiliary counter, guest instructions per second.
+ * auxiliary counter, guest instructions per second. A second counter, the benchmark
+ * thread's CPU time, gives instructions per second of CPU the thread really got, the
+ * steadier figure on a machine other work shares.
  *
  * Run: java -jar benchmarks/target/benchmarks.jar CpuBenchmark (or benchmarks/cpu-benchmark,
  * which also times the same workload natively and under qemu-i386).
@@ -40,15 +44,22 @@ public class CpuBenchmark {
 
     private BareMachine machine;
 
-    /** Guest instructions retired, reported by JMH as a rate: instructions per second. */
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+
+    /**
+     * Guest instructions retired and nanoseconds of CPU time used, reported by JMH as
+     * rates per second of wall time; their ratio is instructions per CPU second.
+     */
     @State(Scope.Thread)
     @AuxCounters(AuxCounters.Type.OPERATIONS)
     public static class Instructions {
         public long instructions;
+        public long cpuNanos;
 
         @Setup(Level.Iteration)
         public void clear() {
             instructions = 0;
+            cpuNanos = 0;
         }
     }
 
@@ -70,7 +81,9 @@ public class CpuBenchmark {
     @Benchmark
     public int workload(Instructions counter) {
         long[] retired = new long[1];
+        long cpuStart = THREADS.getCurrentThreadCpuTime();
         int sum = machine.run(rounds, retired);
+        counter.cpuNanos += THREADS.getCurrentThreadCpuTime() - cpuStart;
         counter.instructions += retired[0];
         return sum;
     }
