@@ -147,6 +147,25 @@ class LazyFlagsTest {
     }
 
     @Test
+    void pendingFlagsSurviveASwapToAnotherCpu() {
+        // cmp eax, ebx (2 - 5: below and less), then stop on the budget before the jb:
+        // the second CPU, given only saveState's value, must take the branch.
+        int[] program = concat(new int[] {0xb8}, imm32(2), new int[] {0xbb}, imm32(5), new int[] {0x39, 0xd8},
+                new int[] {0x72, 0x07}, new int[] {0xb9}, imm32(1), RETURN, // jb over "mov ecx, 1; int 0x1f"
+                new int[] {0xb9}, imm32(2), RETURN); // taken: ecx = 2
+        try (TestMachine m = new TestMachine()) {
+            m.program(program);
+            assertEquals(ExitReason.BUDGET, m.cpu.run(3).reason());
+            var state = m.cpu.saveState();
+            InterpreterCpu second = (InterpreterCpu) new InterpreterCpuFactory().create(m.bus);
+            second.loadState(state);
+            assertEquals(ExitReason.VECTOR, second.run(100).reason());
+            assertEquals(2, second.gpr(ECX));
+            assertEquals(CF | SF | AF, second.saveState().eflags & STATUS); // 2 - 5 = 0xfffffffd: odd parity
+        }
+    }
+
+    @Test
     void loadStateReplacesPendingFlags() {
         try (TestMachine m = new TestMachine()) {
             m.program(concat(new int[] {0x31, 0xc0}, RETURN)); // xor eax, eax: ZF pending
