@@ -64,20 +64,51 @@ final class Executor {
     /**
      * Executes a decoded block from its start, at most {@code budget} instructions, and
      * leaves it early when an instruction went elsewhere than the next one or asked the
-     * block to end. Each instruction commits EIP and its retirement, so a fault in the
-     * middle leaves the CPU exactly at the faulting instruction.
+     * block to end. Fast forms neither read nor write EIP or the retired count, so a run
+     * of them commits both once, when it ends; the general path, which may read them
+     * (RDTSC, interrupts, far transfers), finds them committed. A fault in a fast form
+     * commits what ran before it and leaves EIP at the faulting instruction, exactly as
+     * if each instruction had committed its own.
      */
     void runBlock(Block block, long budget) {
         Instruction[] code = block.code;
         int count = budget < code.length ? (int) budget : code.length;
         // A closing compare-and-branch pair runs as one step when the budget covers both.
         int single = block.endsInCompareAndBranch && count == code.length ? count - 2 : count;
+        int uncommitted = 0;
         for (int i = 0; i < single; i++) {
             Instruction instruction = code[i];
-            execute(instruction);
-            if (cpu.eip != instruction.next || cpu.blockEnded) {
-                return;
+            if (instruction.handler == GENERIC) {
+                if (uncommitted != 0) {
+                    cpu.retired += uncommitted;
+                    uncommitted = 0;
+                    cpu.eip = instruction.start;
+                }
+                execute(instruction);
+                if (cpu.eip != instruction.next || cpu.blockEnded) {
+                    return;
+                }
+            } else {
+                in = instruction;
+                next = instruction.next;
+                try {
+                    executeFast(instruction);
+                } catch (RuntimeException | StackOverflowError e) {
+                    cpu.retired += uncommitted;
+                    cpu.eip = instruction.start;
+                    throw e;
+                }
+                uncommitted++;
+                if (next != instruction.next || cpu.blockEnded) {
+                    cpu.retired += uncommitted;
+                    cpu.eip = next;
+                    return;
+                }
             }
+        }
+        if (uncommitted != 0) {
+            cpu.retired += uncommitted;
+            cpu.eip = next;
         }
         if (single != count) {
             compareAndBranch(code[single], code[single + 1]);
@@ -85,20 +116,30 @@ final class Executor {
     }
 
     /**
-     * A flag-setting fast form and the Jcc after it. Each commits EIP and its retirement
-     * as if run alone, so a fault in either leaves the CPU exactly where it would be;
-     * only the Jcc's dispatch is saved.
+     * A flag-setting fast form and the Jcc after it, without dispatching the Jcc. A fault
+     * in the Jcc (a target past the CS limit) still finds the first one retired.
      */
     private void compareAndBranch(Instruction setsFlags, Instruction branch) {
-        execute(setsFlags);
+        in = setsFlags;
+        next = setsFlags.next;
+        executeFast(setsFlags);
         if (cpu.blockEnded) {
-            return; // its store dropped this code: the Jcc is decoded again
+            // Its store dropped this code: the Jcc is decoded again.
+            cpu.eip = next;
+            cpu.retired++;
+            return;
         }
         in = branch;
         next = branch.next;
-        conditionalJump(branch);
+        try {
+            conditionalJump(branch);
+        } catch (RuntimeException e) {
+            cpu.eip = branch.start;
+            cpu.retired++;
+            throw e;
+        }
         cpu.eip = next;
-        cpu.retired++;
+        cpu.retired += 2;
     }
 
     /** Fast forms that only compute and set flags: never jump, end a block or stop the CPU. */
@@ -175,6 +216,27 @@ final class Executor {
     private void execute(Instruction instruction) {
         in = instruction;
         next = instruction.next;
+        if (instruction.handler != GENERIC) {
+            executeFast(instruction);
+        } else {
+            if (instruction.lock) {
+                checkLock();
+            }
+            if (instruction.opcode >= 0x100) {
+                twoByte.execute();
+            } else if (executeOneByte()) {
+                return; // the instruction committed EIP and the retirement itself
+            }
+        }
+        cpu.eip = next;
+        cpu.retired++;
+    }
+
+    /**
+     * A fast form: registers, flags and memory only. It sets {@code next} if it jumps
+     * and leaves EIP and the retired count to its caller.
+     */
+    private void executeFast(Instruction instruction) {
         switch (instruction.handler) {
             case MOV_RM_R32 -> movToRm32(instruction, gpr[instruction.reg]);
             case MOV_R_RM32 -> movFromRm32(instruction);
@@ -203,19 +265,8 @@ final class Executor {
             case SHIFT32 -> shift32(instruction);
             case IMUL_R_RM32 -> gpr[instruction.reg] = multiplySigned(gpr[instruction.reg], readRm(4), 4);
             case IMUL_R_RM_IMM32 -> gpr[instruction.reg] = multiplySigned(readRm(4), instruction.immediate, 4);
-            default -> {
-                if (instruction.lock) {
-                    checkLock();
-                }
-                if (instruction.opcode >= 0x100) {
-                    twoByte.execute();
-                } else if (executeOneByte()) {
-                    return; // the instruction committed EIP and the retirement itself
-                }
-            }
+            default -> throw new IllegalStateException("no fast handler " + instruction.handler);
         }
-        cpu.eip = next;
-        cpu.retired++;
     }
 
     // ---- the fast handlers' bodies ----

@@ -20,7 +20,10 @@
 //    the CPU (Launcher, devices) are caught by re-checking a block's bytes against RAM
 //    the first time it runs in each run() call.
 //  - Budget and interrupt(): checked per block; a block runs at most the instructions
-//    left, and each instruction counts its own retirement, so counts stay exact.
+//    left. A run of fast forms commits EIP and the retired count once, when it ends or
+//    faults (Executor.runBlock), so counts and fault EIPs stay exact.
+//  - Flags: the commonest 32-bit ALU forms leave their status flags pending (Alu), and
+//    a block's closing flag-setting form and Jcc run as one step.
 //  Code outside guest RAM, instructions crossing a page and blocks reaching past the
 //  CS limit are decoded one at a time the old way (Executor.step).
 package dev.lguest.cpu.interpreter;
