@@ -64,10 +64,16 @@ final class PauseProbe {
      * did, which means every stop in it was at most the probe's threshold.
      */
     static long longestIn(List<Gap> gaps, Window window) {
-        long longest = -1;
+        Gap longest = longestGapIn(gaps, window);
+        return longest == null ? -1 : longest.nanos();
+    }
+
+    /** The longest reported gap that overlaps {@code window}, or null. */
+    static Gap longestGapIn(List<Gap> gaps, Window window) {
+        Gap longest = null;
         for (Gap g : gaps) {
-            if (g.start() < window.end() && g.end() > window.start()) {
-                longest = Math.max(longest, g.nanos());
+            if (g.start() < window.end() && g.end() > window.start() && (longest == null || g.nanos() > longest.nanos())) {
+                longest = g;
             }
         }
         return longest;

@@ -37,8 +37,12 @@ import java.util.Locale;
  * stop() of the old one returned (a hand-over the guest's thread makes later still
  * counts); its pause is the longest gap the guest reported that overlaps the window.
  * The baseline is the same measure over a window as long with no swap, started
- * {@value #SETTLE_MILLIS} ms after the swap's: the host's own noise (other processes on
- * the core, the JIT, the collector), which no swap can do better than.
+ * {@value #SPACING_MILLIS} ms after the swap's: the host's own noise (other processes on
+ * the core, the JIT, the collector), which no swap can do better than. Since on a busy
+ * machine most of that noise is the guest's thread waiting for a CPU, the thread's
+ * run-queue wait in each window (Linux schedstat) is printed
+ * too, with the hypervisor's steal and the collector's pauses ({@link HostNoise}),
+ * and the part of each pause they cannot explain.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
@@ -47,6 +51,8 @@ public class SwapPauseBenchmark {
     /** Gaps shorter than this are not reported: a pause under it shows as "<1". */
     static final long THRESHOLD_MICROS = 1_000;
     private static final long SETTLE_MILLIS = 20;
+    /** Between a swap's window and its baseline's, and after that: one long stop seldom spans both. */
+    private static final long SPACING_MILLIS = 100;
     /** Running time before the first swap, for the JIT to compile the guest's hot path. */
     private static final long WARM_UP_MILLIS = 1_000;
 
@@ -61,8 +67,32 @@ public class SwapPauseBenchmark {
         return new Option[] {DefaultBuild.options()};
     }
 
-    /** One component's figures, in nanoseconds; -1 is a pause under the probe's threshold. */
-    private record Row(String component, int swaps, long[] pauses, long[] calls, long[] baseline) {
+    /**
+     * One swap: its window, how long the swap call took, the guest's longest pause in
+     * the window (-1: under the threshold) and the host's noise in it (HostNoise: the
+     * guest thread's wait for a CPU, steal, collector pauses), and the same two for
+     * the baseline window after it. Nanoseconds.
+     */
+    private record Swap(PauseProbe.Window window, long call, long pause, long noise, long basePause,
+                        long baseNoise, PauseProbe.Gap gap) {
+        long pauseBeyondNoise() {
+            return beyond(pause, noise);
+        }
+
+        long basePauseBeyondNoise() {
+            return beyond(basePause, baseNoise);
+        }
+
+        /** The part of a pause the noise cannot explain (at least this much was something else). */
+        private static long beyond(long pause, long noise) {
+            return pause < 0 ? pause : Math.max(0, pause - noise);
+        }
+    }
+
+    private record Row(String component, List<Swap> swaps) {
+        long[] of(java.util.function.ToLongFunction<Swap> figure) {
+            return swaps.stream().mapToLong(figure).toArray();
+        }
     }
 
     @Test
@@ -76,72 +106,114 @@ public class SwapPauseBenchmark {
         }
         String table = table(rows);
         System.out.println(table);
-        Path out = Path.of("target", "swap-pause.txt");
+        write(Path.of("target", "swap-pause.txt"), table);
+        write(Path.of("target", "swap-pause-swaps.txt"), perSwap(rows));
+    }
+
+    private static void write(Path out, String text) {
         try {
             Files.createDirectories(out.getParent());
-            Files.writeString(out, table);
+            Files.writeString(out, text);
         } catch (IOException e) {
             System.out.println("(could not write " + out.toAbsolutePath() + ": " + e.getMessage() + ")");
         }
     }
 
+    /** Every swap on a line, for looking a long pause up in a JFR recording or a GC log. */
+    private static String perSwap(List<Row> rows) {
+        StringBuilder b = new StringBuilder("# component, swap, window start (UTC), window ms, call ms, pause ms,"
+                + " noise ms, baseline pause ms, baseline noise ms, the pause's start (UTC)\n");
+        for (Row r : rows) {
+            int i = 0;
+            for (Swap s : r.swaps()) {
+                b.append(String.format(Locale.ROOT, "%s\t%d\t%s\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s%n", r.component(), ++i,
+                        java.time.Instant.ofEpochSecond(0, s.window().start()), s.window().length() / 1e6,
+                        ms(s.call()), pause(s.pause()), ms(s.noise()), pause(s.basePause()), ms(s.baseNoise()),
+                        s.gap() == null ? "-" : java.time.Instant.ofEpochSecond(0, s.gap().start())));
+            }
+        }
+        return b.toString();
+    }
+
     private Row measure(SwapKit.Component c) throws Exception {
-        List<PauseProbe.Window> swaps = new ArrayList<>();
-        List<PauseProbe.Window> quiet = new ArrayList<>();
-        long[] calls = new long[SWAPS];
+        record Timed(PauseProbe.Window window, long call, long noise) {
+        }
+        List<Timed> swapWindows = new ArrayList<>();
+        List<Timed> quietWindows = new ArrayList<>();
         String console;
         try (SwapKit.Alternation copies = new SwapKit.Alternation(context, c.bundle());
              SwapKit.Run run = SwapKit.boot(launcher, PauseProbe.arguments(THRESHOLD_MICROS))) {
             Guest guest = run.awaitGuest();
             run.awaitOutput("# pauseprobe ready", Duration.ofSeconds(60));
+            HostNoise host = HostNoise.forThread(guest.owner.getName());
             Thread.sleep(WARM_UP_MILLIS);
             for (int i = 0; i < SWAPS; i++) {
+                HostNoise.Reading before = host.read();
                 long start = PauseProbe.now();
                 long callStart = System.nanoTime();
                 copies.swap();
-                calls[i] = System.nanoTime() - callStart;
+                long call = System.nanoTime() - callStart;
                 Thread.sleep(SETTLE_MILLIS);
                 PauseProbe.Window window = new PauseProbe.Window(start, PauseProbe.now());
-                swaps.add(window);
-                Thread.sleep(SETTLE_MILLIS);
+                swapWindows.add(new Timed(window, call, noise(before, host.read())));
+                Thread.sleep(SPACING_MILLIS);
+                before = host.read();
                 long quietStart = PauseProbe.now();
                 Thread.sleep(Math.max(1, window.length() / 1_000_000));
-                quiet.add(new PauseProbe.Window(quietStart, quietStart + window.length()));
+                quietWindows.add(new Timed(new PauseProbe.Window(quietStart, quietStart + window.length()), 0,
+                        noise(before, host.read())));
+                Thread.sleep(SPACING_MILLIS);
                 if (guest.isDead()) {
                     throw new AssertionError(c.label() + ": the guest died at swap " + (i + 1) + ": "
                             + guest.deadReason());
                 }
             }
-            // The last gap is reported once the guest reads the clock after it.
-            Thread.sleep(SETTLE_MILLIS);
             console = run.output();
         }
         List<PauseProbe.Gap> gaps = PauseProbe.gaps(console);
-        long[] pauses = swaps.stream().mapToLong(w -> PauseProbe.longestIn(gaps, w)).toArray();
-        long[] baseline = quiet.stream().mapToLong(w -> PauseProbe.longestIn(gaps, w)).toArray();
-        return new Row(c.label(), SWAPS, pauses, calls, baseline);
+        List<Swap> swaps = new ArrayList<>();
+        for (int i = 0; i < swapWindows.size(); i++) {
+            Timed s = swapWindows.get(i);
+            Timed q = quietWindows.get(i);
+            swaps.add(new Swap(s.window(), s.call(), PauseProbe.longestIn(gaps, s.window()), s.noise(),
+                    PauseProbe.longestIn(gaps, q.window()), q.noise(), PauseProbe.longestGapIn(gaps, s.window())));
+        }
+        return new Row(c.label(), swaps);
+    }
+
+    private static long noise(HostNoise.Reading before, HostNoise.Reading after) {
+        return HostNoise.cpuWait(before, after) + HostNoise.stolen(before, after) + HostNoise.collecting(before, after);
     }
 
     private static String table(List<Row> rows) {
         StringBuilder b = new StringBuilder();
-        b.append(String.format(Locale.ROOT, "%nGuest pause per swap (ms), %d swaps per component, two alternating copies;"
-                + " load average %s%n", rows.isEmpty() ? 0 : rows.get(0).swaps(), loadAverage()));
-        b.append(String.format(Locale.ROOT, "%-20s %6s %7s %7s %7s   %9s %9s   %9s %9s%n",
-                "component", "swaps", "median", "p99", "max", "base med", "base p99", "call med", "call p99"));
+        b.append(String.format(Locale.ROOT, "%nGuest pause per swap (ms), two alternating copies of each component's"
+                + " bundle; load average %s on %d cores%n", loadAverage(), Runtime.getRuntime().availableProcessors()));
+        b.append(String.format(Locale.ROOT, "%-19s %5s %6s %6s %6s  %8s %8s  %6s %8s %9s  %8s %8s%n",
+                "component", "swaps", "median", "p99", "max", "base med", "base p99", "beyond", "base bey",
+                "noise p99", "call med", "call p99"));
         for (Row r : rows) {
-            b.append(String.format(Locale.ROOT, "%-20s %6d %7s %7s %7s   %9s %9s   %9s %9s%n",
-                    r.component(), r.swaps(), pause(percentile(r.pauses(), 50)), pause(percentile(r.pauses(), 99)),
-                    pause(percentile(r.pauses(), 100)), pause(percentile(r.baseline(), 50)),
-                    pause(percentile(r.baseline(), 99)), pause(percentile(r.calls(), 50)),
-                    pause(percentile(r.calls(), 99))));
+            long[] pauses = r.of(Swap::pause);
+            long[] base = r.of(Swap::basePause);
+            long[] calls = r.of(Swap::call);
+            b.append(String.format(Locale.ROOT, "%-19s %5d %6s %6s %6s  %8s %8s  %6s %8s %9s  %8s %8s%n",
+                    r.component(), r.swaps().size(), pause(percentile(pauses, 50)), pause(percentile(pauses, 99)),
+                    pause(percentile(pauses, 100)), pause(percentile(base, 50)), pause(percentile(base, 99)),
+                    pause(percentile(r.of(Swap::pauseBeyondNoise), 99)),
+                    pause(percentile(r.of(Swap::basePauseBeyondNoise), 99)), ms(percentile(r.of(Swap::noise), 99)),
+                    ms(percentile(calls, 50)), ms(percentile(calls, 99))));
         }
         b.append(String.format(Locale.ROOT,
-                "pause: the longest time the guest stood still during a swap, measured by the guest itself%n"
-                + "(test kernel mode=pauseprobe: a pure CPU guest, no disk, reading the host's wall clock at a%n"
-                + "hypercall every few microseconds; gaps under %.0f ms are not reported and show as <%.0f).%n"
-                + "base: the same over an equally long window without a swap (host noise); call: how long%n"
-                + "start() of the new copy plus stop() of the old took on the swapping thread (not a pause).%n",
-                THRESHOLD_MICROS / 1e3, THRESHOLD_MICROS / 1e3));
+                "pause: the longest time the guest stood still during a swap, as the guest itself measured it%n"
+                + "  (test kernel mode=pauseprobe: a pure CPU guest, no disk, reading the host's wall clock after a%n"
+                + "  hypercall every few microseconds; gaps under %.0f ms are not reported and show as <%.0f). A swap's%n"
+                + "  window runs from start() of the new copy to %d ms after stop() of the old returned.%n"
+                + "base: the same over an equally long window without a swap, %d ms later (host noise).%n"
+                + "noise: in the window, the guest thread's wait for a CPU (schedstat) + time the hypervisor%n"
+                + "  stole from this VM + collector pauses. beyond (base bey): p99 of the pause minus the noise%n"
+                + "  of its window, the part of a swap's (baseline's) pause that the machine does not explain.%n"
+                + "call: start() plus stop() on the swapping thread (not a pause).%n",
+                THRESHOLD_MICROS / 1e3, THRESHOLD_MICROS / 1e3, SETTLE_MILLIS, SPACING_MILLIS));
         return b.toString();
     }
 
@@ -152,6 +224,11 @@ public class SwapPauseBenchmark {
         } catch (IOException | RuntimeException e) {
             return "unknown";
         }
+    }
+
+    /** Milliseconds, or "?" for a figure we could not read. */
+    private static String ms(long nanos) {
+        return nanos < 0 ? "?" : String.format(Locale.ROOT, "%.2f", nanos / 1e6);
     }
 
     private static String pause(long nanos) {
