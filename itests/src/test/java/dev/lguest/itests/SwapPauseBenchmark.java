@@ -39,10 +39,9 @@ import java.util.Locale;
  * The baseline is the same measure over a window as long with no swap, started
  * {@value #SPACING_MILLIS} ms after the swap's: the host's own noise (other processes on
  * the core, the JIT, the collector), which no swap can do better than. Since on a busy
- * machine most of that noise is the guest's thread waiting for a CPU, the thread's
- * run-queue wait in each window (Linux schedstat) is printed
- * too, with the hypervisor's steal and the collector's pauses ({@link HostNoise}),
- * and the part of each pause they cannot explain.
+ * machine most of that noise is the guest's thread waiting for a CPU, the table also
+ * gives the noise in each window ({@link HostNoise}: that wait, the hypervisor's steal,
+ * the collector's pauses) and the part of each pause the noise cannot explain.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
