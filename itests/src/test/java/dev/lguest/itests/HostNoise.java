@@ -3,6 +3,8 @@ package dev.lguest.itests;
 import java.io.IOException;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,40 +23,57 @@ import java.util.List;
  *   - the JVM's collector pauses, from the GarbageCollectorMXBeans (milliseconds).
  *
  * An unreadable source counts as zero: the figures then only explain less.
+ *
+ * One more reading is not noise but the opposite: how long the guest thread was
+ * blocked or waiting (a monitor, a lock, a condition: ThreadMXBean with contention
+ * monitoring, milliseconds). A guest that never halts, like the pause probe, only
+ * waits when the host makes it, so this is what a swap costs it whatever the load.
  */
 final class HostNoise {
     private static final long NANOS_PER_TICK = 10_000_000;
 
     /** One reading. */
-    record Reading(long cpuWait, long[] steal, long collection) {
+    record Reading(long cpuWait, long[] steal, long collection, long blocked) {
     }
 
     private final Path schedstat;
+    private final long threadId;
+    private final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     /** The collectors that stop the world (G1's "Concurrent GC" bean counts time that does not). */
     private final List<GarbageCollectorMXBean> collectors = ManagementFactory.getGarbageCollectorMXBeans().stream()
             .filter(c -> !c.getName().contains("Concurrent")).toList();
 
-    private HostNoise(Path schedstat) {
+    private HostNoise(Path schedstat, long threadId) {
         this.schedstat = schedstat;
+        this.threadId = threadId;
+        if (threads.isThreadContentionMonitoringSupported()) {
+            threads.setThreadContentionMonitoringEnabled(true);
+        }
     }
 
-    /** For the thread named {@code threadName} (Linux keeps the first 15 characters). */
-    static HostNoise forThread(String threadName) {
+    /** For {@code thread} (Linux knows it by the first 15 characters of its name). */
+    static HostNoise forThread(Thread thread) {
+        String threadName = thread.getName();
         String comm = threadName.length() > 15 ? threadName.substring(0, 15) : threadName;
         try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
             for (Path task : tasks) {
                 if (comm.equals(Files.readString(task.resolve("comm")).strip())) {
-                    return new HostNoise(task.resolve("schedstat"));
+                    return new HostNoise(task.resolve("schedstat"), thread.threadId());
                 }
             }
         } catch (IOException | RuntimeException e) {
             // No /proc: no thread figures.
         }
-        return new HostNoise(null);
+        return new HostNoise(null, thread.threadId());
     }
 
     Reading read() {
-        return new Reading(cpuWait(), steal(), collection());
+        return new Reading(cpuWait(), steal(), collection(), blocked());
+    }
+
+    /** How long the thread was blocked or waiting between two readings, nanoseconds (1 ms steps). */
+    static long blocked(Reading before, Reading after) {
+        return (after.blocked() - before.blocked()) * 1_000_000;
     }
 
     /** The guest thread's wait for a CPU between two readings, nanoseconds. */
@@ -97,6 +116,11 @@ final class HostNoise {
         } catch (IOException | RuntimeException e) {
             return new long[0];
         }
+    }
+
+    private long blocked() {
+        ThreadInfo info = threads.getThreadInfo(threadId);
+        return info == null ? 0 : Math.max(0, info.getBlockedTime()) + Math.max(0, info.getWaitedTime());
     }
 
     private long collection() {

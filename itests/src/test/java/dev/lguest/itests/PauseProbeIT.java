@@ -35,7 +35,8 @@ import static org.junit.Assert.assertTrue;
  * The stop: a hypercall service ranked above the build's, so the switcher binds it,
  * which passes every call on to the build's and, once armed, holds the guest's
  * thread for a while in one call. No timing is assumed beyond that hold: the probe
- * must report a gap at least as long, around it.
+ * must report a gap at least as long, around it; and the benchmark's reading of the
+ * guest thread's blocked time (HostNoise) must count the hold.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
@@ -101,10 +102,16 @@ public class PauseProbeIT {
         ServiceRegistration<HypercallHandler> registration =
                 context.registerService(HypercallHandler.class, holding, ranking);
         try (SwapKit.Run run = SwapKit.boot(launcher, PauseProbe.arguments(5_000))) {
+            Guest guest = run.awaitGuest();
             run.awaitOutput("# pauseprobe ready", Duration.ofSeconds(60));
+            HostNoise host = HostNoise.forThread(guest.owner);
+            HostNoise.Reading before = host.read();
             holding.arm();
             assertTrue("the guest made no hypercall after the hold was armed",
                     holding.held.await(30, TimeUnit.SECONDS));
+            long blocked = HostNoise.blocked(before, host.read());
+            assertTrue("the guest thread's blocked time (" + blocked + " ns) misses the hold",
+                    blocked >= TimeUnit.MILLISECONDS.toNanos(HOLD_MILLIS - 2));
             // The probe reports a gap once it has read the clock after it.
             long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
             PauseProbe.Gap around = null;

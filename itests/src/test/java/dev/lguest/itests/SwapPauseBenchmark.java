@@ -72,7 +72,7 @@ public class SwapPauseBenchmark {
      * guest thread's wait for a CPU, steal, collector pauses), and the same two for
      * the baseline window after it. Nanoseconds.
      */
-    private record Swap(PauseProbe.Window window, long call, long pause, long noise, long basePause,
+    private record Swap(PauseProbe.Window window, long call, long pause, long noise, long blocked, long basePause,
                         long baseNoise, PauseProbe.Gap gap) {
         long pauseBeyondNoise() {
             return beyond(pause, noise);
@@ -121,13 +121,14 @@ public class SwapPauseBenchmark {
     /** Every swap on a line, for looking a long pause up in a JFR recording or a GC log. */
     private static String perSwap(List<Row> rows) {
         StringBuilder b = new StringBuilder("# component, swap, window start (UTC), window ms, call ms, pause ms,"
-                + " noise ms, baseline pause ms, baseline noise ms, the pause's start (UTC)\n");
+                + " noise ms, blocked ms, baseline pause ms, baseline noise ms, the pause's start (UTC)\n");
         for (Row r : rows) {
             int i = 0;
             for (Swap s : r.swaps()) {
-                b.append(String.format(Locale.ROOT, "%s\t%d\t%s\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s%n", r.component(), ++i,
-                        java.time.Instant.ofEpochSecond(0, s.window().start()), s.window().length() / 1e6,
-                        ms(s.call()), pause(s.pause()), ms(s.noise()), pause(s.basePause()), ms(s.baseNoise()),
+                b.append(String.format(Locale.ROOT, "%s\t%d\t%s\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t%s%n", r.component(),
+                        ++i, java.time.Instant.ofEpochSecond(0, s.window().start()), s.window().length() / 1e6,
+                        ms(s.call()), pause(s.pause()), ms(s.noise()), ms(s.blocked()), pause(s.basePause()),
+                        ms(s.baseNoise()),
                         s.gap() == null ? "-" : java.time.Instant.ofEpochSecond(0, s.gap().start())));
             }
         }
@@ -135,7 +136,7 @@ public class SwapPauseBenchmark {
     }
 
     private Row measure(SwapKit.Component c) throws Exception {
-        record Timed(PauseProbe.Window window, long call, long noise) {
+        record Timed(PauseProbe.Window window, long call, long noise, long blocked) {
         }
         List<Timed> swapWindows = new ArrayList<>();
         List<Timed> quietWindows = new ArrayList<>();
@@ -144,7 +145,7 @@ public class SwapPauseBenchmark {
              SwapKit.Run run = SwapKit.boot(launcher, PauseProbe.arguments(THRESHOLD_MICROS))) {
             Guest guest = run.awaitGuest();
             run.awaitOutput("# pauseprobe ready", Duration.ofSeconds(60));
-            HostNoise host = HostNoise.forThread(guest.owner.getName());
+            HostNoise host = HostNoise.forThread(guest.owner);
             Thread.sleep(WARM_UP_MILLIS);
             for (int i = 0; i < SWAPS; i++) {
                 HostNoise.Reading before = host.read();
@@ -154,13 +155,15 @@ public class SwapPauseBenchmark {
                 long call = System.nanoTime() - callStart;
                 Thread.sleep(SETTLE_MILLIS);
                 PauseProbe.Window window = new PauseProbe.Window(start, PauseProbe.now());
-                swapWindows.add(new Timed(window, call, noise(before, host.read())));
+                HostNoise.Reading after = host.read();
+                swapWindows.add(new Timed(window, call, noise(before, after), HostNoise.blocked(before, after)));
                 Thread.sleep(SPACING_MILLIS);
                 before = host.read();
                 long quietStart = PauseProbe.now();
                 Thread.sleep(Math.max(1, window.length() / 1_000_000));
+                after = host.read();
                 quietWindows.add(new Timed(new PauseProbe.Window(quietStart, quietStart + window.length()), 0,
-                        noise(before, host.read())));
+                        noise(before, after), HostNoise.blocked(before, after)));
                 Thread.sleep(SPACING_MILLIS);
                 if (guest.isDead()) {
                     throw new AssertionError(c.label() + ": the guest died at swap " + (i + 1) + ": "
@@ -174,7 +177,7 @@ public class SwapPauseBenchmark {
         for (int i = 0; i < swapWindows.size(); i++) {
             Timed s = swapWindows.get(i);
             Timed q = quietWindows.get(i);
-            swaps.add(new Swap(s.window(), s.call(), PauseProbe.longestIn(gaps, s.window()), s.noise(),
+            swaps.add(new Swap(s.window(), s.call(), PauseProbe.longestIn(gaps, s.window()), s.noise(), s.blocked(),
                     PauseProbe.longestIn(gaps, q.window()), q.noise(), PauseProbe.longestGapIn(gaps, s.window())));
         }
         return new Row(c.label(), swaps);
@@ -188,18 +191,19 @@ public class SwapPauseBenchmark {
         StringBuilder b = new StringBuilder();
         b.append(String.format(Locale.ROOT, "%nGuest pause per swap (ms), two alternating copies of each component's"
                 + " bundle; load average %s on %d cores%n", loadAverage(), Runtime.getRuntime().availableProcessors()));
-        b.append(String.format(Locale.ROOT, "%-19s %5s %6s %6s %6s  %8s %8s  %6s %8s %9s  %8s %8s%n",
+        b.append(String.format(Locale.ROOT, "%-19s %5s %6s %6s %6s  %8s %8s  %6s %8s %9s  %7s  %8s %8s%n",
                 "component", "swaps", "median", "p99", "max", "base med", "base p99", "beyond", "base bey",
-                "noise p99", "call med", "call p99"));
+                "noise p99", "blocked", "call med", "call p99"));
         for (Row r : rows) {
             long[] pauses = r.of(Swap::pause);
             long[] base = r.of(Swap::basePause);
             long[] calls = r.of(Swap::call);
-            b.append(String.format(Locale.ROOT, "%-19s %5d %6s %6s %6s  %8s %8s  %6s %8s %9s  %8s %8s%n",
+            b.append(String.format(Locale.ROOT, "%-19s %5d %6s %6s %6s  %8s %8s  %6s %8s %9s  %7s  %8s %8s%n",
                     r.component(), r.swaps().size(), pause(percentile(pauses, 50)), pause(percentile(pauses, 99)),
                     pause(percentile(pauses, 100)), pause(percentile(base, 50)), pause(percentile(base, 99)),
                     pause(percentile(r.of(Swap::pauseBeyondNoise), 99)),
                     pause(percentile(r.of(Swap::basePauseBeyondNoise), 99)), ms(percentile(r.of(Swap::noise), 99)),
+                    ms(percentile(r.of(Swap::blocked), 100)),
                     ms(percentile(calls, 50)), ms(percentile(calls, 99))));
         }
         b.append(String.format(Locale.ROOT,
@@ -211,7 +215,9 @@ public class SwapPauseBenchmark {
                 + "noise: in the window, the guest thread's wait for a CPU (schedstat) + time the hypervisor%n"
                 + "  stole from this VM + collector pauses. beyond (base bey): p99 of the pause minus the noise%n"
                 + "  of its window, the part of a swap's (baseline's) pause that the machine does not explain.%n"
-                + "call: start() plus stop() on the swapping thread (not a pause).%n",
+                + "blocked: the most time the guest's thread spent blocked or waiting (a lock, a condition)%n"
+                + "  in one swap's window (ThreadMXBean, 1 ms steps): what a swap makes the guest wait for,%n"
+                + "  whatever the load. call: start() plus stop() on the swapping thread (not a pause).%n",
                 THRESHOLD_MICROS / 1e3, THRESHOLD_MICROS / 1e3, SETTLE_MILLIS, SPACING_MILLIS));
         return b.toString();
     }
