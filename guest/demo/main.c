@@ -11,58 +11,15 @@
  * "ud2" it executes an undefined instruction with no IDT to catch it: the two ways a
  * guest dies that the Launcher must report.
  */
-#include "lguest_abi.h"
+#include "early_console.h"
 
 /* Guest-physical = guest-virtual here: the Launcher's page tables map RAM 1:1. */
 static struct lguest_data lguest_data __attribute__((aligned(16)));
 
-/* The early console takes at most 16 characters at a time, NUL-terminated. */
-static char scratch[17];
-
-static void early_print(const char *s)
-{
-        while (*s) {
-                unsigned len = 0;
-                while (s[len] && len < sizeof(scratch) - 1) {
-                        scratch[len] = s[len];
-                        len++;
-                }
-                scratch[len] = '\0';
-                hcall(LHCALL_NOTIFY, (u32)scratch, 0, 0);
-                s += len;
-        }
-}
-
-static void print_hex(u32 value)
-{
-        char digits[11];
-        digits[0] = '0';
-        digits[1] = 'x';
-        for (int i = 0; i < 8; i++) {
-                u32 nibble = (value >> (28 - 4 * i)) & 0xf;
-                digits[2 + i] = nibble < 10 ? '0' + nibble : 'a' + nibble - 10;
-        }
-        digits[10] = '\0';
-        early_print(digits);
-}
-
-/* Where "key" appears in the command line, pointing just past it; 0 if absent. */
-static const char *find(const char *cmdline, const char *key)
-{
-        for (const char *p = cmdline; *p; p++) {
-                int k = 0;
-                while (key[k] && p[k] == key[k])
-                        k++;
-                if (!key[k])
-                        return p + k;
-        }
-        return 0;
-}
-
 /* The number after "spin=" on the command line; 0 if absent. */
 static u32 spin_rounds(const char *cmdline)
 {
-        const char *p = find(cmdline, "spin=");
+        const char *p = cmdline_find(cmdline, "spin=");
         u32 n = 0;
         while (p && *p >= '0' && *p <= '9')
                 n = n * 10 + (u32)(*p++ - '0');
@@ -108,9 +65,9 @@ void guest_main(u32 boot_params)
                 early_print("\n");
         }
 
-        if (find(cmdline, "crash"))
+        if (cmdline_find(cmdline, "crash"))
                 hcall(LHCALL_CRASH, (u32)"demo guest crashed on request", 0, 0);
-        if (find(cmdline, "ud2"))
+        if (cmdline_find(cmdline, "ud2"))
                 __asm__ __volatile__("ud2");
 
         hcall(LHCALL_CRASH, (u32)"Power down", 0, 0);

@@ -13,7 +13,7 @@
  * must quietly keep us at ring 1, and we print the code selector we really run on
  * before powering off.
  */
-#include "lguest_abi.h"
+#include "early_console.h"
 
 /* Addresses beyond any guest's memory (and its device pages), and a virtual address
  * in a page directory slot the Launcher's tables leave empty. */
@@ -26,36 +26,6 @@ static struct lguest_data lguest_data __attribute__((aligned(4096)));
 /* A page table and a GDT of our own, to point the host at. */
 static u32 page_table[1024] __attribute__((aligned(4096)));
 static u32 gdt[GDT_ENTRIES][2] __attribute__((aligned(8)));
-
-/* The early console takes at most 16 characters at a time, NUL-terminated. */
-static char scratch[17];
-
-static void early_print(const char *s)
-{
-        while (*s) {
-                unsigned len = 0;
-                while (s[len] && len < sizeof(scratch) - 1) {
-                        scratch[len] = s[len];
-                        len++;
-                }
-                scratch[len] = '\0';
-                hcall(LHCALL_NOTIFY, (u32)scratch, 0, 0);
-                s += len;
-        }
-}
-
-static void print_hex(u32 value)
-{
-        char digits[11];
-        digits[0] = '0';
-        digits[1] = 'x';
-        for (int i = 0; i < 8; i++) {
-                u32 nibble = (value >> (28 - 4 * i)) & 0xf;
-                digits[2 + i] = nibble < 10 ? '0' + nibble : 'a' + nibble - 10;
-        }
-        digits[10] = '\0';
-        early_print(digits);
-}
 
 /* LGUEST_INIT the way a well-behaved guest does it; most attacks start here. */
 static void init(void)
@@ -527,9 +497,12 @@ static void virtio_buffer_outside(u32 unused)
         virtio_attack(OUTSIDE, 16, 0);
 }
 
+/* Any buffer inside guest memory: the loop is the attack, not the buffer. */
+static char loop_buffer[16];
+
 static void virtio_descriptor_loop(u32 unused)
 {
-        virtio_attack((u32)scratch, 1, 1);
+        virtio_attack((u32)loop_buffer, 1, 1);
 }
 
 /* Nothing wrong at all: the control run. */
@@ -596,19 +569,6 @@ static const struct attack attacks[] = {
         { "virtio-descriptor-loop", virtio_descriptor_loop },
 };
 
-/* Where "key" appears in the command line, pointing just past it; 0 if absent. */
-static const char *find(const char *cmdline, const char *key)
-{
-        for (const char *p = cmdline; *p; p++) {
-                int k = 0;
-                while (key[k] && p[k] == key[k])
-                        k++;
-                if (!key[k])
-                        return p + k;
-        }
-        return 0;
-}
-
 static int is_end(char c)
 {
         return c == '\0' || c == ' ';
@@ -617,7 +577,7 @@ static int is_end(char c)
 void guest_main(u32 boot_params)
 {
         const char *cmdline = *(const char *const *)(boot_params + BOOT_CMD_LINE_PTR);
-        const char *wanted = cmdline ? find(cmdline, "attack=") : 0;
+        const char *wanted = cmdline ? cmdline_find(cmdline, "attack=") : 0;
 
         /* The RAM size, from the one e820 entry the Launcher writes. */
         ram_bytes = *(const u32 *)(boot_params + 0x2d8);

@@ -3,7 +3,8 @@
  * 2.6.24, then does what the command line asks and powers off: the self-tests (the
  * default, selftest.c; `loop=N` repeats them), Linux programs from the initrd
  * (mode=programs, programs.c), the micro-benchmarks (mode=benchmark, benchmark.c),
- * or the virtio block write-and-verify workload (mode=blockcheck, blockcheck.c).
+ * the virtio block write-and-verify workload (mode=blockcheck, blockcheck.c), or the
+ * pause probe that times the guest's own stops (mode=pauseprobe, pauseprobe.c).
  *
  * Setting up is a list of hypercalls: our own GDT (LOAD_GDT), an IDT entry for every
  * exception, irq and the system call (LOAD_IDT_ENTRY), a kernel stack for traps from
@@ -683,6 +684,8 @@ void kernel_main(u32 boot_params)
                 benchmark_main(command_line);
         else if (has_word(command_line, "mode=blockcheck"))
                 blockcheck_main(command_line);
+        else if (has_word(command_line, "mode=pauseprobe"))
+                pauseprobe_main(command_line);
         else
                 selftest(command_line);
         power_off();

@@ -113,6 +113,7 @@ void selftest(const char *command_line);
 void programs_main(const char *command_line);   /* programs.c */
 void benchmark_main(const char *command_line);  /* benchmark.c */
 void blockcheck_main(const char *command_line); /* blockcheck.c */
+void pauseprobe_main(const char *command_line); /* pauseprobe.c */
 int blockcheck_run(u32 count, int hold_after_flush);
 int has_word(const char *line, const char *word);
 int arg_string(const char *line, const char *key, char *value, u32 size);

@@ -17,11 +17,11 @@ void map_device_pages(u32 pgdir, u32 first, u32 pages)
                 u32 va = first + i * PAGE_SIZE;
                 u32 index = va >> 22;
                 if (!(directory[index] & 1)) {
-                        directory[index] = (u32)device_ptes[ptes_used++] | PAGE_PRESENT;
+                        directory[index] = (u32)device_ptes[ptes_used++] | PTE_PRESENT | PTE_RW | PTE_USER;
                         hcall(LHCALL_SET_PMD, pgdir, index, 0);
                 }
                 u32 *table = (u32 *)(directory[index] & ~0xfffu);
-                u32 pte = va | PAGE_PRESENT;
+                u32 pte = va | PTE_PRESENT | PTE_RW | PTE_USER;
                 table[(va >> 12) & 1023] = pte;
                 hcall(LHCALL_SET_PTE, pgdir, va, pte);
         }

@@ -4,20 +4,37 @@
  * same files), runs each one on the real CPU through harness.c, and writes case and
  * outcome in the compact format the Java test (NativeVectorTest) reads:
  *
- *   header: "X86V", u16 version, u16 selectors[6] (CS SS DS ES FS GS), u32 code
- *           address, u32 data address, u16 form count, then per form u8 length + name
+ *   header: "X86V", u16 version (2), u16 selectors[6] (CS SS DS ES FS GS: what cases
+ *           start with unless they say otherwise), u32 code address, u32 data address,
+ *           u16 form count, then per form u8 length + name, u16 LDT entries, then per
+ *           entry u32 low + u32 high (the harness's LDT as the CPU sees it)
  *   record: u16 form, u8 length + code bytes,
  *           u8 mask + u32 per set bit: registers that differ from the previous record's,
  *           u16 flags in, u16 defined-flags mask,
+ *           u8 mask + u16 per set bit: selectors in that differ from the header's,
+ *           u8 mask of registers whose outcome is not compared,
  *           u8 patch count, per patch u16 offset, u8 length, bytes (into the data buffer),
  *           u8 vector, u32 EIP after, [u32 error code for vectors with one], [u32 CR2 for #PF],
  *           u8 mask + u32 per set bit: registers after that differ from before,
- *           u32 EFLAGS after, u16 run count, per run u16 offset, u8 length, bytes
+ *           u32 EFLAGS after, u8 mask + u16 per set bit: selectors after that differ
+ *           from before, u16 run count, per run u16 offset, u8 length, bytes
  *           (data bytes that differ after the case from before it).
  *
  * Files hold at most RECORDS_PER_FILE records; all integers are little-endian. The
  * defined-flags mask says which of CF PF AF ZF SF DF OF the Intel manual defines for
- * this instruction with these operands; the test compares only those.
+ * this instruction with these operands (and IF and IOPL for POPF and IRET, which must
+ * not change at ring 3 with IOPL 0); the test compares only those.
+ *
+ * What the vectors cannot cover, because a 32-bit Linux process is not a bare CPU: INT
+ * 0x80 (a DPL-3 gate: it would make a real system call), SYSENTER and SYSCALL (they
+ * enter the kernel), far transfers to 0x33 (64-bit code: this CPU has no long mode),
+ * SGDT/SIDT/SMSW/SLDT/STR (the host sets CR4.UMIP, the CPU raises #GP and the kernel
+ * answers for it with values of its own: SIDT's limit reads 0), #TS (no task switches
+ * here), RDPMC and INT1 (not implemented here), the CPUNODE segment's limit (0x7b: it
+ * holds the number of whichever CPU ran the case), and two AMD habits the Intel manual
+ * does not describe (see K_FAR's RETF imm16 and ss47's POPA). The host runs a 32-bit
+ * process in compatibility mode; every recorded form behaves there as in legacy
+ * protected mode.
  *
  * Usage: gen OUTPUT-DIRECTORY (writes NNN.bin; the Makefile gzips them and the index).
  */
@@ -42,7 +59,8 @@ enum { EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI };
 enum {
     K_ALU, K_LOGIC, K_INCDEC, K_NOT, K_MUL, K_DIV, K_IMUL, K_SHIFT, K_SHXD, K_BT, K_BSF, K_SETCC,
     K_CMOV, K_JCC, K_MOV, K_LEA, K_CMPXCHG, K_CX8, K_BCD, K_STRING, K_FLAGOP, K_XLAT, K_ENTER,
-    K_LEAVE, K_STACK, K_POPF, K_RET, K_BRANCH, K_LOOP, K_BOUND, K_NOP, K_SEL
+    K_LEAVE, K_STACK, K_POPF, K_RET, K_BRANCH, K_LOOP, K_BOUND, K_NOP, K_SEL, K_SEGLOAD, K_SEGSTORE, K_FAR,
+    K_INT, K_PRIV, K_MASKED
 };
 
 /* Where the r/m operand may point. */
@@ -64,9 +82,17 @@ typedef struct {
     int regsize;       /* size of the reg-field register operand */
     int imm;           /* immediate bytes */
     int count;
+    int segvary;       /* the case starts with DS, ES, FS and GS chosen at random */
+    int seg16;         /* 16-bit addressing into the buffer through segments based on it */
+    int ss47;          /* the stack is SS 0x47: based at the buffer, limit 0x1fff */
+    int code16;        /* runs in the 16-bit code segment: 1 with 66 and 67 toggled to keep its
+                        * sizes, 2 as it is (a branch's target is then cut to 16 bits) */
 } Form;
 
-static Form forms[1024];
+static Form forms[2048];
+/* The selectors every case starts with unless it chooses: the host's. A case's own are
+ * RPL 3 or null 0, as the kernel's sigreturn leaves them (it turns a null 3 into 0). */
+static uint16_t default_segs[6];
 static int form_count;
 static uint32_t seed = 0x6c677374u; /* "lgst" */
 static uint8_t pristine[DATA_PAGES * 4096];
@@ -367,6 +393,164 @@ static void build_forms(void) {
     }
     modrm(add("VERR Ew", K_SEL, 2, 0, 0x0f, 0x00, 2), 2, 4, RM_ANY, 2, 0, 0);
     modrm(add("VERW Ew", K_SEL, 3, 0, 0x0f, 0x00, 2), 2, 5, RM_ANY, 2, 0, 0);
+
+    /* ---- segments, far transfers, interrupts, I/O and the privileged instructions ---- */
+    static const char *SREG[] = {"ES", "CS", "SS", "DS", "FS", "GS", "Sreg6", "Sreg7"};
+    for (int i = 0; i < form_count; i++) {
+        /* PUSH Sreg pushes whatever the case starts with. */
+        if (strncmp(forms[i].name, "PUSH ", 5) == 0 && strlen(forms[i].name) >= 7 && forms[i].name[6] == 'S') {
+            forms[i].segvary = 1;
+        }
+    }
+    for (int o16 = 0; o16 < 2; o16++) {
+        int s = o16 ? 2 : 4;
+        for (int r = 0; r < 8; r++) {
+            snprintf(n, sizeof n, "MOV %s,Ew", SREG[r]);
+            modrm(add(n, K_SEGLOAD, r, o16, 0x8e, 0, 1), 2, r, RM_ANY, 2, 0, 0)->count = r == 1 || r > 5 ? 100 : 800;
+            snprintf(n, sizeof n, "MOV Ev,%s", SREG[r]);
+            Form *f = modrm(add(n, K_SEGSTORE, r, o16, 0x8c, 0, 1), 2, r, RM_ANY, 2, 0, 0);
+            f->count = r > 5 ? 100 : 300;
+            f->segvary = 1;
+        }
+        static const uint8_t pops[][2] = {{0x07, 0}, {0x17, 0}, {0x1f, 0}, {0x0f, 0xa1}, {0x0f, 0xa9}};
+        static const int pop_sreg[] = {0, 2, 3, 4, 5};
+        for (int i = 0; i < 5; i++) {
+            snprintf(n, sizeof n, "POP %s", SREG[pop_sreg[i]]);
+            add(n, K_SEGLOAD, pop_sreg[i], o16, pops[i][0], pops[i][1], pops[i][1] ? 2 : 1)->count = 800;
+        }
+        /* C4/C5 with a register operand are VEX prefixes on this CPU: memory only. */
+        modrm(add("LES Gv,Mp", K_SEGLOAD, 0, o16, 0xc4, 0, 1), 1, 0, RM_MEM, s + 2, s, 0)->count = 800;
+        modrm(add("LDS Gv,Mp", K_SEGLOAD, 3, o16, 0xc5, 0, 1), 1, 0, RM_MEM, s + 2, s, 0)->count = 800;
+        modrm(add("LSS Gv,Mp", K_SEGLOAD, 2, o16, 0x0f, 0xb2, 2), 1, 0, RM_ANY, s + 2, s, 0)->count = 800;
+        modrm(add("LFS Gv,Mp", K_SEGLOAD, 4, o16, 0x0f, 0xb4, 2), 1, 0, RM_ANY, s + 2, s, 0)->count = 800;
+        modrm(add("LGS Gv,Mp", K_SEGLOAD, 5, o16, 0x0f, 0xb5, 2), 1, 0, RM_ANY, s + 2, s, 0)->count = 800;
+        add("JMP far Ap", K_FAR, 0, o16, 0xea, 0, 1)->count = 1000;
+        add("CALL far Ap", K_FAR, 1, o16, 0x9a, 0, 1)->count = 1000;
+        modrm(add("JMP far Mp", K_FAR, 2, o16, 0xff, 0, 1), 2, 5, RM_ANY, s + 2, 0, 0)->count = 1000;
+        modrm(add("CALL far Mp", K_FAR, 3, o16, 0xff, 0, 1), 2, 3, RM_ANY, s + 2, 0, 0)->count = 1000;
+        add("RETF", K_FAR, 4, o16, 0xcb, 0, 1)->count = 1000;
+        add("RETF Iw", K_FAR, 5, o16, 0xca, 0, 1)->count = 1000;
+        add("IRET", K_FAR, 6, o16, 0xcf, 0, 1)->count = 1500;
+        add("IN eAX,Ib", K_PRIV, 0, o16, 0xe5, 0, 1)->imm = 1;
+        add("OUT Ib,eAX", K_PRIV, 0, o16, 0xe7, 0, 1)->imm = 1;
+        add("IN eAX,DX", K_PRIV, 0, o16, 0xed, 0, 1);
+        add("OUT DX,eAX", K_PRIV, 0, o16, 0xef, 0, 1);
+        for (int r = 0; r < 2; r++) {
+            snprintf(n, sizeof n, "%sINS%s", r ? "REP " : "", o16 ? "W" : "D");
+            add(n, K_PRIV, 1, o16, 0x6d, 0, 1)->prefix = r ? 0xf3 : 0;
+            snprintf(n, sizeof n, "%sOUTS%s", r ? "REP " : "", o16 ? "W" : "D");
+            add(n, K_PRIV, 1, o16, 0x6f, 0, 1)->prefix = r ? 0xf3 : 0;
+        }
+    }
+    add("IN AL,Ib", K_PRIV, 0, 0, 0xe4, 0, 1)->imm = 1;
+    add("OUT Ib,AL", K_PRIV, 0, 0, 0xe6, 0, 1)->imm = 1;
+    add("IN AL,DX", K_PRIV, 0, 0, 0xec, 0, 1);
+    add("OUT DX,AL", K_PRIV, 0, 0, 0xee, 0, 1);
+    for (int r = 0; r < 2; r++) {
+        snprintf(n, sizeof n, "%sINSB", r ? "REP " : "");
+        add(n, K_PRIV, 1, 0, 0x6c, 0, 1)->prefix = r ? 0xf3 : 0;
+        snprintf(n, sizeof n, "%sOUTSB", r ? "REP " : "");
+        add(n, K_PRIV, 1, 0, 0x6e, 0, 1)->prefix = r ? 0xf3 : 0;
+    }
+    add("INT Ib", K_INT, 0, 0, 0xcd, 0, 1)->count = 2000;
+    add("INT3", K_INT, 1, 0, 0xcc, 0, 1)->count = 100;
+    add("CLI", K_PRIV, 0, 0, 0xfa, 0, 1)->count = 200;
+    add("STI", K_PRIV, 0, 0, 0xfb, 0, 1)->count = 200;
+    add("HLT", K_PRIV, 0, 0, 0xf4, 0, 1)->count = 200;
+    add("CLTS", K_PRIV, 0, 0, 0x0f, 0x06, 2)->count = 200;
+    add("INVD", K_PRIV, 0, 0, 0x0f, 0x08, 2)->count = 200;
+    add("WBINVD", K_PRIV, 0, 0, 0x0f, 0x09, 2)->count = 200;
+    add("WRMSR", K_PRIV, 0, 0, 0x0f, 0x30, 2)->count = 200;
+    add("RDMSR", K_PRIV, 0, 0, 0x0f, 0x32, 2)->count = 200;
+    modrm(add("MOV Rd,Cn", K_PRIV, 0, 0, 0x0f, 0x20, 2), 2, -1, RM_REG, 0, 0, 0);
+    modrm(add("MOV Cn,Rd", K_PRIV, 0, 0, 0x0f, 0x22, 2), 2, -1, RM_REG, 0, 0, 0);
+    modrm(add("MOV Rd,Dn", K_PRIV, 0, 0, 0x0f, 0x21, 2), 2, -1, RM_REG, 0, 0, 0);
+    modrm(add("MOV Dn,Rd", K_PRIV, 0, 0, 0x0f, 0x23, 2), 2, -1, RM_REG, 0, 0, 0);
+    modrm(add("LGDT Ms", K_PRIV, 0, 0, 0x0f, 0x01, 2), 2, 2, RM_MEM, 6, 0, 0)->count = 300;
+    modrm(add("LIDT Ms", K_PRIV, 0, 0, 0x0f, 0x01, 2), 2, 3, RM_MEM, 6, 0, 0)->count = 300;
+    modrm(add("LMSW Ew", K_PRIV, 0, 0, 0x0f, 0x01, 2), 2, 6, RM_ANY, 2, 0, 0)->count = 300;
+    modrm(add("INVLPG M", K_PRIV, 0, 0, 0x0f, 0x01, 2), 2, 7, RM_MEM, 1, 0, 0)->count = 300;
+    modrm(add("LLDT Ew", K_PRIV, 0, 0, 0x0f, 0x00, 2), 2, 2, RM_ANY, 2, 0, 0)->count = 300;
+    modrm(add("LTR Ew", K_PRIV, 0, 0, 0x0f, 0x00, 2), 2, 3, RM_ANY, 2, 0, 0)->count = 300;
+    add("CPUID", K_MASKED, 0x0f, 0, 0x0f, 0xa2, 2)->count = 200;
+    add("RDTSC", K_MASKED, 0x05, 0, 0x0f, 0x31, 2)->count = 200;
+    /* Memory operands through the segment registers a case starts with: null, read-only,
+     * expand-down and limited segments, whose checks come before paging's. */
+    for (int o16 = 0; o16 < 2; o16++) {
+        int s = o16 ? 2 : 4;
+        modrm(add("MOV Ev,Gv (segments)", K_MOV, 0, o16, 0x89, 0, 1), 1, 0, RM_MEM, s, s, 0)->segvary = 1;
+        modrm(add("MOV Gv,Ev (segments)", K_MOV, 0, o16, 0x8b, 0, 1), 1, 0, RM_MEM, s, s, 0)->segvary = 1;
+        Form *f = add("REP MOVSD (segments)", K_STRING, 0, o16, 0xa5, 0, 1);
+        f->prefix = 0xf3;
+        f->segvary = 1;
+        f = add("REP STOSD (segments)", K_STRING, 2, o16, 0xab, 0, 1);
+        f->prefix = 0xf3;
+        f->segvary = 1;
+    }
+    /* Every memory form again with 16-bit addressing, into the buffer through segments
+     * based on it: the eight 16-bit modes, their wrap at 64 KiB, and the limit checks
+     * (#GP(0) through DS, #SS(0) through SS), which come before paging's. */
+    int before = form_count;
+    for (int i = 0; i < before; i++) {
+        const Form *o = &forms[i];
+        int k = o->kind;
+        int memory_kind = k == K_ALU || k == K_LOGIC || k == K_INCDEC || k == K_NOT || k == K_MUL || k == K_IMUL
+                          || k == K_DIV || k == K_SHIFT || k == K_SHXD || k == K_BSF || k == K_SETCC || k == K_CMOV
+                          || k == K_MOV || k == K_CMPXCHG || k == K_CX8 || k == K_BOUND || k == K_SEL
+                          || k == K_SEGLOAD || k == K_SEGSTORE || (k == K_BT && o->sub == 1)
+                          || (k == K_STACK && o->modrm);
+        if (!o->modrm || o->rm == RM_REG || o->a16 || o->rmsize == 0 || o->segvary || !memory_kind) continue;
+        Form *f = &forms[form_count++];
+        *f = *o;
+        snprintf(f->name, sizeof f->name, "%.33s (a16)", o->name);
+        f->a16 = 1;
+        f->seg16 = 1;
+        f->rm = RM_MEM;
+        f->count = 100;
+    }
+    /* And the forms that neither branch nor address by hand once more from the 16-bit
+     * code segment (0x37), which reverses what 66 and 67 mean. */
+    for (int i = 0; i < before; i++) {
+        const Form *o = &forms[i];
+        int k = o->kind;
+        int kind = k == K_ALU || k == K_LOGIC || k == K_INCDEC || k == K_NOT || k == K_MUL || k == K_IMUL
+                   || k == K_DIV || k == K_SHIFT || k == K_SHXD || k == K_BT || k == K_BSF || k == K_SETCC
+                   || k == K_CMOV || k == K_MOV || k == K_LEA || k == K_CMPXCHG || k == K_CX8 || k == K_BCD
+                   || k == K_STRING || k == K_FLAGOP || k == K_XLAT || k == K_ENTER || k == K_LEAVE
+                   || k == K_STACK || k == K_POPF || k == K_BOUND || k == K_SEL || k == K_SEGLOAD
+                   || k == K_SEGSTORE || k == K_PRIV || k == K_MASKED;
+        if (o->a16 || !kind) continue;
+        Form *f = &forms[form_count++];
+        *f = *o;
+        snprintf(f->name, sizeof f->name, "%.32s (CS16)", o->name);
+        f->code16 = 1;
+        f->count = 60;
+    }
+    /* The stack forms with SS based at the buffer and limited: its limit checks (#SS(0)). */
+    for (int i = 0; i < before; i++) {
+        const Form *o = &forms[i];
+        int k = o->kind;
+        if (o->a16 || !(k == K_STACK || k == K_POPF || k == K_ENTER || k == K_LEAVE || k == K_RET)) continue;
+        Form *f = &forms[form_count++];
+        *f = *o;
+        snprintf(f->name, sizeof f->name, "%.30s (SS 0x47)", o->name);
+        f->ss47 = 1;
+        f->count = 100;
+    }
+    /* The branches as they are from the 16-bit code segment: a 16-bit operand size cuts
+     * every target to 16 bits, where nothing is mapped (so a wrong guess at what the
+     * bytes mean can only fault, never run the harness's code). A Jcc rel32 not taken
+     * runs the high half of its displacement, 0000 or FFFF: an ADD to low memory or #UD. */
+    for (int i = 0; i < before; i++) {
+        const Form *o = &forms[i];
+        int k = o->kind;
+        if (o->a16 || o->o16 || !(k == K_JCC || k == K_LOOP || k == K_BRANCH || k == K_RET || k == K_FAR)) continue;
+        Form *f = &forms[form_count++];
+        *f = *o;
+        snprintf(f->name, sizeof f->name, "%.32s (CS16)", o->name);
+        f->code16 = 2;
+        f->count = 60;
+    }
 }
 
 /* ---- operands ---- */
@@ -508,6 +692,44 @@ static void emit_memory32(Build *b, uint32_t avoid) {
     if (mod == 2) emit(c, (uint32_t) disp, 4);
 }
 
+/* ModRM and displacement for a 16-bit memory operand (67 prefix) at a chosen offset:
+ * mostly inside the buffer-based segments, sometimes across or past their limit, at the
+ * 64 KiB wrap, or across a page. The registers the mode names get the values (high
+ * halves random, since only the low 16 bits count) that make the offset come out, and
+ * the target is the linear address through DS, or SS for the BP-based modes. */
+static void emit_memory16(Build *b) {
+    static const int base_reg[8] = {EBX, EBX, EBP, EBP, ESI, EDI, EBP, EBX};
+    static const int index_reg[8] = {ESI, EDI, ESI, EDI, -1, -1, -1, -1};
+    Case *c = b->c;
+    uint32_t size = b->f->rmsize < 1 ? 1 : (uint32_t) b->f->rmsize, r = rnd() % 100, offset;
+    if (r < 80) offset = 0x40 + rnd() % (0x1f00 - size);
+    else if (r < 86) offset = 0x2000 - 1 - rnd() % size;
+    else if (r < 92) offset = 0x2000 + rnd() % 0xe000;
+    else if (r < 96) offset = 0xffff - rnd() % size;
+    else offset = 0x1000 - 1 - rnd() % size;
+    int mod = (int) (rnd() % 3), rm = (int) (rnd() % 8);
+    c->code[c->length++] = (uint8_t) ((mod << 6) | (b->reg << 3) | rm);
+    if (mod == 0 && rm == 6) {
+        emit(c, offset, 2);
+    } else {
+        int32_t disp = mod == 1 ? (int8_t) rnd() : mod == 2 ? (int16_t) rnd() : 0;
+        uint32_t rest = offset - (uint32_t) disp;
+        int base = base_reg[rm], index = index_reg[rm];
+        if (index >= 0) {
+            c->regs[base] = rnd();
+            rest -= c->regs[base];
+            b->addr_regs |= 1u << base;
+        }
+        int last = index >= 0 ? index : base;
+        c->regs[last] = (rnd() & 0xffff0000u) | (rest & 0xffff);
+        b->addr_regs |= 1u << last;
+        if (mod) emit(c, (uint32_t) disp, mod);
+    }
+    int ss_based = rm == 2 || rm == 3 || (rm == 6 && mod != 0);
+    uint16_t sel = c->segs[ss_based ? 1 : 2];
+    b->target = (sel == 0x47 || sel == 0x3f ? DATA : 0) + (offset & 0xffff);
+}
+
 /* ModRM and operands for the form; fills b->mod/reg/rm/target. */
 static void emit_modrm(Build *b, uint32_t avoid) {
     const Form *f = b->f;
@@ -524,7 +746,7 @@ static void emit_modrm(Build *b, uint32_t avoid) {
         b->mod = 3;
         b->rm = (int) (rnd() % 8);
         /* ESP holds the stack pointer, not a value the case can choose. */
-        while ((f->kind == K_BRANCH || f->kind == K_SEL) && b->rm == ESP) b->rm = (int) (rnd() % 8);
+        while ((f->kind == K_BRANCH || f->kind == K_SEL || f->kind == K_SEGLOAD) && b->rm == ESP) b->rm = (int) (rnd() % 8);
         if (f->rmsize && f->rmsize <= 4 && !(f->rmsize == 4 && b->rm == ESP)) {
             set_reg(c->regs, b->rm, f->rmsize, edge(f->rmsize));
         }
@@ -532,7 +754,9 @@ static void emit_modrm(Build *b, uint32_t avoid) {
         return;
     }
     b->mod = 0;
-    if (f->a16) {
+    if (f->seg16) {
+        emit_memory16(b);
+    } else if (f->a16) {
         /* 16-bit addressing reaches only the first 64 KiB, which is never mapped: the
          * access faults, and CR2 shows the effective address the CPU computed. */
         int mod = (int) (rnd() % 3), rm = (int) (rnd() % 8);
@@ -541,12 +765,15 @@ static void emit_modrm(Build *b, uint32_t avoid) {
         if (mod == 2 || (mod == 0 && rm == 6)) emit(c, rnd(), 2);
         b->target = 0;
         return;
+    } else {
+        b->target = pick_target(f->rmsize);
+        /* A branch target read from memory the case cannot set could point anywhere,
+         * including the harness's own code: keep such operands where patches reach. */
+        while ((f->kind == K_BRANCH || f->kind == K_FAR) && !in_writable(b->target, f->rmsize)) {
+            b->target = pick_target(f->rmsize);
+        }
+        emit_memory32(b, avoid);
     }
-    b->target = pick_target(f->rmsize);
-    /* A branch target read from memory the case cannot set could point anywhere,
-     * including the harness's own code: keep such operands where patches reach. */
-    while (f->kind == K_BRANCH && !in_writable(b->target, f->rmsize)) b->target = pick_target(f->rmsize);
-    emit_memory32(b, avoid);
     if (f->rmsize > 0) {
         for (int i = 0; i < f->rmsize; i += 4) {
             int n = f->rmsize - i < 4 ? f->rmsize - i : 4;
@@ -569,6 +796,25 @@ static void set_rm_value(Build *b, int size, uint32_t v) {
     }
 }
 
+/* A selector to load into a data segment register: the host's GDT (null, user code and
+ * data at every RPL, kernel segments, the TSS, the LDT descriptor, the TLS entries, past
+ * the limit) and the harness's LDT (every entry, and past its end). */
+static uint16_t data_selector(void) {
+    static const uint16_t table[] = {0x00, 0x01, 0x02, 0x03, 0x2b, 0x2b, 0x2b, 0x28, 0x29, 0x2a, 0x23, 0x20, 0x33,
+                                     0x08, 0x0b, 0x10, 0x13, 0x18, 0x1b, 0x38, 0x3b, 0x40, 0x43, 0x48, 0x4b, 0x53,
+                                     0x63, 0x60, 0x6b, 0x73, 0x7b, 0x80, 0x83, 0xfff8, 0xfffb, 0x04, 0x07, 0x07,
+                                     0x0c, 0x0f, 0x14, 0x17, 0x1f, 0x27, 0x2f, 0x37, 0x3f, 0x47, 0x44, 0x4f, 0x7f};
+    return table[rnd() % (sizeof table / sizeof table[0])];
+}
+
+/* A selector for a far transfer: mostly 32-bit user code, and every way to get it wrong. */
+static uint16_t code_selector(void) {
+    static const uint16_t table[] = {0x23, 0x23, 0x23, 0x23, 0x23, 0x23, 0x20, 0x21, 0x22, 0x1f, 0x1f, 0x1c,
+                                     0x37, 0x37, 0x27, 0x2f, 0x2b, 0x07, 0x17, 0x08, 0x0b, 0x10, 0x13, 0x00,
+                                     0x03, 0x40, 0x43, 0x53, 0x63, 0x6b, 0x80, 0x4f, 0xfff8};
+    return table[rnd() % (sizeof table / sizeof table[0])];
+}
+
 /* A code address to branch to: mostly INT3s in the code page, never the instruction. */
 static uint32_t pick_code_target(int length) {
     uint32_t r = rnd() % 100;
@@ -586,6 +832,31 @@ static int is_shift_undefined_cf(int op) {
     return op == 4 || op == 5 || op == 6;
 }
 
+/* The same instruction for a 16-bit code segment: there 66 and 67 select the 32-bit
+ * sizes, so each is dropped where the case had it and added where it did not. */
+static void to_code16(Case *c) {
+    int n = 0, has66 = 0, has67 = 0;
+    uint8_t prefixes[8];
+    int at = 0;
+    for (; at < c->length; at++) {
+        uint8_t p = c->code[at];
+        if (p == 0x66) has66 = 1;
+        else if (p == 0x67) has67 = 1;
+        else if (p == 0xf2 || p == 0xf3 || p == 0xf0 || p == 0x26 || p == 0x2e || p == 0x36 || p == 0x3e || p == 0x64
+                 || p == 0x65) prefixes[n++] = p;
+        else break;
+    }
+    if (!has66) prefixes[n++] = 0x66;
+    if (!has67) prefixes[n++] = 0x67;
+    uint8_t rest[16];
+    int rest_length = c->length - at;
+    memcpy(rest, c->code + at, (size_t) rest_length);
+    memcpy(c->code, prefixes, (size_t) n);
+    memcpy(c->code + n, rest, (size_t) rest_length);
+    c->length = n + rest_length;
+    c->segs[0] = 0x37;
+}
+
 static int generate(int index, Case *c) {
     const Form *f = &forms[index];
     memset(c, 0, sizeof *c);
@@ -597,6 +868,27 @@ static int generate(int index, Case *c) {
     c->regs[ESP] = pick_stack();
     c->flags = rnd() & FLAGS_SETTABLE;
     c->defined = ALL;
+    memcpy(c->segs, default_segs, sizeof c->segs);
+    if (f->segvary) {
+        static const uint16_t data_in[] = {0x2b, 0x2b, 0x07, 0x17, 0x47, 0x3f, 0x00, 0x23};
+        static const uint16_t fs_in[] = {0x00, 0x2b, 0x07, 0x17, 0x47, 0x3f};
+        static const uint16_t gs_in[] = {0x63, 0x00, 0x2b, 0x07};
+        c->segs[2] = data_in[rnd() % 8];
+        c->segs[3] = data_in[rnd() % 8];
+        c->segs[4] = fs_in[rnd() % 6];
+        c->segs[5] = gs_in[rnd() % 4];
+    }
+    if (f->seg16) {
+        /* DS and ES based at the buffer (limit 0x1fff, or expand-down from 0x1000), or
+         * flat; SS based at the buffer (then ESP is an offset in it) or the host's. No
+         * 16-bit SS: returning to one, Linux's espfix leaves ESP's high half its own. */
+        static const uint16_t data16[] = {0x47, 0x47, 0x47, 0x47, 0x3f, 0x3f, 0x07};
+        c->segs[2] = c->segs[3] = data16[rnd() % 7];
+        if (rnd() % 2) {
+            c->segs[1] = 0x47;
+            c->regs[ESP] -= DATA;
+        }
+    }
     Build b = {.c = c, .f = f, .mod = 3};
     int size = f->o16 ? 2 : 4;
     if (f->prefix) c->code[c->length++] = (uint8_t) f->prefix;
@@ -605,7 +897,7 @@ static int generate(int index, Case *c) {
     /* LOCK on a form that cannot take it is #UD; without a memory operand there is no
      * question of which fault a CPU checks first. */
     if ((lockable && rnd() % 16 == 0) || (!f->modrm && rnd() % 64 == 0)) c->code[c->length++] = 0xf0;
-    if (f->modrm && rnd() % 20 == 0) {
+    if (f->modrm && !f->seg16 && rnd() % 20 == 0) {
         static const uint8_t segments[] = {0x26, 0x36, 0x3e, 0x3e, 0x2e, 0x64};
         c->code[c->length++] = segments[rnd() % 6];
     }
@@ -768,7 +1060,9 @@ static int generate(int index, Case *c) {
             break;
         }
         case K_XLAT:
-            if (rnd() % 10) c->regs[EBX] = DATA + rnd() % 0x1f00;
+            /* Elsewhere only where nothing is mapped: a random address could reach the
+             * harness's own heap, whose place changes from run to run. */
+            c->regs[EBX] = rnd() % 10 ? DATA + rnd() % 0x1f00 : FAR_AWAY + rnd() % 0xf00;
             break;
         case K_ENTER: {
             uint32_t r = rnd() % 10;
@@ -777,7 +1071,7 @@ static int generate(int index, Case *c) {
             c->code[imm_at] = (uint8_t) alloc;
             c->code[imm_at + 1] = (uint8_t) (alloc >> 8);
             c->code[imm_at + 2] = (uint8_t) level;
-            if (rnd() % 10) c->regs[EBP] = DATA + 0x1000 + rnd() % 0x1000;
+            c->regs[EBP] = rnd() % 10 ? DATA + 0x1000 + rnd() % 0x1000 : FAR_AWAY + rnd() % 0x1000;
             break;
         }
         case K_LEAVE:
@@ -785,6 +1079,7 @@ static int generate(int index, Case *c) {
             if (rnd() % 10 == 0) c->regs[EBP] = pick_stack();
             break;
         case K_POPF: {
+            c->defined = ALL | FLAGS_SYSTEM;
             while (!in_writable(c->regs[ESP], 4)) c->regs[ESP] = pick_stack();
             /* Not TF (a trap after the next instruction), AC, NT, ID, RF or VM. */
             patch_value(c, c->regs[ESP], rnd() & ~0x374100u, 4);
@@ -840,11 +1135,81 @@ static int generate(int index, Case *c) {
                 set_reg(c->regs, b.reg, size, (uint32_t) ((int64_t) l + (int64_t) (rnd() % ((uint64_t) ((int64_t) h - l) + 1))));
             }
             break;
+        case K_SEGLOAD: {
+            /* The selector comes from the r/m operand, the stack, or after the offset. */
+            uint16_t sel = data_selector();
+            if (f->op[0] == 0x8e) {
+                set_rm_value(&b, 2, sel);
+            } else if (!f->modrm) {
+                while (!in_writable(c->regs[ESP], size)) c->regs[ESP] = pick_stack();
+                patch_value(c, c->regs[ESP], (rnd() & 0xffff0000u) | sel, size);
+            } else if (b.mod != 3) {
+                patch_value(c, b.target + size, sel, 2);
+            }
+            break;
+        }
+        case K_SEGSTORE:
+            /* A 32-bit register gets the selector zero-extended (P6 and later; older CPUs
+             * left the high half undefined), a memory operand only its 16 bits. */
+            break;
+        case K_FAR: {
+            int far = f->sub <= 3;
+            uint32_t offset = size == 4 ? pick_code_target(c->length + 2 + size) : rnd() & 0xffff;
+            uint16_t sel = code_selector();
+            if (f->sub <= 1) {
+                c->length = imm_at;
+                emit(c, offset, size);
+                emit(c, sel, 2);
+            } else if (far) {
+                if (b.mod != 3) {
+                    patch_value(c, b.target, offset, size);
+                    patch_value(c, b.target + size, sel, 2);
+                }
+            } else {
+                int words = f->sub == 6 ? 3 : 2;
+                while (!in_writable(c->regs[ESP], words * size)) c->regs[ESP] = pick_stack();
+                patch_value(c, c->regs[ESP], offset, size);
+                patch_value(c, c->regs[ESP] + size, (rnd() & 0xffff0000u) | sel, size);
+                if (f->sub == 6) {
+                    /* Not TF, NT, RF, VM, AC, VIF, VIP or ID: IF and IOPL are what matter. */
+                    patch_value(c, c->regs[ESP] + 2 * size, rnd() & ~0x3f4100u, size);
+                    c->defined = ALL | FLAGS_SYSTEM;
+                }
+                if (f->sub == 5) {
+                    /* AMD reads the outer SS:ESP slots above the released bytes even for a
+                     * return to the same level (#PF if unmapped); the Intel manual reads
+                     * nothing there. Keep them in mapped memory: that read is AMD's own. */
+                    uint32_t release = rnd() % 2 ? rnd() % 32 : rnd() & 0xffff;
+                    while (c->regs[ESP] + 2 * size + release + 2 * size > DATA + DATA_PAGES * 4096) {
+                        release = rnd() % 32;
+                    }
+                    emit(c, release, 2);
+                }
+            }
+            break;
+        }
+        case K_INT: {
+            if (f->sub == 0) {
+                uint32_t r = rnd() % 10, v;
+                do {
+                    v = r < 6 ? rnd() & 0xff : r < 8 ? rnd() % 32 : 3 + rnd() % 2;
+                } while (v == 0x80); /* a DPL-3 gate into the kernel's system calls */
+                emit(c, v, 1);
+            }
+            break;
+        }
+        case K_PRIV:
+            if (f->sub == 1) c->regs[ECX] = rnd() % 4 ? rnd() % 4 : rnd();
+            break;
+        case K_MASKED:
+            c->unchecked = (uint8_t) f->sub;
+            break;
         case K_SEL: {
             static const uint16_t selectors[] = {0, 1, 2, 3, 4, 7, 0x08, 0x0b, 0x10, 0x13, 0x18, 0x1b, 0x20, 0x21,
                                                  0x22, 0x23, 0x28, 0x29, 0x2a, 0x2b, 0x30, 0x31, 0x32, 0x33, 0x38,
                                                  0x3b, 0x40, 0x43, 0x48, 0x63, 0x6b, 0x73, 0x80, 0x83, 0xfff8,
-                                                 0x2c, 0x24, 0x27, 0x2f};
+                                                 0x2c, 0x24, 0x27, 0x2f, 0x0f, 0x17, 0x1f, 0x37, 0x3f, 0x47, 0x44,
+                                                 0x4f, 0x53, 0x7f};
             uint32_t sel = selectors[rnd() % (sizeof selectors / sizeof selectors[0])];
             if (b.mod == 3 && b.rm == ESP) break;
             set_rm_value(&b, 2, sel);
@@ -854,6 +1219,19 @@ static int generate(int index, Case *c) {
         default:
             break;
     }
+    if (f->ss47) {
+        /* The stack through the byte-granular segment based at the buffer: the case was
+         * built with linear addresses, which become offsets in it. */
+        c->segs[1] = 0x47;
+        c->regs[ESP] -= DATA;
+        if (f->kind == K_ENTER || f->kind == K_LEAVE) c->regs[EBP] -= DATA;
+        /* A POPA that starts inside the limit and ends past it: AMD pops the first
+         * registers before its #SS(0); the Intel manual checks both ends first. */
+        uint32_t frame = 8u * (f->o16 ? 2 : 4);
+        if (f->op[0] == 0x61 && c->regs[ESP] < 0x2000 && c->regs[ESP] + frame > 0x2000) return 0;
+    }
+    if (f->code16 == 1) to_code16(c);
+    if (f->code16 == 2) c->segs[0] = 0x37;
     return 1;
 }
 
@@ -877,9 +1255,8 @@ static void open_next_file(void) {
     out = fopen(path, "wb");
     if (!out) { perror(path); exit(1); }
     fwrite("X86V", 1, 4, out);
-    put16(1);
-    const uint16_t *s = harness_selectors();
-    for (int i = 0; i < 6; i++) put16(s[i]);
+    put16(2);
+    for (int i = 0; i < 6; i++) put16(default_segs[i]);
     put32(CODE_PAGE + CODE_OFFSET);
     put32(DATA);
     put16((uint32_t) form_count);
@@ -887,6 +1264,8 @@ static void open_next_file(void) {
         put8((uint32_t) strlen(forms[i].name));
         fputs(forms[i].name, out);
     }
+    put16(LDT_ENTRIES);
+    for (int i = 0; i < LDT_ENTRIES * 2; i++) put32(harness_ldt()[i]);
     memset(previous_regs, 0, sizeof previous_regs);
     out_records = 0;
 }
@@ -908,6 +1287,11 @@ static void write_record(const Case *c, const Outcome *o, const uint8_t *before)
     memcpy(previous_regs, c->regs, sizeof previous_regs);
     put16(c->flags);
     put16(c->defined);
+    m = 0;
+    for (int r = 0; r < 6; r++) if (c->segs[r] != default_segs[r]) m |= 1u << r;
+    put8(m);
+    for (int r = 0; r < 6; r++) if (m >> r & 1) put16(c->segs[r]);
+    put8(c->unchecked);
     put8((uint32_t) c->patch_count);
     for (int i = 0; i < c->patch_count; i++) {
         put16(c->patches[i].offset);
@@ -918,11 +1302,16 @@ static void write_record(const Case *c, const Outcome *o, const uint8_t *before)
     put32(o->eip);
     if (has_error_code(o->trap)) put32(o->error);
     if (o->trap == 14) put32(o->cr2);
+    /* A register not compared is not recorded either (RDTSC's would change every run). */
     m = 0;
-    for (int r = 0; r < 8; r++) if (o->regs[r] != c->regs[r]) m |= 1u << r;
+    for (int r = 0; r < 8; r++) if (o->regs[r] != c->regs[r] && !(c->unchecked >> r & 1)) m |= 1u << r;
     put8(m);
     for (int r = 0; r < 8; r++) if (m >> r & 1) put32(o->regs[r]);
     put32(o->eflags);
+    m = 0;
+    for (int r = 0; r < 6; r++) if (o->segs[r] != c->segs[r]) m |= 1u << r;
+    put8(m);
+    for (int r = 0; r < 6; r++) if (m >> r & 1) put16(o->segs[r]);
     /* Runs of changed bytes, at most 255 long. */
     int size = (DATA_PAGES - 1) * 4096, runs = 0;
     long count_at = ftell(out);
@@ -952,6 +1341,7 @@ int main(int argc, char **argv) {
     build_forms();
     pristine_fill(pristine);
     harness_init();
+    for (int i = 0; i < 6; i++) default_segs[i] = harness_selectors()[i];
     static Case c;
     static Outcome o;
     static uint8_t before[(DATA_PAGES - 1) * 4096];

@@ -17,6 +17,17 @@
  * test: code at CODE_PAGE, two read-write data pages at DATA, a read-only page after
  * them, and inaccessible pages on both sides so that accesses running off the buffer
  * fault in a known way.
+ *
+ * Segments: the case's DS, ES, FS and GS go into the signal context too, and sigreturn
+ * loads them; the selectors the instruction leaves are read back from the context. Linux
+ * gives a 32-bit process no segment it could get wrong in interesting ways, so the
+ * harness installs an LDT of its own with modify_ldt: flat data, a not-present data
+ * segment (#NP, and #SS for SS), read-only data (SS refuses it), execute-only code (data
+ * registers refuse it), not-present code, a 16-bit code segment, an expand-down and a
+ * byte-granular data segment. Loads set a descriptor's accessed bit and LAR shows it,
+ * so every loadable entry is loaded once here and the vectors never see a bit change.
+ * The kernel resets DS and ES when it delivers a signal but not FS and GS, and glibc
+ * keeps its thread pointer in GS: the handler puts GS and FS back before anything else.
  */
 #define _GNU_SOURCE
 #include "harness.h"
@@ -26,7 +37,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <asm/ldt.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/ucontext.h>
 #include <unistd.h>
 
@@ -37,10 +50,14 @@ static Outcome *result;
 static uint8_t *code_page, *data;
 static uint8_t pristine[DATA_PAGES * 4096];
 static uint16_t selectors[6];
+static uint32_t ldt[LDT_ENTRIES * 2];
 
 static const int gpr_index[8] = {REG_EAX, REG_ECX, REG_EDX, REG_EBX, REG_ESP, REG_EBP, REG_ESI, REG_EDI};
 
-static void on_signal(int signo, siginfo_t *info, void *context) {
+static const int seg_index[6] = {REG_CS, REG_SS, REG_DS, REG_ES, REG_FS, REG_GS};
+
+__attribute__((no_stack_protector)) static void on_signal(int signo, siginfo_t *info, void *context) {
+    __asm__ volatile("mov %0,%%gs; mov %1,%%fs" : : "r"((uint32_t) selectors[5]), "r"((uint32_t) selectors[4]));
     ucontext_t *uc = context;
     greg_t *g = uc->uc_mcontext.gregs;
     (void) info;
@@ -50,6 +67,9 @@ static void on_signal(int signo, siginfo_t *info, void *context) {
         }
         g[REG_EFL] = (g[REG_EFL] & ~(FLAGS_SETTABLE | 0x100 | 0x40000 | 0x4000)) | current->flags;
         g[REG_EIP] = (greg_t) (CODE_PAGE + CODE_OFFSET);
+        for (int r = 0; r < 6; r++) {
+            g[seg_index[r]] = current->segs[r];
+        }
         phase = 2;
         return;
     }
@@ -60,6 +80,9 @@ static void on_signal(int signo, siginfo_t *info, void *context) {
     phase = 0;
     for (int r = 0; r < 8; r++) {
         result->regs[r] = (uint32_t) g[gpr_index[r]];
+    }
+    for (int r = 0; r < 6; r++) {
+        result->segs[r] = (uint16_t) g[seg_index[r]];
     }
     result->eflags = (uint32_t) g[REG_EFL];
     result->eip = (uint32_t) g[REG_EIP];
@@ -76,6 +99,52 @@ static void map_fixed(uint32_t address, size_t length, int protection) {
         perror("mmap");
         exit(1);
     }
+}
+
+/* One LDT entry as modify_ldt takes it: flat (base 0, 4 GiB) unless base/limit say. */
+static void ldt_entry(int n, int contents, int read_exec_only, int not_present, int big, uint32_t base,
+                      uint32_t limit, int pages) {
+    struct user_desc d;
+    memset(&d, 0, sizeof d);
+    d.entry_number = (unsigned) n;
+    d.base_addr = base;
+    d.limit = limit;
+    d.seg_32bit = (unsigned) big;
+    d.contents = (unsigned) contents;
+    d.read_exec_only = (unsigned) read_exec_only;
+    d.limit_in_pages = (unsigned) pages;
+    d.seg_not_present = (unsigned) not_present;
+    d.useable = 1;
+    if (syscall(SYS_modify_ldt, 0x11, &d, sizeof d) != 0) {
+        perror("modify_ldt");
+        exit(1);
+    }
+}
+
+static void install_ldt(void) {
+    ldt_entry(0, 0, 0, 0, 1, 0, 0xfffff, 1);        /* 0x07 flat read-write data */
+    ldt_entry(1, 0, 0, 1, 1, 0, 0xfffff, 1);        /* 0x0f the same, not present */
+    ldt_entry(2, 0, 1, 0, 1, 0, 0xfffff, 1);        /* 0x17 read-only data */
+    ldt_entry(3, 2, 1, 0, 1, 0, 0xfffff, 1);        /* 0x1f execute-only 32-bit code */
+    ldt_entry(4, 2, 0, 1, 1, 0, 0xfffff, 1);        /* 0x27 readable code, not present */
+    ldt_entry(5, 3, 0, 1, 1, 0, 0xfffff, 1);        /* 0x2f conforming code: Linux wants it not present */
+    ldt_entry(6, 2, 0, 0, 0, 0, 0xfffff, 1);        /* 0x37 readable 16-bit code */
+    ldt_entry(7, 1, 0, 0, 0, DATA, 0xfff, 0);       /* 0x3f expand-down 16-bit data */
+    ldt_entry(8, 0, 0, 0, 1, DATA, 0x1fff, 0);      /* 0x47 byte-granular data over the buffer */
+    /* Set the accessed bits now (a far jump for the execute-only code). */
+    static const uint16_t loadable[] = {0x07, 0x17, 0x37, 0x3f, 0x47};
+    for (unsigned i = 0; i < sizeof loadable / sizeof loadable[0]; i++) {
+        __asm__ volatile("mov %0,%%fs" : : "r"((uint32_t) loadable[i]));
+    }
+    __asm__ volatile("ljmp $0x1f,$1f\n1: ljmp $0x23,$2f\n2: mov %0,%%fs" : : "r"(0u));
+    if (syscall(SYS_modify_ldt, 0, ldt, sizeof ldt) != (long) sizeof ldt) {
+        perror("modify_ldt read");
+        exit(1);
+    }
+}
+
+const uint32_t *harness_ldt(void) {
+    return ldt;
 }
 
 void harness_init(void) {
@@ -112,6 +181,7 @@ void harness_init(void) {
     __asm__ volatile("mov %%cs,%0; mov %%ss,%1; mov %%ds,%2; mov %%es,%3; mov %%fs,%4; mov %%gs,%5"
                      : "=m"(selectors[0]), "=m"(selectors[1]), "=m"(selectors[2]), "=m"(selectors[3]),
                        "=m"(selectors[4]), "=m"(selectors[5]));
+    install_ldt();
 }
 
 const uint16_t *harness_selectors(void) {

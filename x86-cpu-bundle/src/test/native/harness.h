@@ -20,6 +20,10 @@
 
 /* CF PF AF ZF SF DF OF: what a case sets and what the comparison can look at. */
 #define FLAGS_SETTABLE 0xcd5u
+/* IF and IOPL, which a ring-3 POPF or IRET must leave alone: compared for those forms. */
+#define FLAGS_SYSTEM 0x3200u
+/* The LDT the harness installs with modify_ldt (see harness.c). */
+#define LDT_ENTRIES 9
 #define TRAP_TIMEOUT 0xff
 
 typedef struct {
@@ -38,12 +42,18 @@ typedef struct {
     Patch patches[4];
     /* The flags the manual defines for this instruction and these operands. */
     uint32_t defined;
+    /* CS SS DS ES FS GS as the case starts (RPL 3 or null 0, which is what sigreturn
+     * loads), and the registers whose outcome is not compared (CPUID's
+     * and RDTSC's results depend on the machine and the moment, only the fault is). */
+    uint16_t segs[6];
+    uint8_t unchecked;
 } Case;
 
 typedef struct {
     uint32_t regs[8];
     uint32_t eflags, eip, error, cr2;
     int trap;
+    uint16_t segs[6];
     uint8_t data_after[(DATA_PAGES - 1) * 4096];
 } Outcome;
 
@@ -70,5 +80,7 @@ static inline void pristine_fill(uint8_t *buffer) {
 void harness_init(void);
 void harness_run(const Case *c, Outcome *out);
 const uint16_t *harness_selectors(void);
+/* The LDT's descriptors as the CPU sees them (accessed bits included), low word first. */
+const uint32_t *harness_ldt(void);
 
 #endif

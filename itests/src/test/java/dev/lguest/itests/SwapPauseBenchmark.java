@@ -23,27 +23,37 @@ import java.util.Locale;
 
 /**
  * The swap pause benchmark: how long a running guest stops when one of its components
- * is replaced. Not a test (its name does not end in IT, so `verify` leaves it out) and
- * nothing is asserted: it prints a table, and writes it to target/swap-pause.txt. Run it
- * with benchmarks/swap-benchmark.
+ * is replaced, as the guest itself sees it. Not a test (its name does not end in IT,
+ * so `verify` leaves it out) and nothing is asserted: it prints a table, and writes it
+ * to target/swap-pause.txt. Run it with benchmarks/swap-benchmark.
  *
- * For each component a guest runs the test kernel's endless virtio block
- * write-and-verify (mode=blockcheck blockcheck=0: a NOTIFY exit per request, and no
- * idle sleeps, which the self-test has and which would hide short pauses) while its
- * bundle is swapped {@value #SWAPS} times by alternating two installed copies. A
- * second thread samples the guest's instruction count in a tight loop and notes the
- * moment of every change. A swap's pause is the longest time the count stood still
- * across the swap (from just before start() of the new copy to just after stop() of
- * the old one returned). The same measure over an equally long stretch with no swap,
- * 20 ms later, is the baseline: the guest's own longest gaps (timer sleeps, exits).
+ * The guest is the test kernel's pause probe (mode=pauseprobe, pauseprobe.c): a pure
+ * CPU guest, no disk traffic, that computes a little, makes a hypercall, reads the
+ * wall clock the switcher writes into lguest_data at every entry, and reports every
+ * gap between two reads over {@value #THRESHOLD_MICROS} us with the moment it ended.
+ * For each component the guest runs while the component's bundle is swapped
+ * {@code lguest.swap.count} times by alternating two installed copies. A swap's window
+ * is from just before start() of the new copy to {@value #SETTLE_MILLIS} ms after
+ * stop() of the old one returned (a hand-over the guest's thread makes later still
+ * counts); its pause is the longest gap the guest reported that overlaps the window.
+ * The baseline is the same measure over a window as long with no swap, started
+ * {@value #SPACING_MILLIS} ms after the swap's: the host's own noise (other processes on
+ * the core, the JIT, the collector), which no swap can do better than. Since on a busy
+ * machine most of that noise is the guest's thread waiting for a CPU, the table also
+ * gives the noise in each window ({@link HostNoise}: that wait, the hypervisor's steal,
+ * the collector's pauses) and the part of each pause the noise cannot explain.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
 public class SwapPauseBenchmark {
     private static final int SWAPS = Integer.getInteger("lguest.swap.count", 50);
-    /** Far longer than the swaps take; the guest is stopped once they are done. */
-    private static final List<String> WORKLOAD = List.of("mode=blockcheck", "blockcheck=0");
-    private static final long SETTLE_NANOS = 20_000_000;
+    /** Gaps shorter than this are not reported: a pause under it shows as "<1". */
+    static final long THRESHOLD_MICROS = 1_000;
+    private static final long SETTLE_MILLIS = 20;
+    /** Between a swap's window and its baseline's, and after that: one long stop seldom spans both. */
+    private static final long SPACING_MILLIS = 100;
+    /** Running time before the first swap, for the JIT to compile the guest's hot path. */
+    private static final long WARM_UP_MILLIS = 1_000;
 
     @Inject
     private GuestLauncher launcher;
@@ -56,130 +66,186 @@ public class SwapPauseBenchmark {
         return new Option[] {DefaultBuild.options()};
     }
 
-    /** Moments (System.nanoTime) at which the guest's instruction count was seen to change. */
-    private static final class ProgressSampler implements Runnable {
-        private final Guest guest;
-        private final long[] changes = new long[1 << 23];
-        private volatile int count;
-        private volatile boolean stopped;
-
-        ProgressSampler(Guest guest) {
-            this.guest = guest;
+    /**
+     * One swap: its window, how long the swap call took, the guest's longest pause in
+     * the window (-1: under the threshold) and the host's noise in it (HostNoise: the
+     * guest thread's wait for a CPU, steal, collector pauses), and the same two for
+     * the baseline window after it. Nanoseconds.
+     */
+    private record Swap(PauseProbe.Window window, long call, long pause, long noise, long blocked, long basePause,
+                        long baseNoise, PauseProbe.Gap gap) {
+        long pauseBeyondNoise() {
+            return beyond(pause, noise);
         }
 
-        @Override
-        public void run() {
-            long last = guest.statistics.instructions();
-            int n = 0;
-            while (!stopped && n < changes.length) {
-                long now = guest.statistics.instructions();
-                if (now != last) {
-                    changes[n] = System.nanoTime();
-                    count = ++n;
-                    last = now;
-                }
-                Thread.onSpinWait();
-            }
+        long basePauseBeyondNoise() {
+            return beyond(basePause, baseNoise);
         }
 
-        /** The longest stretch without progress that overlaps [from, to]. */
-        long longestGap(long from, long to) {
-            int n = count;
-            // The last change at or before 'from', then every change up to the first after 'to'.
-            int i = Arrays.binarySearch(changes, 0, n, from);
-            int start = i >= 0 ? i : Math.max(0, -i - 2);
-            long longest = 0;
-            for (int k = start; k + 1 < n; k++) {
-                longest = Math.max(longest, changes[k + 1] - changes[k]);
-                if (changes[k + 1] > to) {
-                    break;
-                }
-            }
-            return longest;
+        /** The part of a pause the noise cannot explain (at least this much was something else). */
+        private static long beyond(long pause, long noise) {
+            return pause < 0 ? pause : Math.max(0, pause - noise);
         }
     }
 
-    private record Row(String component, int swaps, long[] pauses, long[] calls, long[] baseline) {
+    private record Row(String component, List<Swap> swaps) {
+        long[] of(java.util.function.ToLongFunction<Swap> figure) {
+            return swaps.stream().mapToLong(figure).toArray();
+        }
     }
 
     @Test
     public void swapPauses() throws Exception {
+        String only = System.getProperty("lguest.swap.only");
         List<Row> rows = new ArrayList<>();
         for (SwapKit.Component c : SwapKit.COMPONENTS) {
-            rows.add(measure(c));
+            if (only == null || only.isBlank() || Arrays.asList(only.split(",")).contains(c.bundle())) {
+                rows.add(measure(c));
+            }
         }
         String table = table(rows);
         System.out.println(table);
-        Path out = Path.of("target", "swap-pause.txt");
+        write(Path.of("target", "swap-pause.txt"), table);
+        write(Path.of("target", "swap-pause-swaps.txt"), perSwap(rows));
+    }
+
+    private static void write(Path out, String text) {
         try {
             Files.createDirectories(out.getParent());
-            Files.writeString(out, table);
+            Files.writeString(out, text);
         } catch (IOException e) {
             System.out.println("(could not write " + out.toAbsolutePath() + ": " + e.getMessage() + ")");
         }
     }
 
+    /** Every swap on a line, for looking a long pause up in a JFR recording or a GC log. */
+    private static String perSwap(List<Row> rows) {
+        StringBuilder b = new StringBuilder("# component, swap, window start (UTC), window ms, call ms, pause ms,"
+                + " noise ms, blocked ms, baseline pause ms, baseline noise ms, the pause's start (UTC)\n");
+        for (Row r : rows) {
+            int i = 0;
+            for (Swap s : r.swaps()) {
+                b.append(String.format(Locale.ROOT, "%s\t%d\t%s\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t%s%n", r.component(),
+                        ++i, java.time.Instant.ofEpochSecond(0, s.window().start()), s.window().length() / 1e6,
+                        ms(s.call()), pause(s.pause()), ms(s.noise()), ms(s.blocked()), pause(s.basePause()),
+                        ms(s.baseNoise()),
+                        s.gap() == null ? "-" : java.time.Instant.ofEpochSecond(0, s.gap().start())));
+            }
+        }
+        return b.toString();
+    }
+
     private Row measure(SwapKit.Component c) throws Exception {
-        long[] pauses = new long[SWAPS];
-        long[] calls = new long[SWAPS];
-        long[] baseline = new long[SWAPS];
+        record Timed(PauseProbe.Window window, long call, long noise, long blocked) {
+        }
+        List<Timed> swapWindows = new ArrayList<>();
+        List<Timed> quietWindows = new ArrayList<>();
+        String console;
         try (SwapKit.Alternation copies = new SwapKit.Alternation(context, c.bundle());
-             SwapKit.Run run = SwapKit.boot(launcher, WORKLOAD)) {
+             SwapKit.Run run = SwapKit.boot(launcher, PauseProbe.arguments(THRESHOLD_MICROS))) {
             Guest guest = run.awaitGuest();
-            run.awaitOutput("# blockcheck pass 1 ", Duration.ofSeconds(60));
-            ProgressSampler sampler = new ProgressSampler(guest);
-            Thread thread = new Thread(sampler, "swap-pause-sampler");
-            thread.setDaemon(true);
-            thread.start();
-            Thread.sleep(50);
+            run.awaitOutput("# pauseprobe ready", Duration.ofSeconds(60));
+            HostNoise host = HostNoise.forThread(guest.owner);
+            Thread.sleep(WARM_UP_MILLIS);
             for (int i = 0; i < SWAPS; i++) {
-                long start = System.nanoTime();
+                HostNoise.Reading before = host.read();
+                long start = PauseProbe.now();
+                long callStart = System.nanoTime();
                 copies.swap();
-                long end = System.nanoTime();
-                Thread.sleep(SETTLE_NANOS / 1_000_000);
-                long quiet = System.nanoTime();
-                Thread.sleep(SETTLE_NANOS / 1_000_000 + (end - start) / 1_000_000 + 1);
-                pauses[i] = sampler.longestGap(start, end);
-                calls[i] = end - start;
-                baseline[i] = sampler.longestGap(quiet, quiet + (end - start));
+                long call = System.nanoTime() - callStart;
+                Thread.sleep(SETTLE_MILLIS);
+                PauseProbe.Window window = new PauseProbe.Window(start, PauseProbe.now());
+                HostNoise.Reading after = host.read();
+                swapWindows.add(new Timed(window, call, noise(before, after), HostNoise.blocked(before, after)));
+                Thread.sleep(SPACING_MILLIS);
+                before = host.read();
+                long quietStart = PauseProbe.now();
+                Thread.sleep(Math.max(1, window.length() / 1_000_000));
+                after = host.read();
+                quietWindows.add(new Timed(new PauseProbe.Window(quietStart, quietStart + window.length()), 0,
+                        noise(before, after), HostNoise.blocked(before, after)));
+                Thread.sleep(SPACING_MILLIS);
                 if (guest.isDead()) {
                     throw new AssertionError(c.label() + ": the guest died at swap " + (i + 1) + ": "
                             + guest.deadReason());
                 }
             }
-            sampler.stopped = true;
-            thread.join();
+            console = run.output();
         }
-        return new Row(c.label(), SWAPS, pauses, calls, baseline);
+        List<PauseProbe.Gap> gaps = PauseProbe.gaps(console);
+        List<Swap> swaps = new ArrayList<>();
+        for (int i = 0; i < swapWindows.size(); i++) {
+            Timed s = swapWindows.get(i);
+            Timed q = quietWindows.get(i);
+            swaps.add(new Swap(s.window(), s.call(), PauseProbe.longestIn(gaps, s.window()), s.noise(), s.blocked(),
+                    PauseProbe.longestIn(gaps, q.window()), q.noise(), PauseProbe.longestGapIn(gaps, s.window())));
+        }
+        return new Row(c.label(), swaps);
+    }
+
+    private static long noise(HostNoise.Reading before, HostNoise.Reading after) {
+        return HostNoise.cpuWait(before, after) + HostNoise.stolen(before, after) + HostNoise.collecting(before, after);
     }
 
     private static String table(List<Row> rows) {
         StringBuilder b = new StringBuilder();
-        b.append(String.format(Locale.ROOT, "%nGuest pause per swap (ms), %d swaps per component, two alternating copies%n",
-                rows.isEmpty() ? 0 : rows.get(0).swaps()));
-        b.append(String.format(Locale.ROOT, "%-20s %8s %8s %8s   %10s %10s   %13s%n",
-                "component", "median", "p99", "max", "swap call", "call p99", "baseline p99"));
+        b.append(String.format(Locale.ROOT, "%nGuest pause per swap (ms), two alternating copies of each component's"
+                + " bundle; load average %s on %d cores%n", loadAverage(), Runtime.getRuntime().availableProcessors()));
+        b.append(String.format(Locale.ROOT, "%-19s %5s %6s %6s %6s  %8s %8s  %6s %8s %9s  %7s  %8s %8s%n",
+                "component", "swaps", "median", "p99", "max", "base med", "base p99", "beyond", "base bey",
+                "noise p99", "blocked", "call med", "call p99"));
         for (Row r : rows) {
-            b.append(String.format(Locale.ROOT, "%-20s %8.2f %8.2f %8.2f   %10.2f %10.2f   %13.2f%n",
-                    r.component(), ms(percentile(r.pauses(), 50)), ms(percentile(r.pauses(), 99)),
-                    ms(percentile(r.pauses(), 100)), ms(percentile(r.calls(), 50)), ms(percentile(r.calls(), 99)),
-                    ms(percentile(r.baseline(), 99))));
+            long[] pauses = r.of(Swap::pause);
+            long[] base = r.of(Swap::basePause);
+            long[] calls = r.of(Swap::call);
+            b.append(String.format(Locale.ROOT, "%-19s %5d %6s %6s %6s  %8s %8s  %6s %8s %9s  %7s  %8s %8s%n",
+                    r.component(), r.swaps().size(), pause(percentile(pauses, 50)), pause(percentile(pauses, 99)),
+                    pause(percentile(pauses, 100)), pause(percentile(base, 50)), pause(percentile(base, 99)),
+                    pause(percentile(r.of(Swap::pauseBeyondNoise), 99)),
+                    pause(percentile(r.of(Swap::basePauseBeyondNoise), 99)), ms(percentile(r.of(Swap::noise), 99)),
+                    ms(percentile(r.of(Swap::blocked), 100)),
+                    ms(percentile(calls, 50)), ms(percentile(calls, 99))));
         }
-        b.append("pause: the longest time the guest's instruction count stood still across a swap;\n"
-                + "swap call: start() of the new copy plus stop() of the old; baseline: the same measure\n"
-                + "over an equally long stretch without a swap.\n");
+        b.append(String.format(Locale.ROOT,
+                "pause: the longest time the guest stood still during a swap, as the guest itself measured it%n"
+                + "  (test kernel mode=pauseprobe: a pure CPU guest, no disk, reading the host's wall clock after a%n"
+                + "  hypercall every few microseconds; gaps under %.0f ms are not reported and show as <%.0f). A swap's%n"
+                + "  window runs from start() of the new copy to %d ms after stop() of the old returned.%n"
+                + "base: the same over an equally long window without a swap, %d ms later (host noise).%n"
+                + "noise: in the window, the guest thread's wait for a CPU (schedstat) + time the hypervisor%n"
+                + "  stole from this VM + collector pauses. beyond (base bey): p99 of the pause minus the noise%n"
+                + "  of its window, the part of a swap's (baseline's) pause that the machine does not explain.%n"
+                + "blocked: the most time the guest's thread spent blocked or waiting (a lock, a condition)%n"
+                + "  in one swap's window (ThreadMXBean, 1 ms steps): what a swap makes the guest wait for,%n"
+                + "  whatever the load. call: start() plus stop() on the swapping thread (not a pause).%n",
+                THRESHOLD_MICROS / 1e3, THRESHOLD_MICROS / 1e3, SETTLE_MILLIS, SPACING_MILLIS));
         return b.toString();
     }
 
-    /** Nearest-rank percentile. */
+    private static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
+        }
+    }
+
+    /** Milliseconds, or "?" for a figure we could not read. */
+    private static String ms(long nanos) {
+        return nanos < 0 ? "?" : String.format(Locale.ROOT, "%.2f", nanos / 1e6);
+    }
+
+    private static String pause(long nanos) {
+        return nanos < 0 ? String.format(Locale.ROOT, "<%.0f", THRESHOLD_MICROS / 1e3)
+                : String.format(Locale.ROOT, "%.2f", nanos / 1e6);
+    }
+
+    /** Nearest-rank percentile; -1 (under the threshold) sorts lowest. */
     private static long percentile(long[] values, int p) {
         long[] sorted = values.clone();
         Arrays.sort(sorted);
         int rank = (int) Math.ceil(p / 100.0 * sorted.length);
         return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
-    }
-
-    private static double ms(long nanos) {
-        return nanos / 1e6;
     }
 }

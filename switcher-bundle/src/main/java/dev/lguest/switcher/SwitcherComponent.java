@@ -75,6 +75,8 @@ public final class SwitcherComponent implements Switcher {
     static final long MIN_SLICE = 256;
     private static final long SERVICE_WAIT_SECONDS = 30;
     private static final long MIGRATION_WAIT_SECONDS = 10;
+    /** How long a CPU's unbind lets a running guest move to the new CPU on its own thread. */
+    private static final long SELF_MOVE_WAIT_MILLIS = 50;
     private static final System.Logger LOG = System.getLogger(SwitcherComponent.class.getName());
 
     private final ServiceSlot<X86CpuFactory> cpus = new ServiceSlot<>("CPU");
@@ -177,13 +179,32 @@ public final class SwitcherComponent implements Switcher {
     void unbindCpuFactory(X86CpuFactory factory) {
         cpus.unbind(factory);
         // Nobody may run on the old factory's CPUs once its bundle is going: move each
-        // guest off them now, at an instruction boundary.
+        // guest off them now, at an instruction boundary. A running guest, woken by the
+        // replacement's bind, moves itself at its next turn; taking its CPU lock from
+        // here instead would stop it until this thread is scheduled again (milliseconds
+        // on a busy host), so we give it a moment first and migrate only a guest that
+        // did not move (one outside run(), or not bound to a replacement yet).
         for (Map.Entry<Guest, GuestSlot> e : guests.entrySet()) {
             Guest g = e.getKey();
             if (g.cpuMaker == factory) {
                 g.wake();
-                migrate(g, e.getValue(), MIGRATION_WAIT_SECONDS);
+                awaitSelfMove(g, factory);
+                if (g.cpuMaker == factory) {
+                    migrate(g, e.getValue(), MIGRATION_WAIT_SECONDS);
+                }
             }
+        }
+    }
+
+    /** Waits up to {@link #SELF_MOVE_WAIT_MILLIS} for a guest to leave {@code factory}'s CPU itself. */
+    private void awaitSelfMove(Guest guest, X86CpuFactory factory) {
+        if (cpus.get() == null || running.get() == 0) {
+            return;
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SELF_MOVE_WAIT_MILLIS);
+        while (guest.cpuMaker == factory && !guest.isDead() && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+            Thread.yield();
         }
     }
 

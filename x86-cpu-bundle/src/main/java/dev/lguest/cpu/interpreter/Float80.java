@@ -4,7 +4,10 @@
 // the bits below) as a BigInteger times a power of two, then one rounding routine turns
 // that into the destination format under the control word's rounding and precision
 // control. Doubles are never used: they would lose the 11 extra significand bits the x87
-// keeps. Speed is secondary here; integer code never comes through this class.
+// keeps. What FPU-heavy guests do most (FADD/FSUB, FMUL, FDIV, FSQRT, FST m32/m64, FIST
+// and FRNDINT of normal numbers with normal results) takes a fast path in 128-bit long
+// arithmetic instead, checked against the exact path by Float80FastPathTest; everything
+// else stays exact and simple.
 package dev.lguest.cpu.interpreter;
 
 import java.math.BigInteger;
@@ -245,6 +248,127 @@ record Float80(int se, long m) {
         return of(negative, 0, q.shiftLeft(lsb - LSB_MIN).longValue());
     }
 
+    // ---- the fast path: normal operands and results in long arithmetic ----
+
+    /**
+     * round() for the common case, without BigInteger: ±(hi:lo)·2^(e-127), a 128-bit
+     * significand with hi's top bit set (its leading bit is worth 2^e), {@code sticky}
+     * for nonzero bits below lo, rounded to p bits. Returns null, touching nothing, when
+     * the result would not be a normal number within [emin, emax]: round() then handles
+     * the denormals, overflow and the unmasked responses.
+     */
+    static Float80 roundNormalized(Env env, boolean negative, long hi, long lo, boolean sticky, int e, int p, int emin,
+            int emax) {
+        if (e < emin || e > emax) {
+            return null;
+        }
+        long q;
+        int versusHalf;
+        boolean inexact;
+        if (p == 64) {
+            q = hi;
+            inexact = lo != 0 || sticky;
+            versusHalf = lo == Long.MIN_VALUE ? (sticky ? 1 : 0) : (Long.compareUnsigned(lo, Long.MIN_VALUE) > 0 ? 1 : -1);
+        } else {
+            q = hi >>> (64 - p);
+            long rest = hi & ((1L << (64 - p)) - 1), half = 1L << (63 - p);
+            inexact = rest != 0 || lo != 0 || sticky;
+            versusHalf = rest == half ? (lo != 0 || sticky ? 1 : 0) : (rest > half ? 1 : -1);
+        }
+        boolean up = inexact && roundsUp(negative, (q & 1) != 0, versusHalf, env.rc());
+        if (up) {
+            q++;
+            if (p == 64 ? q == 0 : q == 1L << p) {
+                // Rounding carried into a new leading bit: 1.000... of the next binade.
+                q = 1L << (p - 1);
+                if (++e > emax) {
+                    return null;
+                }
+            }
+        }
+        if (inexact) {
+            env.flags |= PE;
+        }
+        env.roundedUp = up;
+        return of(negative, e + 16383, q << (64 - p));
+    }
+
+    /** Normal and not unsupported: exponent 1..7ffe with the integer bit set. */
+    boolean isNormal() {
+        int e = exponent();
+        return e != 0 && e != 0x7fff && m < 0;
+    }
+
+    /** a + b of two normal numbers in 128-bit long arithmetic, or null to take the exact path. */
+    static Float80 addNormals(Env env, Float80 a, Float80 b) {
+        int c = a.exponent() != b.exponent() ? Integer.compare(a.exponent(), b.exponent())
+                : Long.compareUnsigned(a.m, b.m);
+        if (c < 0) {
+            Float80 t = a;
+            a = b;
+            b = t;
+        }
+        // |a| >= |b|; b's significand shifted into place below a's, the bits lost sticky.
+        int d = a.exponent() - b.exponent();
+        long hiB, loB;
+        boolean sticky;
+        if (d == 0) {
+            hiB = b.m;
+            loB = 0;
+            sticky = false;
+        } else if (d < 64) {
+            hiB = b.m >>> d;
+            loB = b.m << (64 - d);
+            sticky = false;
+        } else if (d < 128) {
+            hiB = 0;
+            loB = d == 64 ? b.m : b.m >>> (d - 64);
+            sticky = d != 64 && b.m << (128 - d) != 0;
+        } else {
+            hiB = 0;
+            loB = 0;
+            sticky = true;
+        }
+        int e = a.exponent() - 16383;
+        long hi, lo;
+        if (a.negative() == b.negative()) {
+            lo = loB;
+            long sum = a.m + hiB;
+            boolean carry = Long.compareUnsigned(sum, a.m) < 0;
+            hi = sum;
+            if (carry) {
+                sticky |= (lo & 1) != 0;
+                lo = (lo >>> 1) | (hi << 63);
+                hi = (hi >>> 1) | Long.MIN_VALUE;
+                e++;
+            }
+        } else {
+            // a - b; a sticky b is a little more than shown, so the difference a little less.
+            lo = -loB;
+            long borrow = loB != 0 ? 1 : 0;
+            hi = a.m - hiB - borrow;
+            if (sticky) {
+                if (lo == 0) {
+                    hi--;
+                }
+                lo--;
+            }
+            if (hi == 0 && lo == 0) {
+                return zero(env.rc() == 1);
+            }
+            int shift = hi != 0 ? Long.numberOfLeadingZeros(hi) : 64 + Long.numberOfLeadingZeros(lo);
+            if (shift >= 64) {
+                hi = lo << (shift - 64);
+                lo = 0;
+            } else if (shift > 0) {
+                hi = (hi << shift) | (lo >>> (64 - shift));
+                lo <<= shift;
+            }
+            e -= shift;
+        }
+        return roundNormalized(env, a.negative(), hi, lo, sticky, e, env.precision(), EMIN, EMAX);
+    }
+
     /** Rounds an exact ±mag·2^exp to an extended register result at the control word's precision. */
     static Float80 roundRegister(Env env, boolean negative, BigInteger mag, int exp) {
         return round(env, negative, mag, exp, env.precision(), EMIN, EMAX, LSB_MIN, true);
@@ -330,6 +454,17 @@ record Float80(int se, long m) {
         if (b.isZero()) {
             return roundRegister(env, a.negative(), a.magnitude(), a.scale());
         }
+        if (a.isNormal() && b.isNormal()) {
+            Float80 fast = addNormals(env, a, b);
+            if (fast != null) {
+                return fast;
+            }
+        }
+        return addExact(env, a, b);
+    }
+
+    /** a + b of two nonzero finite numbers in exact BigInteger arithmetic (and the fast path's reference). */
+    static Float80 addExact(Env env, Float80 a, Float80 b) {
         BigInteger ma = a.magnitude(), mb = b.magnitude();
         int ea = a.scale(), eb = b.scale();
         // A far smaller operand only matters as a sticky bit below the larger one's precision.
@@ -373,7 +508,27 @@ record Float80(int se, long m) {
         if (a.isZero() || b.isZero()) {
             return zero(negative);
         }
-        return roundRegister(env, negative, a.magnitude().multiply(b.magnitude()), a.scale() + b.scale());
+        if (a.isNormal() && b.isNormal()) {
+            // The 128-bit product of the significands, its leading bit at 127 or 126.
+            long hi = Math.unsignedMultiplyHigh(a.m, b.m), lo = a.m * b.m;
+            int e = a.exponent() + b.exponent() - 2 * 16383 + 1;
+            if (hi >= 0) {
+                hi = (hi << 1) | (lo >>> 63);
+                lo <<= 1;
+                e--;
+            }
+            Float80 fast = roundNormalized(env, negative, hi, lo, false, e, env.precision(), EMIN, EMAX);
+            if (fast != null) {
+                return fast;
+            }
+        }
+        return multiplyExact(env, a, b);
+    }
+
+    /** a * b of two nonzero finite numbers in exact BigInteger arithmetic (and the fast path's reference). */
+    static Float80 multiplyExact(Env env, Float80 a, Float80 b) {
+        return roundRegister(env, a.negative() != b.negative(), a.magnitude().multiply(b.magnitude()),
+                a.scale() + b.scale());
     }
 
     static Float80 divide(Env env, Float80 a, Float80 b) {
@@ -405,6 +560,76 @@ record Float80(int se, long m) {
         if (a.isZero()) {
             return zero(negative);
         }
+        if (a.isNormal() && b.isNormal()) {
+            Float80 fast = divideNormals(env, a, b);
+            if (fast != null) {
+                return fast;
+            }
+        }
+        return divideExact(env, a, b);
+    }
+
+    /**
+     * a / b of two normal numbers: 128 quotient bits from two 128-by-64-bit long
+     * divisions and a sticky remainder, or null to take the exact path.
+     */
+    static Float80 divideNormals(Env env, Float80 a, Float80 b) {
+        long[] remainder = new long[1];
+        long hi, lo;
+        boolean sticky;
+        int e = a.exponent() - b.exponent();
+        if (Long.compareUnsigned(a.m, b.m) < 0) {
+            // ma/mb in [1/2, 1): 64 bits, then 64 more from the remainder.
+            hi = divide128(a.m, 0, b.m, remainder);
+            lo = divide128(remainder[0], 0, b.m, remainder);
+            sticky = remainder[0] != 0;
+            e--;
+        } else {
+            // ma/mb = 1 + (ma - mb)/mb in [1, 2): the leading 1, then the fraction's bits.
+            long f1 = divide128(a.m - b.m, 0, b.m, remainder);
+            long f2 = divide128(remainder[0], 0, b.m, remainder);
+            hi = Long.MIN_VALUE | (f1 >>> 1);
+            lo = (f1 << 63) | (f2 >>> 1);
+            sticky = (f2 & 1) != 0 || remainder[0] != 0;
+        }
+        return roundNormalized(env, a.negative() != b.negative(), hi, lo, sticky, e, env.precision(), EMIN, EMAX);
+    }
+
+    /**
+     * (u1:u0) / v in unsigned 128-by-64-bit arithmetic for a normalized v (top bit set)
+     * and u1 < v, so the quotient fits 64 bits; the remainder goes to remainder[0].
+     * Knuth's algorithm D on 32-bit digits, as Hacker's Delight's divlu gives it.
+     */
+    static long divide128(long u1, long u0, long v, long[] remainder) {
+        final long base = 1L << 32;
+        long v1 = v >>> 32, v0 = v & 0xffff_ffffL;
+        long u01 = u0 >>> 32, u00 = u0 & 0xffff_ffffL;
+        long q1 = Long.divideUnsigned(u1, v1);
+        long rest = u1 - q1 * v1;
+        while (Long.compareUnsigned(q1, base) >= 0 || Long.compareUnsigned(q1 * v0, (rest << 32) | u01) > 0) {
+            q1--;
+            rest += v1;
+            if (Long.compareUnsigned(rest, base) >= 0) {
+                break;
+            }
+        }
+        long u21 = (u1 << 32) + u01 - q1 * v;
+        long q0 = Long.divideUnsigned(u21, v1);
+        rest = u21 - q0 * v1;
+        while (Long.compareUnsigned(q0, base) >= 0 || Long.compareUnsigned(q0 * v0, (rest << 32) | u00) > 0) {
+            q0--;
+            rest += v1;
+            if (Long.compareUnsigned(rest, base) >= 0) {
+                break;
+            }
+        }
+        remainder[0] = (u21 << 32) + u00 - q0 * v;
+        return (q1 << 32) + q0;
+    }
+
+    /** a / b of two nonzero finite numbers in exact BigInteger arithmetic (and the fast path's reference). */
+    static Float80 divideExact(Env env, Float80 a, Float80 b) {
+        boolean negative = a.negative() != b.negative();
         BigInteger ma = a.magnitude(), mb = b.magnitude();
         int k = Math.max(0, 72 + mb.bitLength() - ma.bitLength());
         BigInteger[] qr = ma.shiftLeft(k).divideAndRemainder(mb);
@@ -430,6 +655,67 @@ record Float80(int se, long m) {
         if (a.isInfinity()) {
             return a;
         }
+        if (a.isNormal()) {
+            Float80 fast = sqrtNormal(env, a);
+            if (fast != null) {
+                return fast;
+            }
+        }
+        return sqrtExact(env, a);
+    }
+
+    /**
+     * The square root of a positive normal number in long arithmetic: the significand
+     * scaled to a 128-bit N in [2^126, 2^128) with an even power of two left over, r =
+     * floor(sqrt N) from a double's estimate and one Newton step, corrected to exact; the
+     * remainder N - r^2 then says whether the rest is above half (never exactly half).
+     * Null (rarely) when the estimate is too far off for the 128-by-64 division.
+     */
+    static Float80 sqrtNormal(Env env, Float80 a) {
+        int e = a.exponent() - 16383;
+        // N = m * 2^s with s = 64 for odd e, 63 for even e, so (e - 63 - s) is even.
+        boolean odd = (e & 1) != 0;
+        long hi = odd ? a.m : a.m >>> 1, lo = odd ? 0 : a.m << 63;
+        double estimate = Math.sqrt(unsignedToDouble(hi) * 0x1p64 + unsignedToDouble(lo));
+        long r = estimate >= 0x1p63 ? (long) (estimate - 0x1p63) + Long.MIN_VALUE : Long.MIN_VALUE;
+        if (Long.compareUnsigned(hi, r) >= 0) {
+            return null;
+        }
+        long[] remainder = new long[1];
+        long q = divide128(hi, lo, r, remainder);
+        r = (r >>> 1) + (q >>> 1) + (r & q & 1);
+        r |= Long.MIN_VALUE; // the root of N >= 2^126 is at least 2^63
+        // Correct r to floor(sqrt N): r^2 <= N < (r+1)^2.
+        while (compare128(Math.unsignedMultiplyHigh(r, r), r * r, hi, lo) > 0) {
+            r--;
+        }
+        while (r != -1L) {
+            long next = r + 1;
+            if (compare128(Math.unsignedMultiplyHigh(next, next), next * next, hi, lo) > 0) {
+                break;
+            }
+            r = next;
+        }
+        long squareLo = r * r;
+        long restLo = lo - squareLo;
+        long restHi = hi - Math.unsignedMultiplyHigh(r, r) - (Long.compareUnsigned(lo, squareLo) < 0 ? 1 : 0);
+        boolean exact = restHi == 0 && restLo == 0;
+        boolean aboveHalf = restHi != 0 || Long.compareUnsigned(restLo, r) > 0;
+        int s = odd ? 64 : 63;
+        return roundNormalized(env, false, r, aboveHalf ? Long.MIN_VALUE : 0, !exact, 63 + (e - 63 - s) / 2,
+                env.precision(), EMIN, EMAX);
+    }
+
+    private static double unsignedToDouble(long v) {
+        return v >= 0 ? v : (v >>> 1) * 2.0;
+    }
+
+    private static int compare128(long aHi, long aLo, long bHi, long bLo) {
+        return aHi != bHi ? Long.compareUnsigned(aHi, bHi) : Long.compareUnsigned(aLo, bLo);
+    }
+
+    /** The square root of a positive finite number in BigInteger arithmetic (and the fast path's reference). */
+    static Float80 sqrtExact(Env env, Float80 a) {
         BigInteger mag = a.magnitude();
         int exp = a.scale();
         int k = Math.max(0, 160 - mag.bitLength());
@@ -539,11 +825,48 @@ record Float80(int se, long m) {
         if (a.isInfinity() || a.isZero() || a.exponent() >= 16383 + 63) {
             return a;
         }
+        if (a.isNormal()) {
+            long q = roundedMagnitude(env, a, env.rc());
+            if (q == 0) {
+                return zero(a.negative());
+            }
+            int lead = Long.numberOfLeadingZeros(q);
+            return of(a.negative(), 16383 + 63 - lead, q << lead);
+        }
+        return roundToIntegerExact(env, a);
+    }
+
+    /** FRNDINT of a finite nonzero value below 2^63 in BigInteger arithmetic (and the fast path's reference). */
+    static Float80 roundToIntegerExact(Env env, Float80 a) {
         BigInteger q = toInteger(env, a, env.rc());
         if (q.signum() == 0) {
             return zero(a.negative());
         }
         return encode(a.negative(), q.abs(), 0);
+    }
+
+    /**
+     * toInteger for a normal value below 2^63 in long arithmetic: the magnitude rounded
+     * to an integer by {@code rc} (2^63 comes back as Long.MIN_VALUE), PE and C1 in env.
+     */
+    static long roundedMagnitude(Env env, Float80 a, int rc) {
+        int e = a.exponent() - 16383;
+        long q, fraction; // fraction: the bits below the integer's, left-aligned (bit 63 is 1/2)
+        if (e >= 0) {
+            q = a.m >>> (63 - e);
+            fraction = e == 63 ? 0 : a.m << (e + 1);
+        } else {
+            q = 0;
+            fraction = e == -1 ? a.m : 1; // below 1/2, just not zero
+        }
+        boolean inexact = fraction != 0;
+        int versusHalf = fraction == Long.MIN_VALUE ? 0 : (Long.compareUnsigned(fraction, Long.MIN_VALUE) > 0 ? 1 : -1);
+        boolean up = inexact && roundsUp(a.negative(), (q & 1) != 0, versusHalf, rc);
+        if (inexact) {
+            env.flags |= PE;
+        }
+        env.roundedUp = up;
+        return up ? q + 1 : q;
     }
 
     static Float80 fromLong(long value) {
@@ -566,6 +889,23 @@ record Float80(int se, long m) {
             env.flags |= IE;
             return -indefinite;
         }
+        if (a.isNormal() && a.exponent() < 16383 + 63) {
+            int flags = env.flags;
+            long q = roundedMagnitude(env, a, rc);
+            // In range below 2^(bits-1), or exactly -2^(bits-1) (unsigned compares: 2^63 is negative).
+            if (Long.compareUnsigned(q, indefinite) < 0 || (a.negative() && q == indefinite)) {
+                return a.negative() ? -q : q;
+            }
+            env.flags = flags | IE; // out of range: no precision exception, just invalid
+            env.roundedUp = false;
+            return -indefinite;
+        }
+        return toLongExact(env, a, bits, rc);
+    }
+
+    /** FIST of a finite value in BigInteger arithmetic (and the fast path's reference). */
+    static long toLongExact(Env env, Float80 a, int bits, int rc) {
+        long indefinite = 1L << (bits - 1);
         int flags = env.flags;
         BigInteger q = toInteger(env, a, rc);
         if (q.bitLength() > bits - 1 && !q.equals(BigInteger.valueOf(-indefinite))) {
@@ -628,8 +968,11 @@ record Float80(int se, long m) {
         }
         // Stores convert denormals without the denormal-operand exception.
         int p = fractionBits + 1;
-        Float80 r = round(env, a.negative(), a.magnitude(), a.scale(), p, 1 - bias, bias, 1 - bias - fractionBits,
-                false);
+        Float80 r = a.isNormal()
+                ? roundNormalized(env, a.negative(), a.m, 0, false, a.exponent() - 16383, p, 1 - bias, bias) : null;
+        if (r == null) {
+            r = round(env, a.negative(), a.magnitude(), a.scale(), p, 1 - bias, bias, 1 - bias - fractionBits, false);
+        }
         if (r.isInfinity()) {
             return signBit | (maxExponent << fractionBits);
         }

@@ -333,10 +333,12 @@ final class InterruptUnit {
     }
 
     void farCall(int selector, int offset, int size, int returnEip) {
+        // The target is checked before anything is pushed: a call to a bad selector
+        // faults with the stack untouched, as on the real CPU.
+        SegmentCache code = checkFarTarget(selector, offset);
         int oldCs = cpu.segments.cache[Segments.CS].selector();
         int esp = cpu.pushAt(cpu.gpr[ESP], oldCs, size);
         esp = cpu.pushAt(esp, returnEip, size);
-        SegmentCache code = checkFarTarget(selector, offset);
         cpu.setCodeSegment(code);
         cpu.gpr[ESP] = esp;
         cpu.eip = offset;

@@ -238,8 +238,13 @@ final class SystemOps {
     // ---- MOV to and from CRn and DRn ----
 
     void moveControlOrDebug(int op) {
-        x.requirePrivilege0();
         int n = x.in.reg;
+        // CR1, CR5, CR6 and CR7 do not exist: the encoding is invalid, and a decode fault
+        // (#UD) outranks the privilege check's #GP, at any CPL.
+        if ((op == 0x20 || op == 0x22) && (n == 1 || n > 4)) {
+            throw CpuFault.invalidOpcode();
+        }
+        x.requirePrivilege0();
         int r = x.in.rm;
         switch (op) {
             case 0x20 -> cpu.gpr[r] = switch (n) {

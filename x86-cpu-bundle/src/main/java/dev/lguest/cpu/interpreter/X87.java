@@ -158,10 +158,18 @@ final class X87 {
 
     // ---- machine state in the image ----
 
+    /** The significands are 8 little-endian bytes at the start of each 10-byte register. */
+    private static final java.lang.invoke.VarHandle LONG = java.lang.invoke.MethodHandles
+            .byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
     private final InterpreterCpu cpu;
     private final byte[] image;
+    /** Scratch for the register that wraps around when the stack rotates. */
+    private final byte[] rotation = new byte[10];
     private Executor x;
     private Instruction in;
+    /** The memory operand's offset, for the instruction being executed. */
+    private int effectiveAddress;
 
     X87(InterpreterCpu cpu) {
         this.cpu = cpu;
@@ -244,39 +252,30 @@ final class X87 {
 
     Float80 st(int i) {
         int at = REGISTERS + 10 * (i & 7);
-        long m = 0;
-        for (int k = 7; k >= 0; k--) {
-            m = (m << 8) | (image[at + k] & 0xff);
-        }
-        return new Float80(get16(image, at + 8), m);
+        return new Float80(get16(image, at + 8), (long) LONG.get(image, at));
     }
 
     private void setSt(int i, Float80 v) {
         int at = REGISTERS + 10 * (i & 7);
-        long m = v.m();
-        for (int k = 0; k < 8; k++) {
-            image[at + k] = (byte) (m >>> (8 * k));
-        }
+        LONG.set(image, at, v.m());
         put16(image, at + 8, v.se());
         setEmpty(i, false);
     }
 
     /** TOP-1, with the register area rotated so the new top is listed first. */
     private void push(Float80 v) {
-        byte[] last = new byte[10];
-        System.arraycopy(image, REGISTERS + 70, last, 0, 10);
+        System.arraycopy(image, REGISTERS + 70, rotation, 0, 10);
         System.arraycopy(image, REGISTERS, image, REGISTERS + 10, 70);
-        System.arraycopy(last, 0, image, REGISTERS, 10);
+        System.arraycopy(rotation, 0, image, REGISTERS, 10);
         setTop(top() - 1);
         setSt(0, v);
     }
 
     private void pop() {
         setEmpty(0, true);
-        byte[] first = new byte[10];
-        System.arraycopy(image, REGISTERS, first, 0, 10);
+        System.arraycopy(image, REGISTERS, rotation, 0, 10);
         System.arraycopy(image, REGISTERS + 10, image, REGISTERS, 70);
-        System.arraycopy(first, 0, image, REGISTERS + 70, 10);
+        System.arraycopy(rotation, 0, image, REGISTERS + 70, 10);
         setTop(top() + 1);
     }
 
@@ -291,13 +290,14 @@ final class X87 {
             if ((tag >>> (physical * 2) & 3) == 3) {
                 t = 3;
             } else {
-                Float80 v = st(i);
-                if (v.exponent() == 0x7fff) {
+                int at = REGISTERS + 10 * i;
+                int exponent = get16(image, at + 8) & 0x7fff;
+                if (exponent == 0x7fff) {
                     t = 2;
-                } else if (v.exponent() == 0) {
-                    t = v.m() == 0 ? 1 : 2;
+                } else if (exponent == 0) {
+                    t = (long) LONG.get(image, at) == 0 ? 1 : 2;
                 } else {
-                    t = v.m() < 0 ? 0 : 2;
+                    t = image[at + 7] < 0 ? 0 : 2; // the integer bit: an unnormal is special
                 }
             }
             result |= t << (physical * 2);
@@ -350,6 +350,8 @@ final class X87 {
             checkPending();
         }
         boolean control = isControl(op, in.mod, in.reg, form);
+        // Worked out once: the x87 changes no register the address depends on.
+        effectiveAddress = in.mod != 3 ? x.effectiveAddress() : 0;
         if (in.mod == 3) {
             executeRegister(form);
         } else {
@@ -367,7 +369,7 @@ final class X87 {
         int opcode = ((in.opcode & 7) << 8) | (in.mod << 6) | (in.reg << 3) | in.rm;
         put32(image, FCS, cpu.segments.cache[Segments.CS].selector() | (opcode << 16));
         if (in.mod != 3) {
-            put32(image, FDP, x.effectiveAddress());
+            put32(image, FDP, effectiveAddress);
             put32(image, FDS, 0xffff0000 | cpu.segments.cache[in.segment()].selector());
         }
     }
@@ -506,15 +508,17 @@ final class X87 {
         }
         boolean up = env.roundedUp;
         if (!empty(7)) {
+            // An empty ST(0) is reported as the underflow it is (C1 = 0), even with ST(7) full.
+            boolean overflow = (env.flags & SF) == 0;
             env.flags |= IE | SF;
             if (!env.masked(IE)) {
-                setC1(true);
+                setC1(overflow);
                 raise(env.flags);
                 return;
             }
             setSt(0, Float80.INDEFINITE);
             push(Float80.INDEFINITE);
-            setC1(true);
+            setC1(overflow);
             raise(env.flags);
             return;
         }
@@ -604,18 +608,23 @@ final class X87 {
             };
             setConditions(C3 | C2 | C0, c);
         }
-        // An unmasked fault still reports the comparison, but does not pop.
+        // An unmasked fault still reports the comparison, but does not pop. FCOMI and
+        // FUCOMI write C1 only to report a stack underflow (as 0), masked or not; the
+        // older compares always clear it.
+        boolean keepC1 = eflags && (env.flags & SF) == 0;
+        int c1 = status() & C1;
         if (fault) {
             abort(env);
-            return;
+        } else {
+            for (int k = 0; k < pops; k++) {
+                pop();
+            }
+            setC1(false);
+            raise(env.flags);
         }
-        for (int k = 0; k < pops; k++) {
-            pop();
+        if (keepC1) {
+            setConditions(C1, c1);
         }
-        if (!eflags) {
-            setC1(false); // FCOMI leaves C1 alone unless the stack underflows
-        }
-        raise(env.flags);
     }
 
     /** Finishes a compare whose result is already known (FICOM and the memory forms). */
@@ -624,13 +633,23 @@ final class X87 {
     }
 
     private void pushResult(Float80.Env env, Float80 v) {
+        pushResult(env, v, true);
+    }
+
+    /**
+     * Pushes a loaded value. {@code denormalBlocks} false is FLD m32/m64 on the recorded
+     * AMD: an unmasked DE for a single or double denormal is reported (ES) but the
+     * normalized value is still pushed.
+     */
+    private void pushResult(Float80.Env env, Float80 v, boolean denormalBlocks) {
         if ((env.flags & SF) == 0 && !empty(7)) {
             // A stack overflow outranks what reading the value raised (a denormal's DE).
             env.flags = IE | SF;
             env.stackOverflow = true;
             v = Float80.INDEFINITE;
         }
-        if (unmaskedFault(env)) {
+        int blocking = IE | ZE | (denormalBlocks ? DE : 0);
+        if ((env.flags & ~control() & blocking) != 0) {
             abort(env);
             return;
         }
@@ -736,7 +755,7 @@ final class X87 {
     // ---- the memory forms ----
 
     private int address() {
-        return x.effectiveAddress();
+        return effectiveAddress;
     }
 
     private long readMemory(int size) {
@@ -771,12 +790,21 @@ final class X87 {
         }
     }
 
+    /**
+     * Stores a 2-, 4- or 8-byte operand. One access faults before it writes; for eight
+     * bytes the last byte is probed first, so a fault on the second page (or past the
+     * segment's limit) leaves memory as it was.
+     */
     private void writeLong(long value, int size) {
-        byte[] b = new byte[size];
-        for (int k = 0; k < size; k++) {
-            b[k] = (byte) (value >>> (8 * k));
+        int seg = in.segment();
+        int ea = address();
+        if (size <= 4) {
+            cpu.write(seg, ea, size, (int) value);
+            return;
         }
-        writeBytes(0, b);
+        cpu.write(seg, ea + 7, 1, cpu.read(seg, ea + 7, 1));
+        cpu.write(seg, ea, 4, (int) value);
+        cpu.write(seg, ea + 4, 4, (int) (value >>> 32));
     }
 
     private static Float80 fromMemoryInteger(long raw, int size) {
@@ -805,7 +833,9 @@ final class X87 {
                     src = new Float80(src.se(), src.m() & ~Float80.QUIET_BIT);
                 }
                 env.flags = 0;
-                if (sourceDenormal && !empty(0) && !st(0).isNaN() && !st(0).isUnsupported()) {
+                // A denormal divided by zero is only a division by zero (FDIVR m32/m64).
+                boolean dividedByZero = in.reg == 7 && !empty(0) && st(0).isZero();
+                if (sourceDenormal && !empty(0) && !st(0).isNaN() && !st(0).isUnsupported() && !dividedByZero) {
                     env.flags |= DE;
                 }
                 if (empty(0)) {
@@ -826,7 +856,7 @@ final class X87 {
             case M_FLD32, M_FLD64 -> {
                 Float80.Env env = env();
                 int size = form == M_FLD32 ? 4 : 8;
-                pushResult(env, Float80.fromIeee(env, readMemory(size), size));
+                pushResult(env, Float80.fromIeee(env, readMemory(size), size), false);
             }
             case M_FLD80 -> {
                 byte[] b = readBytes(0, 10);

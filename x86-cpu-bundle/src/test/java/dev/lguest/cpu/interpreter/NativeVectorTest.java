@@ -2,11 +2,12 @@
 // CPU and checks that this interpreter ends each one in the same state. The Java machine
 // rebuilds the native harness's address space page for page (code page full of INT3 at
 // the same linear address, the data buffer, its read-only page and the inaccessible
-// pages around it, Linux's user selectors in a GDT of the same layout), runs the
-// instruction at CPL 3 and lets it fall onto the INT3, exactly as natively. GPRs, EIP,
-// the exception (vector, error code, CR2), the data buffer and the flags the Intel
-// manual defines for the instruction are compared. The vectors are committed data, so
-// this test does not depend on the CPU of the machine that runs it.
+// pages around it, Linux's GDT and IDT as a 32-bit process meets them, the harness's
+// LDT), runs the instruction at CPL 3 and lets it fall onto the INT3, exactly as
+// natively. GPRs, EIP, the six selectors, the exception (vector, error code, CR2), the
+// data buffer and the flags the Intel manual defines for the instruction are compared.
+// The vectors are committed data, so this test does not depend on the CPU of the machine
+// that runs it.
 package dev.lguest.cpu.interpreter;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -41,16 +42,21 @@ class NativeVectorTest {
     static final int CODE_PAGE = 0x2000_0000, CODE_OFFSET = 0x800, DATA = 0x1000_0000, DATA_PAGES = 3;
     static final int PRISTINE_SEED = 0x2545f491;
     static final int SETTABLE = 0xcd5;
+    // IF and IOPL: compared where a vector says so (POPF and IRET, which may not change them at ring 3).
+    static final int SYSTEM_FLAGS = 0x3200;
+    // The file's selector order (CS SS DS ES FS GS) as this CPU's segment register numbers.
+    static final int[] FILE_ORDER = {Segments.CS, Segments.SS, Segments.DS, Segments.ES, Segments.FS, Segments.GS};
 
     // Where the pages live in this machine's RAM, and where the system tables are mapped.
     static final int PAGE_DIRECTORY = 0x0000, DATA_TABLE = 0x1000, CODE_TABLE = 0x2000, SYSTEM_TABLE = 0x3000,
-            GDT = 0x4000, IDT = 0x5000, CODE_FRAME = 0x10000, DATA_FRAME = 0x20000;
+            GDT = 0x4000, IDT = 0x5000, LDT = 0x6000, TSS = 0x7000, CODE_FRAME = 0x10000, DATA_FRAME = 0x20000;
     static final int SYSTEM_LINEAR = 0xf000_0000;
     static final MemorySegment FILLED_CODE_PAGE = MemorySegment.ofArray(new byte[4096]).fill((byte) 0xcc);
 
     /** One decoded vector: the case and what the real CPU did with it. */
-    record Vector(int form, byte[] code, int[] regsIn, int flagsIn, int defined, Pieces patches, int vector, int eip,
-            int error, int cr2, int[] regsOut, int eflagsOut, Pieces changes) {
+    record Vector(int form, byte[] code, int[] regsIn, int flagsIn, int defined, int[] segsIn, int unchecked,
+            Pieces patches, int vector, int eip, int error, int cr2, int[] regsOut, int eflagsOut, int[] segsOut,
+            Pieces changes) {
     }
 
     /** Byte runs at offsets into the data buffer: a case's patches, or what it changed. */
@@ -81,6 +87,8 @@ class NativeVectorTest {
     static final class VectorFile {
         final List<String> forms = new ArrayList<>();
         final int[] selectors = new int[6];
+        /** The harness's LDT, low and high word of each descriptor. */
+        int[] ldt;
         final List<Vector> vectors = new ArrayList<>();
         private final byte[] bytes;
         private int at;
@@ -89,7 +97,7 @@ class NativeVectorTest {
             this.bytes = bytes;
             assertEquals("X86V", new String(bytes, 0, 4, StandardCharsets.US_ASCII));
             at = 4;
-            assertEquals(1, u16());
+            assertEquals(2, u16());
             for (int i = 0; i < 6; i++) {
                 selectors[i] = u16();
             }
@@ -100,6 +108,10 @@ class NativeVectorTest {
                 int length = u8();
                 forms.add(new String(bytes, at, length, StandardCharsets.US_ASCII));
                 at += length;
+            }
+            ldt = new int[u16() * 2];
+            for (int i = 0; i < ldt.length; i++) {
+                ldt[i] = u32();
             }
             int[] previous = new int[8];
             while (at < bytes.length) {
@@ -115,6 +127,14 @@ class NativeVectorTest {
                 previous = regsIn;
                 int flagsIn = u16();
                 int defined = u16();
+                int[] segsIn = selectors.clone();
+                mask = u8();
+                for (int r = 0; r < 6; r++) {
+                    if ((mask >>> r & 1) != 0) {
+                        segsIn[r] = u16();
+                    }
+                }
+                int unchecked = u8();
                 Pieces patches = pieces(u8());
                 int vector = u8();
                 int eip = u32();
@@ -128,9 +148,16 @@ class NativeVectorTest {
                     }
                 }
                 int eflagsOut = u32();
+                int[] segsOut = segsIn.clone();
+                mask = u8();
+                for (int r = 0; r < 6; r++) {
+                    if ((mask >>> r & 1) != 0) {
+                        segsOut[r] = u16();
+                    }
+                }
                 Pieces changes = pieces(u16());
-                vectors.add(new Vector(form, code, regsIn, flagsIn, defined, patches, vector, eip, error, cr2, regsOut,
-                        eflagsOut, changes));
+                vectors.add(new Vector(form, code, regsIn, flagsIn, defined, segsIn, unchecked, patches, vector, eip,
+                        error, cr2, regsOut, eflagsOut, segsOut, changes));
             }
         }
 
@@ -172,7 +199,12 @@ class NativeVectorTest {
         final MemorySegment code = ram.asSlice(CODE_FRAME, 4096);
         final MemorySegment data = ram.asSlice(DATA_FRAME, DATA_PAGES * 4096);
 
+        /** The host's machine without the harness's LDT (the x87 harness installs none). */
         Machine(int[] selectors, byte[] pristine) {
+            this(selectors, new int[0], pristine);
+        }
+
+        Machine(int[] selectors, int[] ldt, byte[] pristine) {
             // The page tables: code and data pages for the user, system tables for the CPU.
             put32(PAGE_DIRECTORY + (DATA >>> 22) * 4, DATA_TABLE | 7);
             put32(PAGE_DIRECTORY + (CODE_PAGE >>> 22) * 4, CODE_TABLE | 7);
@@ -194,12 +226,26 @@ class NativeVectorTest {
             descriptor(6, 0xa0fb); // user 64-bit code (0x33)
             put32(GDT + 8 * 8, 0x0000_0067); // the TSS, busy, ring 0
             put32(GDT + 8 * 8 + 4, 0x0000_8b00);
-            descriptor(12, 0xd0f3); // the TLS segment glibc uses (0x63)
+            // The LDT descriptor (0x50): the harness's LDT, copied into kernel memory.
+            int ldtBase = SYSTEM_LINEAR + LDT, ldtLimit = ldt.length * 4 - 1;
+            put32(GDT + 10 * 8, (ldtBase << 16) | ldtLimit);
+            put32(GDT + 10 * 8 + 4, (ldtBase & 0xff00_0000) | ((ldtBase >>> 16) & 0xff) | 0x8200);
+            for (int i = 0; i < ldt.length; i++) {
+                put32(LDT + i * 4, ldt[i]);
+            }
+            descriptor(12, 0xd0f3); // the TLS segment glibc uses (0x63); 13 and 14 are empty
+            // CPUNODE (0x7b): read-only expand-down data whose limit is the CPU's number;
+            // only loads of it are recorded, never its limit.
+            descriptor(15, 0x40f5);
+            // Linux's TSS: no I/O bitmap for a process without ioperm (its offset lies past
+            // the limit), so every port is refused at IOPL 0.
+            put32(TSS + 0x64, 0x68 << 16);
             code.fill((byte) 0xcc);
             data.copyFrom(MemorySegment.ofArray(pristine));
-            // Gates: INT3 and INTO may be raised from ring 3, as Linux allows.
+            // Gates: INT3, INTO and the ia32 system call may be raised from ring 3, as
+            // Linux allows (no vector makes INT 0x80: it would enter the host's kernel).
             for (int v = 0; v < 256; v++) {
-                int dpl = v == X86.BP || v == X86.OF_VECTOR ? 3 : 0;
+                int dpl = v == X86.BP || v == X86.OF_VECTOR || v == 0x80 ? 3 : 0;
                 put32(IDT + v * 8, 0x0008_0000);
                 put32(IDT + v * 8 + 4, 0x8e00 | (dpl << 13));
             }
@@ -209,6 +255,8 @@ class NativeVectorTest {
             s.idtBase = SYSTEM_LINEAR + IDT;
             s.idtLimit = 256 * 8 - 1;
             s.cr3 = PAGE_DIRECTORY;
+            s.ldtr = ldt.length == 0 ? SegmentCache.NULL : new SegmentCache(0x50, ldtBase, ldtLimit, 0x82);
+            s.tr = new SegmentCache(0x40, SYSTEM_LINEAR + TSS, 0x67, 0x8b);
             s.cr0 = X86.CR0_PE | X86.CR0_ET | X86.CR0_PG | X86.CR0_WP;
             SegmentRegister[] order = {SegmentRegister.CS, SegmentRegister.SS, SegmentRegister.DS,
                     SegmentRegister.ES, SegmentRegister.FS, SegmentRegister.GS};
@@ -232,7 +280,7 @@ class NativeVectorTest {
             if ((selector & 0xfffc) == 0) {
                 return new SegmentCache(selector, 0, 0, 0);
             }
-            int address = GDT + (selector & 0xfff8);
+            int address = ((selector & 4) != 0 ? LDT : GDT) + (selector & 0xfff8);
             return SegmentCache.fromDescriptor(selector, ram.get(LinearMemory.INT_LE, address),
                     ram.get(LinearMemory.INT_LE, address + 4));
         }
@@ -251,6 +299,13 @@ class NativeVectorTest {
             MemorySegment.copy(MemorySegment.ofArray(expected), 0, data, 0, writable);
             v.changes().applyTo(expected);
             System.arraycopy(v.regsIn(), 0, cpu.gpr, 0, 8);
+            SegmentCache cs = segment(v.segsIn()[0]);
+            if (!cs.equals(cpu.segments.cache[Segments.CS])) {
+                cpu.setCodeSegment(cs);
+            }
+            for (int i = 1; i < 6; i++) {
+                cpu.segments.set(FILE_ORDER[i], segment(v.segsIn()[i]));
+            }
             cpu.setEflags(0x202 | v.flagsIn());
             cpu.eip = CODE_PAGE + CODE_OFFSET;
             CpuExit exit;
@@ -270,7 +325,8 @@ class NativeVectorTest {
                 diff.append(" interpreter-bug");
             }
             if (exit.reason() != ExitReason.VECTOR || exit.vector() != v.vector()) {
-                diff.append(String.format(" exit=%s/%d want vector %d", exit.reason(), exit.vector(), v.vector()));
+                diff.append(String.format(" exit=%s/%d(%x) cr2=%08x want vector %d(%x) cr2=%08x", exit.reason(),
+                        exit.vector(), exit.errorCode(), cpu.cr2, v.vector(), v.error(), v.cr2()));
             } else {
                 if (v.vector() == X86.PF_VECTOR) {
                     if ((exit.errorCode() & 7) != (v.error() & 7) || cpu.cr2 != v.cr2()) {
@@ -285,11 +341,17 @@ class NativeVectorTest {
                 diff.append(String.format(" eip=%08x want %08x", cpu.eip, v.eip()));
             }
             for (int r = 0; r < 8; r++) {
-                if (cpu.gpr[r] != v.regsOut()[r]) {
+                if (cpu.gpr[r] != v.regsOut()[r] && (v.unchecked() >>> r & 1) == 0) {
                     diff.append(String.format(" r%d=%08x want %08x", r, cpu.gpr[r], v.regsOut()[r]));
                 }
             }
-            int compared = v.defined() & SETTABLE;
+            for (int i = 0; i < 6; i++) {
+                int selector = cpu.segments.cache[FILE_ORDER[i]].selector() & 0xffff;
+                if (selector != v.segsOut()[i]) {
+                    diff.append(String.format(" sreg%d=%04x want %04x", i, selector, v.segsOut()[i]));
+                }
+            }
+            int compared = v.defined() & (SETTABLE | SYSTEM_FLAGS);
             if (((cpu.eflags() ^ v.eflagsOut()) & compared) != 0) {
                 diff.append(String.format(" flags=%03x want %03x (defined %03x)", cpu.eflags() & compared,
                         v.eflagsOut() & compared, compared));
@@ -332,7 +394,7 @@ class NativeVectorTest {
         Map<String, int[]> perForm = new TreeMap<>();
         List<String> examples = new ArrayList<>();
         byte[] expected = new byte[(DATA_PAGES - 1) * 4096];
-        try (Machine m = new Machine(vectors.selectors, pristine)) {
+        try (Machine m = new Machine(vectors.selectors, vectors.ldt, pristine)) {
             for (Vector v : vectors.vectors) {
                 String name = vectors.forms.get(v.form());
                 int[] counts = perForm.computeIfAbsent(name, k -> new int[2]);

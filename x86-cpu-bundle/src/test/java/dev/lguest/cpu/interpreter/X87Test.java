@@ -62,6 +62,26 @@ class X87Test {
         assertEquals(Float80.ZE, d.flags);
     }
 
+    @Test
+    void logarithmOfAPowerOfTwoIsAnExactProduct() {
+        // As the AMD this was recorded on answers: 3 * (1 + 2^-63) rounded by RC from the
+        // exact product (C1 when up), PE set though the logarithm itself is exact.
+        Float80 eight = new Float80(0x4002, Float80.INTEGER_BIT), y = new Float80(0x3fff, 0x8000_0000_0000_0001L);
+        long[] want = {0xc000_0000_0000_0002L, 0xc000_0000_0000_0001L, 0xc000_0000_0000_0002L,
+                0xc000_0000_0000_0001L};
+        for (int rc = 0; rc < 4; rc++) {
+            Float80.Env e = env(rc, 3);
+            assertEquals(new Float80(0x4000, want[rc]), X87Math.yLog2X(e, eight, y), "rc " + rc);
+            assertEquals(Float80.PE, e.flags);
+            assertEquals(rc == 0 || rc == 2, e.roundedUp, "C1 for rc " + rc);
+        }
+        // log2(1/4) * (1 + 2^-63) = -2 - 2^-62, exact in every rounding mode.
+        Float80.Env e = env(2, 3);
+        assertEquals(new Float80(0xc000, 0x8000_0000_0000_0001L),
+                X87Math.yLog2X(e, new Float80(0x3ffd, Float80.INTEGER_BIT), y));
+        assertEquals(false, e.roundedUp);
+    }
+
     /** Makes #NM and #MF exits to the test instead of IDT deliveries, and sets CR0 bits. */
     private static void prepare(TestMachine m, int cr0Bits) {
         dev.lguest.api.cpu.CpuState s = m.cpu.saveState();

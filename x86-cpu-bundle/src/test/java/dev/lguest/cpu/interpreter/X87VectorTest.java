@@ -1,9 +1,10 @@
 // The x87 differential test: replays the vectors src/test/native/x87gen.c recorded on a
 // real CPU (FRSTOR an image, one x87 instruction, FNSAVE) in the native harness's address
 // space at CPL 3, and compares the FSAVE image, the memory operand, EAX and EFLAGS.
-// Condition-code bits the Intel manual leaves undefined for an instruction are not
-// compared, and the transcendentals' results may differ by one unit in the last place,
-// which is the accuracy the manual promises.
+// Every form must match every vector. Condition-code bits the Intel manual leaves
+// undefined for an instruction are not compared, the transcendentals' results may differ
+// by one unit in the last place (the accuracy the manual promises), and their C1 is
+// compared where it can be decided (see c1Decidable).
 package dev.lguest.cpu.interpreter;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -28,34 +29,76 @@ class X87VectorTest {
     static final int OPERAND_OFFSET = 0x100;
     static final int C0 = 0x100, C1 = 0x200, C2 = 0x400, C3 = 0x4000;
 
-    /**
-     * Forms whose vectors are replayed and reported but not yet required to match: the
-     * transcendentals (the recorded AMD reduces angles with its own finite pi and
-     * differs by more than an ulp far from zero), FPREM/FPREM1's partial remainders,
-     * FXTRACT's and FCOMI's stack-fault corner cases. Every other form must match exactly.
-     */
-    static final java.util.Set<String> NOT_YET_MATCHING = java.util.Set.of("F2XM1", "FCOMI ST(i)", "FCOMIP ST(i)",
-            "FCOS", "FDIVR m64", "FLD m32", "FLD m64", "FPREM", "FPREM1", "FPTAN", "FSCALE", "FSIN", "FSINCOS",
-            "FUCOMI ST(i)", "FUCOMIP ST(i)", "FXTRACT", "FYL2XP1");
-
     record Vector(int form, byte[] code, int flagsIn, int eaxIn, byte[] imageIn, byte[] operandIn, byte[] imageOut,
             byte[] operandOut, int flagsOut, int eaxOut) {
     }
 
-    /** The status-word bits an instruction leaves undefined (by form name), and whether its result may be 1 ulp off. */
+    /**
+     * The condition codes the manuals leave undefined for a form, in the SDM's words:
+     * "C0, C2, C3 Undefined" for the arithmetic, loads, stores, FXCH, FSQRT, FSCALE,
+     * FXTRACT, FRNDINT, FCMOVcc and FINCSTP/FDECSTP; "C0, C3 Undefined" for FSIN, FCOS,
+     * FSINCOS and FPTAN (C2 says out of range); "C0, C2, C3 Undefined" for F2XM1, FYL2X,
+     * FYL2XP1 and FPATAN; "C0, C1, C2, C3 Undefined" for FNOP, FFREE and FNCLEX. FCOMI's
+     * C0, C2, C3 are "Not affected" and compared like everything else.
+     */
     static int undefinedStatus(String form) {
         String op = form.split(" ")[0];
         if (op.startsWith("FCOM") || op.startsWith("FUCOM") || op.startsWith("FICOM")) {
-            return op.endsWith("I") || op.endsWith("IP") ? C0 | C2 | C3 : 0;
+            return 0;
         }
         return switch (op) {
             case "FTST", "FXAM", "FPREM", "FPREM1", "FLDENV", "FRSTOR", "FNINIT", "FNSTSW", "FNSAVE", "FNSTENV",
                     "FNSTCW", "FLDCW" -> 0;
-            case "FSIN", "FCOS", "FSINCOS", "FPTAN" -> C0 | C3 | C1;
-            case "F2XM1", "FYL2X", "FYL2XP1", "FPATAN" -> C0 | C2 | C3 | C1;
+            case "FSIN", "FCOS", "FSINCOS", "FPTAN" -> C0 | C3;
+            case "F2XM1", "FYL2X", "FYL2XP1", "FPATAN" -> C0 | C2 | C3;
             case "FNCLEX", "FNOP", "FFREE" -> C0 | C1 | C2 | C3;
             default -> C0 | C2 | C3;
         };
+    }
+
+    /**
+     * Whether a transcendental's C1 (rounded up) can be held against the hardware's. The
+     * manuals promise these results to within an ulp, so C1 is the rounding direction of
+     * the hardware's internal approximation, not of the exact value: it is compared only
+     * when the result is the same to the bit and lies more than an eighth of an ulp from
+     * the exact value (the recorded AMD's C1 disagrees with the exact value's side only
+     * closer than that, down to 0.11 ulp for FYL2XP1).
+     */
+    static boolean c1Decidable(String form, byte[] in, byte[] got, byte[] expected) {
+        if (!Arrays.equals(got, 28, 108, expected, 28, 108)) {
+            return false;
+        }
+        int code = switch (form.split(" ")[0]) {
+            case "FSIN" -> X87.R_FSIN;
+            case "FCOS" -> X87.R_FCOS;
+            case "FSINCOS" -> X87.R_FSINCOS;
+            case "FPTAN" -> X87.R_FPTAN;
+            case "F2XM1" -> X87.R_F2XM1;
+            case "FYL2X" -> X87.R_FYL2X;
+            case "FYL2XP1" -> X87.R_FYL2XP1;
+            default -> X87.R_FPATAN;
+        };
+        java.math.BigDecimal exact = X87Math.exactValue(code, register(in, 0), register(in, 1));
+        if (exact == null) {
+            return true;
+        }
+        // FPTAN and FSINCOS push: the tangent or sine is then in ST(1).
+        Float80 result = register(expected, code == X87.R_FPTAN || code == X87.R_FSINCOS ? 1 : 0);
+        if (!result.isFinite() || result.isZero()) {
+            return true;
+        }
+        java.math.BigDecimal ulp = X87Math.decimal(Float80.of(false, Math.max(result.exponent(), 1), 1));
+        java.math.BigDecimal distance = X87Math.decimal(result).subtract(exact).abs();
+        return distance.compareTo(ulp.divide(java.math.BigDecimal.valueOf(8))) > 0;
+    }
+
+    static Float80 register(byte[] image, int i) {
+        int at = 28 + 10 * i;
+        long m = 0;
+        for (int k = 7; k >= 0; k--) {
+            m = (m << 8) | (image[at + k] & 0xff);
+        }
+        return new Float80(X87.get16(image, at + 8), m);
     }
 
     static boolean transcendental(String form) {
@@ -166,6 +209,9 @@ class X87VectorTest {
         return s.toString();
     }
 
+    /** How many transcendental vectors had a different C1 that could not be held against them (reported, not hidden). */
+    static int c1Undecided;
+
     /** Runs one vector; null if the interpreter agrees, else what differed. */
     static String run(NativeVectorTest.Machine m, Vector v, String form) {
         InterpreterCpu cpu = m.cpu;
@@ -194,6 +240,11 @@ class X87VectorTest {
         }
         byte[] got = cpu.fpu.clone();
         int swMask = ~undefinedStatus(form) & 0xffff;
+        boolean c1Differs = ((X87.get16(got, 4) ^ X87.get16(expectedImage, 4)) & C1) != 0;
+        if (c1Differs && transcendental(form) && !c1Decidable(form, v.imageIn(), got, expectedImage)) {
+            swMask &= ~C1;
+            c1Undecided++;
+        }
         if ((X87.get16(got, 4) & swMask) != (X87.get16(expectedImage, 4) & swMask)) {
             diff.append(String.format(" sw=%04x want %04x", X87.get16(got, 4), X87.get16(expectedImage, 4)));
         }
@@ -237,6 +288,7 @@ class X87VectorTest {
     @Test
     void replaysTheRecordedX87Vectors() throws IOException {
         Map<String, int[]> perForm = new TreeMap<>();
+        c1Undecided = 0;
         List<String> examples = new ArrayList<>();
         int total = 0, mismatches = 0;
         for (int file = 0;; file++) {
@@ -254,10 +306,9 @@ class X87VectorTest {
                     total++;
                     if (diff != null) {
                         counts[1]++;
-                        if (!NOT_YET_MATCHING.contains(form)) {
-                            mismatches++;
-                        }
-                        if (counts[1] <= 3 && !NOT_YET_MATCHING.contains(form)) {
+                        mismatches++;
+                        // -Dx87.examples=N prints more of each form's mismatches.
+                        if (counts[1] <= Integer.getInteger("x87.examples", 3)) {
                             examples.add(form + " code=" + hex(reverse(v.code()), 0, v.code().length) + " in: cw="
                                     + String.format("%04x sw=%04x tw=%04x", X87.get16(v.imageIn(), 0),
                                             X87.get16(v.imageIn(), 4), X87.get16(v.imageIn(), 8))
@@ -276,7 +327,8 @@ class X87VectorTest {
             }
         });
         System.out.println("x87: " + total + " vectors, " + perForm.size() + " forms, " + mismatches
-                + " mismatches in the required forms; forms not yet matching:");
+                + " mismatches; a different C1 excused in " + c1Undecided
+                + " transcendental vectors (result 1 ulp off, or within 1/8 ulp of the exact value)");
         examples.forEach(System.out::println);
         System.out.print(report);
         assertEquals(0, mismatches, "x87 vectors the interpreter disagrees with");

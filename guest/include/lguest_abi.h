@@ -1,13 +1,17 @@
 /*
- * The part of the lguest 2.6.24 guest ABI the hostile guest abuses: every hypercall
- * number, struct lguest_data, the selectors and page table bits, and the boot_params
- * offsets the Launcher fills in. (The whole ABI is in shared/lguest-2.6.24-abi.md.)
+ * The lguest 2.6.24 guest ABI as our small C guests see it: the hypercall numbers,
+ * struct lguest_data (the page a guest shares with the host), the selectors a guest
+ * kernel runs on, the page table bits, and where the Launcher puts things in
+ * boot_params. One copy for the demo, hostile and virtio-probe guests, so that a
+ * number cannot drift between them. (The whole ABI is in shared/lguest-2.6.24-abi.md.)
  */
 #ifndef LGUEST_ABI_H
 #define LGUEST_ABI_H
 
-typedef unsigned int u32;
 typedef unsigned char u8;
+typedef unsigned short u16;
+typedef unsigned int u32;
+typedef unsigned long long u64;
 
 #define LHCALL_FLUSH_ASYNC      0
 #define LHCALL_LGUEST_INIT      1
@@ -25,6 +29,8 @@ typedef unsigned char u8;
 #define LHCALL_LOAD_TLS         16
 #define LHCALL_NOTIFY           17
 
+/* The vector a hypercall traps through, and the system-call vector Linux uses. */
+#define LGUEST_TRAP_ENTRY       0x1f
 #define SYSCALL_VECTOR          0x80
 
 /* The guest kernel's segments, at ring 1, and the host's own (ring 0) code segment. */
@@ -34,6 +40,7 @@ typedef unsigned char u8;
 #define GDT_ENTRIES             32
 
 /* Page table entry bits (i386, no PAE). */
+#define PAGE_SIZE               4096
 #define PTE_PRESENT             0x001
 #define PTE_RW                  0x002
 #define PTE_USER                0x004
@@ -43,8 +50,9 @@ typedef unsigned char u8;
 #define PTE_PSE                 0x080
 #define PAGE_TABLE              0x067   /* present, rw, user, accessed, dirty */
 
-/* boot_params ("the zero page") at guest-physical 0. */
+/* Offsets in boot_params ("the zero page") at guest-physical 0. */
 #define BOOT_CMD_LINE_PTR       0x228
+#define BOOT_E820_MAP           0x2d0   /* the Launcher writes one entry: RAM */
 
 /* struct lguest_data: 1136 bytes, shared with the host. */
 struct lguest_data {
