@@ -20,6 +20,7 @@ import dev.lguest.api.memory.GuestMemoryFault;
 import dev.lguest.api.mmu.ShadowPageTables;
 import dev.lguest.api.segments.SegmentManager;
 import dev.lguest.api.service.ServiceSlot;
+import dev.lguest.api.switcher.ParkedCpus;
 import dev.lguest.api.switcher.Switcher;
 import dev.lguest.api.traps.TrapDelivery;
 import org.osgi.service.component.annotations.Activate;
@@ -32,6 +33,7 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.Designate;
 
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -52,6 +54,14 @@ import java.util.concurrent.locks.ReentrantLock;
  * is bound, each guest is stopped at an instruction boundary, its state taken from
  * the old CPU as a CpuState value and loaded into a new one. The old factory's unbind
  * waits until no guest runs on one of its CPUs any more.
+ *
+ * An update in place (Bundle.update) has no second copy running: the old revision
+ * stops, and only then does the new one start. So an unbind parks each guest on the
+ * old factory's CPUs (its registers kept here as a CpuState, which is the API's class,
+ * not the CPU bundle's) before it returns, and the guest waits parked until a factory
+ * is bound again. A retiring switcher likewise hands its guests back at a boundary and
+ * keeps its collaborators for the turns still in flight (ServiceSlot.retire); a guest
+ * parked at that moment takes its registers to the successor through ParkedCpus.
  *
  * Configuration (PID dev.lguest.switcher, {@link SwitcherConfig}): the slice budget, a
  * minimum timer period and exit logging; a change applies to guests set up after it,
@@ -144,7 +154,28 @@ public final class SwitcherComponent implements Switcher {
     @Deactivate
     void deactivate() {
         retired = true;
+        // Turns in flight finish with what is bound now, and a turn waiting for a
+        // collaborator in a gap gives up and hands the guest over (the framework binds
+        // nothing to a deactivated component).
+        for (ServiceSlot<?> slot : List.of(cpus, mmus, segments, traps, hypercalls)) {
+            slot.retire();
+        }
         guests.keySet().forEach(Guest::wake);
+        // Before a successor can adopt them: a guest parked with no CPU leaves its
+        // registers where that successor looks (a turn in flight does it as it ends).
+        guests.forEach((g, slot) -> {
+            try {
+                if (slot.cpuLock.tryLock(MIGRATION_WAIT_SECONDS, TimeUnit.SECONDS)) {
+                    try {
+                        leaveParkedRegisters(g, slot);
+                    } finally {
+                        slot.cpuLock.unlock();
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(MIGRATION_WAIT_SECONDS);
         try {
             while (running.get() > 0 && System.nanoTime() < deadline) {
@@ -156,12 +187,36 @@ public final class SwitcherComponent implements Switcher {
         // A successor points the MMU at pages of its own when it adopts a guest, before
         // that guest runs again, so ours can go even if it has not happened yet.
         for (Map.Entry<Guest, GuestSlot> e : guests.entrySet()) {
-            if (e.getValue().pages != null) {
-                e.getValue().pages.free(e.getKey().bus);
+            GuestSlot slot = e.getValue();
+            if (slot.pages != null) {
+                slot.pages.free(e.getKey().bus);
             }
+            slot.loadedInto = null;
         }
         guests.clear();
         clock.close();
+    }
+
+    /**
+     * A guest leaving this switcher (it retires) with no CPU: its registers go where
+     * the successor looks for them. Called with the guest's CPU lock held.
+     */
+    private static void leaveParkedRegisters(Guest guest, GuestSlot slot) {
+        if (slot.parked != null && guest.cpu() == null) {
+            ParkedCpus.park(guest, slot.parked);
+        }
+        slot.parked = null;
+    }
+
+    /** The guest goes back to /dev/lguest for the successor, at a boundary. */
+    private static long handOver(Guest guest, GuestSlot slot) {
+        slot.cpuLock.lock();
+        try {
+            leaveParkedRegisters(guest, slot);
+        } finally {
+            slot.cpuLock.unlock();
+        }
+        return HANDED_OVER;
     }
 
     // ---- references ----
@@ -176,14 +231,16 @@ public final class SwitcherComponent implements Switcher {
 
     void unbindCpuFactory(X86CpuFactory factory) {
         cpus.unbind(factory);
-        // Nobody may run on the old factory's CPUs once its bundle is going: move each
-        // guest off them now, at an instruction boundary.
+        // Nobody may run on the old factory's CPUs, or make one, once its bundle is
+        // going (after the refresh its classes cannot even load): move each guest off
+        // them now, at an instruction boundary. Every guest, not only those whose CPU
+        // came from this factory: a turn that read the factory just before the unbind
+        // may be about to make a CPU from it; it holds the guest's CPU lock while it
+        // does, so taking the lock waits that out, and the check after it sees the result.
         for (Map.Entry<Guest, GuestSlot> e : guests.entrySet()) {
             Guest g = e.getKey();
-            if (g.cpuMaker == factory) {
-                g.wake();
-                migrate(g, e.getValue(), MIGRATION_WAIT_SECONDS);
-            }
+            g.wake();
+            migrate(g, e.getValue(), factory, MIGRATION_WAIT_SECONDS);
         }
     }
 
@@ -264,7 +321,7 @@ public final class SwitcherComponent implements Switcher {
                 s.setHostVector(v, true);
             }
             slot.parked = s;
-        } catch (GuestMemoryFault | InterruptedException | MissingComponent | IllegalStateException e) {
+        } catch (GuestMemoryFault | InterruptedException | MissingComponent | HandOver | IllegalStateException e) {
             guest.kill("cannot set the guest up: " + e.getMessage());
         }
     }
@@ -290,10 +347,10 @@ public final class SwitcherComponent implements Switcher {
     public long run(Guest guest) {
         running.incrementAndGet();
         try {
-            if (retired) {
-                return HANDED_OVER;
-            }
             GuestSlot slot = guests.get(guest);
+            if (retired) {
+                return slot == null ? HANDED_OVER : handOver(guest, slot);
+            }
             if (slot == null) {
                 // A switcher that replaced the one that set the guest up: adopt it.
                 slot = adopt(guest);
@@ -317,7 +374,7 @@ public final class SwitcherComponent implements Switcher {
         try {
             while (!guest.isDead()) {
                 if (retired) {
-                    return HANDED_OVER;
+                    return handOver(guest, slot);
                 }
                 // One turn of the loop is one step of the guest: run its CPU, then change
                 // the CPU's state for what happened (deliver a trap, do a hypercall). A CPU
@@ -326,6 +383,12 @@ public final class SwitcherComponent implements Switcher {
                 // (migrate) happens only between turns, or while the guest sleeps.
                 slot.cpuLock.lock();
                 try {
+                    // Everything in a turn reads or changes the CPU (a hypercall's
+                    // registers, an interrupt's frame), so a guest parked by an unbind
+                    // gets its CPU first, waiting for a factory if none is bound.
+                    if (guest.cpu() == null || guest.cpuMaker != cpus.get()) {
+                        currentCpu(guest, slot);
+                    }
                     if (guest.hypercallPending) {
                         doHypercalls(guest, config);
                     }
@@ -386,6 +449,8 @@ public final class SwitcherComponent implements Switcher {
         } catch (MissingComponent e) {
             guest.kill(e.getMessage());
             return -Errno.ENOENT;
+        } catch (HandOver e) {
+            return handOver(guest, slot);
         }
     }
 
@@ -490,11 +555,13 @@ public final class SwitcherComponent implements Switcher {
      * on another's (or parked with none). Called with the slot's CPU lock held.
      */
     private X86Cpu currentCpu(Guest guest, GuestSlot slot) throws InterruptedException {
-        X86CpuFactory factory = cpus.get();
-        if (factory == null) {
+        // The factory is read with the lock held, and used before it is let go: an
+        // unbind waits for the lock, so it never returns while we hold its factory.
+        X86CpuFactory factory;
+        while ((factory = cpus.get()) == null) {
             slot.cpuLock.unlock();
             try {
-                factory = await(cpus);
+                await(cpus);
             } finally {
                 slot.cpuLock.lock();
             }
@@ -509,9 +576,20 @@ public final class SwitcherComponent implements Switcher {
     private static void moveToFactory(Guest guest, GuestSlot slot, X86CpuFactory factory) {
         X86Cpu old = guest.cpu();
         CpuState state = old != null ? old.saveState() : slot.parked;
+        if (state == null) {
+            // Adopted from a switcher that retired while the guest was parked.
+            state = ParkedCpus.take(guest);
+        }
+        // Nothing of the old CPU may stay referenced: its bundle's class loader is
+        // about to be thrown away.
+        slot.loadedInto = null;
         if (factory == null) {
             slot.parked = state;
             guest.setCpu(null, null);
+            return;
+        }
+        if (state == null) {
+            guest.kill("its CPU state was lost in a swap");
             return;
         }
         X86Cpu fresh = factory.create(guest.bus);
@@ -520,12 +598,17 @@ public final class SwitcherComponent implements Switcher {
         slot.parked = null;
     }
 
-    /** Moves a guest off its CPU from another thread (its factory is going away). */
-    private void migrate(Guest guest, GuestSlot slot, long seconds) {
+    /**
+     * Moves a guest off a CPU of {@code leaving} from another thread (that factory is
+     * going away): onto the bound factory's, or parked if there is none.
+     */
+    private void migrate(Guest guest, GuestSlot slot, X86CpuFactory leaving, long seconds) {
         try {
             if (slot.cpuLock.tryLock(seconds, TimeUnit.SECONDS)) {
                 try {
-                    moveToFactory(guest, slot, cpus.get());
+                    if (guest.cpuMaker == leaving) {
+                        moveToFactory(guest, slot, cpus.get());
+                    }
                 } finally {
                     slot.cpuLock.unlock();
                 }
@@ -739,9 +822,25 @@ public final class SwitcherComponent implements Switcher {
         }
     }
 
+    /**
+     * A turn of a retiring switcher that needs a collaborator which was away when it
+     * retired: nothing will be bound to it again, so the guest goes to the successor
+     * as it is. Faults are simply raised again there; the state is all in the Guest.
+     */
+    private static final class HandOver extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        HandOver() {
+            super("the switcher was replaced", null, false, false);
+        }
+    }
+
     private static <T> T await(ServiceSlot<T> slot) throws InterruptedException {
         T service = slot.await(SERVICE_WAIT_SECONDS, TimeUnit.SECONDS);
         if (service == null) {
+            if (slot.isRetired()) {
+                throw new HandOver();
+            }
             throw new MissingComponent(slot.toString());
         }
         return service;

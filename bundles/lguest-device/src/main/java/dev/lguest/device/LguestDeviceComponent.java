@@ -26,7 +26,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * The device holds no guest state of its own. Each open file keeps its guest, and
  * the switcher it runs guests with is looked up afresh on every call, so the switcher
  * can be replaced while guests run; when this bundle is replaced, its files detach
- * (ENODEV) and the next implementation adopts their guests.
+ * (ENODEV) and the next implementation adopts their guests. Updated in place, there
+ * is no next implementation yet when the old one stops: the Launcher waits for it,
+ * the guest parked in its Guest object.
  */
 @Component(service = {LguestDevice.class, GuestRegistry.class})
 public final class LguestDeviceComponent implements LguestDevice, GuestRegistry {
@@ -78,5 +80,9 @@ public final class LguestDeviceComponent implements LguestDevice, GuestRegistry 
     void deactivate() {
         files.forEach(OpenLguestFile::detach);
         files.clear();
+        // A guest thread waiting here for a switcher (one was just replaced) would
+        // wait for nothing: no switcher is bound to a deactivated device. Retiring
+        // the slot lets it go, and its file's read answers ENODEV.
+        switcher.retire();
     }
 }
