@@ -46,6 +46,7 @@ public final class LguestDeviceComponent implements LguestDevice, GuestRegistry 
 
     /** The files open on this implementation, to detach when it goes away. */
     private final Set<OpenLguestFile> files = ConcurrentHashMap.newKeySet();
+    private volatile boolean deactivated;
 
     @Override
     public LguestFile open(MemorySegment launcherMemory) {
@@ -68,6 +69,13 @@ public final class LguestDeviceComponent implements LguestDevice, GuestRegistry 
 
     private OpenLguestFile track(OpenLguestFile file) {
         files.add(file);
+        // The Launcher may adopt a guest here while this instance is being deactivated
+        // (an update's refresh stops the revision it just started): a file that came
+        // in after deactivate() looked at the files is detached here instead, or it
+        // would run its guest on a device nothing will ever bind a switcher to again.
+        if (deactivated) {
+            file.detach();
+        }
         return file;
     }
 
@@ -78,6 +86,7 @@ public final class LguestDeviceComponent implements LguestDevice, GuestRegistry 
      */
     @Deactivate
     void deactivate() {
+        deactivated = true;
         files.forEach(OpenLguestFile::detach);
         files.clear();
         // A guest thread waiting here for a switcher (one was just replaced) would

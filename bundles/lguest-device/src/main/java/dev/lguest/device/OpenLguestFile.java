@@ -196,7 +196,7 @@ final class OpenLguestFile implements LguestFile {
             // The device went away while the switcher did: this file's switcher slot
             // is retired and may hold the switcher that just handed the guest back.
             // The guest is parked whole; the Launcher takes it to the next device.
-            if (detached) {
+            if (detached || switcher.isRetired()) {
                 return -Errno.ENODEV;
             }
             Switcher s = awaitSwitcher();
