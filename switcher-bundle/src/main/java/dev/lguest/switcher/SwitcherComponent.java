@@ -97,6 +97,8 @@ public final class SwitcherComponent implements Switcher {
     private final Map<Guest, GuestSlot> guests = new ConcurrentHashMap<>();
     /** Set when this switcher is being replaced: running guests are handed back. */
     private volatile boolean retired;
+    /** Guest threads waiting in a turn for a collaborator in the gap of a swap. */
+    private final java.util.Set<Thread> waitingForService = ConcurrentHashMap.newKeySet();
     /** How many guests are inside run() now. */
     private final java.util.concurrent.atomic.AtomicInteger running = new java.util.concurrent.atomic.AtomicInteger();
     private final GuestClock clock = new GuestClock();
@@ -252,6 +254,7 @@ public final class SwitcherComponent implements Switcher {
 
     void unbindPageTables(ShadowPageTables s) {
         mmus.unbind(s);
+        awaitTurnsInFlight();
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -262,6 +265,7 @@ public final class SwitcherComponent implements Switcher {
 
     void unbindSegments(SegmentManager s) {
         segments.unbind(s);
+        awaitTurnsInFlight();
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -272,6 +276,7 @@ public final class SwitcherComponent implements Switcher {
 
     void unbindTraps(TrapDelivery s) {
         traps.unbind(s);
+        awaitTurnsInFlight();
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -282,6 +287,39 @@ public final class SwitcherComponent implements Switcher {
 
     void unbindHypercalls(HypercallHandler s) {
         hypercalls.unbind(s);
+        awaitTurnsInFlight();
+    }
+
+    /**
+     * A collaborator is going away (its bundle stops): let every turn that may have
+     * taken it from its slot end before the unbind returns, so that nothing calls into
+     * it once its bundle is stopped (after an update's refresh its classes can no
+     * longer even be loaded). Every call into a collaborator (ours, and the traps' and
+     * hypercalls' into theirs) happens inside a turn, under the guest's CPU lock. A
+     * guest waiting for some other component keeps its lock: that is a swap of two
+     * components at once, and this one then goes on after a while rather than hang.
+     */
+    private void awaitTurnsInFlight() {
+        if (retired) {
+            return;
+        }
+        for (Map.Entry<Guest, GuestSlot> e : guests.entrySet()) {
+            ReentrantLock turn = e.getValue().cpuLock;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(MIGRATION_WAIT_SECONDS);
+            try {
+                while (!turn.tryLock(1, TimeUnit.MILLISECONDS)) {
+                    if (waitingForService.contains(e.getKey().owner) || System.nanoTime() - deadline > 0) {
+                        break;
+                    }
+                }
+                if (turn.isHeldByCurrentThread()) {
+                    turn.unlock();
+                }
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     // ---- setting a guest up ----
@@ -292,10 +330,8 @@ public final class SwitcherComponent implements Switcher {
         guests.put(guest, slot);
         try {
             slot.pages = SwitcherPages.allocate(guest);
-            SegmentManager seg = await(segments);
-            ShadowPageTables mmu = await(mmus);
-            seg.setupGuestGdt(guest);
-            mmu.init(guest, pgdir);
+            await(segments).setupGuestGdt(guest);
+            await(mmus).init(guest, pgdir);
             if (guest.isDead()) {
                 return;
             }
@@ -304,6 +340,7 @@ public final class SwitcherComponent implements Switcher {
             CpuState s = new CpuState();
             s.eip = start;
             s.eflags = X86.IF | X86.EFLAGS_FIXED;
+            SegmentManager seg = await(segments);
             SegmentCache code = seg.cacheFor(guest, Lguest.KERNEL_CS);
             SegmentCache data = seg.cacheFor(guest, Lguest.KERNEL_DS);
             s.setSegment(SegmentRegister.CS, code);
@@ -316,7 +353,7 @@ public final class SwitcherComponent implements Switcher {
             s.idtLimit = SwitcherPages.IDT_LIMIT;
             s.tr = SwitcherPages.taskRegister();
             s.cr0 = X86.CR0_PE | X86.CR0_ET | X86.CR0_NE | X86.CR0_WP | X86.CR0_PG;
-            s.cr3 = mmu.shadowRoot(guest);
+            s.cr3 = await(mmus).shadowRoot(guest);
             for (int v = 0; v < Lguest.IDT_ENTRIES; v++) {
                 s.setHostVector(v, true);
             }
@@ -485,14 +522,17 @@ public final class SwitcherComponent implements Switcher {
      * run it for a slice, and return why it stopped. Null if there is no CPU to run.
      */
     private CpuExit runCpu(Guest guest, GuestSlot slot) throws InterruptedException {
-        ShadowPageTables mmu = await(mmus);
-        TrapDelivery trapService = await(traps);
         // The caller holds slot.cpuLock (see runLoop).
         {
             X86Cpu cpu = currentCpu(guest, slot);
             if (cpu == null) {
                 return null;
             }
+            // Taken after the wait for a CPU, never held across one: an update of
+            // the MMU or traps bundle during that wait would leave us calling into a
+            // revision the framework has refreshed away.
+            ShadowPageTables mmu = await(mmus);
+            TrapDelivery trapService = await(traps);
             copyInGuestInfo(guest, slot, trapService, cpu);
             setTaskSwitched(guest, cpu);
             // Loading CR3 flushes the TLB, so only when the shadow root changed (a new
@@ -835,8 +875,20 @@ public final class SwitcherComponent implements Switcher {
         }
     }
 
-    private static <T> T await(ServiceSlot<T> slot) throws InterruptedException {
-        T service = slot.await(SERVICE_WAIT_SECONDS, TimeUnit.SECONDS);
+    private <T> T await(ServiceSlot<T> slot) throws InterruptedException {
+        T service = slot.get();
+        if (service != null) {
+            return service;
+        }
+        // A guest thread waiting here holds its CPU lock but no collaborator taken
+        // before: awaitTurnsInFlight need not wait for it (it would wait for nothing).
+        Thread self = Thread.currentThread();
+        waitingForService.add(self);
+        try {
+            service = slot.await(SERVICE_WAIT_SECONDS, TimeUnit.SECONDS);
+        } finally {
+            waitingForService.remove(self);
+        }
         if (service == null) {
             if (slot.isRetired()) {
                 throw new HandOver();

@@ -10,6 +10,7 @@ import dev.lguest.api.device.Errno;
 import dev.lguest.api.guest.Guest;
 import dev.lguest.api.guest.Lguest;
 import dev.lguest.api.memory.GuestMemory;
+import dev.lguest.api.mmu.ShadowPageTables;
 import dev.lguest.api.memory.PhysicalMemory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -264,6 +265,37 @@ class SwitcherComponentTest {
         switcher.bindCpuFactory(cpus);
         assertEquals(1, run.get(30, TimeUnit.SECONDS), () -> "dead: " + guest.deadReason());
         assertSame(cpus, guest.cpuMaker);
+    }
+
+    @Test
+    void aCollaboratorsUnbindWaitsForTheCallATurnIsMakingIntoIt() throws Exception {
+        CountDownLatch inCall = new CountDownLatch(1);
+        CountDownLatch mayReturn = new CountDownLatch(1);
+        // Shadow page tables whose demand paging holds the guest in the call.
+        ShadowPageTables slow = (ShadowPageTables) java.lang.reflect.Proxy.newProxyInstance(
+                ShadowPageTables.class.getClassLoader(), new Class<?>[] {ShadowPageTables.class},
+                (proxy, method, args) -> {
+                    if (method.getName().equals("demandPage")) {
+                        inCall.countDown();
+                        mayReturn.await();
+                        return true;
+                    }
+                    return method.invoke(mmu, args);
+                });
+        switcher.bindPageTables(slow);
+        step(s -> s.cr2 = 0xc0001000, ExitReason.VECTOR, X86.PF_VECTOR, 2);
+        hypercall(17, 1);
+        CompletableFuture<Long> run = CompletableFuture.supplyAsync(() -> switcher.run(guest), threads);
+        assertTrue(inCall.await(30, TimeUnit.SECONDS));
+        CompletableFuture<Void> unbind = CompletableFuture.runAsync(() -> switcher.unbindPageTables(slow), threads);
+        Thread.sleep(50);
+        assertFalse(unbind.isDone(), "the unbind waits: the guest is inside the old page tables");
+        mayReturn.countDown();
+        unbind.get(30, TimeUnit.SECONDS);
+        // The guest then waits for page tables; the next revision comes.
+        switcher.bindPageTables(mmu);
+        assertEquals(1, run.get(30, TimeUnit.SECONDS));
+        assertFalse(guest.isDead(), guest.deadReason());
     }
 
     @Test
