@@ -819,9 +819,16 @@ public final class SwitcherComponent implements Switcher {
                 int address = guest.cpu().saveState().cr2;
                 guest.lastPageFault = address;
                 // Usually the guest's mapping is fine and only our shadow lacks it.
-                if (await(mmus).demandPage(guest, address, errorCode)) {
+                ShadowPageTables mmu = await(mmus);
+                if (mmu.demandPage(guest, address, errorCode)) {
                     return;
                 }
+                // The CPU walked our shadow, not the guest's tables, and the shadow may
+                // just not have the page yet (it starts empty after an MMU swap, or a
+                // flush): then it says "not present" where the guest's own CPU would
+                // say "protection". The guest must see what its tables give.
+                errorCode = mmu.guestPhysical(guest, address) >= 0
+                        ? errorCode | X86.PF_PROT : errorCode & ~X86.PF_PROT;
                 // The guest must see it: it reads the address from lguest_data.cr2.
                 if (guest.lguestData != 0) {
                     guest.memory.write32(Integer.toUnsignedLong(guest.lguestData) + LguestData.CR2, address);

@@ -122,6 +122,20 @@ class SwitcherComponentTest {
     }
 
     @Test
+    void aPageFaultReachesTheGuestAsItsOwnTablesWouldRaiseIt() {
+        // The shadow is empty (after an MMU swap, say), so the CPU says "not present"
+        // (error code 2, a write); but the guest maps the page read-only, and its own
+        // CPU would have said "protection" (3). Where the guest maps nothing, the
+        // CPU's "protection" on a stale shadow entry becomes "not present".
+        traps.handled.add(X86.PF_VECTOR);
+        step(s -> s.cr2 = 0x1000, ExitReason.VECTOR, X86.PF_VECTOR, X86.PF_WRITE);
+        step(s -> s.cr2 = 0xdead0000, ExitReason.VECTOR, X86.PF_VECTOR, X86.PF_WRITE | X86.PF_PROT);
+        hypercall(17, 1);
+        assertEquals(1, switcher.run(guest));
+        assertEquals(java.util.List.of(X86.PF_WRITE | X86.PF_PROT, X86.PF_WRITE), traps.errorCodes);
+    }
+
+    @Test
     void aTrapWithoutAHandlerKillsTheGuest() {
         step(s -> s.eip = 0x100123, ExitReason.VECTOR, X86.UD, 0);
         assertEquals(-Errno.ENOENT, switcher.run(guest));
