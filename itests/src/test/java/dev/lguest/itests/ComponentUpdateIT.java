@@ -2,6 +2,8 @@ package dev.lguest.itests;
 
 import dev.lguest.api.guest.Guest;
 import dev.lguest.api.launcher.GuestLauncher;
+import dev.lguest.api.segments.SegmentManager;
+import dev.lguest.exam.ComponentSwap;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.ops4j.pax.exam.Configuration;
@@ -13,6 +15,7 @@ import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 
 import javax.inject.Inject;
+import java.io.ByteArrayInputStream;
 import java.time.Duration;
 import java.util.List;
 
@@ -20,7 +23,9 @@ import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotSame;
+import static org.junit.Assert.assertSame;
 import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
 
 /**
  * Every component updated in place (Bundle.update, then a refresh of the framework)
@@ -85,6 +90,44 @@ public class ComponentUpdateIT {
         updateUnderRunningGuest(List.of(SwapKit.component("lguest-hypercalls"), SwapKit.component("lguest-switcher"),
                 SwapKit.component("lguest-device")));
     }
+
+    /**
+     * A fix that cannot start (here: a segments jar importing a package nobody
+     * exports) is rolled back: the guest, parked through the gap, carries on with the
+     * old implementation as if nothing happened, and the failure says why.
+     */
+    @Test
+    public void anUpdateThatCannotStartIsRolledBackUnderARunningGuest() throws Exception {
+        SwapKit.Finished expected;
+        try (SwapKit.Run run = SwapKit.boot(launcher, WORKLOAD)) {
+            expected = run.finish(TIMEOUT);
+        }
+        byte[] broken = SwapKit.withExtraImport(DefaultBuild.bundleFile("lguest-segments"), MISSING_PACKAGE);
+
+        SwapKit.Finished got;
+        try (SwapKit.Run run = SwapKit.boot(launcher, WORKLOAD)) {
+            Guest guest = run.awaitGuest();
+            run.awaitOutput("ok 1 ", Duration.ofSeconds(60));
+            Bundle segments = SwapKit.active(context, "lguest-segments");
+            try {
+                ComponentSwap.updateInPlace(context, SegmentManager.class, new ByteArrayInputStream(broken));
+                fail("an update that cannot resolve went through");
+            } catch (ComponentSwap.SwapFailed failure) {
+                assertTrue("the failure says why: " + failure.getMessage(),
+                        failure.getMessage().contains(MISSING_PACKAGE));
+            }
+            assertSame("the same bundle provides segments", segments, ComponentSwap.providerOf(context,
+                    SegmentManager.class));
+            assertEquals(Bundle.ACTIVE, segments.getState());
+            assertFalse("the guest died in the failed update: " + guest.deadReason(), guest.isDead());
+            got = run.finish(TIMEOUT);
+        }
+        assertTrue(got.outcome().reason() + "\n" + got.console(), got.outcome().poweredOff());
+        assertEquals("the console, as without the update", expected.console(), got.console());
+        assertArrayEquals("the disk, as without the update", expected.disk(), got.disk());
+    }
+
+    private static final String MISSING_PACKAGE = "dev.lguest.no.such.package";
 
     private void updateUnderRunningGuest(List<SwapKit.Component> components) throws Exception {
         SwapKit.Finished expected;
