@@ -1,5 +1,7 @@
 package dev.lguest.itests;
 
+import dev.lguest.api.cpu.X86CpuFactory;
+import dev.lguest.api.guest.Guest;
 import dev.lguest.api.segments.SegmentManager;
 import dev.lguest.api.switcher.Switcher;
 import org.junit.Test;
@@ -19,13 +21,16 @@ import javax.inject.Inject;
 import java.io.FileInputStream;
 import java.io.InputStream;
 import java.lang.ref.WeakReference;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertSame;
 import static org.junit.Assert.assertTrue;
 
 /**
@@ -33,6 +38,14 @@ import static org.junit.Assert.assertTrue;
  * revision's class loader can be collected once the framework is refreshed, and no
  * thread an old revision started is still running (the switcher has a clock thread).
  * After it all, the platform still boots a guest.
+ *
+ * The CPU is updated under a running guest, the likeliest leak: a guest holds its CPU,
+ * and a CPU's registers must move to the new revision's CPU at every update. Its old
+ * loaders are checked while that guest still runs, so nothing the guest keeps (its
+ * CPU, a parked state, a stale reference in the switcher) may point into an old
+ * revision. A thread still running old code would hold its loader too (a running
+ * method's class is reachable from the thread's stack), so cleared references also
+ * say that no thread of an old revision is left.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
@@ -68,6 +81,28 @@ public class BundleUpdateLeakIT {
         long clocks = Thread.getAllStackTraces().keySet().stream()
                 .filter(t -> t.getName().equals("lguest-clock") && t.isAlive()).count();
         assertTrue("at most the current switcher's clock thread runs, found " + clocks, clocks <= 1);
+    }
+
+    @Test
+    public void theCpuUpdatedAHundredTimesUnderARunningGuestLeavesNoClassLoaderBehind() throws Exception {
+        // loop=0: the test kernel's self-test runs until it is stopped.
+        try (SwapKit.Run run = SwapKit.boot(launcher, SwapKit.workloadArguments(0, 1))) {
+            Guest guest = run.awaitGuest();
+            run.awaitOutput("ok 1 ", Duration.ofSeconds(60));
+            assertNoLeakAfterUpdates("lguest-x86-cpu", X86CpuFactory.class);
+            assertFalse("the guest lived through the updates: " + guest.deadReason() + "\n" + run.output(),
+                    guest.isDead());
+            assertFalse("the self-test passed throughout:\n" + run.output(), run.output().contains("not ok"));
+            long instructions = guest.statistics.instructions();
+            // Still running, on the last revision's CPU.
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (guest.statistics.instructions() == instructions && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertTrue("the guest runs on after the updates", guest.statistics.instructions() > instructions);
+            assertSame("its CPU is the current revision's", implementationLoader(X86CpuFactory.class),
+                    guest.cpu() == null ? null : guest.cpu().getClass().getClassLoader());
+        }
     }
 
     private void assertNoLeakAfterUpdates(String artifact, Class<?> service) throws Exception {

@@ -187,6 +187,28 @@ final class SwapKit {
         }
     }
 
+    /**
+     * The bundle jar {@code jar} with one more Import-Package, of a package nobody
+     * exports: an update to it cannot resolve, so its new revision never starts.
+     */
+    static byte[] withExtraImport(java.io.File jar, String missingPackage) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (java.util.jar.JarInputStream in = new java.util.jar.JarInputStream(new FileInputStream(jar))) {
+            java.util.jar.Manifest manifest = new java.util.jar.Manifest(in.getManifest());
+            java.util.jar.Attributes main = manifest.getMainAttributes();
+            String imports = main.getValue("Import-Package");
+            main.putValue("Import-Package", (imports == null ? "" : imports + ",") + missingPackage);
+            try (java.util.jar.JarOutputStream out = new java.util.jar.JarOutputStream(bytes, manifest)) {
+                for (java.util.jar.JarEntry entry; (entry = in.getNextJarEntry()) != null; ) {
+                    out.putNextEntry(new java.util.jar.JarEntry(entry.getName()));
+                    in.transferTo(out);
+                    out.closeEntry();
+                }
+            }
+        }
+        return bytes.toByteArray();
+    }
+
     /** Updates {@code bundle} in place from its jar and refreshes it, as an operator would. */
     static void updateInPlace(BundleContext context, Bundle bundle) throws Exception {
         try (InputStream in = new FileInputStream(DefaultBuild.bundleFile(bundle.getSymbolicName()))) {

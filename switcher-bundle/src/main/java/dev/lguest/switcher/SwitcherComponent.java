@@ -20,6 +20,7 @@ import dev.lguest.api.memory.GuestMemoryFault;
 import dev.lguest.api.mmu.ShadowPageTables;
 import dev.lguest.api.segments.SegmentManager;
 import dev.lguest.api.service.ServiceSlot;
+import dev.lguest.api.switcher.ParkedCpus;
 import dev.lguest.api.switcher.Switcher;
 import dev.lguest.api.traps.TrapDelivery;
 import org.osgi.service.component.annotations.Activate;
@@ -32,6 +33,7 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.Designate;
 
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -52,6 +54,14 @@ import java.util.concurrent.locks.ReentrantLock;
  * is bound, each guest is stopped at an instruction boundary, its state taken from
  * the old CPU as a CpuState value and loaded into a new one. The old factory's unbind
  * waits until no guest runs on one of its CPUs any more.
+ *
+ * An update in place (Bundle.update) has no second copy running: the old revision
+ * stops, and only then does the new one start. So an unbind parks each guest on the
+ * old factory's CPUs (its registers kept here as a CpuState, which is the API's class,
+ * not the CPU bundle's) before it returns, and the guest waits parked until a factory
+ * is bound again. A retiring switcher likewise hands its guests back at a boundary and
+ * keeps its collaborators for the turns still in flight (ServiceSlot.retire); a guest
+ * parked at that moment takes its registers to the successor through ParkedCpus.
  *
  * Configuration (PID dev.lguest.switcher, {@link SwitcherConfig}): the slice budget, a
  * minimum timer period and exit logging; a change applies to guests set up after it,
@@ -89,6 +99,8 @@ public final class SwitcherComponent implements Switcher {
     private final Map<Guest, GuestSlot> guests = new ConcurrentHashMap<>();
     /** Set when this switcher is being replaced: running guests are handed back. */
     private volatile boolean retired;
+    /** Guest threads waiting in a turn for a collaborator in the gap of a swap. */
+    private final java.util.Set<Thread> waitingForService = ConcurrentHashMap.newKeySet();
     /** How many guests are inside run() now. */
     private final java.util.concurrent.atomic.AtomicInteger running = new java.util.concurrent.atomic.AtomicInteger();
     private final GuestClock clock = new GuestClock();
@@ -146,7 +158,28 @@ public final class SwitcherComponent implements Switcher {
     @Deactivate
     void deactivate() {
         retired = true;
+        // Turns in flight finish with what is bound now, and a turn waiting for a
+        // collaborator in a gap gives up and hands the guest over (the framework binds
+        // nothing to a deactivated component).
+        for (ServiceSlot<?> slot : List.of(cpus, mmus, segments, traps, hypercalls)) {
+            slot.retire();
+        }
         guests.keySet().forEach(Guest::wake);
+        // Before a successor can adopt them: a guest parked with no CPU leaves its
+        // registers where that successor looks (a turn in flight does it as it ends).
+        guests.forEach((g, slot) -> {
+            try {
+                if (slot.cpuLock.tryLock(MIGRATION_WAIT_SECONDS, TimeUnit.SECONDS)) {
+                    try {
+                        leaveParkedRegisters(g, slot);
+                    } finally {
+                        slot.cpuLock.unlock();
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(MIGRATION_WAIT_SECONDS);
         try {
             while (running.get() > 0 && System.nanoTime() < deadline) {
@@ -158,12 +191,36 @@ public final class SwitcherComponent implements Switcher {
         // A successor points the MMU at pages of its own when it adopts a guest, before
         // that guest runs again, so ours can go even if it has not happened yet.
         for (Map.Entry<Guest, GuestSlot> e : guests.entrySet()) {
-            if (e.getValue().pages != null) {
-                e.getValue().pages.free(e.getKey().bus);
+            GuestSlot slot = e.getValue();
+            if (slot.pages != null) {
+                slot.pages.free(e.getKey().bus);
             }
+            slot.loadedInto = null;
         }
         guests.clear();
         clock.close();
+    }
+
+    /**
+     * A guest leaving this switcher (it retires) with no CPU: its registers go where
+     * the successor looks for them. Called with the guest's CPU lock held.
+     */
+    private static void leaveParkedRegisters(Guest guest, GuestSlot slot) {
+        if (slot.parked != null && guest.cpu() == null) {
+            ParkedCpus.park(guest, slot.parked);
+        }
+        slot.parked = null;
+    }
+
+    /** The guest goes back to /dev/lguest for the successor, at a boundary. */
+    private static long handOver(Guest guest, GuestSlot slot) {
+        slot.cpuLock.lock();
+        try {
+            leaveParkedRegisters(guest, slot);
+        } finally {
+            slot.cpuLock.unlock();
+        }
+        return HANDED_OVER;
     }
 
     // ---- references ----
@@ -178,21 +235,23 @@ public final class SwitcherComponent implements Switcher {
 
     void unbindCpuFactory(X86CpuFactory factory) {
         cpus.unbind(factory);
-        // Nobody may run on the old factory's CPUs once its bundle is going: move each
-        // guest off them now, at an instruction boundary. A running guest, woken by the
-        // replacement's bind, moves itself at its next turn; taking its CPU lock from
-        // here instead would stop it until this thread is scheduled again (milliseconds
-        // on a busy host), so we give it a moment first and migrate only a guest that
-        // did not move (one outside run(), or not bound to a replacement yet).
+        // Nobody may run on the old factory's CPUs, or make one, once its bundle is
+        // going (after the refresh its classes cannot even load): move each guest off
+        // them now, at an instruction boundary. Every guest, not only those whose CPU
+        // came from this factory: a turn that read the factory just before the unbind
+        // may be about to make a CPU from it; it holds the guest's CPU lock while it
+        // does, so taking the lock waits that out, and the check after it sees the result.
+        // A running guest on the old CPU, woken by the replacement's bind, moves itself
+        // at its next turn; taking its CPU lock from here first would stop it until
+        // this thread is scheduled again (milliseconds on a busy host), so it gets a
+        // moment to do that before the lock is taken.
         for (Map.Entry<Guest, GuestSlot> e : guests.entrySet()) {
             Guest g = e.getKey();
+            g.wake();
             if (g.cpuMaker == factory) {
-                g.wake();
                 awaitSelfMove(g, factory);
-                if (g.cpuMaker == factory) {
-                    migrate(g, e.getValue(), MIGRATION_WAIT_SECONDS);
-                }
             }
+            migrate(g, e.getValue(), factory, MIGRATION_WAIT_SECONDS);
         }
     }
 
@@ -216,6 +275,7 @@ public final class SwitcherComponent implements Switcher {
 
     void unbindPageTables(ShadowPageTables s) {
         mmus.unbind(s);
+        awaitTurnsInFlight();
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -226,6 +286,7 @@ public final class SwitcherComponent implements Switcher {
 
     void unbindSegments(SegmentManager s) {
         segments.unbind(s);
+        awaitTurnsInFlight();
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -236,6 +297,7 @@ public final class SwitcherComponent implements Switcher {
 
     void unbindTraps(TrapDelivery s) {
         traps.unbind(s);
+        awaitTurnsInFlight();
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -246,6 +308,39 @@ public final class SwitcherComponent implements Switcher {
 
     void unbindHypercalls(HypercallHandler s) {
         hypercalls.unbind(s);
+        awaitTurnsInFlight();
+    }
+
+    /**
+     * A collaborator is going away (its bundle stops): let every turn that may have
+     * taken it from its slot end before the unbind returns, so that nothing calls into
+     * it once its bundle is stopped (after an update's refresh its classes can no
+     * longer even be loaded). Every call into a collaborator (ours, and the traps' and
+     * hypercalls' into theirs) happens inside a turn, under the guest's CPU lock. A
+     * guest waiting for some other component keeps its lock: that is a swap of two
+     * components at once, and this one then goes on after a while rather than hang.
+     */
+    private void awaitTurnsInFlight() {
+        if (retired) {
+            return;
+        }
+        for (Map.Entry<Guest, GuestSlot> e : guests.entrySet()) {
+            ReentrantLock turn = e.getValue().cpuLock;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(MIGRATION_WAIT_SECONDS);
+            try {
+                while (!turn.tryLock(1, TimeUnit.MILLISECONDS)) {
+                    if (waitingForService.contains(e.getKey().owner) || System.nanoTime() - deadline > 0) {
+                        break;
+                    }
+                }
+                if (turn.isHeldByCurrentThread()) {
+                    turn.unlock();
+                }
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     // ---- setting a guest up ----
@@ -256,10 +351,8 @@ public final class SwitcherComponent implements Switcher {
         guests.put(guest, slot);
         try {
             slot.pages = SwitcherPages.allocate(guest);
-            SegmentManager seg = await(segments);
-            ShadowPageTables mmu = await(mmus);
-            seg.setupGuestGdt(guest);
-            mmu.init(guest, pgdir);
+            await(segments).setupGuestGdt(guest);
+            await(mmus).init(guest, pgdir);
             if (guest.isDead()) {
                 return;
             }
@@ -268,6 +361,7 @@ public final class SwitcherComponent implements Switcher {
             CpuState s = new CpuState();
             s.eip = start;
             s.eflags = X86.IF | X86.EFLAGS_FIXED;
+            SegmentManager seg = await(segments);
             SegmentCache code = seg.cacheFor(guest, Lguest.KERNEL_CS);
             SegmentCache data = seg.cacheFor(guest, Lguest.KERNEL_DS);
             s.setSegment(SegmentRegister.CS, code);
@@ -280,12 +374,12 @@ public final class SwitcherComponent implements Switcher {
             s.idtLimit = SwitcherPages.IDT_LIMIT;
             s.tr = SwitcherPages.taskRegister();
             s.cr0 = X86.CR0_PE | X86.CR0_ET | X86.CR0_NE | X86.CR0_WP | X86.CR0_PG;
-            s.cr3 = mmu.shadowRoot(guest);
+            s.cr3 = await(mmus).shadowRoot(guest);
             for (int v = 0; v < Lguest.IDT_ENTRIES; v++) {
                 s.setHostVector(v, true);
             }
             slot.parked = s;
-        } catch (GuestMemoryFault | InterruptedException | MissingComponent | IllegalStateException e) {
+        } catch (GuestMemoryFault | InterruptedException | MissingComponent | HandOver | IllegalStateException e) {
             guest.kill("cannot set the guest up: " + e.getMessage());
         }
     }
@@ -311,10 +405,10 @@ public final class SwitcherComponent implements Switcher {
     public long run(Guest guest) {
         running.incrementAndGet();
         try {
-            if (retired) {
-                return HANDED_OVER;
-            }
             GuestSlot slot = guests.get(guest);
+            if (retired) {
+                return slot == null ? HANDED_OVER : handOver(guest, slot);
+            }
             if (slot == null) {
                 // A switcher that replaced the one that set the guest up: adopt it.
                 slot = adopt(guest);
@@ -338,7 +432,7 @@ public final class SwitcherComponent implements Switcher {
         try {
             while (!guest.isDead()) {
                 if (retired) {
-                    return HANDED_OVER;
+                    return handOver(guest, slot);
                 }
                 // One turn of the loop is one step of the guest: run its CPU, then change
                 // the CPU's state for what happened (deliver a trap, do a hypercall). A CPU
@@ -347,6 +441,12 @@ public final class SwitcherComponent implements Switcher {
                 // (migrate) happens only between turns, or while the guest sleeps.
                 slot.cpuLock.lock();
                 try {
+                    // Everything in a turn reads or changes the CPU (a hypercall's
+                    // registers, an interrupt's frame), so a guest parked by an unbind
+                    // gets its CPU first, waiting for a factory if none is bound.
+                    if (guest.cpu() == null || guest.cpuMaker != cpus.get()) {
+                        currentCpu(guest, slot);
+                    }
                     if (guest.hypercallPending) {
                         doHypercalls(guest, config);
                     }
@@ -407,6 +507,8 @@ public final class SwitcherComponent implements Switcher {
         } catch (MissingComponent e) {
             guest.kill(e.getMessage());
             return -Errno.ENOENT;
+        } catch (HandOver e) {
+            return handOver(guest, slot);
         }
     }
 
@@ -441,14 +543,17 @@ public final class SwitcherComponent implements Switcher {
      * run it for a slice, and return why it stopped. Null if there is no CPU to run.
      */
     private CpuExit runCpu(Guest guest, GuestSlot slot) throws InterruptedException {
-        ShadowPageTables mmu = await(mmus);
-        TrapDelivery trapService = await(traps);
         // The caller holds slot.cpuLock (see runLoop).
         {
             X86Cpu cpu = currentCpu(guest, slot);
             if (cpu == null) {
                 return null;
             }
+            // Taken after the wait for a CPU, never held across one: an update of
+            // the MMU or traps bundle during that wait would leave us calling into a
+            // revision the framework has refreshed away.
+            ShadowPageTables mmu = await(mmus);
+            TrapDelivery trapService = await(traps);
             copyInGuestInfo(guest, slot, trapService, cpu);
             setTaskSwitched(guest, cpu);
             // Loading CR3 flushes the TLB, so only when the shadow root changed (a new
@@ -511,11 +616,13 @@ public final class SwitcherComponent implements Switcher {
      * on another's (or parked with none). Called with the slot's CPU lock held.
      */
     private X86Cpu currentCpu(Guest guest, GuestSlot slot) throws InterruptedException {
-        X86CpuFactory factory = cpus.get();
-        if (factory == null) {
+        // The factory is read with the lock held, and used before it is let go: an
+        // unbind waits for the lock, so it never returns while we hold its factory.
+        X86CpuFactory factory;
+        while ((factory = cpus.get()) == null) {
             slot.cpuLock.unlock();
             try {
-                factory = await(cpus);
+                await(cpus);
             } finally {
                 slot.cpuLock.lock();
             }
@@ -530,9 +637,20 @@ public final class SwitcherComponent implements Switcher {
     private static void moveToFactory(Guest guest, GuestSlot slot, X86CpuFactory factory) {
         X86Cpu old = guest.cpu();
         CpuState state = old != null ? old.saveState() : slot.parked;
+        if (state == null) {
+            // Adopted from a switcher that retired while the guest was parked.
+            state = ParkedCpus.take(guest);
+        }
+        // Nothing of the old CPU may stay referenced: its bundle's class loader is
+        // about to be thrown away.
+        slot.loadedInto = null;
         if (factory == null) {
             slot.parked = state;
             guest.setCpu(null, null);
+            return;
+        }
+        if (state == null) {
+            guest.kill("its CPU state was lost in a swap");
             return;
         }
         X86Cpu fresh = factory.create(guest.bus);
@@ -541,12 +659,17 @@ public final class SwitcherComponent implements Switcher {
         slot.parked = null;
     }
 
-    /** Moves a guest off its CPU from another thread (its factory is going away). */
-    private void migrate(Guest guest, GuestSlot slot, long seconds) {
+    /**
+     * Moves a guest off a CPU of {@code leaving} from another thread (that factory is
+     * going away): onto the bound factory's, or parked if there is none.
+     */
+    private void migrate(Guest guest, GuestSlot slot, X86CpuFactory leaving, long seconds) {
         try {
             if (slot.cpuLock.tryLock(seconds, TimeUnit.SECONDS)) {
                 try {
-                    moveToFactory(guest, slot, cpus.get());
+                    if (guest.cpuMaker == leaving) {
+                        moveToFactory(guest, slot, cpus.get());
+                    }
                 } finally {
                     slot.cpuLock.unlock();
                 }
@@ -717,9 +840,16 @@ public final class SwitcherComponent implements Switcher {
                 int address = guest.cpu().saveState().cr2;
                 guest.lastPageFault = address;
                 // Usually the guest's mapping is fine and only our shadow lacks it.
-                if (await(mmus).demandPage(guest, address, errorCode)) {
+                ShadowPageTables mmu = await(mmus);
+                if (mmu.demandPage(guest, address, errorCode)) {
                     return;
                 }
+                // The CPU walked our shadow, not the guest's tables, and the shadow may
+                // just not have the page yet (it starts empty after an MMU swap, or a
+                // flush): then it says "not present" where the guest's own CPU would
+                // say "protection". The guest must see what its tables give.
+                errorCode = mmu.guestPhysical(guest, address) >= 0
+                        ? errorCode | X86.PF_PROT : errorCode & ~X86.PF_PROT;
                 // The guest must see it: it reads the address from lguest_data.cr2.
                 if (guest.lguestData != 0) {
                     guest.memory.write32(Integer.toUnsignedLong(guest.lguestData) + LguestData.CR2, address);
@@ -760,9 +890,37 @@ public final class SwitcherComponent implements Switcher {
         }
     }
 
-    private static <T> T await(ServiceSlot<T> slot) throws InterruptedException {
-        T service = slot.await(SERVICE_WAIT_SECONDS, TimeUnit.SECONDS);
+    /**
+     * A turn of a retiring switcher that needs a collaborator which was away when it
+     * retired: nothing will be bound to it again, so the guest goes to the successor
+     * as it is. Faults are simply raised again there; the state is all in the Guest.
+     */
+    private static final class HandOver extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        HandOver() {
+            super("the switcher was replaced", null, false, false);
+        }
+    }
+
+    private <T> T await(ServiceSlot<T> slot) throws InterruptedException {
+        T service = slot.get();
+        if (service != null) {
+            return service;
+        }
+        // A guest thread waiting here holds its CPU lock but no collaborator taken
+        // before: awaitTurnsInFlight need not wait for it (it would wait for nothing).
+        Thread self = Thread.currentThread();
+        waitingForService.add(self);
+        try {
+            service = slot.await(SERVICE_WAIT_SECONDS, TimeUnit.SECONDS);
+        } finally {
+            waitingForService.remove(self);
+        }
         if (service == null) {
+            if (slot.isRetired()) {
+                throw new HandOver();
+            }
             throw new MissingComponent(slot.toString());
         }
         return service;

@@ -145,6 +145,7 @@ final class Fakes {
     static final class RecordingTraps implements TrapDelivery {
         final List<Integer> delivered = new ArrayList<>();
         final List<Integer> handled = new ArrayList<>();
+        final List<Integer> errorCodes = new ArrayList<>();
 
         @Override
         public boolean deliverTrap(Guest g, int vector, boolean hasErrorCode, int errorCode) {
@@ -152,6 +153,7 @@ final class Fakes {
                 return false;
             }
             delivered.add(vector);
+            errorCodes.add(errorCode);
             return true;
         }
 

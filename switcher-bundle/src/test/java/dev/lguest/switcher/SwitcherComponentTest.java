@@ -4,10 +4,13 @@ import dev.lguest.api.cpu.CpuExit;
 import dev.lguest.api.cpu.CpuState;
 import dev.lguest.api.cpu.ExitReason;
 import dev.lguest.api.cpu.X86;
+import dev.lguest.api.cpu.X86Cpu;
+import dev.lguest.api.cpu.X86CpuFactory;
 import dev.lguest.api.device.Errno;
 import dev.lguest.api.guest.Guest;
 import dev.lguest.api.guest.Lguest;
 import dev.lguest.api.memory.GuestMemory;
+import dev.lguest.api.mmu.ShadowPageTables;
 import dev.lguest.api.memory.PhysicalMemory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -16,11 +19,17 @@ import org.junit.jupiter.api.Test;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Deque;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -34,6 +43,8 @@ class SwitcherComponentTest {
     private final Fakes.FlatMmu mmu = new Fakes.FlatMmu();
     private final Fakes.RecordingTraps traps = new Fakes.RecordingTraps();
     private final SwitcherComponent switcher = new SwitcherComponent();
+    /** Threads of their own for the guest and the framework (the common pool may have one). */
+    private final ExecutorService threads = Executors.newCachedThreadPool();
 
     @BeforeEach
     void setUp() {
@@ -47,6 +58,7 @@ class SwitcherComponentTest {
 
     @AfterEach
     void tearDown() {
+        threads.shutdownNow();
         switcher.deactivate();
         arena.close();
     }
@@ -107,6 +119,20 @@ class SwitcherComponentTest {
         assertEquals(1, switcher.run(guest));
         assertEquals(java.util.List.of(X86.PF_VECTOR), traps.delivered);
         assertEquals(0xdead0000, guest.memory.read32(0x8000 + 8));
+    }
+
+    @Test
+    void aPageFaultReachesTheGuestAsItsOwnTablesWouldRaiseIt() {
+        // The shadow is empty (after an MMU swap, say), so the CPU says "not present"
+        // (error code 2, a write); but the guest maps the page read-only, and its own
+        // CPU would have said "protection" (3). Where the guest maps nothing, the
+        // CPU's "protection" on a stale shadow entry becomes "not present".
+        traps.handled.add(X86.PF_VECTOR);
+        step(s -> s.cr2 = 0x1000, ExitReason.VECTOR, X86.PF_VECTOR, X86.PF_WRITE);
+        step(s -> s.cr2 = 0xdead0000, ExitReason.VECTOR, X86.PF_VECTOR, X86.PF_WRITE | X86.PF_PROT);
+        hypercall(17, 1);
+        assertEquals(1, switcher.run(guest));
+        assertEquals(java.util.List.of(X86.PF_WRITE | X86.PF_PROT, X86.PF_WRITE), traps.errorCodes);
     }
 
     @Test
@@ -190,6 +216,140 @@ class SwitcherComponentTest {
         assertEquals(2, switcher.run(guest));
         assertEquals(1, second.made.size());
         assertEquals(0x100004, guest.cpu().eip());
+    }
+
+    @Test
+    void anUpdatedCpuBundleLeavesTheGuestParkedUntilItsNewRevisionBinds() throws Exception {
+        step(s -> s.gpr[X86.EBX] = 0xfeedbeef, ExitReason.BUDGET, 0, 0);
+        hypercall(17, 1);
+        assertEquals(1, switcher.run(guest));
+
+        // Bundle.update: the old revision stops before the new one starts.
+        switcher.unbindCpuFactory(cpus);
+        assertNull(guest.cpu(), "no CPU of the stopped revision is left running");
+        assertNull(guest.cpuMaker);
+
+        guest.pendingNotify = 0;
+        hypercall(17, 2);
+        CompletableFuture<Long> run = CompletableFuture.supplyAsync(() -> switcher.run(guest), threads);
+        Fakes.ScriptedFactory newRevision = new Fakes.ScriptedFactory(script);
+        switcher.bindCpuFactory(newRevision);
+        assertEquals(2, run.get(30, TimeUnit.SECONDS));
+        assertSame(newRevision, guest.cpuMaker);
+        assertEquals(0xfeedbeef, guest.cpu().gpr(X86.EBX), "the registers waited in the parked state");
+        assertEquals(0x100004, guest.cpu().eip());
+    }
+
+    @Test
+    void aFactoryUnboundWhileATurnMakesACpuFromItIsNotUsedAfterTheUnbind() throws Exception {
+        hypercall(17, 1);
+        CountDownLatch creating = new CountDownLatch(1);
+        CountDownLatch mayCreate = new CountDownLatch(1);
+        // The guest is still parked from its set-up: its first turn makes a CPU, and
+        // this factory holds it there while the factory is unbound.
+        X86CpuFactory slow = new X86CpuFactory() {
+            @Override
+            public X86Cpu create(PhysicalMemory bus) {
+                creating.countDown();
+                try {
+                    mayCreate.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return cpus.create(bus);
+            }
+
+            @Override
+            public String name() {
+                return "slow";
+            }
+        };
+        switcher.unbindCpuFactory(cpus);
+        switcher.bindCpuFactory(slow);
+        CompletableFuture<Long> run = CompletableFuture.supplyAsync(() -> switcher.run(guest), threads);
+        assertTrue(creating.await(30, TimeUnit.SECONDS));
+        CompletableFuture<Void> unbind = CompletableFuture.runAsync(() -> switcher.unbindCpuFactory(slow), threads);
+        Thread.sleep(50);
+        assertFalse(unbind.isDone(), "the unbind waits for the turn that holds the factory");
+        mayCreate.countDown();
+        unbind.get(30, TimeUnit.SECONDS);
+        assertNotSame(slow, guest.cpuMaker, "once the unbind returned, no guest runs on its CPUs");
+        assertNull(guest.cpu());
+
+        switcher.bindCpuFactory(cpus);
+        assertEquals(1, run.get(30, TimeUnit.SECONDS), () -> "dead: " + guest.deadReason());
+        assertSame(cpus, guest.cpuMaker);
+    }
+
+    @Test
+    void aCollaboratorsUnbindWaitsForTheCallATurnIsMakingIntoIt() throws Exception {
+        CountDownLatch inCall = new CountDownLatch(1);
+        CountDownLatch mayReturn = new CountDownLatch(1);
+        // Shadow page tables whose demand paging holds the guest in the call.
+        ShadowPageTables slow = (ShadowPageTables) java.lang.reflect.Proxy.newProxyInstance(
+                ShadowPageTables.class.getClassLoader(), new Class<?>[] {ShadowPageTables.class},
+                (proxy, method, args) -> {
+                    if (method.getName().equals("demandPage")) {
+                        inCall.countDown();
+                        mayReturn.await();
+                        return true;
+                    }
+                    return method.invoke(mmu, args);
+                });
+        switcher.bindPageTables(slow);
+        step(s -> s.cr2 = 0xc0001000, ExitReason.VECTOR, X86.PF_VECTOR, 2);
+        hypercall(17, 1);
+        CompletableFuture<Long> run = CompletableFuture.supplyAsync(() -> switcher.run(guest), threads);
+        assertTrue(inCall.await(30, TimeUnit.SECONDS));
+        CompletableFuture<Void> unbind = CompletableFuture.runAsync(() -> switcher.unbindPageTables(slow), threads);
+        Thread.sleep(50);
+        assertFalse(unbind.isDone(), "the unbind waits: the guest is inside the old page tables");
+        mayReturn.countDown();
+        unbind.get(30, TimeUnit.SECONDS);
+        // The guest then waits for page tables; the next revision comes.
+        switcher.bindPageTables(mmu);
+        assertEquals(1, run.get(30, TimeUnit.SECONDS));
+        assertFalse(guest.isDead(), guest.deadReason());
+    }
+
+    @Test
+    void aGuestParkedWhenItsSwitcherRetiresTakesItsRegistersToTheSuccessor() throws Exception {
+        step(s -> s.gpr[X86.EBX] = 7, ExitReason.BUDGET, 0, 0);
+        hypercall(17, 1);
+        assertEquals(1, switcher.run(guest));
+        switcher.unbindCpuFactory(cpus);
+        switcher.deactivate();
+
+        SwitcherComponent successor = new SwitcherComponent();
+        successor.bindPageTables(mmu);
+        successor.bindSegments(new Fakes.FlatSegments());
+        successor.bindTraps(traps);
+        successor.bindHypercalls(new Fakes.MiniHypercalls());
+        guest.pendingNotify = 0;
+        hypercall(17, 2);
+        CompletableFuture<Long> run = CompletableFuture.supplyAsync(() -> successor.run(guest), threads);
+        successor.bindCpuFactory(new Fakes.ScriptedFactory(script));
+        assertEquals(2, run.get(30, TimeUnit.SECONDS));
+        assertEquals(7, guest.cpu().gpr(X86.EBX), "the registers went from one switcher to the next");
+        successor.deactivate();
+    }
+
+    @Test
+    void aRetiringSwitcherWaitingForAMissingComponentHandsTheGuestOver() throws Exception {
+        hypercall(17, 1);
+        assertEquals(1, switcher.run(guest));
+        Fakes.MiniHypercalls hypercalls = new Fakes.MiniHypercalls();
+        switcher.bindHypercalls(hypercalls);
+        switcher.unbindHypercalls(hypercalls);
+        guest.pendingNotify = 0;
+        hypercall(17, 2);
+        // The turn waits for a hypercall handler (up to 30 s) when the switcher retires.
+        CompletableFuture<Long> run = CompletableFuture.supplyAsync(() -> switcher.run(guest), threads);
+        Thread.sleep(50);
+        switcher.deactivate();
+        assertEquals(dev.lguest.api.switcher.Switcher.HANDED_OVER, run.get(30, TimeUnit.SECONDS));
+        assertFalse(guest.isDead(), guest.deadReason());
+        assertTrue(guest.hypercallPending, "the hypercall is left for the successor");
     }
 
     @Test

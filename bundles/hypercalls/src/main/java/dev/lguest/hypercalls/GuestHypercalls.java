@@ -183,14 +183,15 @@ public final class GuestHypercalls implements HypercallHandler {
     /** The service in the field, waiting out the gap of a swap; kills the guest if none comes. */
     private <T> T present(Guest guest, java.util.function.Supplier<T> field,
                           java.util.function.Function<Retired, T> kept, String name) {
-        T service = field.get();
-        Retired r = retired;
-        if (service == null && r != null) {
-            service = kept.apply(r);
-        }
-        if (service == null) {
-            service = dev.lguest.api.service.SwapGap.await(field, swapWaitNanos);
-        }
+        // Looked at again on every turn of the wait: this instance may be retired while
+        // a call waits on it for a collaborator in its own gap, and the framework binds
+        // nothing to a retired instance; it then finishes with what it had.
+        java.util.function.Supplier<T> now = () -> {
+            T bound = field.get();
+            Retired r = retired;
+            return bound != null || r == null ? bound : kept.apply(r);
+        };
+        T service = dev.lguest.api.service.SwapGap.await(now, swapWaitNanos);
         if (service == null) {
             guest.kill("hypercall needs the " + name + " service, which is not there");
         }

@@ -102,6 +102,37 @@ class GuestHypercallsTest {
         return guest.memory.read8(LGUEST_DATA + LguestData.HCALL_STATUS + slot);
     }
 
+    // ---- swaps ----
+
+    /**
+     * A call waiting out a collaborator's gap when this handler is itself deactivated
+     * (its own update comes right after the collaborator's): the framework binds the
+     * collaborator, deactivates the handler and unbinds it again, all between two looks
+     * of the waiting call. It must finish with what the handler had at deactivation,
+     * not wait for a binding that never comes to a deactivated instance.
+     */
+    @Test
+    void aCallWaitingForACollaboratorFinishesWithWhatARetiredHandlerHad() throws Exception {
+        init();
+        hypercalls.swapWaitNanos = java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+        hypercalls.setTrapDelivery(null);
+        Thread framework = new Thread(() -> {
+            try {
+                Thread.sleep(30);
+            } catch (InterruptedException e) {
+                return;
+            }
+            hypercalls.setTrapDelivery(services);
+            hypercalls.deactivate();
+            hypercalls.setTrapDelivery(null);
+        });
+        framework.start();
+        trap(Hypercall.LOAD_IDT_ENTRY.number, 0x80, 0x1234, 0x5678);
+        framework.join();
+        assertFalse(guest.isDead(), guest.deadReason());
+        assertEquals(List.of("loadIdtEntry 128 0x1234 0x5678"), services.calls);
+    }
+
     // ---- LGUEST_INIT ----
 
     @Test

@@ -26,7 +26,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * The device holds no guest state of its own. Each open file keeps its guest, and
  * the switcher it runs guests with is looked up afresh on every call, so the switcher
  * can be replaced while guests run; when this bundle is replaced, its files detach
- * (ENODEV) and the next implementation adopts their guests.
+ * (ENODEV) and the next implementation adopts their guests. Updated in place, there
+ * is no next implementation yet when the old one stops: the Launcher waits for it,
+ * the guest parked in its Guest object.
  */
 @Component(service = {LguestDevice.class, GuestRegistry.class})
 public final class LguestDeviceComponent implements LguestDevice, GuestRegistry {
@@ -44,6 +46,7 @@ public final class LguestDeviceComponent implements LguestDevice, GuestRegistry 
 
     /** The files open on this implementation, to detach when it goes away. */
     private final Set<OpenLguestFile> files = ConcurrentHashMap.newKeySet();
+    private volatile boolean deactivated;
 
     @Override
     public LguestFile open(MemorySegment launcherMemory) {
@@ -66,6 +69,13 @@ public final class LguestDeviceComponent implements LguestDevice, GuestRegistry 
 
     private OpenLguestFile track(OpenLguestFile file) {
         files.add(file);
+        // The Launcher may adopt a guest here while this instance is being deactivated
+        // (an update's refresh stops the revision it just started): a file that came
+        // in after deactivate() looked at the files is detached here instead, or it
+        // would run its guest on a device nothing will ever bind a switcher to again.
+        if (deactivated) {
+            file.detach();
+        }
         return file;
     }
 
@@ -76,7 +86,12 @@ public final class LguestDeviceComponent implements LguestDevice, GuestRegistry 
      */
     @Deactivate
     void deactivate() {
+        deactivated = true;
         files.forEach(OpenLguestFile::detach);
         files.clear();
+        // A guest thread waiting here for a switcher (one was just replaced) would
+        // wait for nothing: no switcher is bound to a deactivated device. Retiring
+        // the slot lets it go, and its file's read answers ENODEV.
+        switcher.retire();
     }
 }

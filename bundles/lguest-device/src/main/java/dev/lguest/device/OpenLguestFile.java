@@ -193,7 +193,16 @@ final class OpenLguestFile implements LguestFile {
         long result = Switcher.HANDED_OVER;
         Switcher previous = null;
         while (result == Switcher.HANDED_OVER) {
+            // The device went away while the switcher did: this file's switcher slot
+            // is retired and may hold the switcher that just handed the guest back.
+            // The guest is parked whole; the Launcher takes it to the next device.
+            if (detached || switcher.isRetired()) {
+                return -Errno.ENODEV;
+            }
             Switcher s = awaitSwitcher();
+            if (s == null && detached) {
+                return -Errno.ENODEV;
+            }
             if (s == null) {
                 g.kill("no switcher is available to run the guest");
                 return -Errno.ENOENT;

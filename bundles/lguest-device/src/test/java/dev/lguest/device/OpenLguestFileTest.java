@@ -12,6 +12,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -174,6 +175,43 @@ class OpenLguestFileTest {
         assertEquals(4, adopted.read(reply));
         adopted.close();
         assertTrue(g.isDead());
+    }
+
+    @Test
+    void aReadWaitingForTheNextSwitcherWhenTheDeviceGoesAnswersNoDeviceAndLeavesTheGuestAlone() throws Exception {
+        // The device as Declarative Services runs it: its slot loses the switcher when
+        // that is updated in place, and the device itself is updated right after.
+        ServiceSlot<Switcher> bound = slot(switcher);
+        OpenLguestFile running = new OpenLguestFile(launcherMemory, bound, f -> { });
+        assertEquals(16, running.write(words(0, 0, PAGES, 0x3000, 0x100000)));
+        Guest g = running.guest();
+        CountDownLatch handedOver = new CountDownLatch(1);
+        switcher.onRun.set(guest -> {
+            bound.unbind(switcher);
+            handedOver.countDown();
+            return Switcher.HANDED_OVER;
+        });
+        // The guest's owner is the thread that initialized it: this one. The device
+        // goes away from another thread while this read waits for a switcher.
+        CompletableFuture<Void> deviceUpdate = CompletableFuture.runAsync(() -> {
+            try {
+                assertTrue(handedOver.await(30, TimeUnit.SECONDS));
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+            running.detach();
+            bound.retire();
+        }, runAsyncThread());
+        // Not ENOENT with "no switcher is available" after the whole switcher wait: a
+        // retired device's slot is never bound again, so the read gives the guest back.
+        assertEquals(-Errno.ENODEV, running.read(ByteBuffer.allocate(4)));
+        deviceUpdate.get(30, TimeUnit.SECONDS);
+        assertFalse(g.isDead(), "the guest waits, parked, for the Launcher to move it");
+    }
+
+    private static java.util.concurrent.Executor runAsyncThread() {
+        return task -> new Thread(task, "device-update").start();
     }
 
     @Test

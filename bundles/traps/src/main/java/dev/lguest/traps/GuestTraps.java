@@ -83,6 +83,26 @@ public final class GuestTraps implements TrapDelivery {
         retired = new Retired(segmentManager, pageTables);
     }
 
+    /*
+     * The collaborator to use now: the bound one, or, once this instance is retired,
+     * the one it had then. The field is read before the retired record: deactivation
+     * sets the record before the framework clears the field, so whoever sees the field
+     * empty from an unbind also sees the record. Read the other way round, a delivery
+     * could see "not retired", then an empty field, and wait for a binding that never
+     * comes to a deactivated instance (the traps update failure).
+     */
+    private SegmentManager segmentsNow() {
+        SegmentManager bound = segmentManager;
+        Retired r = retired;
+        return bound != null || r == null ? bound : r.segments();
+    }
+
+    private ShadowPageTables pageTablesNow() {
+        ShadowPageTables bound = pageTables;
+        Retired r = retired;
+        return bound != null || r == null ? bound : r.pageTables();
+    }
+
     /** How long a missing collaborator is waited for (the gap of a swap); tests shorten it. */
     long swapWaitNanos = java.util.concurrent.TimeUnit.SECONDS.toNanos(SwapGap.WAIT_SECONDS);
 
@@ -135,11 +155,8 @@ public final class GuestTraps implements TrapDelivery {
     private void enterHandler(Guest guest, int low, int high, boolean hasErrorCode, int errorCode) {
         X86Cpu cpu = guest.cpu();
         // Wait out the gap of a swap (Bundle.update stops the old one before the new one starts).
-        Retired r = retired;
-        SegmentManager segments = r != null && segmentManager == null ? r.segments()
-                : SwapGap.await(() -> segmentManager, swapWaitNanos);
-        ShadowPageTables mmu = r != null && pageTables == null ? r.pageTables()
-                : SwapGap.await(() -> pageTables, swapWaitNanos);
+        SegmentManager segments = SwapGap.await(this::segmentsNow, swapWaitNanos);
+        ShadowPageTables mmu = SwapGap.await(this::pageTablesNow, swapWaitNanos);
         if (cpu == null) {
             guest.kill("no CPU to deliver a trap on");
             return;
@@ -366,8 +383,7 @@ public final class GuestTraps implements TrapDelivery {
         // Pinning keeps the stack mapped so a direct trap can never fault pushing its
         // frame. Without a page table service no guest can run at all, and the next one
         // to bind finds the stack in guest.traps, so there is nothing to kill for here.
-        Retired r = retired;
-        ShadowPageTables mmu = pageTables != null || r == null ? pageTables : r.pageTables();
+        ShadowPageTables mmu = pageTablesNow();
         if (mmu != null) {
             mmu.pinStackPages(guest, esp, pages);
         }

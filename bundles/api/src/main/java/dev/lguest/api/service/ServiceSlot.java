@@ -13,12 +13,20 @@ import java.util.concurrent.locks.ReentrantLock;
  * implementation going away does not tear the consumer (and its guests) down. During
  * the short gap of a swap the slot may be empty; {@link #await} waits a bounded time
  * for the replacement instead of failing the guest.
+ *
+ * The holder itself may be the one going away: Declarative Services deactivates a
+ * component before it unbinds its references, and a guest's thread may still be in
+ * the middle of a call on it. {@link #retire} keeps what is bound for that call to
+ * finish with, and lets a waiter on an empty slot go at once, since nothing will be
+ * bound to a deactivated component again.
  */
 public final class ServiceSlot<T> {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     private final String what;
     private volatile T current;
+    /** Set by {@link #retire}: unbinds leave the value, waits end. */
+    private volatile boolean retired;
 
     /** @param what what the service is, for messages ("CPU", "switcher") */
     public ServiceSlot(String what) {
@@ -50,7 +58,7 @@ public final class ServiceSlot<T> {
     public void unbind(T service) {
         lock.lock();
         try {
-            if (current == service) {
+            if (current == service && !retired) {
                 current = null;
             }
             changed.signalAll();
@@ -59,7 +67,30 @@ public final class ServiceSlot<T> {
         }
     }
 
-    /** The bound service, waiting up to the timeout for one; null if none came. */
+    /**
+     * The holder is being deactivated: from now on the slot keeps the service bound
+     * now (the framework's unbinds no longer clear it), and {@link #await} no longer
+     * waits; a waiter on an empty slot returns null at once.
+     */
+    public void retire() {
+        lock.lock();
+        try {
+            retired = true;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether {@link #retire} was called. */
+    public boolean isRetired() {
+        return retired;
+    }
+
+    /**
+     * The bound service, waiting up to the timeout for one; null if none came, or at
+     * once if the slot is retired and empty.
+     */
     public T await(long timeout, TimeUnit unit) throws InterruptedException {
         T service = current;
         if (service != null) {
@@ -68,7 +99,7 @@ public final class ServiceSlot<T> {
         long left = unit.toNanos(timeout);
         lock.lock();
         try {
-            while ((service = current) == null && left > 0) {
+            while ((service = current) == null && !retired && left > 0) {
                 left = changed.awaitNanos(left);
             }
             return service;
