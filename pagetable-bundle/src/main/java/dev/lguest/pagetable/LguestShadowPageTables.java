@@ -25,6 +25,7 @@ import dev.lguest.api.guest.Guest;
 import dev.lguest.api.guest.Lguest;
 import dev.lguest.api.memory.GuestMemoryFault;
 import dev.lguest.api.memory.PhysicalMemory;
+import dev.lguest.api.mmu.PageEntries;
 import dev.lguest.api.mmu.PagingState;
 import dev.lguest.api.mmu.ShadowPageTables;
 import org.osgi.service.component.annotations.Component;
@@ -98,7 +99,7 @@ public final class LguestShadowPageTables implements ShadowPageTables {
             guest.kill("attempt to access switcher pages");
             return false;
         }
-        if (!directoryEntryAcceptable(guest, guestDirectoryEntry)) {
+        if (!PageEntries.directoryEntryAcceptable(guest, guestDirectoryEntry)) {
             return false;
         }
 
@@ -125,7 +126,7 @@ public final class LguestShadowPageTables implements ShadowPageTables {
         if ((errorCode & X86.PF_USER) != 0 && !PageEntries.has(effective, X86.PTE_USER)) {
             return false;
         }
-        if (!pteAcceptable(guest, guestPte)) {
+        if (!PageEntries.pteAcceptable(guest, guestPte)) {
             return false;
         }
 
@@ -181,32 +182,6 @@ public final class LguestShadowPageTables implements ShadowPageTables {
                 && PageEntries.has(old, X86.PTE_PRESENT)) {
             cpu.invalidatePage(virtualAddress);
         }
-    }
-
-    /**
-     * A guest directory entry must point at an ordinary page table in the guest's own
-     * memory. A PSE bit would make it a 4 MiB page, cache bits would be ours to honour:
-     * we support neither, so such a guest is broken or hostile.
-     */
-    private static boolean directoryEntryAcceptable(Guest guest, int guestDirectoryEntry) {
-        if ((PageEntries.flags(guestDirectoryEntry) & ~PageEntries.PAGE_TABLE_FLAGS) != 0
-                || PageEntries.frame(guestDirectoryEntry) >= guest.pfnLimit) {
-            guest.kill("bad page directory entry " + hex(guestDirectoryEntry));
-            return false;
-        }
-        return true;
-    }
-
-    /**
-     * A guest pte may only name the guest's own frames: above pfnLimit lies the
-     * Launcher itself. PWT and PSE (PAT) would ask for caching games we do not play.
-     */
-    private static boolean pteAcceptable(Guest guest, int guestPte) {
-        if ((guestPte & (X86.PTE_PWT | X86.PTE_PSE)) != 0 || PageEntries.frame(guestPte) >= guest.pfnLimit) {
-            guest.kill("bad page table entry " + hex(guestPte));
-            return false;
-        }
-        return true;
     }
 
     // ---- (ii) keeping the kernel stack mapped ----
@@ -305,7 +280,7 @@ public final class LguestShadowPageTables implements ShadowPageTables {
         int shadowPte = 0;
         if (PageEntries.has(guestPte, X86.PTE_PRESENT)
                 && (guestPte & (X86.PTE_ACCESSED | X86.PTE_DIRTY)) != 0) {
-            if (!pteAcceptable(guest, guestPte)) {
+            if (!PageEntries.pteAcceptable(guest, guestPte)) {
                 shadowPte = 0;
             } else {
                 shadowPte = shadowPteFor(guestPte);

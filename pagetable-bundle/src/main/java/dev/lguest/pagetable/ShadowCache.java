@@ -15,6 +15,7 @@
 package dev.lguest.pagetable;
 
 import dev.lguest.api.memory.PhysicalMemory;
+import dev.lguest.api.mmu.PageEntries;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -11,6 +11,7 @@ package dev.lguest.pagetable;
 
 import dev.lguest.api.cpu.X86;
 import dev.lguest.api.guest.Lguest;
+import dev.lguest.api.mmu.PageEntries;
 
 import java.lang.foreign.MemorySegment;
 

@@ -22,6 +22,7 @@ import dev.lguest.api.guest.Guest;
 import dev.lguest.api.guest.Lguest;
 import dev.lguest.api.memory.GuestMemoryFault;
 import dev.lguest.api.memory.PhysicalMemory;
+import dev.lguest.api.mmu.PageEntries;
 import dev.lguest.api.mmu.PagingState;
 import dev.lguest.api.mmu.ShadowPageTables;
 import org.osgi.service.component.annotations.Component;
@@ -86,7 +87,7 @@ public final class SimpleShadowPageTables implements ShadowPageTables {
             guest.kill("attempt to access switcher pages");
             return false;
         }
-        if (!directoryEntryAcceptable(guest, guestDirectoryEntry)) {
+        if (!PageEntries.directoryEntryAcceptable(guest, guestDirectoryEntry)) {
             return false;
         }
         if (!shadow.hasPtePage(directoryIndex)) {
@@ -112,7 +113,7 @@ public final class SimpleShadowPageTables implements ShadowPageTables {
         if ((errorCode & X86.PF_USER) != 0 && !PageEntries.has(effective, X86.PTE_USER)) {
             return false;
         }
-        if (!pteAcceptable(guest, guestPte)) {
+        if (!PageEntries.pteAcceptable(guest, guestPte)) {
             return false;
         }
         // We are the page walker, so we set the bits hardware would set.
@@ -148,25 +149,6 @@ public final class SimpleShadowPageTables implements ShadowPageTables {
         if (cpu != null && old != shadowPte && PageEntries.has(old, X86.PTE_PRESENT)) {
             cpu.invalidatePage(virtualAddress);
         }
-    }
-
-    /** A directory entry must be a plain page table inside the guest's own frames. */
-    private static boolean directoryEntryAcceptable(Guest guest, int guestDirectoryEntry) {
-        if ((PageEntries.flags(guestDirectoryEntry) & ~PageEntries.PAGE_TABLE_FLAGS) != 0
-                || PageEntries.frame(guestDirectoryEntry) >= guest.pfnLimit) {
-            guest.kill("bad page directory entry " + hex(guestDirectoryEntry));
-            return false;
-        }
-        return true;
-    }
-
-    /** A pte may name only the guest's frames, and ask for no caching games (PWT, PAT). */
-    private static boolean pteAcceptable(Guest guest, int guestPte) {
-        if ((guestPte & (X86.PTE_PWT | X86.PTE_PSE)) != 0 || PageEntries.frame(guestPte) >= guest.pfnLimit) {
-            guest.kill("bad page table entry " + hex(guestPte));
-            return false;
-        }
-        return true;
     }
 
     // ---- keeping the kernel stack mapped ----
@@ -240,7 +222,7 @@ public final class SimpleShadowPageTables implements ShadowPageTables {
         // marked accessed can be installed now, checked, to save the guest a fault.
         int shadowPte = 0;
         if (PageEntries.has(pte, X86.PTE_PRESENT) && (pte & (X86.PTE_ACCESSED | X86.PTE_DIRTY)) != 0
-                && pteAcceptable(guest, pte)) {
+                && PageEntries.pteAcceptable(guest, pte)) {
             shadowPte = shadowPteFor(pte);
         }
         setShadowPte(guest, shadow, virtualAddress, shadowPte);

@@ -13,6 +13,7 @@ package dev.lguest.pagetable.simple;
 import dev.lguest.api.cpu.X86;
 import dev.lguest.api.guest.Lguest;
 import dev.lguest.api.memory.PhysicalMemory;
+import dev.lguest.api.mmu.PageEntries;
 
 import java.lang.foreign.MemorySegment;
 import java.util.function.IntPredicate;
