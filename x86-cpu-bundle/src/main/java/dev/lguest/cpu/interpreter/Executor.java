@@ -89,11 +89,13 @@ final class Executor {
                     return;
                 }
             } else {
-                in = instruction;
+                // Fast handlers take the instruction as an argument and never read the
+                // field: it is set only if one throws, for run() to blame the right one.
                 next = instruction.next;
                 try {
                     executeFast(instruction);
                 } catch (RuntimeException | StackOverflowError e) {
+                    in = instruction;
                     cpu.retired += uncommitted;
                     cpu.eip = instruction.start;
                     throw e;
@@ -314,31 +316,31 @@ final class Executor {
     }
 
     private void jump(Instruction in) {
-        jumpTo(next + in.immediate);
+        jumpTo(in, next + in.immediate);
     }
 
     private void movZeroExtend8(Instruction in) {
-        gpr[in.reg] = readRm(1);
+        gpr[in.reg] = readRm(in, 1);
     }
 
     private void movZeroExtend16(Instruction in) {
-        gpr[in.reg] = readRm(2);
+        gpr[in.reg] = readRm(in, 2);
     }
 
     private void movRegisterToRm8(Instruction in) {
-        writeRm(1, cpu.reg(in.reg, 1));
+        writeRm(in, 1, cpu.reg(in.reg, 1));
     }
 
     private void movRmToRegister8(Instruction in) {
-        cpu.setReg(in.reg, 1, readRm(1));
+        cpu.setReg(in.reg, 1, readRm(in, 1));
     }
 
     private void multiplyRegister32(Instruction in) {
-        gpr[in.reg] = multiplySigned(gpr[in.reg], readRm(4), 4);
+        gpr[in.reg] = multiplySigned(gpr[in.reg], readRm(in, 4), 4);
     }
 
     private void multiplyImmediate32(Instruction in) {
-        gpr[in.reg] = multiplySigned(readRm(4), in.immediate, 4);
+        gpr[in.reg] = multiplySigned(readRm(in, 4), in.immediate, 4);
     }
 
     private void movToRm32(Instruction in, int value) {
@@ -399,23 +401,23 @@ final class Executor {
 
     private void conditionalJump(Instruction in) {
         if (alu.condition(in.opcode & 15)) {
-            jumpTo(next + in.immediate);
+            jumpTo(in, next + in.immediate);
         }
     }
 
     private void call32(Instruction in) {
-        jumpTo(next + in.immediate);
+        jumpTo(in, next + in.immediate);
         cpu.push(in.next, 4);
     }
 
     private void return32(Instruction in) {
-        jumpTo(cpu.peek(0, 4));
+        jumpTo(in, cpu.peek(0, 4));
         gpr[ESP] = cpu.stackPointerPlus(gpr[ESP], 4);
     }
 
     private void shift32(Instruction in) {
         int op = in.opcode;
-        shiftRm(4, op == 0xc1 ? in.immediate & 0xff : op == 0xd1 ? 1 : gpr[ECX] & 0xff);
+        shiftRm(in, 4, op == 0xc1 ? in.immediate & 0xff : op == 0xd1 ? 1 : gpr[ECX] & 0xff);
     }
 
     // ---- operands ----
@@ -436,30 +438,48 @@ final class Executor {
     }
 
     int readRm(int size) {
+        return readRm(in, size);
+    }
+
+    // The forms taking the instruction serve the fast handlers, which run without
+    // storing the instruction into the field first (see runBlock).
+    private int readRm(Instruction in, int size) {
         if (in.mod == 3) {
             return cpu.reg(in.rm, size);
         }
-        return cpu.read(in.segment(), effectiveAddress(), size);
+        return cpu.read(in.segment(), effectiveAddress(in), size);
     }
 
     void writeRm(int size, int value) {
+        writeRm(in, size, value);
+    }
+
+    private void writeRm(Instruction in, int size, int value) {
         if (in.mod == 3) {
             cpu.setReg(in.rm, size, value);
         } else {
-            cpu.write(in.segment(), effectiveAddress(), size, value);
+            cpu.write(in.segment(), effectiveAddress(in), size, value);
         }
     }
 
     /** Reads an operand that will be written back: write rights are checked now. */
     int readForUpdate(int size) {
+        return readForUpdate(in, size);
+    }
+
+    private int readForUpdate(Instruction in, int size) {
         if (in.mod == 3) {
             return cpu.reg(in.rm, size);
         }
-        updateLinear = segments.linearForWrite(in.segment(), effectiveAddress(), size);
+        updateLinear = segments.linearForWrite(in.segment(), effectiveAddress(in), size);
         return memory.read(updateLinear, size, cpu.accessKind | LinearMemory.WRITE);
     }
 
     void writeBack(int size, int value) {
+        writeBack(in, size, value);
+    }
+
+    private void writeBack(Instruction in, int size, int value) {
         if (in.mod == 3) {
             cpu.setReg(in.rm, size, value);
         } else {
@@ -490,6 +510,10 @@ final class Executor {
 
     /** A near branch target: truncated to 16 bits for 16-bit operands, checked against CS. */
     void jumpTo(int target) {
+        jumpTo(in, target);
+    }
+
+    private void jumpTo(Instruction in, int target) {
         if (!in.operand32) {
             target &= 0xffff;
         }
@@ -821,8 +845,12 @@ final class Executor {
     }
 
     private void shiftRm(int size, int count) {
-        int value = readForUpdate(size);
-        writeBack(size, alu.shift(in.reg, value, count, size));
+        shiftRm(in, size, count);
+    }
+
+    private void shiftRm(Instruction in, int size, int count) {
+        int value = readForUpdate(in, size);
+        writeBack(in, size, alu.shift(in.reg, value, count, size));
     }
 
     private void group3(int size) {
