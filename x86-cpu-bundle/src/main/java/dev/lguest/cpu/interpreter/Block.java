@@ -1,8 +1,11 @@
 // A run of decoded instructions that starts at one physical address and stays inside
-// one 4 KiB page, ending at the first instruction that may leave the straight line
-// (a branch, a call, a mode change). It is what the code cache keeps, so it holds
-// only the decoder's description of the code and the bytes it was decoded from; the
-// same block serves every linear address mapping that page.
+// one 4 KiB page, ending at the first instruction that leaves the straight line
+// unconditionally or may change how code maps (a jump, call, return, interrupt, mode
+// change). A conditional branch does not end it: the executor leaves the block where
+// one is taken and carries on past one that is not, which saves a block lookup per
+// untaken branch. It is what the code cache keeps, so it holds only the decoder's
+// description of the code and the bytes it was decoded from; the same block serves
+// every linear address mapping that page.
 package dev.lguest.cpu.interpreter;
 
 final class Block {

@@ -6,7 +6,7 @@
 //
 // Design note: how the loop avoids decoding.
 //  - What is cached: decoded Blocks (CodeCache), straight runs of instructions inside
-//    one physical page, keyed by PHYSICAL frame and offset and by the CS default size.
+//    one physical page, through untaken conditional branches (a taken one leaves), keyed by PHYSICAL frame and offset and by the CS default size.
 //    Each instruction also carries a handler number (Executor.classify) that sends the
 //    commonest forms to specialised code, so the executor switches on small ints.
 //  - How a block is found: EIP is checked against the CS limit and translated through

@@ -84,14 +84,13 @@ final class OpcodeTable {
         set(0xf6, 0xf7, MODRM | GROUP3);
         set(0xfe, 0xff, MODRM);
 
-        // Control transfers, and instructions after which the next bytes may decode or
-        // map differently. A fault anywhere also leaves the block, so #UD and the
-        // rest need no mark.
+        // Unconditional control transfers, and instructions after which the next bytes
+        // may decode or map differently. A fault anywhere also leaves the block, so #UD
+        // and the rest need no mark. Conditional branches (Jcc) do not end a block:
+        // taken, they leave it there like any jump; not taken, the straight line goes
+        // on, so a loop body with early exits runs as one block.
         for (int op : new int[] {0x17, 0x9a, 0x9d, 0xc2, 0xc3, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf,
                 0xe0, 0xe1, 0xe2, 0xe3, 0xe8, 0xe9, 0xea, 0xeb, 0xf4, 0xff}) {
-            FLAGS[op] |= ENDS_BLOCK;
-        }
-        for (int op = 0x70; op <= 0x7f; op++) {
             FLAGS[op] |= ENDS_BLOCK;
         }
 
@@ -123,9 +122,6 @@ final class OpcodeTable {
         set(0x1c7, 0x1c7, MODRM);
         set(0x1c8, 0x1cf, 0);
         for (int op : new int[] {0x100, 0x101, 0x106, 0x120, 0x121, 0x122, 0x123}) {
-            FLAGS[op] |= ENDS_BLOCK;
-        }
-        for (int op = 0x180; op <= 0x18f; op++) {
             FLAGS[op] |= ENDS_BLOCK;
         }
     }

@@ -48,6 +48,43 @@ class ProgramTest {
         }
     }
 
+    /**
+     * A loop body with an early branch inside: blocks run on through untaken Jcc and
+     * are left where one is taken. The same program is run again under a budget of 7,
+     * which stops blocks at every place, to check that counts and EIP stay exact.
+     */
+    @Test
+    void conditionalBranchesInsideBlocks() {
+        int[] program = concat(
+                new int[] {0x31, 0xc0}, // xor eax, eax
+                new int[] {0x31, 0xdb}, // xor ebx, ebx
+                new int[] {0xb9}, imm32(10), // mov ecx, 10
+                new int[] {0x40}, // L: inc eax
+                new int[] {0x83, 0xf8, 0x03}, // cmp eax, 3
+                new int[] {0x75, 0x06}, // jne skip
+                new int[] {0x81, 0xc3}, imm32(100), // add ebx, 100
+                new int[] {0x83, 0xc3, 0x01}, // skip: add ebx, 1
+                new int[] {0x49}, // dec ecx
+                new int[] {0x75, 0xee}, // jnz L
+                new int[] {0xcd, 0x1f});
+        for (long budget : new long[] {Long.MAX_VALUE, 7}) {
+            try (TestMachine m = new TestMachine()) {
+                m.program(program);
+                long retired = 0;
+                CpuExit exit;
+                do {
+                    exit = m.cpu.run(budget);
+                    retired += exit.instructions();
+                } while (exit.reason() == ExitReason.BUDGET);
+                assertEquals(ExitReason.VECTOR, exit.reason());
+                assertEquals(10, m.cpu.gpr(EAX));
+                assertEquals(110, m.cpu.gpr(X86.EBX));
+                assertEquals(0, m.cpu.gpr(ECX));
+                assertEquals(3 + 6 * 10 + 1 + 1, retired, "budget " + budget);
+            }
+        }
+    }
+
     @Test
     void repeatedStringInstructions() {
         try (TestMachine m = new TestMachine()) {
