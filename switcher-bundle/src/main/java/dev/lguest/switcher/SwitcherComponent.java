@@ -87,6 +87,7 @@ public final class SwitcherComponent implements Switcher {
     private static final long MIGRATION_WAIT_SECONDS = 10;
     /** How long a CPU's unbind lets a running guest move to the new CPU on its own thread. */
     private static final long SELF_MOVE_WAIT_MILLIS = 50;
+    private static final long SELF_MOVE_POLL_NANOS = 100_000;
     private static final System.Logger LOG = System.getLogger(SwitcherComponent.class.getName());
 
     private final ServiceSlot<X86CpuFactory> cpus = new ServiceSlot<>("CPU");
@@ -261,9 +262,10 @@ public final class SwitcherComponent implements Switcher {
             return;
         }
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SELF_MOVE_WAIT_MILLIS);
+        // Sleep between looks rather than spin: on a two-core host a spinning swapper
+        // takes the core the guest needs to make the very move we are waiting for.
         while (guest.cpuMaker == factory && !guest.isDead() && System.nanoTime() < deadline) {
-            Thread.onSpinWait();
-            Thread.yield();
+            java.util.concurrent.locks.LockSupport.parkNanos(SELF_MOVE_POLL_NANOS);
         }
     }
 
