@@ -12,6 +12,7 @@ import dev.lguest.api.memory.PhysicalMemory;
 import dev.lguest.api.mmu.ShadowPageTables;
 import dev.lguest.api.segments.SegmentManager;
 import dev.lguest.api.traps.TrapDelivery;
+import dev.lguest.testing.StateOnlyCpu;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -24,26 +25,18 @@ final class Fakes {
     private Fakes() {
     }
 
-    /** A CPU that "runs" by applying the next scripted step to its state and returning its exit. */
-    static final class ScriptedCpu implements X86Cpu {
+    /**
+     * A CPU that "runs" by applying the next scripted step to its state and returning
+     * its exit; everything but running is lguest-testing's state-only CPU.
+     */
+    static final class ScriptedCpu extends StateOnlyCpu {
         record Step(Consumer<CpuState> effect, CpuExit exit) {
         }
 
         final Deque<Step> script;
-        CpuState state = new CpuState();
 
         ScriptedCpu(Deque<Step> script) {
             this.script = script;
-        }
-
-        @Override
-        public CpuState saveState() {
-            return state.copy();
-        }
-
-        @Override
-        public void loadState(CpuState s) {
-            state = s.copy();
         }
 
         @Override
@@ -54,39 +47,6 @@ final class Fakes {
             }
             step.effect.accept(state);
             return step.exit;
-        }
-
-        @Override
-        public void interrupt() {
-        }
-
-        @Override
-        public int gpr(int r) {
-            return state.gpr[r];
-        }
-
-        @Override
-        public void setGpr(int r, int v) {
-            state.gpr[r] = v;
-        }
-
-        @Override
-        public int eip() {
-            return state.eip;
-        }
-
-        @Override
-        public void setEip(int eip) {
-            state.eip = eip;
-        }
-
-        @Override
-        public void setCr3(int cr3) {
-            state.cr3 = cr3;
-        }
-
-        @Override
-        public void invalidatePage(int linear) {
         }
     }
 
