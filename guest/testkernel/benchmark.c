@@ -166,23 +166,11 @@ static void bench_block(u32 megabytes)
         report("virtio block read", kib, read_us, "KiB");
 }
 
+/* The benchmark's "bench-scale=N"; absent, zero or not a number: 1. */
 static u32 scale_from(const char *line)
 {
-        static const char key[] = "bench-scale=";
-        for (const char *p = line; *p; p++) {
-                if (p != line && p[-1] != ' ')
-                        continue;
-                u32 k = 0;
-                while (key[k] && p[k] == key[k])
-                        k++;
-                if (key[k])
-                        continue;
-                u32 n = 0;
-                for (p += k; *p >= '0' && *p <= '9'; p++)
-                        n = n * 10 + (*p - '0');
-                return n ? n : 1;
-        }
-        return 1;
+        u32 scale = 0;
+        return arg_u32(line, "bench-scale=", &scale) && scale ? scale : 1;
 }
 
 void benchmark_main(const char *command_line)

@@ -635,9 +635,6 @@ int arg_u32(const char *line, const char *key, u32 *value)
         return 1;
 }
 
-#define BOOT_E820_MAP           0x2d0
-#define BOOT_CMD_LINE_PTR       0x228
-
 static const char *command_line;
 
 int has_word(const char *line, const char *word)
