@@ -84,17 +84,15 @@ class NativeVectorTest {
     }
 
     /** A vector file: the form names, the selectors the harness ran with, the vectors. */
-    static final class VectorFile {
+    static final class VectorFile extends VectorBytes {
         final List<String> forms = new ArrayList<>();
         final int[] selectors = new int[6];
         /** The harness's LDT, low and high word of each descriptor. */
         int[] ldt;
         final List<Vector> vectors = new ArrayList<>();
-        private final byte[] bytes;
-        private int at;
 
         VectorFile(byte[] bytes) {
-            this.bytes = bytes;
+            super(bytes);
             assertEquals("X86V", new String(bytes, 0, 4, StandardCharsets.US_ASCII));
             at = 4;
             assertEquals(2, u16());
@@ -169,24 +167,6 @@ class NativeVectorTest {
                 bytes[i] = take(u8());
             }
             return new Pieces(offsets, bytes);
-        }
-
-        private int u8() {
-            return bytes[at++] & 0xff;
-        }
-
-        private int u16() {
-            return u8() | (u8() << 8);
-        }
-
-        private int u32() {
-            return u16() | (u16() << 16);
-        }
-
-        private byte[] take(int length) {
-            byte[] b = java.util.Arrays.copyOfRange(bytes, at, at + length);
-            at += length;
-            return b;
         }
     }
 

@@ -108,15 +108,13 @@ class X87VectorTest {
         };
     }
 
-    static final class VectorFile {
+    static final class VectorFile extends VectorBytes {
         final List<String> forms = new ArrayList<>();
         final int[] selectors = new int[6];
         final List<Vector> vectors = new ArrayList<>();
-        private final byte[] bytes;
-        private int at;
 
         VectorFile(byte[] bytes) {
-            this.bytes = bytes;
+            super(bytes);
             assertEquals("X87V", new String(bytes, 0, 4, StandardCharsets.US_ASCII));
             at = 4;
             assertEquals(1, u16());
@@ -146,24 +144,6 @@ class X87VectorTest {
                 vectors.add(new Vector(form, code, flags, eax, imageIn, operandIn, imageOut, operandOut, flagsOut,
                         eaxOut));
             }
-        }
-
-        private int u8() {
-            return bytes[at++] & 0xff;
-        }
-
-        private int u16() {
-            return u8() | (u8() << 8);
-        }
-
-        private int u32() {
-            return u16() | (u16() << 16);
-        }
-
-        private byte[] take(int n) {
-            byte[] b = Arrays.copyOfRange(bytes, at, at + n);
-            at += n;
-            return b;
         }
     }
 
