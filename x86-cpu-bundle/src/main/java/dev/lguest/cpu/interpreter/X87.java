@@ -532,10 +532,6 @@ final class X87 {
         setConditions(mask, value);
     }
 
-    void setTopRegister(int i, Float80 v) {
-        setSt(i, v);
-    }
-
     void raiseFlags(int flags) {
         raise(flags);
     }
@@ -625,11 +621,6 @@ final class X87 {
         if (keepC1) {
             setConditions(C1, c1);
         }
-    }
-
-    /** Finishes a compare whose result is already known (FICOM and the memory forms). */
-    void finishCompareResult(Float80.Env env, int result, int pops) {
-        finishCompare(env, result, pops, false);
     }
 
     private void pushResult(Float80.Env env, Float80 v) {
