@@ -20,6 +20,7 @@ import dev.lguest.api.memory.GuestMemoryFault;
 import dev.lguest.api.mmu.ShadowPageTables;
 import dev.lguest.api.segments.SegmentManager;
 import dev.lguest.api.service.ServiceSlot;
+import dev.lguest.api.service.SwapGap;
 import dev.lguest.api.switcher.ParkedCpus;
 import dev.lguest.api.switcher.Switcher;
 import dev.lguest.api.traps.TrapDelivery;
@@ -100,8 +101,6 @@ public final class SwitcherComponent implements Switcher {
     private final Map<Guest, GuestSlot> guests = new ConcurrentHashMap<>();
     /** Set when this switcher is being replaced: running guests are handed back. */
     private volatile boolean retired;
-    /** Guest threads waiting in a turn for a collaborator in the gap of a swap. */
-    private final java.util.Set<Thread> waitingForService = ConcurrentHashMap.newKeySet();
     /** How many guests are inside run() now. */
     private final java.util.concurrent.atomic.AtomicInteger running = new java.util.concurrent.atomic.AtomicInteger();
     private final GuestClock clock = new GuestClock();
@@ -318,9 +317,12 @@ public final class SwitcherComponent implements Switcher {
      * taken it from its slot end before the unbind returns, so that nothing calls into
      * it once its bundle is stopped (after an update's refresh its classes can no
      * longer even be loaded). Every call into a collaborator (ours, and the traps' and
-     * hypercalls' into theirs) happens inside a turn, under the guest's CPU lock. A
-     * guest waiting for some other component keeps its lock: that is a swap of two
-     * components at once, and this one then goes on after a while rather than hang.
+     * hypercalls' into theirs) happens inside a turn, under the guest's CPU lock.
+     * A turn waiting out a gap (ours, or the traps' or hypercalls' wait for this very
+     * collaborator's replacement) keeps its lock but calls into nothing, so it is not
+     * waited for: the replacement it waits for comes only after this unbind returns.
+     * A turn held anywhere else for long is a swap of two components at once, and
+     * this one then goes on after a while rather than hang.
      */
     private void awaitTurnsInFlight() {
         if (retired) {
@@ -331,7 +333,7 @@ public final class SwitcherComponent implements Switcher {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(MIGRATION_WAIT_SECONDS);
             try {
                 while (!turn.tryLock(1, TimeUnit.MILLISECONDS)) {
-                    if (waitingForService.contains(e.getKey().owner) || System.nanoTime() - deadline > 0) {
+                    if (SwapGap.isWaiting(e.getKey().owner) || System.nanoTime() - deadline > 0) {
                         break;
                     }
                 }
@@ -906,19 +908,9 @@ public final class SwitcherComponent implements Switcher {
     }
 
     private <T> T await(ServiceSlot<T> slot) throws InterruptedException {
-        T service = slot.get();
-        if (service != null) {
-            return service;
-        }
         // A guest thread waiting here holds its CPU lock but no collaborator taken
-        // before: awaitTurnsInFlight need not wait for it (it would wait for nothing).
-        Thread self = Thread.currentThread();
-        waitingForService.add(self);
-        try {
-            service = slot.await(SERVICE_WAIT_SECONDS, TimeUnit.SECONDS);
-        } finally {
-            waitingForService.remove(self);
-        }
+        // before: awaitTurnsInFlight need not wait for it (SwapGap knows it waits).
+        T service = slot.await(SERVICE_WAIT_SECONDS, TimeUnit.SECONDS);
         if (service == null) {
             if (slot.isRetired()) {
                 throw new HandOver();

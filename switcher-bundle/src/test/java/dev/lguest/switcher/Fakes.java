@@ -102,7 +102,7 @@ final class Fakes {
     }
 
     /** Records delivered traps; has a handler for every vector in {@code handled}. */
-    static final class RecordingTraps implements TrapDelivery {
+    static class RecordingTraps implements TrapDelivery {
         final List<Integer> delivered = new ArrayList<>();
         final List<Integer> handled = new ArrayList<>();
         final List<Integer> errorCodes = new ArrayList<>();

@@ -11,6 +11,8 @@ import dev.lguest.api.guest.Guest;
 import dev.lguest.api.guest.Lguest;
 import dev.lguest.api.memory.GuestMemory;
 import dev.lguest.api.mmu.ShadowPageTables;
+import dev.lguest.api.segments.SegmentManager;
+import dev.lguest.api.service.SwapGap;
 import dev.lguest.api.memory.PhysicalMemory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -24,6 +26,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -310,6 +313,56 @@ class SwitcherComponentTest {
         switcher.bindPageTables(mmu);
         assertEquals(1, run.get(30, TimeUnit.SECONDS));
         assertFalse(guest.isDead(), guest.deadReason());
+    }
+
+    @Test
+    void anUnbindDoesNotWaitForATurnThatWaitsForTheReplacement() throws Exception {
+        // The framework stops the segments bundle: it clears the trap delivery's
+        // field, then calls our unbind. The guest is in a trap delivery right then,
+        // waiting out the gap for the replacement, which comes only once our unbind
+        // returns. Waiting for that turn would hold both up until one gave up.
+        SegmentManager old = new Fakes.FlatSegments();
+        SegmentManager replacement = new Fakes.FlatSegments();
+        AtomicReference<SegmentManager> trapsField = new AtomicReference<>(old);
+        AtomicReference<SegmentManager> deliveredWith = new AtomicReference<>();
+        CountDownLatch inDelivery = new CountDownLatch(1);
+        CountDownLatch fieldCleared = new CountDownLatch(1);
+        Fakes.RecordingTraps waitingTraps = new Fakes.RecordingTraps() {
+            @Override
+            public boolean deliverTrap(Guest g, int vector, boolean hasErrorCode, int errorCode) {
+                inDelivery.countDown();
+                try {
+                    fieldCleared.await();
+                } catch (InterruptedException e) {
+                    return false;
+                }
+                // Shorter than the switcher's own patience, as the real gap is
+                // shorter than the unbinds of a whole update and refresh together.
+                deliveredWith.set(SwapGap.await(trapsField::get, TimeUnit.SECONDS.toNanos(3)));
+                return deliveredWith.get() != null;
+            }
+        };
+        switcher.bindTraps(waitingTraps);
+        switcher.bindSegments(old);
+        step(s -> s.eip = 0x100123, ExitReason.VECTOR, X86.UD, 0);
+        hypercall(17, 1);
+        CompletableFuture<Void> framework = CompletableFuture.runAsync(() -> {
+            try {
+                inDelivery.await();
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+            trapsField.set(null);
+            fieldCleared.countDown();
+            switcher.unbindSegments(old);
+            trapsField.set(replacement);
+            switcher.bindSegments(replacement);
+        }, threads);
+        // The guest's own thread runs it: the switcher knows a guest's turns by it.
+        assertEquals(1, switcher.run(guest), () -> "dead: " + guest.deadReason());
+        framework.get(30, TimeUnit.SECONDS);
+        assertSame(replacement, deliveredWith.get(), "the delivery waited for the replacement and got it");
+        assertFalse(SwapGap.isWaiting(Thread.currentThread()));
     }
 
     @Test

@@ -1,10 +1,13 @@
 package dev.lguest.api;
 
 import dev.lguest.api.service.ServiceSlot;
+import dev.lguest.api.service.SwapGap;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -55,6 +58,40 @@ class ServiceSlotTest {
         slot.retire();
         assertNull(waiter.get(30, TimeUnit.SECONDS));
         assertFalse(waiter.isCompletedExceptionally());
+    }
+
+    @Test
+    @Timeout(120)
+    void aThreadWaitingInAGapIsKnownToBeWaitingUntilItsWaitEnds() throws Exception {
+        AtomicReference<Thread> waiterThread = new AtomicReference<>();
+        AtomicReference<String> field = new AtomicReference<>();
+        CompletableFuture<String> slotWaiter = CompletableFuture.supplyAsync(() -> {
+            waiterThread.set(Thread.currentThread());
+            return awaitQuietly(600);
+        });
+        awaitWaiting(waiterThread);
+        slot.bind("new");
+        assertEquals("new", slotWaiter.get(30, TimeUnit.SECONDS));
+        assertFalse(SwapGap.isWaiting(waiterThread.get()), "a slot's waiter, once served");
+
+        waiterThread.set(null);
+        CompletableFuture<String> fieldWaiter = CompletableFuture.supplyAsync(() -> {
+            waiterThread.set(Thread.currentThread());
+            return SwapGap.await(field::get, TimeUnit.SECONDS.toNanos(600));
+        });
+        awaitWaiting(waiterThread);
+        field.set("replacement");
+        assertEquals("replacement", fieldWaiter.get(30, TimeUnit.SECONDS));
+        assertFalse(SwapGap.isWaiting(waiterThread.get()), "a field's waiter, once served");
+        assertFalse(SwapGap.isWaiting(Thread.currentThread()), "a thread that never waited");
+    }
+
+    /** Until the thread in {@code waiter} is seen waiting (the test's @Timeout ends it otherwise). */
+    private static void awaitWaiting(AtomicReference<Thread> waiter)
+            throws InterruptedException {
+        while (waiter.get() == null || !SwapGap.isWaiting(waiter.get())) {
+            Thread.sleep(1);
+        }
     }
 
     private String awaitQuietly(long seconds) {

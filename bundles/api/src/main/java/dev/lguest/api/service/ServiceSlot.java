@@ -12,7 +12,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * greedy, so a better-ranked implementation is bound while guests run, and an
  * implementation going away does not tear the consumer (and its guests) down. During
  * the short gap of a swap the slot may be empty; {@link #await} waits a bounded time
- * for the replacement instead of failing the guest.
+ * for the replacement instead of failing the guest (and is known meanwhile to
+ * {@link SwapGap#isWaiting}).
  *
  * The holder itself may be the one going away: Declarative Services deactivates a
  * component before it unbinds its references, and a guest's thread may still be in
@@ -97,6 +98,7 @@ public final class ServiceSlot<T> {
             return service;
         }
         long left = unit.toNanos(timeout);
+        boolean outermost = SwapGap.enter();
         lock.lock();
         try {
             while ((service = current) == null && !retired && left > 0) {
@@ -105,6 +107,7 @@ public final class ServiceSlot<T> {
             return service;
         } finally {
             lock.unlock();
+            SwapGap.leave(outermost);
         }
     }
 }

@@ -1,5 +1,7 @@
 package dev.lguest.api.service;
 
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -10,10 +12,20 @@ import java.util.function.Supplier;
  * field empty while serving a guest waits here a bounded time for the replacement
  * instead of failing the guest. The same wait as {@link ServiceSlot#await}, for
  * components whose references are fields.
+ *
+ * Whoever waits here, or in {@link ServiceSlot#await}, is known while it waits
+ * ({@link #isWaiting}). That matters to an unbind that waits for guests to finish
+ * their calls into the service going away: a guest waiting for a replacement has no
+ * such call to finish, and waiting for it would hold up the very swap that brings the
+ * replacement (the switcher's unbind waited for a guest that waited in trap delivery
+ * for the segments whose unbind was held up by the switcher).
  */
 public final class SwapGap {
     /** How long a swap may leave a reference empty before the guest is failed. */
     public static final long WAIT_SECONDS = 30;
+
+    /** The threads waiting out a gap right now. */
+    private static final Set<Thread> WAITING = ConcurrentHashMap.newKeySet();
 
     private SwapGap() {
     }
@@ -30,13 +42,35 @@ public final class SwapGap {
             return value;
         }
         long deadline = System.nanoTime() + nanos;
+        boolean outermost = enter();
         try {
             while ((value = field.get()) == null && System.nanoTime() < deadline) {
                 Thread.sleep(1);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } finally {
+            leave(outermost);
         }
         return value;
+    }
+
+    /**
+     * Whether {@code thread} is waiting for a replacement in a gap right now (here or
+     * in a {@link ServiceSlot}); such a thread is calling into no service at the moment.
+     */
+    public static boolean isWaiting(Thread thread) {
+        return WAITING.contains(thread);
+    }
+
+    /** Marks the current thread waiting; true if it was not already (then it must {@link #leave}). */
+    static boolean enter() {
+        return WAITING.add(Thread.currentThread());
+    }
+
+    static void leave(boolean outermost) {
+        if (outermost) {
+            WAITING.remove(Thread.currentThread());
+        }
     }
 }
