@@ -44,8 +44,7 @@ public class CustomBuildsIT {
     private static Result lguest(String build, String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
-                "-XX:+UseParallelGC", "-Xss4m", "-jar", jar(build).toString()));
+                DefaultBuild.jvmOptionsArgument(), "-jar", jar(build).toString()));
         command.addAll(List.of(args));
         Path out = Files.createTempFile("lguest-out", ".txt");
         Path err = Files.createTempFile("lguest-err", ".txt");

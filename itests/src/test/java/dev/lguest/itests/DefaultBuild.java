@@ -22,6 +22,11 @@ final class DefaultBuild {
         return new File(System.getProperty("lguest.bundles", "target/bundles"), artifactId + ".jar");
     }
 
+    /** The JVM options every build runs with (launcher-bundle/jvm.options) as java's argument file "@path". */
+    static String jvmOptionsArgument() {
+        return "@" + System.getProperty("lguest.jvm.options", "../launcher-bundle/jvm.options");
+    }
+
     static Option options() {
         return composite(
                 LguestBuild.defaultBuild().option(),

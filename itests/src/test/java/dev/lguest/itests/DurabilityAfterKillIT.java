@@ -45,8 +45,7 @@ public class DurabilityAfterKillIT {
             Arrays.fill(image, (byte) 0x5a);
             Files.write(disk, image);
             List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
-                    "-XX:+UseParallelGC", "-Xss4m", "-jar", jar.toString(),
+                    DefaultBuild.jvmOptionsArgument(), "-jar", jar.toString(),
                     "--block=" + disk, "32", kernel.toString(), "mode=blockcheck", "blockcheck=1", "hold-after-flush");
             process = new ProcessBuilder(command)
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
