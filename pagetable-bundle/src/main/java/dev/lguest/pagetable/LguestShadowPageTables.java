@@ -28,20 +28,12 @@ import dev.lguest.api.memory.PhysicalMemory;
 import dev.lguest.api.mmu.PageEntries;
 import dev.lguest.api.mmu.PagingState;
 import dev.lguest.api.mmu.ShadowPageTables;
-import dev.lguest.api.service.ClassPreload;
-import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 
 import java.lang.foreign.MemorySegment;
 
 @Component(service = ShadowPageTables.class)
 public final class LguestShadowPageTables implements ShadowPageTables {
-    /** Loads this bundle's classes now, on the starting thread, not on a guest's first call. */
-    @Activate
-    void preloadClasses() {
-        ClassPreload.classesOf(getClass());
-    }
-
 
     private static final int SWITCHER_SLOT = Lguest.SWITCHER_PGD_INDEX;
 

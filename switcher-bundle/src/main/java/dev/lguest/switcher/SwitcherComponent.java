@@ -19,7 +19,6 @@ import dev.lguest.api.hypercalls.HypercallHandler;
 import dev.lguest.api.memory.GuestMemoryFault;
 import dev.lguest.api.mmu.ShadowPageTables;
 import dev.lguest.api.segments.SegmentManager;
-import dev.lguest.api.service.ClassPreload;
 import dev.lguest.api.service.ServiceSlot;
 import dev.lguest.api.service.SwapGap;
 import dev.lguest.api.switcher.ParkedCpus;
@@ -132,8 +131,6 @@ public final class SwitcherComponent implements Switcher {
     @Activate
     void activate(SwitcherConfig config) {
         settings = SwitcherSettingsValue.of(config);
-        // Our classes load now, on the starting thread, not on a guest's first turn.
-        ClassPreload.classesOf(getClass());
     }
 
     /** A changed configuration: new guests get it, no restart and no hand-over needed. */

@@ -27,12 +27,10 @@ import dev.lguest.api.hypercalls.HypercallHandler;
 import dev.lguest.api.memory.GuestMemoryFault;
 import dev.lguest.api.mmu.ShadowPageTables;
 import dev.lguest.api.segments.SegmentManager;
-import dev.lguest.api.service.ClassPreload;
 import dev.lguest.api.traps.TrapDelivery;
 import java.time.Instant;
 import java.util.EnumMap;
 import java.util.Map;
-import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
@@ -42,12 +40,6 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 @Component(service = HypercallHandler.class)
 public final class GuestHypercalls implements HypercallHandler {
-    /** Loads this bundle's classes now, on the starting thread, not on a guest's first call. */
-    @Activate
-    void preloadClasses() {
-        ClassPreload.classesOf(getClass());
-    }
-
     /** The top 4 MiB of the guest's virtual space hold the switcher: it may not use them. */
     static final int RESERVED_MEMORY = 4 * 1024 * 1024;
 

@@ -4,10 +4,8 @@ import dev.lguest.api.device.LguestDevice;
 import dev.lguest.api.device.LguestFile;
 import dev.lguest.api.guest.Guest;
 import dev.lguest.api.guest.GuestRegistry;
-import dev.lguest.api.service.ClassPreload;
 import dev.lguest.api.service.ServiceSlot;
 import dev.lguest.api.switcher.Switcher;
-import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
@@ -34,12 +32,6 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 @Component(service = {LguestDevice.class, GuestRegistry.class})
 public final class LguestDeviceComponent implements LguestDevice, GuestRegistry {
-    /** Loads this bundle's classes now, on the starting thread, not on a guest's first call. */
-    @Activate
-    void preloadClasses() {
-        ClassPreload.classesOf(getClass());
-    }
-
     private final ServiceSlot<Switcher> switcher = new ServiceSlot<>("switcher");
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,

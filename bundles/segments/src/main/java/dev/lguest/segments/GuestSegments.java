@@ -21,18 +21,10 @@ import dev.lguest.api.guest.Lguest;
 import dev.lguest.api.memory.GuestMemoryFault;
 import dev.lguest.api.segments.SegmentManager;
 import dev.lguest.api.segments.SegmentState;
-import dev.lguest.api.service.ClassPreload;
-import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 
 @Component(service = SegmentManager.class)
 public final class GuestSegments implements SegmentManager {
-    /** Loads this bundle's classes now, on the starting thread, not on a guest's first call. */
-    @Activate
-    void preloadClasses() {
-        ClassPreload.classesOf(getClass());
-    }
-
     /** Bytes in one descriptor. */
     static final int DESCRIPTOR_SIZE = 8;
 

@@ -29,12 +29,10 @@ import dev.lguest.api.guest.Lguest;
 import dev.lguest.api.guest.LguestData;
 import dev.lguest.api.memory.GuestMemoryFault;
 import dev.lguest.api.mmu.ShadowPageTables;
-import dev.lguest.api.service.ClassPreload;
 import dev.lguest.api.service.SwapGap;
 import dev.lguest.api.segments.SegmentManager;
 import dev.lguest.api.traps.TrapDelivery;
 import dev.lguest.api.traps.TrapState;
-import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
@@ -44,12 +42,6 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 @Component(service = TrapDelivery.class)
 public final class GuestTraps implements TrapDelivery {
-    /** Loads this bundle's classes now, on the starting thread, not on a guest's first call. */
-    @Activate
-    void preloadClasses() {
-        ClassPreload.classesOf(getClass());
-    }
-
     // Gate types we accept in the guest's IDT: 32-bit interrupt and trap gates.
     static final int INTERRUPT_GATE = 0xE;
     static final int TRAP_GATE = 0xF;

@@ -5,18 +5,10 @@ package dev.lguest.cpu.interpreter;
 import dev.lguest.api.cpu.X86Cpu;
 import dev.lguest.api.cpu.X86CpuFactory;
 import dev.lguest.api.memory.PhysicalMemory;
-import dev.lguest.api.service.ClassPreload;
-import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 
 @Component(service = X86CpuFactory.class)
 public final class InterpreterCpuFactory implements X86CpuFactory {
-    /** Loads this bundle's classes now, on the starting thread, not on a guest's first call. */
-    @Activate
-    void preloadClasses() {
-        ClassPreload.classesOf(getClass());
-    }
-
     @Override
     public X86Cpu create(PhysicalMemory bus) {
         return new InterpreterCpu(bus);

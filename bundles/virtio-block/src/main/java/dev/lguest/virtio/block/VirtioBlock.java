@@ -8,8 +8,6 @@ import dev.lguest.api.launcher.HandoverException;
 import dev.lguest.api.launcher.DeviceHost;
 import dev.lguest.api.launcher.GuestDevice;
 import dev.lguest.api.launcher.LauncherDevice;
-import dev.lguest.api.service.ClassPreload;
-import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 
 import java.io.IOException;
@@ -29,12 +27,6 @@ import java.util.Optional;
  */
 @Component(service = LauncherDevice.class)
 public final class VirtioBlock implements LauncherDevice {
-    /** Loads this bundle's classes now, on the starting thread, not on a guest's first call. */
-    @Activate
-    void preloadClasses() {
-        ClassPreload.classesOf(getClass());
-    }
-
     /** VIRTIO_ID_BLOCK. */
     static final int TYPE = 2;
 

@@ -7,8 +7,6 @@ import dev.lguest.api.launcher.HandoverException;
 import dev.lguest.api.launcher.DeviceHost;
 import dev.lguest.api.launcher.GuestDevice;
 import dev.lguest.api.launcher.LauncherDevice;
-import dev.lguest.api.service.ClassPreload;
-import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 
 import java.util.Optional;
@@ -20,12 +18,6 @@ import java.util.Optional;
  */
 @Component(service = LauncherDevice.class)
 public final class VirtioConsole implements LauncherDevice {
-    /** Loads this bundle's classes now, on the starting thread, not on a guest's first call. */
-    @Activate
-    void preloadClasses() {
-        ClassPreload.classesOf(getClass());
-    }
-
     /** VIRTIO_ID_CONSOLE. */
     static final int TYPE = 3;
 
