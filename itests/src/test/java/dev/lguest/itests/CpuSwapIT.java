@@ -32,8 +32,11 @@ import static org.junit.Assert.assertTrue;
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
 public class CpuSwapIT {
-    /** Long enough that the guest is mid-computation when its CPU goes away. */
-    private static final int ROUNDS = 20_000_000;
+    /**
+     * Long enough that the guest is mid-computation when its CPU goes away (20 million
+     * rounds once finished during the uninstall: a guest that has ended has no CPU).
+     */
+    private static final int ROUNDS = 100_000_000;
 
     @Inject
     private GuestLauncher launcher;
@@ -76,7 +79,9 @@ public class CpuSwapIT {
         // Unbinding the old CPU factory moved the guest off its CPU at an instruction
         // boundary: straight onto the copy's, or parked as a CpuState for the moment
         // the framework binds the copy (SCR may unbind before it binds).
-        assertSame("the guest runs on the second copy's CPU", copy, awaitCpuFrom(guest, copy));
+        Bundle runsOn = awaitCpuFrom(guest, copy);
+        assertSame("the guest runs on the second copy's CPU"
+                + (guest.isDead() ? " (it ended: " + guest.deadReason() + ")" : ""), copy, runsOn);
 
         GuestOutcome outcome = run.awaitEnd(Duration.ofMinutes(5));
         assertTrue(outcome.reason(), outcome.poweredOff());
