@@ -327,14 +327,8 @@ final class X87Math {
         }
         if (x.exponent() >= 16383 - 2) {
             // Far from zero, 1 + x exactly and its logarithm as FYL2X takes it.
-            BigInteger mag = x.magnitude();
-            int scale = x.scale();
-            BigInteger one = scale < 0 ? BigInteger.ONE.shiftLeft(-scale) : BigInteger.ONE;
-            if (scale > 0) {
-                mag = mag.shiftLeft(scale);
-                scale = 0;
-            }
-            return timesLog2(env, x.negative() ? one.subtract(mag) : one.add(mag), scale, y);
+            OnePlus sum = onePlusExactly(x);
+            return timesLog2(env, sum.mag(), sum.scale(), y);
         }
         return log2OnePlusFixed(x).times(y).round(env);
     }
@@ -347,6 +341,16 @@ final class X87Math {
             return atanh(dx.divide(TWO.add(dx, MC), MC)).multiply(TWO, MC).divide(LN2, MC);
         }
         // Far from zero, 1 + x exactly and its logarithm as FYL2X takes it.
+        OnePlus sum = onePlusExactly(x);
+        return log2(sum.mag(), sum.scale());
+    }
+
+    /** 1 + x as mag * 2^scale, exactly. */
+    private record OnePlus(BigInteger mag, int scale) {
+    }
+
+    /** 1 + x exactly, for a finite x > -1. */
+    private static OnePlus onePlusExactly(Float80 x) {
         BigInteger mag = x.magnitude();
         int scale = x.scale();
         BigInteger one = scale < 0 ? BigInteger.ONE.shiftLeft(-scale) : BigInteger.ONE;
@@ -354,7 +358,7 @@ final class X87Math {
             mag = mag.shiftLeft(scale);
             scale = 0;
         }
-        return log2(x.negative() ? one.subtract(mag) : one.add(mag), scale);
+        return new OnePlus(x.negative() ? one.subtract(mag) : one.add(mag), scale);
     }
 
     /** FPATAN: the angle of (x, y), atan2 with the x87's signed zeros and infinities. */
