@@ -98,7 +98,7 @@ public final class ServiceSlot<T> {
             return service;
         }
         long left = unit.toNanos(timeout);
-        boolean outermost = SwapGap.enter();
+        SwapGap.enter();
         lock.lock();
         try {
             while ((service = current) == null && !retired && left > 0) {
@@ -107,7 +107,7 @@ public final class ServiceSlot<T> {
             return service;
         } finally {
             lock.unlock();
-            SwapGap.leave(outermost);
+            SwapGap.leave();
         }
     }
 }

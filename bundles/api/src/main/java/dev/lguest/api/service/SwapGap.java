@@ -42,7 +42,7 @@ public final class SwapGap {
             return value;
         }
         long deadline = System.nanoTime() + nanos;
-        boolean outermost = enter();
+        enter();
         try {
             while ((value = field.get()) == null && System.nanoTime() < deadline) {
                 Thread.sleep(1);
@@ -50,7 +50,7 @@ public final class SwapGap {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
-            leave(outermost);
+            leave();
         }
         return value;
     }
@@ -63,14 +63,12 @@ public final class SwapGap {
         return WAITING.contains(thread);
     }
 
-    /** Marks the current thread waiting; true if it was not already (then it must {@link #leave}). */
-    static boolean enter() {
-        return WAITING.add(Thread.currentThread());
+    /** Marks the current thread waiting, until it calls {@link #leave}. */
+    static void enter() {
+        WAITING.add(Thread.currentThread());
     }
 
-    static void leave(boolean outermost) {
-        if (outermost) {
-            WAITING.remove(Thread.currentThread());
-        }
+    static void leave() {
+        WAITING.remove(Thread.currentThread());
     }
 }
