@@ -1,9 +1,12 @@
 package dev.lguest.itests;
 
 import dev.lguest.api.guest.Guest;
+import dev.lguest.api.launcher.BootSpec;
 import dev.lguest.api.launcher.GuestLauncher;
+import dev.lguest.api.launcher.GuestOutcome;
 import dev.lguest.api.segments.SegmentManager;
 import dev.lguest.exam.ComponentSwap;
+import dev.lguest.exam.GuestRun;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.ops4j.pax.exam.Configuration;
@@ -13,6 +16,7 @@ import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.wiring.BundleWiring;
 
 import javax.inject.Inject;
 import java.io.ByteArrayInputStream;
@@ -89,6 +93,33 @@ public class ComponentUpdateIT {
     public void hostCoreIsUpdatedInPlaceUnderARunningGuest() throws Exception {
         updateUnderRunningGuest(List.of(SwapKit.component("lguest-hypercalls"), SwapKit.component("lguest-switcher"),
                 SwapKit.component("lguest-device")));
+    }
+
+    /**
+     * The console updated while a line is being typed at it: the first half is typed
+     * before the update (the guest is not reading yet, so the old device holds it and
+     * hands it over), the second after, to the new revision's keyboard thread. The
+     * guest's console input test must read the whole line, in order, nothing lost.
+     */
+    @Test
+    public void keystrokesTypedAroundAConsoleUpdateAllArrive() throws Exception {
+        String line = "typed-across-a-console-update";
+        int half = line.length() / 2;
+        try (GuestRun run = GuestRun.boot(launcher, new BootSpec(32, null, Guests.image("testkernel.elf"), null, null,
+                List.of("console-input=" + line), false))) {
+            Guest guest = run.awaitGuest(Duration.ofSeconds(60));
+            run.type(line.substring(0, half));
+            Bundle console = SwapKit.active(context, "lguest-virtio-console");
+            ClassLoader before = console.adapt(BundleWiring.class).getClassLoader();
+            SwapKit.updateInPlace(context, console);
+            assertNotSame("the console runs a new revision", before,
+                    SwapKit.active(context, "lguest-virtio-console").adapt(BundleWiring.class).getClassLoader());
+            assertFalse("the guest died in the update: " + guest.deadReason(), guest.isDead());
+            run.type(line.substring(half) + "\n");
+            GuestOutcome outcome = run.awaitEnd(TIMEOUT);
+            GuestTestKernelIT.checkReport(outcome, run.output());
+            assertTrue(run.output(), run.output().contains("# console input: read \"" + line + "\"\n"));
+        }
     }
 
     /**

@@ -18,12 +18,9 @@ import dev.lguest.api.memory.PhysicalMemory;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Queue;
-import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntConsumer;
 
 /**
@@ -36,13 +33,20 @@ import java.util.function.IntConsumer;
  * Launcher: a VirtqueueFault is the guest's fault, anything else is the device's bug.
  *
  * Hand-over: when the service that made a device (its {@link LauncherDevice}) goes
- * away while the guest runs, another service of the same type takes the device over.
- * Any thread may ask for that ({@link #planHandovers}); the Launcher's thread does it
- * ({@link #performHandovers}) between two notifications, when no device call is under
- * way: the old device suspends and hands over its state, the Launcher adds its ring
- * positions and the configuration the guest read, the new service adopts all that,
- * and the new device gets fresh rings at the same positions. If anything in that fails
- * the old device resumes, and the request completes with the reason.
+ * away while the guest runs, another service of the same type takes the device over,
+ * on the thread that noticed ({@link #handOverUnbound}), not on the guest's: the guest
+ * keeps running. One lock keeps every device call (a NOTIFY, an input service) and
+ * every hand-over apart, so a hand-over happens between two device calls, and what
+ * the old device did before it is visible to the thread that suspends it. The old
+ * device suspends and hands over its state, the Launcher adds its ring positions and
+ * the configuration the guest read, the new service adopts all that, and the new
+ * device gets fresh rings at the same positions. None of these calls touches a ring:
+ * the guest may be adding buffers at that very moment, and rings are read only on
+ * the guest's thread while the guest stands still. If anything in that fails the old
+ * device resumes, and the reason is logged. A guest that NOTIFYs the device meanwhile
+ * waits for the lock; and once the new device runs, the Launcher's thread gives it an
+ * input service (see RunningGuest), as after a BREAK: that is all a device swap
+ * costs the guest.
  */
 final class GuestDevices implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(GuestDevices.class.getName());
@@ -56,20 +60,15 @@ final class GuestDevices implements AutoCloseable {
                     List<ConfigField> config) {
     }
 
-    /** A hand-over asked for: {@code done} completes with null, or with why it did not happen. */
-    private record Request(Attached from, LauncherDevice to, CompletableFuture<String> done) {
-    }
-
     private final GuestMemory memory;
     private final DevicePage page;
-    // Read from any thread (planning, listings); changed only on the Launcher's thread.
+    // Read from any thread (listings); changed only under the lock.
     private final List<Attached> attached = new CopyOnWriteArrayList<>();
-    private final Queue<Request> requests = new ConcurrentLinkedQueue<>();
-    /** Devices with a hand-over asked for and not yet done, so that it is asked for once. */
-    private final Set<Attached> requested = ConcurrentHashMap.newKeySet();
+    /** Held for every device call and every hand-over: a device is never called by two threads at once. */
+    private final ReentrantLock lock = new ReentrantLock();
     private volatile IntConsumer interruptLine = irq -> {
     };
-    private volatile boolean closed;
+    private boolean closed;
 
     GuestDevices(GuestMemory memory, GuestLayout layout) {
         this.memory = memory;
@@ -83,6 +82,15 @@ final class GuestDevices implements AutoCloseable {
 
     /** Lays out {@code device}, made by {@code kind}, on the device page and hands it its rings. */
     Attached add(String name, int type, LauncherDevice kind, GuestDevice device) throws BootException {
+        lock.lock();
+        try {
+            return addLocked(name, type, kind, device);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private Attached addLocked(String name, int type, LauncherDevice kind, GuestDevice device) throws BootException {
         List<ConfigField> config = List.copyOf(device.configFields());
         List<DevicePage.QueuePlacement> placements = page.add(name, type, device.queueCount(), config);
         List<VirtqueueRing> rings = new ArrayList<>();
@@ -129,54 +137,74 @@ final class GuestDevices implements AutoCloseable {
 
     /** Serves a NOTIFY at {@code address}; returns why the guest must die, or null. */
     String notify(long address) {
-        Found f = find(address);
-        if (f == null) {
-            return String.format("bad NOTIFY %#x: no virtqueue there", address);
+        lock.lock();
+        try {
+            Found f = find(address);
+            if (f == null) {
+                return String.format("bad NOTIFY %#x: no virtqueue there", address);
+            }
+            return guarded(f.device, () -> f.device.device().notified(f.queue));
+        } finally {
+            lock.unlock();
         }
-        return guarded(f.device, () -> f.device.device().notified(f.queue));
     }
 
     /** After a BREAK: lets every device deliver its waiting input; returns a cause of death or null. */
     String serviceInput() {
-        for (Attached a : attached) {
-            String problem = guarded(a, () -> a.device().serviceInput());
-            if (problem != null) {
-                return problem;
+        lock.lock();
+        try {
+            for (Attached a : attached) {
+                String problem = guarded(a, () -> a.device().serviceInput());
+                if (problem != null) {
+                    return problem;
+                }
             }
+            return null;
+        } finally {
+            lock.unlock();
         }
-        return null;
     }
 
     // ---- hand-over ----
 
     /**
-     * Asks for a hand-over of every device whose service is not in {@code bound} any
-     * more, to a bound service of the same type (the same name first); callable from
-     * any thread. A device with no such service keeps running as it is, until one is
-     * bound and this is called again. Returns the requests made (empty if none).
+     * Hands every device whose service is not in {@code bound} any more to a bound
+     * service of the same type (the same name first), here and now, on the calling
+     * thread, while the guest runs on. A device with no such service keeps running as
+     * it is, until one is bound and this is called again; so does one whose hand-over
+     * fails (logged, and said with --verbose). Waits at most {@code waitNanos} for a
+     * device call under way to end. Returns how many devices have a new implementation.
      */
-    List<CompletableFuture<String>> planHandovers(List<LauncherDevice> bound) {
-        List<CompletableFuture<String>> made = new ArrayList<>();
-        if (closed) {
-            return made;
+    int handOverUnbound(List<LauncherDevice> bound, DeviceHost host, long waitNanos) throws InterruptedException {
+        if (!lock.tryLock(waitNanos, TimeUnit.NANOSECONDS)) {
+            LOG.log(System.Logger.Level.WARNING, "a device call of the guest did not end in time: its devices keep"
+                    + " their old implementations until the next change of services");
+            return 0;
         }
-        for (Attached a : attached) {
-            if (a.kind() == null || bound.stream().anyMatch(k -> k == a.kind()) || requested.contains(a)) {
-                continue;
+        try {
+            int handed = 0;
+            for (Attached a : attached) {
+                if (closed || a.kind() == null || bound.stream().anyMatch(k -> k == a.kind())) {
+                    continue;
+                }
+                LauncherDevice successor = successorFor(a, bound);
+                if (successor == null) {
+                    continue;
+                }
+                String problem = handOver(a, successor, host);
+                if (problem == null) {
+                    host.verbose("device " + a.name() + " handed over to a new implementation");
+                    handed++;
+                } else {
+                    LOG.log(System.Logger.Level.WARNING, "the " + a.name() + " device was not handed over: "
+                            + problem + "; the old device keeps running");
+                    host.verbose("device " + a.name() + " not handed over: " + problem);
+                }
             }
-            LauncherDevice successor = successorFor(a, bound);
-            if (successor != null && requested.add(a)) {
-                Request r = new Request(a, successor, new CompletableFuture<>());
-                requests.add(r);
-                made.add(r.done());
-            }
+            return handed;
+        } finally {
+            lock.unlock();
         }
-        return made;
-    }
-
-    /** True if a hand-over waits for the Launcher's thread (a cheap look, for its loop). */
-    boolean handoverPending() {
-        return !requests.isEmpty();
     }
 
     private static LauncherDevice successorFor(Attached a, List<LauncherDevice> bound) {
@@ -197,44 +225,6 @@ final class GuestDevices implements AutoCloseable {
             }
         }
         return sameType;
-    }
-
-    /**
-     * Does the hand-overs asked for; only on the Launcher's thread, between two
-     * notifications. A hand-over that fails leaves the old device running and is not
-     * a reason for the guest to die; returns a cause of death (the new device failing
-     * its first input service) or null.
-     */
-    String performHandovers(DeviceHost host) {
-        for (Request r; (r = requests.poll()) != null; ) {
-            String problem = handOver(r.from(), r.to(), host);
-            requested.remove(r.from());
-            if (problem != null) {
-                LOG.log(System.Logger.Level.WARNING, "the " + r.from().name() + " device was not handed over: "
-                        + problem + "; the old device keeps running");
-                host.verbose("device " + r.from().name() + " not handed over: " + problem);
-                r.done().complete(problem);
-                continue;
-            }
-            host.verbose("device " + r.from().name() + " handed over to a new implementation");
-            r.done().complete(null);
-            Attached now = current(r.from().name(), r.from().type());
-            // Keystrokes the old device held are the new one's now: deliver what fits.
-            String death = now == null ? null : guarded(now, () -> now.device().serviceInput());
-            if (death != null) {
-                return death;
-            }
-        }
-        return null;
-    }
-
-    private Attached current(String name, int type) {
-        for (Attached a : attached) {
-            if (a.name().equals(name) && a.type() == type) {
-                return a;
-            }
-        }
-        return null;
     }
 
     /** One hand-over; returns null once the new device runs, or why the old one still does. */
@@ -343,16 +333,18 @@ final class GuestDevices implements AutoCloseable {
 
     @Override
     public void close() {
-        closed = true;
-        for (Request r; (r = requests.poll()) != null; ) {
-            r.done().complete("the guest ended");
-        }
-        for (Attached a : attached) {
-            try {
-                a.device().close();
-            } catch (RuntimeException e) {
-                // Closing one device must not keep the others open.
+        lock.lock();
+        try {
+            closed = true;
+            for (Attached a : attached) {
+                try {
+                    a.device().close();
+                } catch (RuntimeException e) {
+                    // Closing one device must not keep the others open.
+                }
             }
+        } finally {
+            lock.unlock();
         }
     }
 }

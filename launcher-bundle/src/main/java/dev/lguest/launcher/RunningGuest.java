@@ -40,15 +40,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  * lets that thread go. When a read fails with ENOENT the guest is dead, and one more
  * read says why: "Power down" is a clean power-off.
  *
- * The loop is also where devices change hands: between two reads no device call is
- * under way, so a hand-over asked for by another thread (a device bundle swapped) is
- * done there. {@link #reconcileDevices} asks for it and breaks the guest out the way
- * the Waker does, so the swap waits for a notification no longer than a BREAK takes.
+ * Devices change hands on the thread that swaps their bundle ({@link
+ * #reconcileDevices}), while the guest runs on; the new device then needs one input
+ * service on this thread (keystrokes the old one held), so the swapping thread breaks
+ * the guest out the way the Waker does, and the loop serves input once more.
  */
 final class RunningGuest implements GuestSession {
     private static final System.Logger LOG = System.getLogger(RunningGuest.class.getName());
     private static final AtomicInteger THREADS = new AtomicInteger();
-    /** How long a device swap waits for the guest's thread to hand its devices over. */
+    /** How long a device swap waits for a device call of the guest's to end. */
     private static final long HANDOVER_WAIT_NANOS = TimeUnit.SECONDS.toNanos(10);
     /** The early console prints at most this much of one NOTIFY'd string. */
     private static final int EARLY_CONSOLE_MAX = 4096;
@@ -72,6 +72,8 @@ final class RunningGuest implements GuestSession {
     private final Thread thread;
     private final Runnable onEnd;
     private volatile LguestFile file;
+    /** A device changed hands: the loop lets the devices take their input once more. */
+    private volatile boolean inputAfterHandover;
 
     RunningGuest(DeviceSource deviceSource, MemorySegment launcherMemory, Arena arena, GuestLayout layout,
                  int pgdir, int entry, PrintStream console, GuestDevices devices, LauncherDeviceHost deviceHost) {
@@ -181,8 +183,9 @@ final class RunningGuest implements GuestSession {
         GuestMemory memory = new GuestMemory(launcherMemory);
         ByteBuffer reply = ByteBuffer.allocate(1024).order(ByteOrder.LITTLE_ENDIAN);
         while (true) {
-            if (devices.handoverPending()) {
-                String problem = devices.performHandovers(deviceHost);
+            if (inputAfterHandover) {
+                inputAfterHandover = false;
+                String problem = devices.serviceInput();
                 if (problem != null) {
                     return new GuestOutcome(false, problem);
                 }
@@ -200,11 +203,8 @@ final class RunningGuest implements GuestSession {
                 String reason = len > 0 ? cString(reply.array(), (int) len) : "unknown reason";
                 return new GuestOutcome(reason.equals(Lguest.POWER_DOWN), reason);
             } else if (n == -Errno.EAGAIN) {
+                inputAfterHandover = false;
                 String problem = devices.serviceInput();
-                // A device swap may be what broke us out: hand over before the Waker goes.
-                if (problem == null && devices.handoverPending()) {
-                    problem = devices.performHandovers(deviceHost);
-                }
                 // Release the Waker whatever happened, or it would wait for nothing.
                 call(f -> f.write(words(LguestRequest.BREAK, 0)));
                 if (problem != null) {
@@ -256,30 +256,25 @@ final class RunningGuest implements GuestSession {
 
     /**
      * The device services bound now are {@code bound}: every device of this guest
-     * whose service is gone passes to a bound one of its type. Called from any thread
-     * but the guest's; returns once the hand-overs are done (or failed, the old device
-     * still running), or after a while if the guest's thread cannot get to them.
+     * whose service is gone passes to a bound one of its type, on this thread, while
+     * the guest runs on. Returns once the hand-overs are done (or failed, the old
+     * device still running) and the guest's thread has given the new devices their
+     * first input service.
      */
     void reconcileDevices(List<LauncherDevice> bound) {
-        List<CompletableFuture<String>> asked = devices.planHandovers(bound);
-        if (asked.isEmpty() || Thread.currentThread() == thread) {
+        int handed;
+        try {
+            handed = devices.handOverUnbound(bound, deviceHost, HANDOVER_WAIT_NANOS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
             return;
         }
-        CompletableFuture<Void> all = CompletableFuture.allOf(asked.toArray(CompletableFuture[]::new));
-        long deadline = System.nanoTime() + HANDOVER_WAIT_NANOS;
-        while (!all.isDone() && thread.isAlive() && System.nanoTime() - deadline < 0) {
-            // The Waker's BREAK: it returns once the guest's thread has been through
-            // its input service, which is where the hand-over happens. Before the guest
-            // exists it returns at once, and the loop does the hand-over at its next turn.
+        if (handed > 0) {
+            inputAfterHandover = true;
+            // The Waker's BREAK: back once the guest's thread has served input. Before
+            // the guest exists, or on the guest's own thread, it returns at once, and
+            // the loop serves the input at its next turn.
             deviceHost.wakeGuest();
-            try {
-                all.get(1, TimeUnit.MILLISECONDS);
-            } catch (TimeoutException | ExecutionException e) {
-                // Look again.
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
         }
     }
 

@@ -1,22 +1,40 @@
 package dev.lguest.launcher;
 
+import dev.lguest.api.launcher.BootSpec;
 import dev.lguest.api.launcher.ConfigField;
+import dev.lguest.api.launcher.DeviceHandover;
+import dev.lguest.api.launcher.DeviceHost;
+import dev.lguest.api.launcher.DeviceState;
 import dev.lguest.api.launcher.GuestDevice;
+import dev.lguest.api.launcher.HandoverException;
+import dev.lguest.api.launcher.LauncherDevice;
 import dev.lguest.api.launcher.Virtqueue;
 import dev.lguest.api.launcher.VirtqueueFault;
 import dev.lguest.api.memory.GuestMemory;
 import dev.lguest.api.memory.GuestMemoryFault;
 import org.junit.jupiter.api.Test;
 
+import java.io.InputStream;
+import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** NOTIFY dispatch: from a ring's page to its device, and every failure to a cause of death. */
+/**
+ * NOTIFY dispatch: from a ring's page to its device, and every failure to a cause of
+ * death; and the hand-over of a device to another implementation, on the swapping
+ * thread, never at the same time as a device call.
+ */
 class GuestDevicesTest {
     private static final long MEM = 4 << 20;
     private final GuestLayout layout = new GuestLayout(MEM);
@@ -24,8 +42,9 @@ class GuestDevicesTest {
     private final GuestDevices devices = new GuestDevices(memory, layout);
 
     /** A device that records its kicks, or fails the way it is told to. */
-    private static final class Recorder implements GuestDevice {
+    private static class Recorder implements GuestDevice {
         final List<Integer> kicks = new ArrayList<>();
+        final List<String> handOverCalls = new ArrayList<>();
         List<Virtqueue> queues;
         RuntimeException failure;
         boolean closed;
@@ -59,8 +78,95 @@ class GuestDevicesTest {
         }
 
         @Override
+        public DeviceState suspend() {
+            handOverCalls.add("suspend on " + Thread.currentThread().getName());
+            return new Kicks(List.copyOf(kicks));
+        }
+
+        @Override
+        public void resume() {
+            handOverCalls.add("resume");
+        }
+
+        @Override
+        public void retire() {
+            handOverCalls.add("retire");
+        }
+
+        @Override
         public void close() {
             closed = true;
+        }
+    }
+
+    /** A recorder's state: the kicks it saw. */
+    private record Kicks(List<Integer> seen) implements DeviceState {
+    }
+
+    /** A kind of device that makes recorders, and takes a recorder's kicks over (or refuses to). */
+    private static final class RecorderKind implements LauncherDevice {
+        final List<DeviceHandover> adopted = new ArrayList<>();
+        Recorder made;
+        boolean refuse;
+
+        @Override
+        public int type() {
+            return 9;
+        }
+
+        @Override
+        public String name() {
+            return "rec";
+        }
+
+        @Override
+        public Optional<GuestDevice> attach(BootSpec spec, DeviceHost host) {
+            return Optional.of(new Recorder());
+        }
+
+        @Override
+        public GuestDevice adopt(DeviceHandover handover, DeviceHost host) throws HandoverException {
+            if (refuse) {
+                throw new HandoverException("rec: refused");
+            }
+            adopted.add(handover);
+            made = new Recorder();
+            made.kicks.addAll(((Kicks) handover.state()).seen());
+            return made;
+        }
+    }
+
+    /** What the Launcher offers devices, with nothing behind it; it keeps what is said to it. */
+    private static final class QuietHost implements DeviceHost {
+        final List<String> said = new ArrayList<>();
+
+        @Override
+        public PrintStream console() {
+            return System.out;
+        }
+
+        @Override
+        public InputStream input() {
+            return null;
+        }
+
+        @Override
+        public void wakeGuest() {
+        }
+
+        @Override
+        public void stopGuest(String reason) {
+            said.add("stop: " + reason);
+        }
+
+        @Override
+        public boolean verbose() {
+            return true;
+        }
+
+        @Override
+        public void verbose(String line) {
+            said.add(line);
         }
     }
 
@@ -100,5 +206,96 @@ class GuestDevicesTest {
         devices.setInterruptLine(raised::add);
         r.queues.get(1).interrupt();
         assertEquals(List.of(2), raised);
+    }
+
+    @Test
+    void aHandOverWaitsForTheDeviceCallUnderWayAndHappensOnTheSwappingThread() throws Exception {
+        RecorderKind first = new RecorderKind();
+        RecorderKind second = new RecorderKind();
+        CountDownLatch inCall = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Recorder old = new Recorder() {
+            @Override
+            public void notified(int index) {
+                super.notified(index);
+                if (kicks.size() == 2) {
+                    // The second kick stays in the device until the test lets it go.
+                    inCall.countDown();
+                    awaitQuietly(release);
+                }
+            }
+        };
+        devices.add("rec", 9, first, old);
+        assertNull(devices.notify(MEM + 0x1000));
+        CompletableFuture<String> guestCall = CompletableFuture.supplyAsync(() -> devices.notify(MEM + 0x3000));
+        assertTrue(inCall.await(10, TimeUnit.SECONDS));
+
+        QuietHost host = new QuietHost();
+        CompletableFuture<Integer> swap = new CompletableFuture<>();
+        Thread swapper = new Thread(() -> {
+            try {
+                swap.complete(devices.handOverUnbound(List.of(second), host, TimeUnit.SECONDS.toNanos(10)));
+            } catch (Throwable t) {
+                swap.completeExceptionally(t);
+            }
+        }, "swapper");
+        swapper.start();
+        // While the guest's call is in the old device, the hand-over does not start.
+        Thread.sleep(200);
+        assertFalse(swap.isDone());
+        assertTrue(old.handOverCalls.isEmpty());
+
+        release.countDown();
+        assertNull(guestCall.get(10, TimeUnit.SECONDS));
+        assertEquals(1, swap.get(10, TimeUnit.SECONDS));
+        assertEquals(List.of("suspend on swapper", "retire"), old.handOverCalls);
+        // The successor took the old one's state, and the rings where they stood.
+        DeviceHandover handover = second.adopted.getFirst();
+        assertEquals(List.of(0, 1), second.made.kicks);
+        assertEquals(2, handover.queues().size());
+        assertEquals(List.of("device rec handed over to a new implementation"), host.said);
+        // The guest's next NOTIFY goes to the successor, on the same ring page.
+        assertNull(devices.notify(MEM + 0x1000));
+        assertEquals(List.of(0, 1, 0), second.made.kicks);
+        assertEquals(List.of(0, 1), old.kicks);
+        assertSame(second, devices.attached().getFirst().kind());
+        // Bound again as it is: nothing to hand over.
+        assertEquals(0, devices.handOverUnbound(List.of(second), host, 0));
+    }
+
+    @Test
+    void aRefusedHandOverLeavesTheOldDeviceRunning() throws Exception {
+        RecorderKind first = new RecorderKind();
+        RecorderKind second = new RecorderKind();
+        second.refuse = true;
+        Recorder old = new Recorder();
+        devices.add("rec", 9, first, old);
+        QuietHost host = new QuietHost();
+        assertEquals(0, devices.handOverUnbound(List.of(second), host, 0));
+        assertEquals(List.of("suspend on " + Thread.currentThread().getName(), "resume"), old.handOverCalls);
+        assertEquals(List.of("device rec not handed over: rec: refused"), host.said);
+        assertNull(devices.notify(MEM + 0x1000));
+        assertEquals(List.of(0), old.kicks);
+        // No service of its type bound at all: the device keeps running as it is.
+        assertEquals(0, devices.handOverUnbound(List.of(), host, 0));
+        assertSame(old, devices.attached().getFirst().device());
+    }
+
+    @Test
+    void aGuestThatEndedHandsNothingOver() throws Exception {
+        Recorder old = new Recorder();
+        devices.add("rec", 9, new RecorderKind(), old);
+        devices.close();
+        assertEquals(0, devices.handOverUnbound(List.of(new RecorderKind()), new QuietHost(), 0));
+        assertTrue(old.handOverCalls.isEmpty());
+        assertTrue(old.closed);
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -13,8 +13,15 @@ import java.util.List;
  *
  * A device that can be replaced while its guest runs (its bundle swapped or updated)
  * implements the hand-over: {@link #suspend()}, then {@link #retire()} once the
- * successor took over, or {@link #resume()} if it could not. All three come on the
- * Launcher thread, between two notifications.
+ * successor took over, or {@link #resume()} if it could not. These three (and the
+ * successor's {@link LauncherDevice#adopt} and {@link #connect}) come on the thread
+ * that swaps the bundle, while the guest keeps running: a swap need not stop the
+ * guest. The Launcher never calls a device from two threads at once, and what a call
+ * did is visible to the next, whatever its thread; so a device still needs no locking
+ * of its own, but the hand-over calls must not touch the rings (the guest may be
+ * adding buffers at that moment). Ring work belongs to {@link #notified} and
+ * {@link #serviceInput()}, which the new device gets once on the guest's thread right
+ * after it took over.
  */
 public interface GuestDevice extends AutoCloseable {
     /** How many virtqueues the device has; they come first in its descriptor, in order. */

@@ -4,7 +4,9 @@
  * device, a {@link dev.lguest.api.launcher.GuestDevice} per guest, fed
  * {@link dev.lguest.api.launcher.Virtqueue}s by the Launcher). 2.1: a guest's device can
  * be handed over to another implementation while the guest runs
- * ({@link dev.lguest.api.launcher.DeviceHandover}).
+ * ({@link dev.lguest.api.launcher.DeviceHandover}). 2.2: the hand-over calls come on
+ * the swapping thread while the guest runs, never at the same time as another call of
+ * the device, and do not touch the rings.
  */
 @org.osgi.annotation.bundle.Export
 @org.osgi.annotation.versioning.Version("2.1.0")
