@@ -228,6 +228,15 @@ public final class SwitcherComponent implements Switcher {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     void bindCpuFactory(X86CpuFactory factory) {
+        if (!guests.isEmpty()) {
+            // Guests will move onto this factory's CPUs: its code is loaded here, on
+            // the binding thread, rather than on theirs (see CpuFirstRun).
+            CpuFirstRun.Result first = CpuFirstRun.run(factory);
+            if (first.stoppedBy() != null) {
+                LOG.log(System.Logger.Level.WARNING, "the first run of " + factory.name() + "'s CPU went wrong: "
+                        + first.stoppedBy() + " (guests move onto it all the same)");
+            }
+        }
         cpus.bind(factory);
         // Guests move to the new CPU at their next boundary; wake them so it is soon.
         guests.keySet().forEach(Guest::wake);

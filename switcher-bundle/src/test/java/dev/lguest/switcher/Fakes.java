@@ -50,10 +50,15 @@ final class Fakes {
         }
     }
 
-    /** Makes ScriptedCpus that share one script, so a migrated guest carries on with it. */
+    /**
+     * Makes ScriptedCpus that share one script, so a migrated guest carries on with it.
+     * A CPU for the switcher's scratch machine (CpuFirstRun's, told by its size) does
+     * not touch the script: it "runs" the first-run program to its end at once.
+     */
     static final class ScriptedFactory implements X86CpuFactory {
         final Deque<ScriptedCpu.Step> script;
         final List<ScriptedCpu> made = new ArrayList<>();
+        int firstRuns;
 
         ScriptedFactory(Deque<ScriptedCpu.Step> script) {
             this.script = script;
@@ -61,6 +66,15 @@ final class Fakes {
 
         @Override
         public X86Cpu create(PhysicalMemory bus) {
+            if (bus.ramPages() == CpuFirstRun.RAM_BYTES / PhysicalMemory.PAGE_SIZE) {
+                firstRuns++;
+                return new StateOnlyCpu() {
+                    @Override
+                    public CpuExit run(long budget) {
+                        return new CpuExit(ExitReason.VECTOR, CpuFirstRun.ROUND_VECTOR, 0, 1);
+                    }
+                };
+            }
             ScriptedCpu cpu = new ScriptedCpu(script);
             made.add(cpu);
             return cpu;

@@ -222,6 +222,18 @@ class SwitcherComponentTest {
     }
 
     @Test
+    void aCpuFactoryBoundWhileGuestsExistRunsACpuOfItsOwnFirst() {
+        hypercall(17, 1);
+        assertEquals(1, switcher.run(guest));
+        assertEquals(0, cpus.firstRuns, "no guest existed when the first factory was bound");
+        Fakes.ScriptedFactory second = new Fakes.ScriptedFactory(script);
+        switcher.bindCpuFactory(second);
+        assertEquals(1, second.firstRuns, "the new factory's CPU ran on the scratch machine");
+        assertTrue(second.made.isEmpty(), "the guest's own CPU is made when the guest moves, not before");
+        assertSame(cpus, guest.cpuMaker, "the guest moves at its next turn");
+    }
+
+    @Test
     void anUpdatedCpuBundleLeavesTheGuestParkedUntilItsNewRevisionBinds() throws Exception {
         step(s -> s.gpr[X86.EBX] = 0xfeedbeef, ExitReason.BUDGET, 0, 0);
         hypercall(17, 1);
@@ -253,6 +265,9 @@ class SwitcherComponentTest {
         X86CpuFactory slow = new X86CpuFactory() {
             @Override
             public X86Cpu create(PhysicalMemory bus) {
+                if (bus != guest.bus) {
+                    return cpus.create(bus); // the first run on the switcher's scratch machine
+                }
                 creating.countDown();
                 try {
                     mayCreate.await();
