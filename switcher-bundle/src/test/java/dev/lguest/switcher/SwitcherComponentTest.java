@@ -317,16 +317,26 @@ class SwitcherComponentTest {
         switcher.bindPageTables(slow);
         step(s -> s.cr2 = 0xc0001000, ExitReason.VECTOR, X86.PF_VECTOR, 2);
         hypercall(17, 1);
-        CompletableFuture<Long> run = CompletableFuture.supplyAsync(() -> switcher.run(guest), threads);
-        assertTrue(inCall.await(30, TimeUnit.SECONDS));
-        CompletableFuture<Void> unbind = CompletableFuture.runAsync(() -> switcher.unbindPageTables(slow), threads);
-        Thread.sleep(50);
-        assertFalse(unbind.isDone(), "the unbind waits: the guest is inside the old page tables");
-        mayReturn.countDown();
-        unbind.get(30, TimeUnit.SECONDS);
-        // The guest then waits for page tables; the next revision comes.
-        switcher.bindPageTables(mmu);
-        assertEquals(1, run.get(30, TimeUnit.SECONDS));
+        // The framework's side runs on another thread; the guest runs on this one, its
+        // owner, as a Launcher's thread runs its guest.
+        CompletableFuture<Void> framework = CompletableFuture.runAsync(() -> {
+            try {
+                assertTrue(inCall.await(30, TimeUnit.SECONDS));
+                CompletableFuture<Void> unbind = CompletableFuture.runAsync(() -> switcher.unbindPageTables(slow),
+                        threads);
+                Thread.sleep(50);
+                assertFalse(unbind.isDone(), "the unbind waits: the guest is inside the old page tables");
+                mayReturn.countDown();
+                // The guest then waits for page tables, which the unbind sees: it returns.
+                unbind.get(5, TimeUnit.SECONDS);
+                // The next revision comes.
+                switcher.bindPageTables(mmu);
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        }, threads);
+        assertEquals(1, switcher.run(guest));
+        framework.get(30, TimeUnit.SECONDS);
         assertFalse(guest.isDead(), guest.deadReason());
     }
 
