@@ -513,6 +513,20 @@ static void unexpected(struct trap_frame *f, u32 cr2)
         print_hex(f->error);
         print(" cr2 ");
         print_hex(cr2);
+        print("\n# cs ");
+        print_hex(f->cs);
+        print(" eflags ");
+        print_hex(f->eflags);
+        print(" frame ");
+        print_hex((u32)f);
+        print(" eax ");
+        print_hex(f->eax);
+        print(" ds ");
+        print_hex(f->ds);
+        print(" timer ticks ");
+        print_u32(timer_ticks);
+        print(" last timer eip ");
+        print_hex(timer_last_eip);
         print("\n");
         panic("testkernel: unexpected trap");
 }
