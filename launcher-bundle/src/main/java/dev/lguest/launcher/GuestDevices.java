@@ -84,25 +84,21 @@ final class GuestDevices implements AutoCloseable {
     Attached add(String name, int type, LauncherDevice kind, GuestDevice device) throws BootException {
         lock.lock();
         try {
-            return addLocked(name, type, kind, device);
+            List<ConfigField> config = List.copyOf(device.configFields());
+            List<DevicePage.QueuePlacement> placements = page.add(name, type, device.queueCount(), config);
+            List<VirtqueueRing> rings = new ArrayList<>();
+            for (int q = 0; q < placements.size(); q++) {
+                DevicePage.QueuePlacement p = placements.get(q);
+                rings.add(new VirtqueueRing(memory, name + " queue " + q, p.ringAddress(), DevicePage.QUEUE_ENTRIES,
+                        p.irq(), irq -> interruptLine.accept(irq)));
+            }
+            device.connect(List.<Virtqueue>copyOf(rings));
+            Attached a = new Attached(name, type, kind, device, List.copyOf(rings), config);
+            attached.add(a);
+            return a;
         } finally {
             lock.unlock();
         }
-    }
-
-    private Attached addLocked(String name, int type, LauncherDevice kind, GuestDevice device) throws BootException {
-        List<ConfigField> config = List.copyOf(device.configFields());
-        List<DevicePage.QueuePlacement> placements = page.add(name, type, device.queueCount(), config);
-        List<VirtqueueRing> rings = new ArrayList<>();
-        for (int q = 0; q < placements.size(); q++) {
-            DevicePage.QueuePlacement p = placements.get(q);
-            rings.add(new VirtqueueRing(memory, name + " queue " + q, p.ringAddress(), DevicePage.QUEUE_ENTRIES,
-                    p.irq(), irq -> interruptLine.accept(irq)));
-        }
-        device.connect(List.<Virtqueue>copyOf(rings));
-        Attached a = new Attached(name, type, kind, device, List.copyOf(rings), config);
-        attached.add(a);
-        return a;
     }
 
     List<Attached> attached() {
@@ -182,9 +178,12 @@ final class GuestDevices implements AutoCloseable {
             return 0;
         }
         try {
+            if (closed) {
+                return 0;
+            }
             int handed = 0;
             for (Attached a : attached) {
-                if (closed || a.kind() == null || bound.stream().anyMatch(k -> k == a.kind())) {
+                if (a.kind() == null || bound.stream().anyMatch(k -> k == a.kind())) {
                     continue;
                 }
                 LauncherDevice successor = successorFor(a, bound);

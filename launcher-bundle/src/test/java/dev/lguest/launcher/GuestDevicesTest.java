@@ -12,10 +12,9 @@ import dev.lguest.api.launcher.Virtqueue;
 import dev.lguest.api.launcher.VirtqueueFault;
 import dev.lguest.api.memory.GuestMemory;
 import dev.lguest.api.memory.GuestMemoryFault;
+import dev.lguest.testing.devices.RecordingDeviceHost;
 import org.junit.jupiter.api.Test;
 
-import java.io.InputStream;
-import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
@@ -136,40 +135,6 @@ class GuestDevicesTest {
         }
     }
 
-    /** What the Launcher offers devices, with nothing behind it; it keeps what is said to it. */
-    private static final class QuietHost implements DeviceHost {
-        final List<String> said = new ArrayList<>();
-
-        @Override
-        public PrintStream console() {
-            return System.out;
-        }
-
-        @Override
-        public InputStream input() {
-            return null;
-        }
-
-        @Override
-        public void wakeGuest() {
-        }
-
-        @Override
-        public void stopGuest(String reason) {
-            said.add("stop: " + reason);
-        }
-
-        @Override
-        public boolean verbose() {
-            return true;
-        }
-
-        @Override
-        public void verbose(String line) {
-            said.add(line);
-        }
-    }
-
     @Test
     void aNotifyNamesARingByItsPage() throws Exception {
         Recorder r = new Recorder();
@@ -230,7 +195,7 @@ class GuestDevicesTest {
         CompletableFuture<String> guestCall = CompletableFuture.supplyAsync(() -> devices.notify(MEM + 0x3000));
         assertTrue(inCall.await(10, TimeUnit.SECONDS));
 
-        QuietHost host = new QuietHost();
+        RecordingDeviceHost host = new RecordingDeviceHost();
         CompletableFuture<Integer> swap = new CompletableFuture<>();
         Thread swapper = new Thread(() -> {
             try {
@@ -253,7 +218,7 @@ class GuestDevicesTest {
         DeviceHandover handover = second.adopted.getFirst();
         assertEquals(List.of(0, 1), second.made.kicks);
         assertEquals(2, handover.queues().size());
-        assertEquals(List.of("device rec handed over to a new implementation"), host.said);
+        assertEquals(List.of("device rec handed over to a new implementation"), host.verboseLines);
         // The guest's next NOTIFY goes to the successor, on the same ring page.
         assertNull(devices.notify(MEM + 0x1000));
         assertEquals(List.of(0, 1, 0), second.made.kicks);
@@ -270,10 +235,10 @@ class GuestDevicesTest {
         second.refuse = true;
         Recorder old = new Recorder();
         devices.add("rec", 9, first, old);
-        QuietHost host = new QuietHost();
+        RecordingDeviceHost host = new RecordingDeviceHost();
         assertEquals(0, devices.handOverUnbound(List.of(second), host, 0));
         assertEquals(List.of("suspend on " + Thread.currentThread().getName(), "resume"), old.handOverCalls);
-        assertEquals(List.of("device rec not handed over: rec: refused"), host.said);
+        assertEquals(List.of("device rec not handed over: rec: refused"), host.verboseLines);
         assertNull(devices.notify(MEM + 0x1000));
         assertEquals(List.of(0), old.kicks);
         // No service of its type bound at all: the device keeps running as it is.
@@ -286,7 +251,7 @@ class GuestDevicesTest {
         Recorder old = new Recorder();
         devices.add("rec", 9, new RecorderKind(), old);
         devices.close();
-        assertEquals(0, devices.handOverUnbound(List.of(new RecorderKind()), new QuietHost(), 0));
+        assertEquals(0, devices.handOverUnbound(List.of(new RecorderKind()), new RecordingDeviceHost(), 0));
         assertTrue(old.handOverCalls.isEmpty());
         assertTrue(old.closed);
     }
