@@ -51,7 +51,6 @@ public class ConcurrentSwapStress {
     private static final int CONCURRENT_SWAPS = Integer.getInteger("lguest.concurrent.swaps", 20);
     private static final List<String> WORKLOAD = SwapKit.workloadArguments(5, 2);
     private static final Duration TIMEOUT = Duration.ofMinutes(3);
-    private static SwapKit.Finished reference;
 
     @Inject
     private GuestLauncher launcher;
@@ -64,22 +63,10 @@ public class ConcurrentSwapStress {
         return new Option[] {DefaultBuild.options()};
     }
 
-    private synchronized SwapKit.Finished reference() throws Exception {
-        if (reference == null) {
-            try (SwapKit.Run run = SwapKit.boot(launcher, WORKLOAD)) {
-                reference = run.finish(TIMEOUT);
-            }
-            assertTrue(reference.outcome().reason(), reference.outcome().poweredOff());
-            assertTrue("the reference run passed every test:\n" + reference.console(),
-                    reference.console().contains("failed 0\n# passed") || reference.console().endsWith("failed 0"));
-        }
-        return reference;
-    }
-
     /** Every component (or those named by lguest.concurrent.only) swapped at once. */
     @Test
     public void everyComponentAtOnce() throws Exception {
-        SwapKit.Finished expected = reference();
+        SwapKit.Finished expected = SwapKit.referenceRun(launcher, WORKLOAD, TIMEOUT);
         SwapKit.Finished got;
         List<SwapKit.Alternation> copies = new ArrayList<>();
         try {

@@ -130,6 +130,21 @@ final class SwapKit {
     record Finished(GuestOutcome outcome, String console, byte[] disk) {
     }
 
+    /**
+     * The workload run once without swaps, to compare a run with swaps against: it
+     * must power off having passed every test.
+     */
+    static Finished referenceRun(GuestLauncher launcher, List<String> args, Duration timeout) throws Exception {
+        Finished reference;
+        try (Run run = boot(launcher, args)) {
+            reference = run.finish(timeout);
+        }
+        org.junit.Assert.assertTrue(reference.outcome().reason(), reference.outcome().poweredOff());
+        org.junit.Assert.assertTrue("the reference run passed every test:\n" + reference.console(),
+                reference.console().contains("failed 0\n# passed") || reference.console().endsWith("failed 0"));
+        return reference;
+    }
+
     static Run boot(GuestLauncher launcher, List<String> args) throws Exception {
         Path disk = Files.createTempFile("swap-disk", ".img");
         Files.write(disk, new byte[DISK_SECTORS * 512]);
