@@ -4,13 +4,18 @@
 // change). A conditional branch does not end it: the executor leaves the block where
 // one is taken and carries on past one that is not, which saves a block lookup per
 // untaken branch. It is what the code cache keeps, so it holds only the decoder's
-// description of the code and the bytes it was decoded from; the same block serves
-// every linear address mapping that page.
+// description of the code and the bytes it was decoded from. Decoded instructions hold
+// absolute EIPs (next, branch targets, pushed return addresses), so a block is valid
+// only at the EIP it was decoded at; another mapping of the same page gets its own.
 package dev.lguest.cpu.interpreter;
 
 final class Block {
     /** Where the first byte lives: physical frame and offset within it. */
     final int frame, offset;
+    /** The EIP the block was decoded at: the only one it may run at. */
+    final int eip;
+    /** Another block decoded from the same physical place at another EIP, or null. */
+    Block alias;
     /** Decoded for a 32-bit code segment (CS.D), which sets the default sizes. */
     final boolean code32;
     final Instruction[] code;
@@ -62,6 +67,7 @@ final class Block {
         this.offset = offset;
         this.code32 = code32;
         this.code = code;
+        this.eip = code[0].start;
         this.bytes = bytes;
         int n = code.length;
         this.endsInCompareAndBranch = n >= 2 && code[n - 1].handler == Executor.JCC

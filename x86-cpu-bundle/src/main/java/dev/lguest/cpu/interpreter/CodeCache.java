@@ -1,7 +1,12 @@
-// Decoded code, kept by PHYSICAL address so that each instruction is decoded once
-// however many linear addresses map it and however often the page tables change: the
+// Decoded code, kept by PHYSICAL address so that it survives page table changes: the
 // CPU translates EIP through its TLB on every block entry, and the cache answers for
 // the physical frame and offset found. Only guest RAM frames are cached.
+//
+// A decoded instruction is NOT position-independent: it holds the EIPs it was decoded
+// at (its own, the next one, a relative branch's target, the return address a CALL or
+// INT pushes). So a block serves only the EIP it was decoded at. One physical page is
+// often mapped at several addresses (Linux maps its vDSO page at a different address in
+// every process), so each offset keeps a short chain of blocks, one per EIP seen there.
 //
 // Cached code goes stale in two ways, handled separately:
 //  - the CPU stores into a page holding code (Linux patches its paravirt call sites,
@@ -21,13 +26,15 @@ import java.util.Arrays;
 final class CodeCache {
     /** Longest block: bounds the decode work wasted when a page is overwritten. */
     static final int MAX_INSTRUCTIONS = 64;
+    /** Blocks kept at one physical place for different EIPs; the oldest goes first. */
+    static final int MAX_ALIASES = 4;
 
     /** Thrown (without a stack) by the page reader when an instruction runs off its page. */
     private static final RuntimeException PAGE_END = new RuntimeException(null, null, false, false) {
         private static final long serialVersionUID = 1L;
     };
 
-    /** The decoded blocks of one frame, by the offset of their first byte. */
+    /** The decoded blocks of one frame, by the offset of their first byte (chained by EIP). */
     private static final class CodePage {
         final Block[] blocks = new Block[PhysicalMemory.PAGE_SIZE];
         /** One bit per byte of the page that some block was decoded from. */
@@ -76,8 +83,10 @@ final class CodeCache {
         }
         CodePage page = pages[frame];
         if (page != null) {
-            Block block = page.blocks[offset];
-            if (block != null && block.code32 == code32) {
+            for (Block block = page.blocks[offset]; block != null; block = block.alias) {
+                if (block.eip != eip || block.code32 != code32) {
+                    continue;
+                }
                 if (block.checkedEpoch == epoch) {
                     return block;
                 }
@@ -87,6 +96,7 @@ final class CodeCache {
                 }
                 // Written behind our back: the rest of the page is suspect too.
                 drop(frame);
+                break;
             }
         }
         return build(frame, offset, eip, code32);
@@ -143,11 +153,24 @@ final class CodeCache {
             pages[frame] = page;
             memory.protectCode(frame);
         }
+        block.alias = withoutOldest(page.blocks[offset]);
         page.blocks[offset] = block;
         for (int i = offset; i < offset + length; i++) {
             page.covered[i >>> 6] |= 1L << i;
         }
         return block;
+    }
+
+    /** The chain of blocks at one place, cut so that one more fits in MAX_ALIASES. */
+    private static Block withoutOldest(Block chain) {
+        Block last = chain;
+        for (int kept = 1; last != null; kept++, last = last.alias) {
+            if (kept == MAX_ALIASES - 1) {
+                last.alias = null;
+                break;
+            }
+        }
+        return chain;
     }
 
     /** The CPU stored {@code size} bytes at an offset of a code frame. */

@@ -1,6 +1,8 @@
 // Decoded code must never outlive the bytes it came from: stores by the CPU into a
 // block (later in the same block, or in a loop), and writes to RAM from outside the
-// CPU between runs, must both be seen by the next execution.
+// CPU between runs, must both be seen by the next execution. And decoded code is tied
+// to the address it was decoded at: one physical page run through two mappings (as
+// Linux runs its vDSO in every process) must use each mapping's own addresses.
 package dev.lguest.cpu.interpreter;
 
 import static dev.lguest.api.cpu.X86.EAX;
@@ -10,8 +12,13 @@ import static dev.lguest.cpu.interpreter.TestMachine.concat;
 import static dev.lguest.cpu.interpreter.TestMachine.imm32;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import static dev.lguest.api.cpu.X86.ECX;
+import static dev.lguest.api.cpu.X86.ESP;
+
 import dev.lguest.api.cpu.CpuExit;
+import dev.lguest.api.cpu.CpuState;
 import dev.lguest.api.cpu.ExitReason;
+import dev.lguest.api.cpu.X86;
 import org.junit.jupiter.api.Test;
 
 class CodeCacheTest {
@@ -53,6 +60,39 @@ class CodeCacheTest {
                 m.program(concat(new int[] {0xb8}, imm32(value), new int[] {0xcd, 0x1f}));
                 assertEquals(ExitReason.VECTOR, m.run().reason());
                 assertEquals(value, m.cpu.gpr(EAX));
+            }
+        }
+    }
+
+    /** A second linear address of the page at CODE. */
+    private static final int ALIAS = 0x300000;
+    private static final int HANDLER = 0x11000;
+
+    @Test
+    void onePhysicalPageRunsWithTheAddressesOfEachMapping() {
+        try (TestMachine m = new TestMachine()) {
+            m.write32(TestMachine.PAGE_TABLE + (ALIAS >>> 12) * 4, CODE | 7);
+            m.load(CODE,
+                    0xe8, 0, 0, 0, 0, // call +0: pushes the address of the next instruction
+                    0x5b, // pop ebx
+                    0xeb, 0x00, // jmp +0
+                    0xcd, 0x80, // int 0x80: the handler reads the EIP it pushed
+                    0x0f, 0x0b); // ud2: faults to the host at its own address
+            m.load(HANDLER, 0x8b, 0x0c, 0x24, 0xcf); // mov ecx, [esp]; iret
+            m.setGate(0x80, TestMachine.KERNEL_CODE, HANDLER, 0xe, 3);
+            CpuState s = m.cpu.saveState();
+            s.setHostVector(X86.UD, true);
+            m.cpu.loadState(s);
+            for (int base : new int[] {CODE, ALIAS, CODE, ALIAS}) {
+                m.cpu.setEip(base);
+                m.cpu.setGpr(ESP, TestMachine.KERNEL_STACK);
+                CpuExit exit = m.run();
+                assertEquals(ExitReason.VECTOR, exit.reason(), "at " + Integer.toHexString(base));
+                assertEquals(X86.UD, exit.vector());
+                assertEquals(base + 5, m.cpu.gpr(EBX), "CALL's return address");
+                assertEquals(base + 10, m.cpu.gpr(ECX), "INT's return address");
+                assertEquals(base + 10, m.cpu.eip(), "the fault's EIP");
+                assertEquals(6, exit.instructions());
             }
         }
     }
