@@ -16,7 +16,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
     @AttributeDefinition(name = "Slice (instructions)", min = "256",
             description = "Guest instructions per slice: how long a guest runs on its CPU before the run "
                     + "loop looks at interrupts, breaks and swaps. Shorter slices react sooner and cost more.")
-    long slice_instructions() default SwitcherComponent.SLICE;
+    long slice_instructions() default RunLoop.SLICE;
 
     @AttributeDefinition(name = "Minimum timer period (µs)", min = "0",
             description = "The shortest time between two timer interrupts (IRQ 0, SET_CLOCKEVENT) of one "

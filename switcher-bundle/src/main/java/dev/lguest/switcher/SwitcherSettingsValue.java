@@ -11,7 +11,7 @@ import java.util.Locale;
  */
 record SwitcherSettingsValue(long sliceInstructions, long clockMinPeriodNanos, int loggedExits) {
     static final SwitcherSettingsValue DEFAULTS =
-            new SwitcherSettingsValue(SwitcherComponent.SLICE, 0, 0);
+            new SwitcherSettingsValue(RunLoop.SLICE, 0, 0);
 
     /** From ConfigAdmin's values; out-of-range numbers are brought into range, unknown exit names ignored. */
     static SwitcherSettingsValue of(SwitcherConfig config) {
@@ -19,7 +19,7 @@ record SwitcherSettingsValue(long sliceInstructions, long clockMinPeriodNanos, i
     }
 
     static SwitcherSettingsValue of(long sliceInstructions, long clockMinPeriodMicros, String[] logExits) {
-        long slice = Math.clamp(sliceInstructions, SwitcherComponent.MIN_SLICE, Long.MAX_VALUE / 2);
+        long slice = Math.clamp(sliceInstructions, RunLoop.MIN_SLICE, Long.MAX_VALUE / 2);
         long floor = Math.clamp(clockMinPeriodMicros, 0, 1_000_000_000L) * 1000;
         int mask = 0;
         for (String name : logExits == null ? new String[0] : logExits) {

@@ -458,15 +458,15 @@ class SwitcherComponentTest {
     @Test
     void aSliceEndsAboutWhenTheGuestsClockIsDue() {
         guest.clockDeadline = 0;
-        assertEquals(SwitcherComponent.SLICE, SwitcherComponent.sliceUntilClock(guest));
+        assertEquals(RunLoop.SLICE, RunLoop.sliceUntilClock(guest));
         guest.clockDeadline = System.nanoTime() + 1_000_000_000L;
-        assertEquals(SwitcherComponent.SLICE, SwitcherComponent.sliceUntilClock(guest), "a far deadline: a full slice");
+        assertEquals(RunLoop.SLICE, RunLoop.sliceUntilClock(guest), "a far deadline: a full slice");
         guest.clockDeadline = System.nanoTime() + 50_000;
-        long near = SwitcherComponent.sliceUntilClock(guest);
-        assertTrue(near < 50_000 * SwitcherComponent.INSTRUCTIONS_PER_NANOSECOND + 1 && near >= SwitcherComponent.MIN_SLICE,
+        long near = RunLoop.sliceUntilClock(guest);
+        assertTrue(near < 50_000 * RunLoop.INSTRUCTIONS_PER_NANOSECOND + 1 && near >= RunLoop.MIN_SLICE,
                 "50 us away: " + near);
         guest.clockDeadline = System.nanoTime() - 1;
-        assertEquals(SwitcherComponent.MIN_SLICE, SwitcherComponent.sliceUntilClock(guest), "overdue: the shortest slice");
+        assertEquals(RunLoop.MIN_SLICE, RunLoop.sliceUntilClock(guest), "overdue: the shortest slice");
     }
 
     @Test

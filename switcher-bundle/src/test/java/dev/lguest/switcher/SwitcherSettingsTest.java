@@ -22,13 +22,13 @@ class SwitcherSettingsTest {
     @Test
     void configurationValuesAreBroughtIntoRange() {
         SwitcherSettingsValue v = SwitcherSettingsValue.of(10, 250, new String[] {"page_fault", " HALT ", "nonsense"});
-        assertEquals(SwitcherComponent.MIN_SLICE, v.sliceInstructions(), "a slice below the minimum");
+        assertEquals(RunLoop.MIN_SLICE, v.sliceInstructions(), "a slice below the minimum");
         assertEquals(250_000, v.clockMinPeriodNanos());
         assertTrue(v.logs(Exit.PAGE_FAULT) && v.logs(Exit.HALT));
         assertFalse(v.logs(Exit.HYPERCALL));
         assertTrue(SwitcherSettingsValue.of(5000, 0, new String[] {"ALL"}).logs(Exit.NOTIFY));
         assertEquals(0, SwitcherSettingsValue.DEFAULTS.loggedExits());
-        assertEquals(SwitcherComponent.SLICE, SwitcherSettingsValue.DEFAULTS.sliceInstructions());
+        assertEquals(RunLoop.SLICE, SwitcherSettingsValue.DEFAULTS.sliceInstructions());
     }
 
     @Test
@@ -36,22 +36,22 @@ class SwitcherSettingsTest {
         try (Arena arena = Arena.ofConfined()) {
             var ram = arena.allocate(1 << 20);
             Guest guest = new Guest(new GuestMemory(ram), new PhysicalMemory(ram), 256, Thread.currentThread());
-            assertEquals(10_000, SwitcherComponent.sliceUntilClock(guest, 10_000));
+            assertEquals(10_000, RunLoop.sliceUntilClock(guest, 10_000));
             guest.clockDeadline = System.nanoTime() + 1_000_000_000L;
-            assertEquals(10_000, SwitcherComponent.sliceUntilClock(guest, 10_000), "a far deadline");
+            assertEquals(10_000, RunLoop.sliceUntilClock(guest, 10_000), "a far deadline");
         }
     }
 
     @Test
     void exitsAreCountedByKind() {
-        assertEquals(Exit.PAGE_FAULT, SwitcherComponent.kindOf(new CpuExit(ExitReason.VECTOR, X86.PF_VECTOR, 2, 1)));
-        assertEquals(Exit.GENERAL_PROTECTION, SwitcherComponent.kindOf(new CpuExit(ExitReason.VECTOR, X86.GP, 0, 1)));
-        assertEquals(Exit.HOST_INTERRUPT, SwitcherComponent.kindOf(
+        assertEquals(Exit.PAGE_FAULT, TrapHandler.kindOf(new CpuExit(ExitReason.VECTOR, X86.PF_VECTOR, 2, 1)));
+        assertEquals(Exit.GENERAL_PROTECTION, TrapHandler.kindOf(new CpuExit(ExitReason.VECTOR, X86.GP, 0, 1)));
+        assertEquals(Exit.HOST_INTERRUPT, TrapHandler.kindOf(
                 new CpuExit(ExitReason.VECTOR, Lguest.FIRST_EXTERNAL_VECTOR, 0, 1)));
-        assertEquals(Exit.OTHER_TRAP, SwitcherComponent.kindOf(new CpuExit(ExitReason.VECTOR, X86.UD, 0, 1)));
-        assertEquals(Exit.BUDGET, SwitcherComponent.kindOf(new CpuExit(ExitReason.BUDGET, 0, 0, 1)));
-        assertNull(SwitcherComponent.kindOf(new CpuExit(ExitReason.VECTOR, Lguest.TRAP_ENTRY, 0, 1)),
+        assertEquals(Exit.OTHER_TRAP, TrapHandler.kindOf(new CpuExit(ExitReason.VECTOR, X86.UD, 0, 1)));
+        assertEquals(Exit.BUDGET, TrapHandler.kindOf(new CpuExit(ExitReason.BUDGET, 0, 0, 1)));
+        assertNull(TrapHandler.kindOf(new CpuExit(ExitReason.VECTOR, Lguest.TRAP_ENTRY, 0, 1)),
                 "int 0x1f counts as HYPERCALL when the hypercall is done");
-        assertNull(SwitcherComponent.kindOf(new CpuExit(ExitReason.SHUTDOWN, 0, 0, 1)));
+        assertNull(TrapHandler.kindOf(new CpuExit(ExitReason.SHUTDOWN, 0, 0, 1)));
     }
 }

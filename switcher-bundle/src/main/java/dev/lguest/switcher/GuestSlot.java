@@ -1,0 +1,34 @@
+package dev.lguest.switcher;
+
+import dev.lguest.api.cpu.CpuState;
+import dev.lguest.api.cpu.X86Cpu;
+
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * What the switcher keeps for one guest, beside what the Guest itself holds: the
+ * switcher pages (GDT, IDT, TSS the CPU walks), the lock a turn of the run loop holds
+ * around the guest's CPU, the registers of a guest parked with no CPU, and what was
+ * last loaded into CR3. In lguest these live in struct lg_cpu and the per-CPU
+ * switcher pages; here they belong to one switcher and do not survive its
+ * replacement (a successor adopts the guest with pages of its own).
+ */
+final class GuestSlot {
+    /** Held for a whole turn of the run loop; a CPU swap happens only between turns. */
+    final ReentrantLock cpuLock = new ReentrantLock();
+    /** The configuration this guest runs with (the switcher's when it took the guest on). */
+    final SwitcherSettingsValue settings;
+    /** When IRQ 0 was last raised (System.nanoTime()), for the minimum timer period. */
+    long lastClockIrq;
+    boolean clockFired;
+    SwitcherPages pages;
+    /** The CPU state while no CPU is bound (between an unbind and the next bind). */
+    CpuState parked;
+    /** The shadow root last loaded into CR3, and the CPU it was loaded into. */
+    int loadedRoot;
+    X86Cpu loadedInto;
+
+    GuestSlot(SwitcherSettingsValue settings) {
+        this.settings = settings;
+    }
+}

@@ -1,0 +1,230 @@
+package dev.lguest.switcher;
+
+import dev.lguest.api.cpu.CpuExit;
+import dev.lguest.api.cpu.X86Cpu;
+import dev.lguest.api.device.Errno;
+import dev.lguest.api.events.GuestExitEvent;
+import dev.lguest.api.guest.Guest;
+import dev.lguest.api.guest.GuestStatistics.Exit;
+import dev.lguest.api.guest.LguestData;
+import dev.lguest.api.memory.GuestMemoryFault;
+import dev.lguest.api.mmu.ShadowPageTables;
+import dev.lguest.api.traps.TrapDelivery;
+import dev.lguest.switcher.Collaborators.HandOver;
+import dev.lguest.switcher.Collaborators.MissingComponent;
+
+import java.time.Instant;
+import java.util.function.BooleanSupplier;
+
+/**
+ * lguest's run_guest(): the loop a guest's thread spends its life in.
+ *
+ * Running a guest is a loop: do any hypercall the guest made, hand a NOTIFY to the
+ * Launcher, deliver an interrupt if one is pending and the guest can take it, sleep
+ * if the guest halted, otherwise switch into the guest (copy in its GDT and IDT if
+ * they changed, point CR3 at the shadow tables) and run its CPU until it exits, then
+ * look at why it exited. The loop ends when the Launcher is needed: a NOTIFY, the
+ * guest's death, or a break; and, here only, when the switcher is replaced and the
+ * guest goes to its successor.
+ */
+final class RunLoop {
+    /** Instructions per slice by default: how long a guest runs before the loop looks around. */
+    static final long SLICE = 2_000_000;
+    /**
+     * Instructions per nanosecond we assume when a clock deadline is near, to end the
+     * slice at about that moment without waiting for the timer thread. Overshooting
+     * the speed only ends slices early (the loop looks at the clock and runs again);
+     * the timer thread's wake-up is the backstop if the CPU is slower.
+     */
+    static final double INSTRUCTIONS_PER_NANOSECOND = 0.2;
+    /** The shortest slice worth switching into the guest for. */
+    static final long MIN_SLICE = 256;
+
+    private final Collaborators collaborators;
+    private final CpuHandOver cpus;
+    private final TrapHandler traps;
+    private final GuestClock clock;
+    /** Whether the switcher is being replaced: its guests go back at a boundary. */
+    private final BooleanSupplier retired;
+
+    RunLoop(Collaborators collaborators, CpuHandOver cpus, TrapHandler traps, GuestClock clock,
+            BooleanSupplier retired) {
+        this.collaborators = collaborators;
+        this.cpus = cpus;
+        this.traps = traps;
+        this.clock = clock;
+        this.retired = retired;
+    }
+
+    /** Runs the guest until the Launcher is needed; returns what /dev/lguest's read returns. */
+    long run(Guest guest, GuestSlot slot) {
+        SwitcherSettingsValue config = slot.settings;
+        try {
+            while (!guest.isDead()) {
+                if (retired.getAsBoolean()) {
+                    return CpuHandOver.handOver(guest, slot);
+                }
+                // One turn of the loop is one step of the guest: run its CPU, then change
+                // the CPU's state for what happened (deliver a trap, do a hypercall). A CPU
+                // swap must not fall between the two, or the change lands on the old CPU
+                // and is lost: so the CPU lock is held for the whole turn, and a swap
+                // happens only between turns, or while the guest sleeps.
+                slot.cpuLock.lock();
+                try {
+                    // Everything in a turn reads or changes the CPU (a hypercall's
+                    // registers, an interrupt's frame), so a guest parked by an unbind
+                    // gets its CPU first, waiting for a factory if none is bound.
+                    if (guest.cpu() == null || guest.cpuMaker != collaborators.cpus.get()) {
+                        cpus.currentCpu(guest, slot);
+                    }
+                    if (guest.hypercallPending) {
+                        traps.doHypercalls(guest, config);
+                    }
+                    if (guest.pendingNotify != 0) {
+                        guest.statistics.countExit(Exit.NOTIFY);
+                        GuestExitEvent event = new GuestExitEvent();
+                        ExitLog.finishExit(guest, config, event, Exit.NOTIFY, -1, 0, 0,
+                                Integer.toUnsignedLong(guest.pendingNotify), 0);
+                        return Integer.toUnsignedLong(guest.pendingNotify);
+                    }
+                    if (guest.isDead()) {
+                        break;
+                    }
+                    if (guest.isBrokenOut()) {
+                        return -Errno.EAGAIN;
+                    }
+                    if (config.clockMinPeriodNanos() == 0) {
+                        clock.tick(guest);
+                    } else {
+                        tickNoSoonerThanMinimum(guest, slot, config.clockMinPeriodNanos());
+                    }
+                    writeTimestamp(guest);
+                    collaborators.await(collaborators.traps).maybeDeliverInterrupt(guest);
+                    if (guest.isDead()) {
+                        break;
+                    }
+                    if (guest.halted) {
+                        guest.statistics.countExit(Exit.HALT);
+                        GuestExitEvent event = new GuestExitEvent();
+                        event.begin();
+                        slot.cpuLock.unlock();
+                        try {
+                            guest.sleep(guest.clockDeadline);
+                        } finally {
+                            slot.cpuLock.lock();
+                        }
+                        ExitLog.finishExit(guest, config, event, Exit.HALT, -1, 0, 0, 0, 0);
+                        continue;
+                    }
+                    CpuExit exit = runCpu(guest, slot);
+                    if (exit != null) {
+                        traps.handleExit(guest, config, exit);
+                    }
+                    if (Thread.interrupted()) {
+                        return -Errno.EINTR;
+                    }
+                } finally {
+                    slot.cpuLock.unlock();
+                }
+            }
+            return -Errno.ENOENT;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -Errno.EINTR;
+        } catch (GuestMemoryFault e) {
+            guest.kill(String.format("bad guest memory access %#x len %d", e.address(), e.length()));
+            return -Errno.ENOENT;
+        } catch (MissingComponent e) {
+            guest.kill(e.getMessage());
+            return -Errno.ENOENT;
+        } catch (HandOver e) {
+            return CpuHandOver.handOver(guest, slot);
+        }
+    }
+
+    /**
+     * The world switch: bring the guest's CPU up to date with what the host changed,
+     * run it for a slice, and return why it stopped. Null if there is no CPU to run.
+     * The caller holds the slot's CPU lock.
+     */
+    private CpuExit runCpu(Guest guest, GuestSlot slot) throws InterruptedException {
+        X86Cpu cpu = cpus.currentCpu(guest, slot);
+        if (cpu == null) {
+            return null;
+        }
+        // Taken after the wait for a CPU, never held across one: an update of the MMU
+        // or traps bundle during that wait would leave us calling into a revision the
+        // framework has refreshed away.
+        ShadowPageTables mmu = collaborators.await(collaborators.mmus);
+        TrapDelivery trapService = collaborators.await(collaborators.traps);
+        TrapHandler.copyInGuestInfo(guest, slot, trapService, cpu);
+        TrapHandler.setTaskSwitched(guest, cpu);
+        // Loading CR3 flushes the TLB, so only when the shadow root changed (a new page
+        // table, a new MMU) or the guest moved to another CPU. The MMU invalidates what
+        // it changes inside a root itself.
+        int root = mmu.shadowRoot(guest);
+        if (root != slot.loadedRoot || cpu != slot.loadedInto) {
+            cpu.setCr3(root);
+            slot.loadedRoot = root;
+            slot.loadedInto = cpu;
+        }
+        CpuExit exit = cpu.run(sliceUntilClock(guest, slot.settings.sliceInstructions()));
+        guest.statistics.addInstructions(exit.instructions());
+        return exit;
+    }
+
+    /**
+     * The guest's wall clock: lguest writes the time into lguest_data before it looks
+     * for interrupts, since a guest without a trustworthy TSC (tsc_khz 0) has no
+     * other clock than this and the timer interrupt.
+     */
+    private static void writeTimestamp(Guest guest) {
+        if (guest.lguestData == 0) {
+            return;
+        }
+        Instant now = Instant.now();
+        long data = Integer.toUnsignedLong(guest.lguestData);
+        guest.memory.write32(data + LguestData.TIME_SEC, (int) now.getEpochSecond());
+        guest.memory.write32(data + LguestData.TIME_NSEC, now.getNano());
+    }
+
+    /**
+     * How long to run before looking at the clock again: a full slice, or, when the
+     * guest's timer is due sooner, about as many instructions as fit before it. This
+     * is what gives SET_CLOCKEVENT its resolution: no thread hand-off is needed for the
+     * CPU to stop in time.
+     */
+    static long sliceUntilClock(Guest guest) {
+        return sliceUntilClock(guest, SLICE);
+    }
+
+    /** {@link #sliceUntilClock(Guest)} with a configured budget in place of {@link #SLICE}. */
+    static long sliceUntilClock(Guest guest, long slice) {
+        long deadline = guest.clockDeadline;
+        if (deadline == 0) {
+            return slice;
+        }
+        long nanos = deadline - System.nanoTime();
+        return Math.clamp((long) (nanos * INSTRUCTIONS_PER_NANOSECOND), Math.min(MIN_SLICE, slice), slice);
+    }
+
+    /**
+     * The clock's tick with a configured minimum period: a deadline sooner than the
+     * minimum after the last IRQ 0 is moved out to it (the guest's timer fires late,
+     * as an overloaded host's would), so a guest cannot make the host deliver timer
+     * interrupts faster than that. Runs on the guest's thread, which alone sets the
+     * deadline (SET_CLOCKEVENT) besides the clock.
+     */
+    private void tickNoSoonerThanMinimum(Guest guest, GuestSlot slot, long minimumNanos) {
+        long deadline = guest.clockDeadline;
+        if (deadline != 0 && slot.clockFired && deadline - (slot.lastClockIrq + minimumNanos) < 0) {
+            deadline = slot.lastClockIrq + minimumNanos;
+            guest.clockDeadline = deadline;
+        }
+        clock.tick(guest);
+        if (deadline != 0 && guest.clockDeadline == 0) {
+            slot.lastClockIrq = System.nanoTime();
+            slot.clockFired = true;
+        }
+    }
+}
