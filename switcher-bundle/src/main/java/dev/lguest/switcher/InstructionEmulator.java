@@ -1,9 +1,11 @@
 package dev.lguest.switcher;
 
+import dev.lguest.api.cpu.SegmentCache;
 import dev.lguest.api.cpu.SegmentRegister;
 import dev.lguest.api.cpu.X86;
 import dev.lguest.api.cpu.X86Cpu;
 import dev.lguest.api.guest.Guest;
+import dev.lguest.api.guest.Lguest;
 import dev.lguest.api.memory.GuestMemoryFault;
 import dev.lguest.api.mmu.ShadowPageTables;
 
@@ -12,7 +14,10 @@ import dev.lguest.api.mmu.ShadowPageTables;
  *
  * The guest kernel runs at ring 1 with IOPL 0, so any port I/O raises #GP. Linux
  * probes a few ports while booting; lguest's answer (emulate_insn) is to skip the
- * instruction, reading all ones for "in", as if nothing were on the bus. Anything
+ * instruction, reading all ones for "in", as if nothing were on the bus. Only the
+ * guest kernel gets this: an in or out in a ring-3 process raises the same #GP with
+ * error code 0, and lguest looks at the privilege level of CS before anything else,
+ * so the process's #GP goes to the guest, which Linux turns into SIGSEGV. Anything
  * else that raised #GP is the guest's problem and goes back to it.
  */
 final class InstructionEmulator {
@@ -21,10 +26,14 @@ final class InstructionEmulator {
     private InstructionEmulator() {
     }
 
-    /** Returns true if the instruction at the guest's eip was an in/out and was skipped. */
+    /** Returns true if the instruction at the guest kernel's eip was an in/out and was skipped. */
     static boolean skipPortIo(Guest guest, ShadowPageTables mmu) {
         X86Cpu cpu = guest.cpu();
-        int linear = guest.cpu().saveState().segment(SegmentRegister.CS).base() + cpu.eip();
+        SegmentCache code = cpu.saveState().segment(SegmentRegister.CS);
+        if ((code.selector() & 3) != Lguest.GUEST_PL) {
+            return false;
+        }
+        int linear = code.base() + cpu.eip();
         try {
             int length = 0;
             boolean word = false;

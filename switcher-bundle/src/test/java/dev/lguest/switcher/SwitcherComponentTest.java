@@ -158,6 +158,26 @@ class SwitcherComponentTest {
     }
 
     @Test
+    void portIoInAUserProcessIsTheGuestsGeneralProtectionFault() {
+        // The same "in al, 0x21", but at ring 3: lguest emulates it only for the guest
+        // kernel, so the #GP goes to the guest (Linux sends the process SIGSEGV) and
+        // neither EAX nor EIP moves.
+        guest.memory.write(0x100000, new byte[] {(byte) 0xe4, 0x21});
+        traps.handled.add(X86.GP);
+        step(s -> {
+            s.setSegment(dev.lguest.api.cpu.SegmentRegister.CS, new dev.lguest.api.cpu.SegmentCache(0x73, 0, -1, 0xc0fb));
+            s.gpr[X86.EAX] = 0x12345600;
+        }, ExitReason.VECTOR, X86.GP, 0);
+        step(s -> s.gpr[X86.ESI] = s.gpr[X86.EAX], ExitReason.BUDGET, 0, 0);    // what the process has
+        hypercall(17, 7);
+        assertEquals(7, switcher.run(guest));
+        assertEquals(java.util.List.of(X86.GP), traps.delivered);
+        assertEquals(java.util.List.of(0), traps.errorCodes);
+        assertEquals(0x12345600, guest.cpu().gpr(X86.ESI));
+        assertEquals(0x100002, guest.cpu().eip()); // only the hypercall's step moved it
+    }
+
+    @Test
     void aGuestThatAskedForTsRunsWithCr0TsSoItsFpuUseTraps() {
         int[] seenCr0 = new int[2];
         step(s -> seenCr0[0] = s.cr0, ExitReason.BUDGET, 0, 0);
