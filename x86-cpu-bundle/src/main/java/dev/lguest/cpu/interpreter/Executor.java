@@ -652,6 +652,9 @@ final class Executor {
                 int popped = cpu.peek(0, size);
                 cpu.setEflags(cpu.interrupts.mergeFlags(popped, cpu.cpl, size));
                 cpu.gpr[ESP] = cpu.stackPointerPlus(cpu.gpr[ESP], size);
+                if ((cpu.eflags & X86.TF) != 0) {
+                    cpu.endBlock(); // the instructions after it are single-stepped (run loop)
+                }
             }
             case 0x9e -> {
                 int mask = X86.SF | X86.ZF | X86.AF | X86.PF | X86.CF;

@@ -22,6 +22,9 @@
 //  - Budget and interrupt(): checked per block; a block runs at most the instructions
 //    left. A run of fast forms commits EIP and the retired count once, when it ends or
 //    faults (Executor.runBlock), so counts and fault EIPs stay exact.
+//  - Single-stepping (TF): looked at once per block entry; while TF is set each
+//    instruction is decoded and run alone, followed by its #DB trap (stepTraced). A
+//    POPF that sets TF ends its block so the next instruction is already traced.
 //  - Flags: the commonest 32-bit ALU forms leave their status flags pending (Alu), and
 //    a block's closing flag-setting form and Jcc run as one step.
 //  Code outside guest RAM, instructions crossing a page and blocks reaching past the
@@ -54,8 +57,12 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
     SegmentCache tr = SegmentCache.NULL;
     int gdtBase, gdtLimit, idtBase, idtLimit;
     int cr0 = X86.CR0_PE | X86.CR0_ET, cr2, cr3, cr4;
-    /** Debug registers: kept so MOV DRn reads back what was written; they trigger nothing. */
+    /**
+     * Debug registers: kept so MOV DRn reads back what was written. Breakpoints trigger
+     * nothing; the single-step trap (TF) sets DR6.BS.
+     */
     final int[] debugRegisters = new int[8];
+    static final int DR6_SINGLE_STEP = 1 << 14;
     /** TSC = tscBase + retired, so it advances with every retired instruction. */
     long tscBase;
     /** Instructions retired since this CPU was made. */
@@ -171,19 +178,24 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
             executor.in = instruction;
             try {
                 try {
-                    Block block = previous == null ? null : previous.successor(eip, linkGeneration);
-                    if (block == null) {
-                        block = currentBlock();
-                        if (block != null && previous != null) {
-                            previous.link(eip, linkGeneration, block);
-                        }
-                    }
-                    previous = block;
-                    if (block != null) {
-                        blockEnded = false;
-                        executor.runBlock(block, left);
+                    if ((eflags & X86.TF) != 0) {
+                        previous = null;
+                        stepTraced();
                     } else {
-                        executor.step();
+                        Block block = previous == null ? null : previous.successor(eip, linkGeneration);
+                        if (block == null) {
+                            block = currentBlock();
+                            if (block != null && previous != null) {
+                                previous.link(eip, linkGeneration, block);
+                            }
+                        }
+                        previous = block;
+                        if (block != null) {
+                            blockEnded = false;
+                            executor.runBlock(block, left);
+                        } else {
+                            executor.step();
+                        }
                     }
                 } catch (CpuFault fault) {
                     if (fault.vector == X86.PF_VECTOR) {
@@ -206,6 +218,29 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
                 return exit;
             }
         }
+    }
+
+    /**
+     * One instruction that starts with TF set, then the single-step trap: #DB with the
+     * EIP of the next instruction (or of a REP instruction still repeating, which runs
+     * one iteration per step) and DR6.BS set. What matters is TF at the start, so the
+     * POPF or IRET that sets TF is not trapped but the one that clears it is. There is
+     * no trap when the instruction faulted (it did not complete: it is stepped again
+     * when the handler returns), nor when it entered a handler or the host (INT n,
+     * INT3, INTO clear TF on the way in), nor after MOV SS or POP SS, which hold debug
+     * traps back for one instruction so that SS and ESP change together: the trap
+     * comes after the instruction that follows.
+     */
+    private void stepTraced() {
+        interrupts.entered = false;
+        executor.step();
+        Instruction done = executor.in;
+        boolean loadsStack = done.opcode == 0x17 || (done.opcode == 0x8e && done.reg == Segments.SS);
+        if (interrupts.entered || loadsStack) {
+            return;
+        }
+        debugRegisters[6] |= DR6_SINGLE_STEP;
+        interrupts.raiseTrap(X86.DB);
     }
 
     /**

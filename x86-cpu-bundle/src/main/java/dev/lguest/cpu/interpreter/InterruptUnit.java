@@ -33,9 +33,20 @@ final class InterruptUnit {
         return (cpu.hostVectors[vector >>> 6] & (1L << vector)) != 0;
     }
 
+    /**
+     * Set whenever an event goes through the IDT or to the host; the single-step logic
+     * clears it before an instruction to learn whether that instruction entered a handler.
+     */
+    boolean entered;
+
     /** A fault raised by the instruction at cpu.eip, which stays the EIP to report. */
     void raiseFault(int vector, int errorCode) {
         raise(vector, errorCode, X86.hasErrorCode(vector), cpu.eip, false);
+    }
+
+    /** A trap after the instruction that ended at cpu.eip (the single-step #DB). */
+    void raiseTrap(int vector) {
+        raise(vector, 0, X86.hasErrorCode(vector), cpu.eip, false);
     }
 
     /**
@@ -55,6 +66,7 @@ final class InterruptUnit {
 
     private void raise(int vector, int errorCode, boolean pushError, int returnEip, boolean software) {
         boolean external = !software;
+        entered = true;
         while (true) {
             if (isHostVector(vector)) {
                 cpu.eip = returnEip;

@@ -3,7 +3,8 @@
 // a fault in the middle of a repeat leaves the registers of the completed iterations
 // and EIP on the instruction, and the repeat resumes where it stopped, as on hardware.
 // A long repeat yields after a slice of iterations (EIP stays on it) so that
-// interrupt() and the budget are honoured even for a REP over gigabytes.
+// interrupt() and the budget are honoured even for a REP over gigabytes; with TF set
+// the slice is one iteration, as the single-step trap comes after each.
 package dev.lguest.cpu.interpreter;
 
 import static dev.lguest.api.cpu.X86.EAX;
@@ -39,7 +40,8 @@ final class StringOps {
             return;
         }
         boolean compares = op == 0xa6 || op == 0xa7 || op == 0xae || op == 0xaf;
-        for (int slice = ITERATIONS_PER_STEP; ; ) {
+        // Single-stepped (TF), a repeat traps after each iteration, EIP still on it.
+        for (int slice = (cpu.eflags & X86.TF) != 0 ? 1 : ITERATIONS_PER_STEP; ; ) {
             int count = x.in.address32 ? gpr[ECX] : gpr[ECX] & 0xffff;
             if (count == 0) {
                 return;
