@@ -370,14 +370,18 @@ final class Alu {
                 cf = ((pair >>> (count - 1)) & 1) != 0;
             }
         } else {
-            // 16-bit: counts above 16 are undefined; rotate through a 32-bit pair.
-            long pair = left ? ((dst & 0xffffL) << 16) | (src & 0xffffL) : ((src & 0xffffL) << 16) | (dst & 0xffffL);
+            // 16-bit: the manual leaves counts above 16 undefined. An Intel P6 shifts
+            // the 48 bits dst:src:dst, so past 16 the destination's own bits come in
+            // again after the source's (QEMU and Bochs do the same); up to 16 this is
+            // the plain dst:src (SHLD) or src:dst (SHRD) shift.
+            long d = dst & 0xffffL;
+            long triple = (d << 32) | ((src & 0xffffL) << 16) | d;
             if (left) {
-                result = (pair << count) >>> 16;
-                cf = ((pair >>> (32 - count)) & 1) != 0;
+                result = triple >>> (32 - count);
+                cf = ((triple >>> (48 - count)) & 1) != 0;
             } else {
-                result = pair >>> count;
-                cf = ((pair >>> (count - 1)) & 1) != 0;
+                result = triple >>> count;
+                cf = ((triple >>> (count - 1)) & 1) != 0;
             }
         }
         int r = (int) result & m;
