@@ -650,7 +650,7 @@ final class Executor {
             case 0x9d -> {
                 int size = operandSize();
                 int popped = cpu.peek(0, size);
-                cpu.setEflags(cpu.interrupts.mergeFlags(popped, cpu.cpl, size));
+                cpu.setEflags(cpu.interrupts.mergeFlags(popped, cpu.cpl, size, false));
                 cpu.gpr[ESP] = cpu.stackPointerPlus(cpu.gpr[ESP], size);
                 if ((cpu.eflags & X86.TF) != 0) {
                     cpu.endBlock(); // the instructions after it are single-stepped (run loop)

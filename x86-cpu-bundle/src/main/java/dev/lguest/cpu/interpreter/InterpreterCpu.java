@@ -22,9 +22,10 @@
 //  - Budget and interrupt(): checked per block; a block runs at most the instructions
 //    left. A run of fast forms commits EIP and the retired count once, when it ends or
 //    faults (Executor.runBlock), so counts and fault EIPs stay exact.
-//  - Single-stepping (TF): looked at once per block entry; while TF is set each
-//    instruction is decoded and run alone, followed by its #DB trap (stepTraced). A
-//    POPF that sets TF ends its block so the next instruction is already traced.
+//  - Single-stepping (TF) and the resume flag (RF): looked at once per block entry;
+//    while TF is set each instruction is decoded and run alone, followed by its #DB
+//    trap (stepTraced), and RF sends the one instruction that clears it the same way.
+//    A POPF that sets TF ends its block so the next instruction is already traced.
 //  - Flags: the commonest 32-bit ALU forms leave their status flags pending (Alu), and
 //    a block's closing flag-setting form and Jcc run as one step.
 //  Code outside guest RAM, instructions crossing a page and blocks reaching past the
@@ -178,9 +179,9 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
             executor.in = instruction;
             try {
                 try {
-                    if ((eflags & X86.TF) != 0) {
+                    if ((eflags & (X86.TF | X86.RF)) != 0) {
                         previous = null;
-                        stepTraced();
+                        stepAlone();
                     } else {
                         Block block = previous == null ? null : previous.successor(eip, linkGeneration);
                         if (block == null) {
@@ -217,6 +218,22 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
                 pendingExit = null;
                 return exit;
             }
+        }
+    }
+
+    /**
+     * One instruction decoded and run on its own, for the two EFLAGS bits that make an
+     * instruction boundary special. RF (set in the image a fault pushes, and by an IRET
+     * that pops it) lasts until the next instruction starts, which clears it: an event
+     * before that start (an interrupt the host delivers after a fault it fixed) still
+     * pushes it, as on the real CPU. TF single-steps.
+     */
+    private void stepAlone() {
+        eflags &= ~X86.RF;
+        if ((eflags & X86.TF) != 0) {
+            stepTraced();
+        } else {
+            executor.step();
         }
     }
 

@@ -41,12 +41,12 @@ final class InterruptUnit {
 
     /** A fault raised by the instruction at cpu.eip, which stays the EIP to report. */
     void raiseFault(int vector, int errorCode) {
-        raise(vector, errorCode, X86.hasErrorCode(vector), cpu.eip, false);
+        raise(vector, errorCode, X86.hasErrorCode(vector), cpu.eip, false, true);
     }
 
     /** A trap after the instruction that ended at cpu.eip (the single-step #DB). */
     void raiseTrap(int vector) {
-        raise(vector, 0, X86.hasErrorCode(vector), cpu.eip, false);
+        raise(vector, 0, X86.hasErrorCode(vector), cpu.eip, false, false);
     }
 
     /**
@@ -61,20 +61,30 @@ final class InterruptUnit {
             throw CpuFault.generalProtection(vector * 8 + 2);
         }
         cpu.retired++;
-        raise(vector, 0, false, nextEip, true);
+        raise(vector, 0, false, nextEip, true, false);
     }
 
-    private void raise(int vector, int errorCode, boolean pushError, int returnEip, boolean software) {
+    /**
+     * Delivers an event through the IDT or stops for the host. A fault-class event
+     * pushes EFLAGS with RF set (the Intel manual's rule, so that the restarted
+     * instruction does not hit its instruction breakpoint again); for the host, RF is
+     * set in the state it will push and return to. Traps and INT n push RF as it is.
+     */
+    private void raise(int vector, int errorCode, boolean pushError, int returnEip, boolean software,
+                       boolean fault) {
         boolean external = !software;
         entered = true;
         while (true) {
             if (isHostVector(vector)) {
+                if (fault) {
+                    cpu.eflags |= X86.RF;
+                }
                 cpu.eip = returnEip;
                 cpu.requestExit(ExitReason.VECTOR, vector, pushError ? errorCode : 0);
                 return;
             }
             try {
-                deliver(vector, errorCode, pushError, returnEip, external);
+                deliver(vector, errorCode, pushError, returnEip, external, fault);
                 return;
             } catch (CpuFault second) {
                 if (second.vector == X86.PF_VECTOR) {
@@ -103,6 +113,7 @@ final class InterruptUnit {
                 returnEip = cpu.eip;
                 software = false;
                 external = true;
+                fault = true;
             }
         }
     }
@@ -119,7 +130,8 @@ final class InterruptUnit {
         return (low & 0xffffffffL) | ((long) high << 32);
     }
 
-    private void deliver(int vector, int errorCode, boolean pushError, int returnEip, boolean external) {
+    private void deliver(int vector, int errorCode, boolean pushError, int returnEip, boolean external,
+                         boolean fault) {
         int ext = external ? 1 : 0;
         long gate = readGate(vector, external);
         int gateHigh = (int) (gate >>> 32);
@@ -146,7 +158,7 @@ final class InterruptUnit {
         }
         boolean conforming = (code.type() & 4) != 0;
         int newCpl = conforming ? cpu.cpl : code.dpl();
-        int oldEflags = cpu.eflags();
+        int oldEflags = cpu.eflags() | (fault ? X86.RF : 0);
         int oldCs = cpu.segments.cache[Segments.CS].selector();
         int[] frame;
         Segments.StackSegment newStack = null;
@@ -250,7 +262,7 @@ final class InterruptUnit {
         }
         int oldCpl = cpu.cpl;
         SegmentCache accessed = cpu.segments.markAccessed(code, codeDescriptor);
-        cpu.setEflags(mergeFlags(newEflags, oldCpl, size));
+        cpu.setEflags(mergeFlags(newEflags, oldCpl, size, true));
         cpu.setCodeSegment(accessed);
         if (outerStack != null) {
             cpu.segments.set(Segments.SS, cpu.segments.markAccessed(outerStack.cache(), outerStack.descriptor()));
@@ -262,11 +274,12 @@ final class InterruptUnit {
 
     /**
      * The flags a POPF or IRET may change at a given CPL: IOPL only at CPL 0, IF only
-     * when CPL <= IOPL; VM and RF are never set from the stack in this CPU.
+     * when CPL <= IOPL; RF only by a 32-bit IRET (POPF leaves it clear, as every
+     * instruction does once it starts); VM is never set from the stack in this CPU.
      */
-    int mergeFlags(int popped, int privilege, int size) {
+    int mergeFlags(int popped, int privilege, int size, boolean interruptReturn) {
         int changeable = X86.CF | X86.PF | X86.AF | X86.ZF | X86.SF | X86.TF | X86.DF | X86.OF | X86.NT | X86.AC
-                | X86.ID;
+                | X86.ID | (interruptReturn ? X86.RF : 0);
         int iopl = (cpu.eflags >>> 12) & 3;
         if (privilege == 0) {
             changeable |= X86.IOPL;

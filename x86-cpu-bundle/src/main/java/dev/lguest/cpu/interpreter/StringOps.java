@@ -56,7 +56,10 @@ final class StringOps {
             }
             if (--slice == 0) {
                 if (count - 1 != 0) {
-                    x.next = x.in.start; // not finished: run it again after the boundary checks
+                    // Not finished: run it again after the boundary checks. An event
+                    // between two iterations pushes RF set, as after a fault.
+                    x.next = x.in.start;
+                    cpu.eflags |= X86.RF;
                 }
                 return;
             }

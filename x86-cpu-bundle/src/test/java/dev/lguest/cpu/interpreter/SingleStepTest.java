@@ -165,12 +165,16 @@ class SingleStepTest {
             s.gpr[ECX] = 3;
             m.cpu.loadState(s);
             setTrapFlag(m);
+            // Between iterations the image has RF set (the Intel manual's rule for
+            // traps and interrupts after any iteration but the last).
             assertExit(m.run(), X86.DB, CODE, m);
             assertEquals(2, m.cpu.gpr(ECX));
+            assertNotEquals(0, m.cpu.saveState().eflags & X86.RF);
             assertExit(m.run(), X86.DB, CODE, m);
             assertEquals(1, m.cpu.gpr(ECX));
             assertExit(m.run(), X86.DB, CODE + 2, m);
             assertEquals(0, m.cpu.gpr(ECX));
+            assertEquals(0, m.cpu.saveState().eflags & X86.RF);
             assertEquals(0x030201, m.read32(DATA + 0x100) & 0xffffff);
         }
     }
