@@ -290,7 +290,10 @@ public final class SwitcherComponent implements Switcher {
             s.idtBase = SwitcherPages.IDT_ADDRESS;
             s.idtLimit = SwitcherPages.IDT_LIMIT;
             s.tr = SwitcherPages.taskRegister();
-            s.cr0 = X86.CR0_PE | X86.CR0_ET | X86.CR0_NE | X86.CR0_WP | X86.CR0_PG;
+            // The guest runs under the host's CR0, and a Linux host sets AM: a guest
+            // process that sets EFLAGS.AC gets #AC for a misaligned access. The guest
+            // never reads this CR0 (it has its own idea of CR0, kept in lguest_data).
+            s.cr0 = X86.CR0_PE | X86.CR0_ET | X86.CR0_NE | X86.CR0_WP | X86.CR0_AM | X86.CR0_PG;
             s.cr3 = mmu.shadowRoot(guest);
             for (int v = 0; v < Lguest.IDT_ENTRIES; v++) {
                 s.setHostVector(v, true);

@@ -89,6 +89,7 @@ class SwitcherComponentTest {
         assertEquals(Lguest.KERNEL_DS, s.segment(dev.lguest.api.cpu.SegmentRegister.SS).selector());
         assertEquals(0x5000, s.cr3);
         assertTrue((s.cr0 & X86.CR0_PG) != 0 && (s.cr0 & X86.CR0_WP) != 0);
+        assertTrue((s.cr0 & X86.CR0_AM) != 0, "a Linux host's CR0 has AM: #AC for processes that set AC");
         assertEquals(SwitcherPages.GDT_ADDRESS, s.gdtBase);
         assertEquals(SwitcherPages.IDT_ADDRESS, s.idtBase);
         // Every vector comes back to the host except the direct system call.

@@ -655,6 +655,7 @@ final class Executor {
                 if ((cpu.eflags & X86.TF) != 0) {
                     cpu.endBlock(); // the instructions after it are single-stepped (run loop)
                 }
+                cpu.alignmentChanged();
             }
             case 0x9e -> {
                 int mask = X86.SF | X86.ZF | X86.AF | X86.PF | X86.CF;

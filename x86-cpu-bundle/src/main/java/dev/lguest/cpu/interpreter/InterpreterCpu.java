@@ -358,6 +358,7 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
     /** CR0, CR3 or CR4 changed: re-read the paging controls and flush the TLB. */
     void pagingChanged() {
         memory.configure((cr0 & X86.CR0_PG) != 0, (cr0 & X86.CR0_WP) != 0, cr3);
+        alignmentChanged();
         fetchPageNumber = -1;
         blockEnded = true;
         unlinkBlocks();
@@ -367,9 +368,19 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
     void privilegeChanged() {
         cpl = segments.cache[Segments.CS].selector() & 3;
         accessKind = cpl == 3 ? LinearMemory.USER : LinearMemory.READ;
+        alignmentChanged();
         fetchPageNumber = -1;
         blockEnded = true;
         unlinkBlocks();
+    }
+
+    /**
+     * CPL, CR0.AM or EFLAGS.AC may have changed: alignment faults (#AC) are raised at
+     * CPL 3 when both bits are set. Linux sets CR0.AM, so a process that sets AC gets
+     * SIGBUS for a misaligned access.
+     */
+    void alignmentChanged() {
+        segments.setAlignmentCheck(cpl == 3 && (cr0 & X86.CR0_AM) != 0 && (eflags & X86.AC) != 0);
     }
 
     void setCodeSegment(SegmentCache cs) {

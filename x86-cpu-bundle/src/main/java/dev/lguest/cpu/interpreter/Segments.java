@@ -2,7 +2,9 @@
 // its API cache (selector, base, limit, attributes) plus precomputed bounds and
 // read/write permission, so that every memory operand is checked with two unsigned
 // compares; a flat segment (base 0, limit 4 GiB, usable: what Linux loads in every
-// register) needs only one, which the flat masks answer. Loading a selector reads the GDT or LDT through paging with supervisor
+// register) needs only one, which the flat masks answer. With alignment checking on
+// (CPL 3, CR0.AM, EFLAGS.AC) nothing counts as flat and the checked path also checks
+// alignment. Loading a selector reads the GDT or LDT through paging with supervisor
 // rights (the CPU reads descriptors for itself, whatever the CPL) and applies the
 // protection checks of the Intel manual; the accessed bit is written only when it is
 // clear, because the host keeps GDT pages read-only with the bits pre-set.
@@ -21,7 +23,11 @@ final class Segments {
     private final boolean[] readable = new boolean[6];
     private final boolean[] writable = new boolean[6];
     /** Bit s set: segment s is flat (base 0, offsets 0 to 4 GiB - 1) and readable, or writable. */
+    private int flatReadableSegments, flatWritableSegments;
+    /** What the unchecked path may use: those bits, or none while alignment is checked. */
     private int flatReadable, flatWritable;
+    /** CPL 3 with CR0.AM and EFLAGS.AC: every data access must be aligned to its size. */
+    private boolean alignmentCheck;
     private final InterpreterCpu cpu;
 
     Segments(InterpreterCpu cpu) {
@@ -50,8 +56,37 @@ final class Segments {
         readable[s] = usable && (!code || (type & 2) != 0 || s == CS);
         writable[s] = usable && !code && (type & 2) != 0;
         boolean flat = base[s] == 0 && lowest[s] == 0 && highest[s] == 0xffffffffL;
-        flatReadable = flat && readable[s] ? flatReadable | (1 << s) : flatReadable & ~(1 << s);
-        flatWritable = flat && writable[s] ? flatWritable | (1 << s) : flatWritable & ~(1 << s);
+        flatReadableSegments = flat && readable[s] ? flatReadableSegments | (1 << s) : flatReadableSegments & ~(1 << s);
+        flatWritableSegments = flat && writable[s] ? flatWritableSegments | (1 << s) : flatWritableSegments & ~(1 << s);
+        setAlignmentCheck(alignmentCheck);
+    }
+
+    /**
+     * Turns the alignment check (#AC) on or off. While it is on, no segment counts as
+     * flat, so every data access takes the checked path, which also checks alignment;
+     * the flat path, where nearly every access goes, carries no check at all.
+     */
+    void setAlignmentCheck(boolean on) {
+        alignmentCheck = on;
+        flatReadable = on ? 0 : flatReadableSegments;
+        flatWritable = on ? 0 : flatWritableSegments;
+    }
+
+    /**
+     * #AC(0) for a misaligned linear address: words at odd addresses, doublewords off
+     * a multiple of four, the x87's 8- and 10-byte operands off a multiple of eight
+     * (bigger images, FSAVE and FSTENV, only need four).
+     */
+    private void checkAlignment(int linear, int size) {
+        int mask = switch (size) {
+            case 1 -> 0;
+            case 2 -> 1;
+            case 8, 10 -> 7;
+            default -> 3;
+        };
+        if ((linear & mask) != 0) {
+            throw CpuFault.of(X86.AC_VECTOR, 0);
+        }
     }
 
     private static CpuFault limitFault(int s) {
@@ -71,7 +106,11 @@ final class Segments {
         if (!readable[s] || first < lowest[s] || first + size - 1 > highest[s]) {
             throw limitFault(s);
         }
-        return base[s] + offset;
+        int linear = base[s] + offset;
+        if (alignmentCheck) {
+            checkAlignment(linear, size);
+        }
+        return linear;
     }
 
     int linearForWrite(int s, int offset, int size) {
@@ -86,7 +125,11 @@ final class Segments {
         if (!writable[s] || first < lowest[s] || first + size - 1 > highest[s]) {
             throw limitFault(s);
         }
-        return base[s] + offset;
+        int linear = base[s] + offset;
+        if (alignmentCheck) {
+            checkAlignment(linear, size);
+        }
+        return linear;
     }
 
     /** Code fetch: only the CS limit matters. */
