@@ -195,7 +195,7 @@ final class RunningGuest implements GuestSession {
             if (guestDied()) {
                 // Killed while we were not reading (a device stopped it while serving
                 // input): the read would answer with the reason at once, not ENOENT.
-                return outcomeOfDeath(memory, reply);
+                return outcomeOfDeath(reply);
             }
             reply.clear();
             long n = call(f -> f.read(reply));
@@ -208,7 +208,7 @@ final class RunningGuest implements GuestSession {
                 // ENOENT: it died running. A positive count that is not a NOTIFY (or one
                 // that came with a dead guest) is already its reason: it died between
                 // our look and the read.
-                return outcomeOfDeath(memory, reply);
+                return outcomeOfDeath(reply);
             } else if (n == -Errno.EAGAIN) {
                 inputAfterHandover = false;
                 String problem = devices.serviceInput();
@@ -235,7 +235,7 @@ final class RunningGuest implements GuestSession {
      * "Power down" is a power-off; a guest its user stopped through a device
      * ({@link LauncherDeviceHost#stopGuest}) exits as lguest.c does then.
      */
-    private GuestOutcome outcomeOfDeath(GuestMemory memory, ByteBuffer reply) {
+    private GuestOutcome outcomeOfDeath(ByteBuffer reply) {
         reply.clear();
         long len = call(f -> f.read(reply));
         String reason = len > 0 ? cString(reply.array(), (int) len) : "unknown reason";
