@@ -28,12 +28,17 @@ final class CommandLine {
                    lguest --shell         start the platform with the Gogo shell
                    lguest --help          print this help
 
-              --verbose        print the guest's memory layout and devices
+              --verbose        print the guest's memory layout, devices and notifications
+                               (on standard error, between the guest's console lines)
               --initrd=FILE    load FILE (a gzip'ed cpio) as the initial ramdisk
-              --block=FILE     give the guest a virtio disk backed by FILE
+              --block=FILE     give the guest a virtio disk backed by FILE (one we may
+                               only read is a disk whose writes fail)
               <mem-in-mb>      guest memory in megabytes
               <vmlinux>        the guest kernel, built with CONFIG_LGUEST_GUEST=y: an i386
                                ELF vmlinux or a bzImage
+
+            The guest's console is standard input and output; three ^C within about a
+            second end the guest (exit status 2). Power-off exits 0, a guest's death 1.
             """;
 
     sealed interface Parsed {

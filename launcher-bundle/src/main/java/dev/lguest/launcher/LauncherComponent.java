@@ -63,6 +63,17 @@ public final class LauncherComponent implements GuestLauncher {
     private final ServiceSlot<LguestDevice> lguestDevice = new ServiceSlot<>("/dev/lguest");
     private final List<LauncherDevice> launcherDevices = new CopyOnWriteArrayList<>();
     private final Set<RunningGuest> running = ConcurrentHashMap.newKeySet();
+    /** Where --verbose goes: standard error, so that the guest's console alone is on standard output. */
+    private final PrintStream diagnostics;
+
+    public LauncherComponent() {
+        this(System.err);
+    }
+
+    /** A Launcher whose --verbose lines go to {@code diagnostics} (tests). */
+    LauncherComponent(PrintStream diagnostics) {
+        this.diagnostics = diagnostics;
+    }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
@@ -102,7 +113,8 @@ public final class LauncherComponent implements GuestLauncher {
         byte[] kernelImage = spec.kernelImage() != null ? spec.kernelImage() : readFile(spec.kernel(), "kernel");
         String kernelName = spec.kernel() != null ? spec.kernel().toString() : "the built-in demo guest";
         byte[] initrd = spec.initrd() != null ? readFile(spec.initrd(), "initrd") : null;
-        PrintStream out = console instanceof PrintStream p ? p : new PrintStream(console, true);
+        ConsoleLines lines = new ConsoleLines(console, diagnostics);
+        PrintStream out = lines.console();
 
         GuestLayout layout = new GuestLayout((long) spec.memoryMegabytes() << 20);
         long initrdSize = initrd == null ? 0 : initrd.length;
@@ -140,7 +152,7 @@ public final class LauncherComponent implements GuestLauncher {
                     layout.pageTableBytes() / PhysicalMemory.PAGE_SIZE - 1, pgdir + PhysicalMemory.PAGE_SIZE));
             layout.writeBootParams(memory, spec.commandLine(), initrdBase, initrdSize);
 
-            LauncherDeviceHost host = new LauncherDeviceHost(out, input, spec.verbose());
+            LauncherDeviceHost host = new LauncherDeviceHost(lines, input, spec.verbose());
             GuestDevices devices = new GuestDevices(memory, layout);
             int number = 0;
             boolean block = false;
@@ -161,13 +173,16 @@ public final class LauncherComponent implements GuestLauncher {
             verbose.add(String.format("Devices: descriptor page at %#x, %d attached", layout.deviceDescriptorPage(),
                     number));
             if (spec.verbose()) {
-                verbose.forEach(out::println);
+                verbose.forEach(lines::diagnostic);
             }
             awaitDevice();
             RunningGuest[] self = new RunningGuest[1];
             RunningGuest session = new RunningGuest(
                     () -> lguestDevice.await(DEVICE_WAIT_SECONDS, TimeUnit.SECONDS), launcherMemory, arena, layout, pgdir, kernel.entry(), out,
-                    devices, host, () -> running.remove(self[0]));
+                    devices, host, () -> {
+                        running.remove(self[0]);
+                        lines.finish();
+                    });
             self[0] = session;
             running.add(session);
             session.start();

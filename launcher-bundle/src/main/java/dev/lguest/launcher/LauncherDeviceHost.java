@@ -9,7 +9,9 @@ import java.io.InputStream;
 import java.io.PrintStream;
 
 /**
- * What the Launcher offers one guest's devices. Its wakeGuest() is lguest.c's Waker:
+ * What the Launcher offers one guest's devices: the console (standard output), and
+ * --verbose lines, which go to standard error between the guest's lines
+ * ({@link ConsoleLines}). Its wakeGuest() is lguest.c's Waker:
  * a write of LHREQ_BREAK 1, which pops the guest's thread out of its read with
  * EAGAIN and then blocks until that thread has served the input and written
  * LHREQ_BREAK 0. /dev/lguest allows BREAK from any thread, which is the point: the
@@ -21,13 +23,14 @@ import java.io.PrintStream;
  * new implementation must stop its reader between two keys, and this is how it can.
  */
 final class LauncherDeviceHost implements DeviceHost {
-    private final PrintStream console;
+    private final ConsoleLines lines;
     private final InputStream input;
     private final boolean verbose;
     private volatile LguestFile file;
+    private volatile String userStopReason;
 
-    LauncherDeviceHost(PrintStream console, InputStream input, boolean verbose) {
-        this.console = console;
+    LauncherDeviceHost(ConsoleLines lines, InputStream input, boolean verbose) {
+        this.lines = lines;
         this.input = input == null ? null : new KeyboardRelay(input);
         this.verbose = verbose;
     }
@@ -39,7 +42,7 @@ final class LauncherDeviceHost implements DeviceHost {
 
     @Override
     public PrintStream console() {
-        return console;
+        return lines.console();
     }
 
     @Override
@@ -64,8 +67,16 @@ final class LauncherDeviceHost implements DeviceHost {
         LguestFile f = file;
         Guest g = f == null ? null : f.guest();
         if (g != null) {
+            // Noted before the kill, so that the guest's thread, which may see the death
+            // at once, finds the note; a guest already dead for another reason keeps it.
+            userStopReason = reason;
             g.kill(reason);
         }
+    }
+
+    /** True if the guest died of a device's stop at its user's request (the console's triple ^C). */
+    boolean stoppedByUser(String deathReason) {
+        return deathReason.equals(userStopReason);
     }
 
     /**
@@ -162,9 +173,14 @@ final class LauncherDeviceHost implements DeviceHost {
     }
 
     @Override
+    public void warn(String line) {
+        lines.diagnostic("lguest: " + line);
+    }
+
+    @Override
     public void verbose(String line) {
         if (verbose) {
-            console.println(line);
+            lines.diagnostic(line);
         }
     }
 }

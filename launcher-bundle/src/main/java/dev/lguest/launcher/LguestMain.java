@@ -189,7 +189,8 @@ public final class LguestMain implements Callable<Integer> {
                 outcome = session.await(Duration.ofHours(1));
             }
             GuestOutcome end = outcome.get();
-            if (!end.poweredOff()) {
+            // The user's triple ^C ends it as lguest.c does: status 2, nothing said.
+            if (!end.poweredOff() && end.exitCode() != GuestOutcome.USER_STOPPED) {
                 err.println("lguest: the guest died: " + end.reason());
             }
             return end.exitCode();

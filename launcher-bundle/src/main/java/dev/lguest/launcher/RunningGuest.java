@@ -38,7 +38,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * virtqueue, and its device serves it. A read that fails with EAGAIN means a device's
  * input thread broke us out (the Waker): the devices take their input, and BREAK 0
  * lets that thread go. When a read fails with ENOENT the guest is dead, and one more
- * read says why: "Power down" is a clean power-off.
+ * read says why: "Power down" is a clean power-off. A guest killed while this thread
+ * was not in a read (a device stopping it as it served input) answers the next read
+ * with its reason straight away, as lguest_user.c does for a dead guest.
  *
  * Devices change hands on the thread that swaps their bundle ({@link
  * #reconcileDevices}), while the guest runs on; the new device then needs one input
@@ -190,18 +192,23 @@ final class RunningGuest implements GuestSession {
                     return new GuestOutcome(false, problem);
                 }
             }
+            if (guestDied()) {
+                // Killed while we were not reading (a device stopped it while serving
+                // input): the read would answer with the reason at once, not ENOENT.
+                return outcomeOfDeath(reply);
+            }
             reply.clear();
             long n = call(f -> f.read(reply));
-            if (n == 4) {
+            if (n == 4 && !guestDied()) {
                 String problem = handleNotify(memory, reply.getInt(0));
                 if (problem != null) {
                     return new GuestOutcome(false, problem);
                 }
-            } else if (n == -Errno.ENOENT) {
-                reply.clear();
-                long len = call(f -> f.read(reply));
-                String reason = len > 0 ? cString(reply.array(), (int) len) : "unknown reason";
-                return new GuestOutcome(reason.equals(Lguest.POWER_DOWN), reason);
+            } else if (n == -Errno.ENOENT || n > 0) {
+                // ENOENT: it died running. A positive count that is not a NOTIFY (or one
+                // that came with a dead guest) is already its reason: it died between
+                // our look and the read.
+                return outcomeOfDeath(reply);
             } else if (n == -Errno.EAGAIN) {
                 inputAfterHandover = false;
                 String problem = devices.serviceInput();
@@ -216,6 +223,26 @@ final class RunningGuest implements GuestSession {
                 return new GuestOutcome(false, "reading /dev/lguest failed: " + Errno.name(n));
             }
         }
+    }
+
+    private boolean guestDied() {
+        Guest g = file.guest();
+        return g != null && g.isDead();
+    }
+
+    /**
+     * How the dead guest ended: a read of a dead guest's /dev/lguest gives the reason.
+     * "Power down" is a power-off; a guest its user stopped through a device
+     * ({@link LauncherDeviceHost#stopGuest}) exits as lguest.c does then.
+     */
+    private GuestOutcome outcomeOfDeath(ByteBuffer reply) {
+        reply.clear();
+        long len = call(f -> f.read(reply));
+        String reason = len > 0 ? cString(reply.array(), (int) len) : "unknown reason";
+        if (deviceHost.stoppedByUser(reason)) {
+            return GuestOutcome.stoppedByUser(reason);
+        }
+        return new GuestOutcome(reason.equals(Lguest.POWER_DOWN), reason);
     }
 
     /** Serves one NOTIFY; returns a reason to stop the guest, or null to carry on. */

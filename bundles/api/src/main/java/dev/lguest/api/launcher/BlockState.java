@@ -17,7 +17,12 @@ import java.nio.file.Path;
  * @param capacitySectors the capacity the guest was told, in 512-byte sectors
  * @param hostFeatures    the feature bits the device offered (VIRTIO_BLK_F_*)
  * @param segmentMax      the most data buffers in one request the guest was told
+ * @param readOnly        the file is open for reading only: the guest's writes fail
  */
-public record BlockState(Path path, FileChannel file, long capacitySectors, int hostFeatures, int segmentMax)
-        implements DeviceState {
+public record BlockState(Path path, FileChannel file, long capacitySectors, int hostFeatures, int segmentMax,
+                         boolean readOnly) implements DeviceState {
+    /** A disk open for reading and writing. */
+    public BlockState(Path path, FileChannel file, long capacitySectors, int hostFeatures, int segmentMax) {
+        this(path, file, capacitySectors, hostFeatures, segmentMax, false);
+    }
 }

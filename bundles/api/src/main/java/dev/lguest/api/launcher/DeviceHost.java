@@ -22,7 +22,11 @@ public interface DeviceHost {
      */
     void wakeGuest();
 
-    /** Kills the guest with {@code reason} (a console's triple ^C, say). */
+    /**
+     * Ends the guest because its user asked to through this device, for {@code
+     * reason}: lguest.c's console ends the Launcher on three ^C within about a
+     * second. The guest's outcome is {@link GuestOutcome#stoppedByUser} (exit status 2).
+     */
     void stopGuest(String reason);
 
     /** True if the user asked for --verbose. */
@@ -30,4 +34,12 @@ public interface DeviceHost {
 
     /** Prints one --verbose line (nothing unless {@link #verbose()}). */
     void verbose(String line);
+
+    /**
+     * Tells the user something they should know about their device even without
+     * --verbose (a disk that can only be read, say), once, in one line.
+     */
+    default void warn(String line) {
+        verbose(line);
+    }
 }

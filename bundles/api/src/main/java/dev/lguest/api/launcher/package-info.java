@@ -6,7 +6,10 @@
  * be handed over to another implementation while the guest runs
  * ({@link dev.lguest.api.launcher.DeviceHandover}). 2.2: the hand-over calls come on
  * the swapping thread while the guest runs, never at the same time as another call of
- * the device, and do not touch the rings.
+ * the device, and do not touch the rings. 2.3: a {@link dev.lguest.api.launcher.GuestOutcome}
+ * carries its exit status; a guest its user stopped through a device exits 2, as in lguest.c;
+ * a device can warn its user ({@link dev.lguest.api.launcher.DeviceHost#warn}); a
+ * {@link dev.lguest.api.launcher.BlockState} says whether its disk is read-only.
  */
 @org.osgi.annotation.bundle.Export
 @org.osgi.annotation.versioning.Version("2.1.0")

@@ -15,6 +15,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.NonReadableChannelException;
+import java.nio.channels.NonWritableChannelException;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -34,6 +36,12 @@ import java.util.List;
  *
  * A request outside the disk, or one we cannot make sense of, gets an error status;
  * only a chain with no room even for the status kills the guest.
+ *
+ * A disk file we may only read (VirtioBlock opens it so when it may not write it) is
+ * still the guest's disk: its reads work and every write gets VIRTIO_BLK_S_IOERR, which
+ * 2.6.24's virtio_blk turns into an I/O error for the writer. 2.6.24 has no read-only
+ * feature bit to tell the guest beforehand. (lguest.c opened the file O_RDWR and
+ * would not start at all; a write that failed got IOERR there too.)
  *
  * Hand-over (the bundle swapped while the guest runs): the open file and the
  * configuration the guest read go to the successor as a {@link BlockState}. Every
@@ -72,20 +80,26 @@ final class BlockDevice implements GuestDevice {
     private final FileChannel file;
     private final DeviceHost host;
     private final long capacitySectors;
+    private final boolean readOnly;
     private Virtqueue queue;
     /** The file went to a successor: it is not ours to close. */
     private boolean retired;
 
-    BlockDevice(Path path, FileChannel file, DeviceHost host) throws IOException {
-        this(path, file, host, file.size() / SECTOR_BYTES);
+    BlockDevice(Path path, FileChannel file, DeviceHost host, boolean readOnly) throws IOException {
+        this(path, file, host, file.size() / SECTOR_BYTES, readOnly);
     }
 
     /** A device over an open disk whose capacity the guest was already told (a hand-over). */
-    BlockDevice(Path path, FileChannel file, DeviceHost host, long capacitySectors) {
+    BlockDevice(Path path, FileChannel file, DeviceHost host, long capacitySectors, boolean readOnly) {
         this.path = path;
         this.file = file;
         this.host = host;
         this.capacitySectors = capacitySectors;
+        this.readOnly = readOnly;
+    }
+
+    boolean readOnly() {
+        return readOnly;
     }
 
     /** The feature bits offered in the first byte of the feature field. */
@@ -114,7 +128,7 @@ final class BlockDevice implements GuestDevice {
 
     @Override
     public String describe() {
-        return "virtblock " + capacitySectors + " sectors";
+        return "virtblock " + capacitySectors + " sectors" + (readOnly ? ", read-only" : "");
     }
 
     @Override
@@ -148,7 +162,7 @@ final class BlockDevice implements GuestDevice {
             } else {
                 boolean barrier = (request.type() & T_BARRIER) != 0;
                 int type = request.type() & ~T_BARRIER;
-                if (barrier) {
+                if (barrier && !readOnly) {
                     file.force(false);
                 }
                 switch (type) {
@@ -158,17 +172,21 @@ final class BlockDevice implements GuestDevice {
                     }
                     case T_OUT -> status = transfer(request, request.readableData(), true);
                     case T_FLUSH -> {
-                        file.force(false);
+                        if (!readOnly) {
+                            file.force(false);
+                        }
                         status = S_OK;
                     }
                     // SCSI commands (eject, say) and anything newer: not here.
                     default -> status = S_UNSUPP;
                 }
-                if (barrier && status == S_OK) {
+                if (barrier && status == S_OK && !readOnly) {
                     file.force(false);
                 }
             }
-        } catch (IOException | UncheckedIOException e) {
+        } catch (IOException | UncheckedIOException | NonWritableChannelException | NonReadableChannelException e) {
+            // The host said no (a full disk, an I/O error, a channel that cannot do it):
+            // the guest's request failed, nothing more.
             status = S_IOERR;
             read = 0;
         }
@@ -184,6 +202,10 @@ final class BlockDevice implements GuestDevice {
         if (sector < 0 || sector > capacitySectors || length > (capacitySectors - sector) * SECTOR_BYTES) {
             host.verbose(String.format("%s beyond the disk: sector %s, %d bytes", write ? "WRITE" : "READ",
                     Long.toUnsignedString(sector), length));
+            return S_IOERR;
+        }
+        if (write && readOnly) {
+            host.verbose(String.format("WRITE to sector %d: the disk is read-only", sector));
             return S_IOERR;
         }
         long position = sector * SECTOR_BYTES;
@@ -209,7 +231,7 @@ final class BlockDevice implements GuestDevice {
 
     @Override
     public DeviceState suspend() {
-        return new BlockState(path, file, capacitySectors, hostFeatures(), QUEUE_ENTRIES - 2);
+        return new BlockState(path, file, capacitySectors, hostFeatures(), QUEUE_ENTRIES - 2, readOnly);
     }
 
     @Override
@@ -223,7 +245,9 @@ final class BlockDevice implements GuestDevice {
             return;
         }
         try {
-            file.force(false);
+            if (!readOnly) {
+                file.force(false);
+            }
         } catch (IOException e) {
             // Nothing to tell a guest that is gone.
         }

@@ -13,6 +13,9 @@ import org.osgi.service.component.annotations.Component;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.StandardOpenOption;
 import java.util.Optional;
@@ -21,7 +24,8 @@ import java.util.Optional;
  * The virtio block device as a Launcher device: a guest gets one when booted with
  * --block=FILE, backed by that file, read and written in place (lguest.c's
  * setup_block_file()). The file must exist; its size, in whole 512-byte sectors, is
- * the disk's capacity, and the guest can never make it grow. It also takes over a
+ * the disk's capacity, and the guest can never make it grow. A file we may only read
+ * is a disk whose writes fail (lguest.c refused to start with it). It also takes over a
  * running guest's disk from another implementation (a swap of this bundle), still
  * open, with the capacity the guest was told.
  */
@@ -45,17 +49,57 @@ public final class VirtioBlock implements LauncherDevice {
         if (spec.block() == null) {
             return Optional.empty();
         }
-        try {
-            FileChannel file = FileChannel.open(spec.block(), StandardOpenOption.READ, StandardOpenOption.WRITE);
-            return Optional.of(new BlockDevice(spec.block(), file, host));
-        } catch (NoSuchFileException e) {
-            throw new BootException("cannot open disk " + spec.block() + ": no such file");
-        } catch (AccessDeniedException e) {
-            throw new BootException("cannot open disk " + spec.block() + " for reading and writing: permission denied");
-        } catch (IOException e) {
-            throw new BootException("cannot open disk " + spec.block() + ": " + e.getMessage());
-        }
+        return Optional.of(open(spec.block(), host, FileChannel::open));
     }
+
+    /** How a disk file is opened (FileChannel.open; tests refuse writing as a host would). */
+    interface Opener {
+        FileChannel open(Path path, OpenOption... options) throws IOException;
+    }
+
+    /**
+     * Opens the disk for reading and writing, or, when the host will not let us write
+     * it (its permissions, an immutable file, a read-only file system), for reading
+     * only: the guest then gets an error for each write, and the user one line now.
+     */
+    static BlockDevice open(Path path, DeviceHost host, Opener opener) throws BootException {
+        try {
+            return new BlockDevice(path, opener.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE), host,
+                    false);
+        } catch (NoSuchFileException e) {
+            throw new BootException("cannot open disk " + path + ": no such file");
+        } catch (FileSystemException e) {
+            if (!writingRefused(e)) {
+                throw new BootException("cannot open disk " + path + ": " + e.getMessage());
+            }
+            // Not writable; perhaps readable.
+        } catch (IOException e) {
+            throw new BootException("cannot open disk " + path + ": " + e.getMessage());
+        }
+        BlockDevice device;
+        try {
+            device = new BlockDevice(path, opener.open(path, StandardOpenOption.READ), host, true);
+        } catch (AccessDeniedException e) {
+            throw new BootException("cannot open disk " + path + ": permission denied");
+        } catch (IOException e) {
+            throw new BootException("cannot open disk " + path + ": " + e.getMessage());
+        }
+        host.warn("disk " + path + " can only be read: the guest's writes to it will fail");
+        return device;
+    }
+
+    /**
+     * The host refuses writing, not the file itself: EACCES (its permissions), EPERM (an
+     * immutable file, even for root) or EROFS (a read-only file system). A directory or
+     * anything else that is not a disk stays an error.
+     */
+    static boolean writingRefused(FileSystemException e) {
+        return e instanceof AccessDeniedException || READ_ONLY_REASONS.contains(e.getReason());
+    }
+
+    /** strerror(EPERM) and strerror(EROFS), as Java's FileSystemException gives them. */
+    private static final java.util.Set<String> READ_ONLY_REASONS =
+            java.util.Set.of("Operation not permitted", "Read-only file system");
 
     @Override
     public GuestDevice adopt(DeviceHandover handover, DeviceHost host) throws HandoverException {
@@ -73,6 +117,6 @@ public final class VirtioBlock implements LauncherDevice {
         if (state.segmentMax() != BlockDevice.QUEUE_ENTRIES - 2 || handover.queues().size() != 1) {
             throw new HandoverException("block: the guest's disk has a queue layout this device does not");
         }
-        return new BlockDevice(state.path(), state.file(), host, state.capacitySectors());
+        return new BlockDevice(state.path(), state.file(), host, state.capacitySectors(), state.readOnly());
     }
 }

@@ -35,6 +35,8 @@ import java.util.List;
 final class ConsoleDevice implements GuestDevice {
     static final int INPUT_QUEUE = 0;
     static final int OUTPUT_QUEUE = 1;
+    /** Why the guest ends on the user's triple ^C. */
+    static final String USER_STOP = "three ^C on the console: the user ended the guest";
     /** Output is copied out of guest memory in pieces of this size. */
     private static final int COPY_CHUNK = 4096;
 
@@ -47,6 +49,8 @@ final class ConsoleDevice implements GuestDevice {
     private Virtqueue input;
     private Virtqueue output;
     private KeyboardPump pump;
+    /** The user's triple ^C: the guest is ending, and takes no more input. */
+    private boolean userStopped;
 
     ConsoleDevice(DeviceHost host) {
         this.host = host;
@@ -171,7 +175,7 @@ final class ConsoleDevice implements GuestDevice {
 
     private void deliverInput() {
         boolean any = false;
-        while (pending.available() > 0) {
+        while (!userStopped && pending.available() > 0) {
             DescriptorChain chain = input.next();
             if (chain == null) {
                 // No buffers yet: the bytes wait until the guest adds some and kicks.
@@ -185,7 +189,9 @@ final class ConsoleDevice implements GuestDevice {
             input.used(chain, written);
             any = true;
             if (abort.seen(bytes)) {
-                host.stopGuest("three ^C on the console: the user ended the guest");
+                // lguest.c exits there and then: nothing more goes in.
+                userStopped = true;
+                host.stopGuest(USER_STOP);
             }
         }
         if (any) {

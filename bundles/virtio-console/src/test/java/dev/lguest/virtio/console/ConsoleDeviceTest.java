@@ -101,12 +101,26 @@ class ConsoleDeviceTest {
     }
 
     @Test
-    void anotherKeyResetsTheCount() {
-        ControlCAbort abort = new ControlCAbort();
-        abort.seen(new byte[] {3});
-        abort.seen(new byte[] {3});
-        abort.seen(new byte[] {'a'});
-        abort.seen(new byte[] {3});
-        assertEquals(false, abort.seen(new byte[] {3}));
+    void aLoneControlCIsTheGuestsToInterpret() throws Exception {
+        console.pendingInput().add(new byte[] {ControlCAbort.CONTROL_C}, 0, 1);
+        input.available.add(new DescriptorChain(memory, 0, List.of(), List.of(new Buffer(0x4000, 16))));
+        console.serviceInput();
+        assertEquals(ControlCAbort.CONTROL_C, memory.read8(0x4000));
+        assertEquals(List.of(1), input.usedLengths);
+        assertNull(host.stoppedFor);
+    }
+
+    @Test
+    void afterTheThirdControlCNothingMoreGoesIn() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            console.pendingInput().add(new byte[] {ControlCAbort.CONTROL_C}, 0, 1);
+            input.available.add(new DescriptorChain(memory, 2 * i, List.of(), List.of(new Buffer(0x4000, 16))));
+            input.available.add(new DescriptorChain(memory, 2 * i + 1, List.of(), List.of(new Buffer(0x5000, 16))));
+            console.serviceInput();
+        }
+        console.pendingInput().add("echo more\n".getBytes(StandardCharsets.ISO_8859_1), 0, 10);
+        console.serviceInput();
+        assertEquals(ConsoleDevice.USER_STOP, host.stoppedFor);
+        assertEquals(List.of(1, 1, 1), input.usedLengths);
     }
 }
