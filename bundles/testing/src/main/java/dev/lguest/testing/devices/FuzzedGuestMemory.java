@@ -40,9 +40,11 @@ public final class FuzzedGuestMemory implements AutoCloseable {
         if (pattern.length == 0) {
             return;
         }
-        for (long at = 0; at < window.byteSize(); at++) {
-            window.set(ValueLayout.JAVA_BYTE, at, pattern[(int) (at % pattern.length)]);
+        byte[] whole = new byte[(int) window.byteSize()];
+        for (int at = 0; at < whole.length; at += pattern.length) {
+            System.arraycopy(pattern, 0, whole, at, Math.min(pattern.length, whole.length - at));
         }
+        MemorySegment.copy(whole, 0, window, ValueLayout.JAVA_BYTE, 0, whole.length);
     }
 
     public byte[] snapshot() {
@@ -82,23 +84,28 @@ public final class FuzzedGuestMemory implements AutoCloseable {
                 }
             }
         }
-        for (int at = 0; at < before.length; at++) {
-            byte now = window.get(ValueLayout.JAVA_BYTE, at);
-            if (now != before[at] && !allowed[at]) {
+        MemorySegment was = MemorySegment.ofArray(before);
+        for (long from = 0; from < before.length; ) {
+            long differs = was.asSlice(from).mismatch(window.asSlice(from));
+            if (differs < 0) {
+                break;
+            }
+            long at = from + differs;
+            if (!allowed[(int) at]) {
                 throw new AssertionError(String.format("the device wrote guest memory at %#x outside any writable buffer", at));
             }
+            from = at + 1;
         }
         assertGuardsIntact();
     }
 
     public void assertGuardsIntact() {
-        for (long at = 0; at < all.byteSize(); at++) {
-            if (at == GUARD_BYTES) {
-                at += window.byteSize();
-            }
-            if (at < all.byteSize() && all.get(ValueLayout.JAVA_BYTE, at) != GUARD) {
-                throw new AssertionError("the guard byte at " + (at - GUARD_BYTES) + " from the guest's memory changed");
-            }
+        MemorySegment pattern = MemorySegment.ofArray(new byte[GUARD_BYTES]).fill(GUARD);
+        long below = all.asSlice(0, GUARD_BYTES).mismatch(pattern);
+        long above = all.asSlice(GUARD_BYTES + window.byteSize(), GUARD_BYTES).mismatch(pattern);
+        if (below >= 0 || above >= 0) {
+            throw new AssertionError("a guard byte " + (below >= 0 ? below - GUARD_BYTES + " before" : above + " after")
+                    + " the guest's memory changed");
         }
     }
 

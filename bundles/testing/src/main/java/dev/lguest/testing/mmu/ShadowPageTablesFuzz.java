@@ -20,11 +20,16 @@ import dev.lguest.api.guest.Lguest;
 import dev.lguest.api.memory.PhysicalMemory;
 import dev.lguest.api.mmu.ShadowPageTables;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 public final class ShadowPageTablesFuzz {
+    private static final ValueLayout.OfInt ENTRY = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final byte LAUNCHER_PATTERN = (byte) 0xC3;
     /** Directories and pte pages the fuzzer writes entries into: frames 1-5 and 16-23. */
     private static final int[] TABLE_PAGES = {0x1000, 0x2000, 0x3000, 0x4000, 0x5000,
@@ -79,9 +84,11 @@ public final class ShadowPageTablesFuzz {
                 assertTrue(guest.deadReason() != null && !guest.deadReason().isEmpty());
             }
 
-            for (long at = (long) limit << 12; at < MmuFixture.RAM_BYTES; at++) {
-                if ((byte) fixture.memory().read8(at) != LAUNCHER_PATTERN) {
-                    throw new AssertionError("the Launcher's memory at " + Long.toHexString(at) + " changed");
+            MemorySegment launcher = fixture.memory().segment().asSlice((long) limit << 12);
+            for (long at = 0; at < launcher.byteSize(); at++) {
+                if (launcher.get(ValueLayout.JAVA_BYTE, at) != LAUNCHER_PATTERN) {
+                    throw new AssertionError("the Launcher's memory at " + Long.toHexString(at + ((long) limit << 12))
+                            + " changed");
                 }
             }
             assertFalse(other.guest.isDead(), () -> "the other guest died: " + other.guest.deadReason());
@@ -98,23 +105,25 @@ public final class ShadowPageTablesFuzz {
         Guest guest = fixture.guest;
         int root = fixture.tables.shadowRoot(guest);
         assertTrue(PhysicalMemory.isHostFrame(root >>> 12), "the shadow root is not a host page");
+        MemorySegment directory = guest.bus.page(root >>> 12);
         for (int slot = 0; slot < Lguest.SWITCHER_PGD_INDEX; slot++) {
-            int directoryEntry = fixture.shadowDirectoryEntry(root, slot);
+            int directoryEntry = directory.get(ENTRY, slot * 4L);
             if ((directoryEntry & X86.PTE_PRESENT) == 0) {
                 continue;
             }
             assertTrue((directoryEntry & X86.PTE_PSE) == 0, "a large shadow page at slot " + slot);
             assertTrue(PhysicalMemory.isHostFrame(directoryEntry >>> 12),
                     "shadow slot " + slot + " points at guest frame " + Integer.toHexString(directoryEntry >>> 12));
+            MemorySegment ptes = guest.bus.page(directoryEntry >>> 12);
             for (int index = 0; index < 1024; index++) {
-                int pte = fixture.shadowPte(root, slot << 22 | index << 12);
-                if ((pte & X86.PTE_PRESENT) != 0) {
-                    assertTrue(Integer.compareUnsigned(pte >>> 12, limit) < 0, "shadow pte for "
-                            + Integer.toHexString(slot << 22 | index << 12) + " names frame " + Integer.toHexString(pte >>> 12));
+                int pte = ptes.get(ENTRY, index * 4L);
+                if ((pte & X86.PTE_PRESENT) != 0 && Integer.compareUnsigned(pte >>> 12, limit) >= 0) {
+                    throw new AssertionError("shadow pte for " + Integer.toHexString(slot << 22 | index << 12)
+                            + " names frame " + Integer.toHexString(pte >>> 12));
                 }
             }
         }
-        int switcherEntry = fixture.shadowDirectoryEntry(root, Lguest.SWITCHER_PGD_INDEX);
+        int switcherEntry = directory.get(ENTRY, Lguest.SWITCHER_PGD_INDEX * 4L);
         assertEquals(guest.paging.switcherPageTable, switcherEntry >>> 12, "the switcher's slot");
         assertEquals(0, switcherEntry & X86.PTE_USER, "the switcher's slot is user-visible");
     }
