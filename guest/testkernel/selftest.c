@@ -635,19 +635,36 @@ static int test_iret_keeps_interrupts_off(void)
         return ok;
 }
 
+/*
+ * lguest's stop (SET_CLOCKEVENT 0) cancels the host timer and nothing more: a tick
+ * whose deadline passed before the stop is already pending and still arrives, as
+ * on lguest, where hrtimer_cancel leaves the pending bit the timer set. So the
+ * check is strict only when the stop surely came before the deadline: the host time
+ * read before arming is no later than the arming, and the time read after one more
+ * hypercall past the stop is no earlier than the stop. On a loaded host that stalls
+ * 50 ms between the two calls, one tick may come.
+ */
 static int test_clockevent_stop(void)
 {
-        u32 before = timer_ticks;
         irq_enable();
         timer_unblock();
-        /* Long enough that no host stall between the two calls lets it fire, and we
-         * wait past the time it would have. */
+        /* A tick an earlier test left pending arrives here, before we count. */
+        hcall(LHCALL_FLUSH_ASYNC, 0, 0, 0);
+        u32 before = timer_ticks;
+        s64 armed_no_later = host_nanos();
         hcall(LHCALL_SET_CLOCKEVENT, 50 * MILLISECOND, 0, 0);
         hcall(LHCALL_SET_CLOCKEVENT, 0, 0, 0);
+        hcall(LHCALL_FLUSH_ASYNC, 0, 0, 0);
+        s64 gap = host_nanos() - armed_no_later;
         wait_host_nanos(80 * MILLISECOND);
         u32 after = timer_ticks;
         timer_stop();
-        return check_eq(after, before, "no tick from a stopped clock");
+        if (gap < 50 * MILLISECOND)
+                return check_eq(after, before, "no tick from a stopped clock");
+        print("# the host took ");
+        print_u32((u32)divide_u64((u64)gap, 1000));
+        print(" us from arming to stopping: the tick may have been pending\n");
+        return check(after - before <= 1, "at most the one pending tick from a stopped clock");
 }
 
 static int test_halt(void)

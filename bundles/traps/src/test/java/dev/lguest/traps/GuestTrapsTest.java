@@ -488,6 +488,16 @@ class GuestTrapsTest {
         assertEquals(0, guest.clockDeadline);
     }
 
+    /** As lguest's hrtimer_cancel: the stop cancels the timer, not a tick it already raised. */
+    @Test
+    void stoppingTheClockKeepsATickAlreadyPending() {
+        traps.setClockEvent(guest, 1);
+        guest.raiseIrq(0);
+        traps.setClockEvent(guest, 0);
+        assertEquals(0, guest.clockDeadline);
+        assertEquals(1, guest.pendingIrqs() & 1);
+    }
+
     // ---- direct traps and the system call vector ----
 
     @Test
