@@ -24,8 +24,12 @@
 //    faults (Executor.runBlock), so counts and fault EIPs stay exact.
 //  - Single-stepping (TF) and the resume flag (RF): looked at once per block entry;
 //    while TF is set each instruction is decoded and run alone, followed by its #DB
-//    trap (stepTraced), and RF sends the one instruction that clears it the same way.
+//    trap (stepAlone), and RF sends the one instruction that clears it the same way.
 //    A POPF that sets TF ends its block so the next instruction is already traced.
+//  - Breakpoints in the debug registers: while DR7 enables any, every instruction
+//    runs alone too (one flag test per block entry otherwise): an instruction
+//    breakpoint is checked before it starts, data breakpoints (LinearMemory's watched
+//    pages) after it ends, each raising #DB with its DR6 bits as an i686 does.
 //  - Flags: the commonest 32-bit ALU forms leave their status flags pending (Alu), and
 //    a block's closing flag-setting form and Jcc run as one step.
 //  Code outside guest RAM, instructions crossing a page and blocks reaching past the
@@ -59,11 +63,14 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
     int gdtBase, gdtLimit, idtBase, idtLimit;
     int cr0 = X86.CR0_PE | X86.CR0_ET, cr2, cr3, cr4;
     /**
-     * Debug registers: kept so MOV DRn reads back what was written. Breakpoints trigger
-     * nothing; the single-step trap (TF) sets DR6.BS.
+     * Debug registers DR0-DR7 (4 and 5 unused). Change them through
+     * debugRegistersChanged(): instruction and data breakpoints trigger as DR7 says,
+     * and the single-step trap (TF) sets DR6.BS.
      */
     final int[] debugRegisters = new int[8];
-    static final int DR6_SINGLE_STEP = 1 << 14;
+    static final int DR6_SINGLE_STEP = X86.DR6_BS;
+    /** DR7 enables at least one breakpoint: instructions run one at a time and are checked. */
+    boolean breakpointsArmed;
     /** TSC = tscBase + retired, so it advances with every retired instruction. */
     long tscBase;
     /** Instructions retired since this CPU was made. */
@@ -127,6 +134,7 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
         s.cr3 = cr3;
         s.cr4 = cr4;
         s.tsc = tscBase + retired;
+        System.arraycopy(debugRegisters, 0, s.debugRegisters, 0, 8);
         System.arraycopy(fpu, 0, s.fpu, 0, fpu.length);
         System.arraycopy(hostVectors, 0, s.hostVectors, 0, 4);
         return s;
@@ -151,6 +159,8 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
         cr3 = s.cr3;
         cr4 = s.cr4;
         tscBase = s.tsc - retired;
+        System.arraycopy(s.debugRegisters, 0, debugRegisters, 0, 8);
+        debugRegistersChanged();
         System.arraycopy(s.fpu, 0, fpu, 0, fpu.length);
         System.arraycopy(s.hostVectors, 0, hostVectors, 0, 4);
         privilegeChanged();
@@ -179,7 +189,7 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
             executor.in = instruction;
             try {
                 try {
-                    if ((eflags & (X86.TF | X86.RF)) != 0) {
+                    if ((eflags & (X86.TF | X86.RF)) != 0 || breakpointsArmed) {
                         previous = null;
                         stepAlone();
                     } else {
@@ -222,42 +232,88 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
     }
 
     /**
-     * One instruction decoded and run on its own, for the two EFLAGS bits that make an
-     * instruction boundary special. RF (set in the image a fault pushes, and by an IRET
-     * that pops it) lasts until the next instruction starts, which clears it: an event
-     * before that start (an interrupt the host delivers after a fault it fixed) still
-     * pushes it, as on the real CPU. TF single-steps.
+     * One instruction decoded and run on its own, for what makes an instruction
+     * boundary special. RF (set in the image a fault pushes, and by an IRET that pops
+     * it) lasts until the next instruction starts, which clears it: an event before
+     * that start (an interrupt the host delivers after a fault it fixed) still pushes
+     * it, as on the real CPU; while it is set the instruction's breakpoint does not
+     * fire, so a handler returning to it does not hit it again. TF single-steps.
+     * Enabled breakpoints: an instruction breakpoint is a fault before the instruction
+     * (EIP at it), data breakpoints a trap after it (EIP past it), reported together
+     * with a single-step trap due at the same boundary in one #DB.
      */
     private void stepAlone() {
+        boolean resuming = (eflags & X86.RF) != 0;
         eflags &= ~X86.RF;
-        if ((eflags & X86.TF) != 0) {
-            stepTraced();
-        } else {
-            executor.step();
+        if (breakpointsArmed) {
+            if (!resuming && instructionBreakpointHit()) {
+                return;
+            }
+            memory.watchHits = 0;
+        }
+        boolean traced = (eflags & X86.TF) != 0;
+        interrupts.entered = false;
+        executor.step();
+        int dr6 = 0;
+        if (traced && singleStepTrapDue()) {
+            dr6 |= DR6_SINGLE_STEP;
+        }
+        if (breakpointsArmed && memory.watchHits != 0 && !interrupts.entered) {
+            dr6 |= memory.watchHits;
+            memory.watchHits = 0;
+        }
+        if (dr6 != 0) {
+            debugRegisters[6] |= dr6;
+            interrupts.raiseTrap(X86.DB);
         }
     }
 
     /**
-     * One instruction that starts with TF set, then the single-step trap: #DB with the
-     * EIP of the next instruction (or of a REP instruction still repeating, which runs
-     * one iteration per step) and DR6.BS set. What matters is TF at the start, so the
-     * POPF or IRET that sets TF is not trapped but the one that clears it is. There is
-     * no trap when the instruction faulted (it did not complete: it is stepped again
-     * when the handler returns), nor when it entered a handler or the host (INT n,
-     * INT3, INTO clear TF on the way in), nor after MOV SS or POP SS, which hold debug
-     * traps back for one instruction so that SS and ESP change together: the trap
-     * comes after the instruction that follows.
+     * Whether an instruction that started with TF set is followed by the single-step
+     * trap (#DB with the EIP of the next instruction, or of a REP instruction still
+     * repeating, which runs one iteration per step). What matters is TF at the start,
+     * so the POPF or IRET that sets TF is not trapped but the one that clears it is.
+     * There is no trap when the instruction faulted (it did not complete: it is
+     * stepped again when the handler returns, and we never get here), nor when it
+     * entered a handler or the host (INT n, INT3, INTO clear TF on the way in), nor
+     * after MOV SS or POP SS, which hold debug traps back for one instruction so that
+     * SS and ESP change together: the trap comes after the instruction that follows.
      */
-    private void stepTraced() {
-        interrupts.entered = false;
-        executor.step();
+    private boolean singleStepTrapDue() {
         Instruction done = executor.in;
         boolean loadsStack = done.opcode == 0x17 || (done.opcode == 0x8e && done.reg == Segments.SS);
-        if (interrupts.entered || loadsStack) {
-            return;
+        return !interrupts.entered && !loadsStack;
+    }
+
+    /**
+     * An enabled instruction breakpoint (R/W 00) at the linear address of the
+     * instruction about to start: DR6 gets its bits and #DB is raised as a fault.
+     */
+    private boolean instructionBreakpointHit() {
+        int linear = segments.base[Segments.CS] + eip;
+        int dr7 = debugRegisters[7];
+        int hits = 0;
+        for (int n = 0; n < 4; n++) {
+            if (X86.breakpointEnabled(dr7, n) && X86.breakpointKind(dr7, n) == X86.DR7_RW_EXECUTE
+                    && debugRegisters[n] == linear) {
+                hits |= X86.DR6_B0 << n;
+            }
         }
-        debugRegisters[6] |= DR6_SINGLE_STEP;
-        interrupts.raiseTrap(X86.DB);
+        if (hits == 0) {
+            return false;
+        }
+        debugRegisters[6] |= hits;
+        interrupts.raiseFault(X86.DB, 0);
+        return true;
+    }
+
+    /** DR0-DR3 or DR7 changed: arm or disarm the breakpoints they describe. */
+    void debugRegistersChanged() {
+        breakpointsArmed = (debugRegisters[7] & X86.DR7_ENABLES) != 0;
+        memory.watch(debugRegisters);
+        fetchPageNumber = -1;
+        blockEnded = true;
+        unlinkBlocks();
     }
 
     /**

@@ -8,6 +8,11 @@
 // Pages holding decoded code (see CodeCache) are never cached for writing: every
 // store to them takes the walk, which tells the code cache what was overwritten. So
 // the store hit path carries no self-modifying-code check at all.
+//
+// Data breakpoints (DR0-DR3 with DR7's R/W 01 or 11) work the same way: a linear page
+// holding a watched address is never cached, so every data access to it takes the
+// slow path, which compares it with the watched ranges and records the hits for the
+// CPU to report as #DB after the instruction. Without watches the hit path is unchanged.
 package dev.lguest.cpu.interpreter;
 
 import static dev.lguest.api.cpu.X86.PF_PROT;
@@ -20,6 +25,7 @@ import static dev.lguest.api.cpu.X86.PTE_PRESENT;
 import static dev.lguest.api.cpu.X86.PTE_RW;
 import static dev.lguest.api.cpu.X86.PTE_USER;
 
+import dev.lguest.api.cpu.X86;
 import dev.lguest.api.memory.PhysicalMemory;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -57,6 +63,15 @@ final class LinearMemory {
     /** The frame the last walk ended in. */
     private int walkedFrame;
 
+    /** The data breakpoints: how many, and each one's start, length, DR6 bit and whether reads count. */
+    private int watchCount;
+    private final int[] watchStart = new int[4];
+    private final int[] watchLength = new int[4];
+    private final int[] watchBit = new int[4];
+    private final boolean[] watchReads = new boolean[4];
+    /** DR6 B0-B3 bits of the data breakpoints the accesses since the CPU cleared it hit. */
+    int watchHits;
+
     private boolean paging;
     private boolean writeProtect;
     private int pageDirectory;
@@ -89,6 +104,63 @@ final class LinearMemory {
                 pages[slot] = null;
             }
         }
+    }
+
+    /**
+     * Takes the data breakpoints from the debug registers and drops every cached
+     * translation, so watched pages are walked on each access from now on.
+     */
+    void watch(int[] debugRegisters) {
+        int dr7 = debugRegisters[7];
+        watchCount = 0;
+        for (int n = 0; n < 4; n++) {
+            int kind = X86.breakpointKind(dr7, n);
+            if (!X86.breakpointEnabled(dr7, n) || (kind != X86.DR7_RW_WRITE && kind != X86.DR7_RW_READ_WRITE)) {
+                continue;
+            }
+            int length = X86.breakpointLength(dr7, n);
+            // The CPU ignores the low address bits below the length: a watch is aligned.
+            watchStart[watchCount] = debugRegisters[n] & -length;
+            watchLength[watchCount] = length;
+            watchBit[watchCount] = X86.DR6_B0 << n;
+            watchReads[watchCount] = kind == X86.DR7_RW_READ_WRITE;
+            watchCount++;
+        }
+        flush();
+    }
+
+    private boolean isWatchedPage(int vpn) {
+        for (int i = 0; i < watchCount; i++) {
+            if (watchStart[i] >>> 12 == vpn || (watchStart[i] + watchLength[i] - 1) >>> 12 == vpn) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Records the data breakpoints a data access of {@code size} bytes at {@code linear} hits. */
+    private void checkWatches(int linear, int size, boolean write) {
+        for (int i = 0; i < watchCount; i++) {
+            if ((write || watchReads[i])
+                    && (Integer.compareUnsigned(linear - watchStart[i], watchLength[i]) < 0
+                    || Integer.compareUnsigned(watchStart[i] - linear, size) < 0)) {
+                watchHits |= watchBit[i];
+            }
+        }
+    }
+
+    /** The page for a data read of {@code size} bytes: {@link #page} with the watches looked at. */
+    private MemorySegment dataPage(int linear, int kind, int size) {
+        int vpn = linear >>> 12;
+        int slot = (kind << TLB_BITS) | (vpn & TLB_MASK);
+        if (tags[slot] == vpn) {
+            return pages[slot];
+        }
+        MemorySegment page = walk(linear, kind, slot);
+        if (watchCount != 0) {
+            checkWatches(linear, size, false);
+        }
+        return page;
     }
 
     /** The page holding a linear address for an access of the given kind, walking on a miss. */
@@ -142,7 +214,7 @@ final class LinearMemory {
             page = write ? discard : EMPTY_BUS;
         }
         walkedFrame = frame;
-        if (!write || !isCodeFrame(frame)) {
+        if ((!write || !isCodeFrame(frame)) && (watchCount == 0 || !isWatchedPage(linear >>> 12))) {
             tags[slot] = linear >>> 12;
             pages[slot] = page;
             frames[slot] = frame;
@@ -196,6 +268,9 @@ final class LinearMemory {
         if (isCodeFrame(walkedFrame)) {
             codeCache.written(walkedFrame, linear & 0xfff, size);
         }
+        if (watchCount != 0) {
+            checkWatches(linear, size, true);
+        }
         return page;
     }
 
@@ -223,24 +298,24 @@ final class LinearMemory {
     }
 
     int read8(int linear, int kind) {
-        return page(linear, kind).get(BYTE, linear & 0xfff) & 0xff;
+        return dataPage(linear, kind, 1).get(BYTE, linear & 0xfff) & 0xff;
     }
 
     int read16(int linear, int kind) {
         if ((linear & 0xfff) != 0xfff) {
-            return page(linear, kind).get(SHORT_LE, linear & 0xfff) & 0xffff;
+            return dataPage(linear, kind, 2).get(SHORT_LE, linear & 0xfff) & 0xffff;
         }
         return read8(linear, kind) | (read8(linear + 1, kind) << 8);
     }
 
     int read32(int linear, int kind) {
         if ((linear & 0xfff) <= 0xffc) {
-            return page(linear, kind).get(INT_LE, linear & 0xfff);
+            return dataPage(linear, kind, 4).get(INT_LE, linear & 0xfff);
         }
         // Across a page boundary the lower page is translated first, as on hardware:
         // when both pages fault, CR2 names the lower one.
-        MemorySegment first = page(linear, kind);
-        MemorySegment second = page((linear + 3) & ~0xfff, kind);
+        MemorySegment first = dataPage(linear, kind, 4);
+        MemorySegment second = dataPage((linear + 3) & ~0xfff, kind, 4);
         int value = 0;
         for (int i = 3; i >= 0; i--) {
             int address = linear + i;

@@ -256,7 +256,10 @@ final class SystemOps {
             };
             case 0x22 -> writeControl(n, cpu.gpr[r]);
             case 0x21 -> cpu.gpr[r] = cpu.debugRegisters[debugIndex(n)];
-            default -> cpu.debugRegisters[debugIndex(n)] = cpu.gpr[r];
+            default -> {
+                cpu.debugRegisters[debugIndex(n)] = cpu.gpr[r];
+                cpu.debugRegistersChanged();
+            }
         }
     }
 

@@ -30,6 +30,12 @@ public final class CpuState {
     public int gdtBase, gdtLimit, idtBase, idtLimit;
     public int cr0 = X86.CR0_PE | X86.CR0_ET, cr2, cr3, cr4;
     public long tsc;
+    /**
+     * DR0-DR7 by number (DR4 and DR5 are unused: MOV DR4/DR5 reach DR6/DR7). They are
+     * the host's: a guest at ring 1 cannot load them (MOV DRn is privileged), and an
+     * attached debugger programs breakpoints and watchpoints here (see {@link X86#DR7_ENABLES}).
+     */
+    public final int[] debugRegisters = new int[8];
     public final byte[] fpu = new byte[FPU_IMAGE_SIZE];
     public final long[] hostVectors = new long[4];
 
@@ -79,6 +85,7 @@ public final class CpuState {
         c.cr3 = cr3;
         c.cr4 = cr4;
         c.tsc = tsc;
+        System.arraycopy(debugRegisters, 0, c.debugRegisters, 0, debugRegisters.length);
         System.arraycopy(fpu, 0, c.fpu, 0, fpu.length);
         System.arraycopy(hostVectors, 0, c.hostVectors, 0, hostVectors.length);
         return c;
@@ -90,7 +97,7 @@ public final class CpuState {
                 && Arrays.equals(segments, s.segments) && ldtr.equals(s.ldtr) && tr.equals(s.tr)
                 && gdtBase == s.gdtBase && gdtLimit == s.gdtLimit && idtBase == s.idtBase
                 && idtLimit == s.idtLimit && cr0 == s.cr0 && cr2 == s.cr2 && cr3 == s.cr3 && cr4 == s.cr4
-                && tsc == s.tsc && Arrays.equals(fpu, s.fpu) && Arrays.equals(hostVectors, s.hostVectors);
+                && tsc == s.tsc && Arrays.equals(debugRegisters, s.debugRegisters) && Arrays.equals(fpu, s.fpu) && Arrays.equals(hostVectors, s.hostVectors);
     }
 
     @Override

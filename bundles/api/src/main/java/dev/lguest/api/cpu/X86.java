@@ -33,6 +33,46 @@ public final class X86 {
         return vector == DF_VECTOR || (vector >= TS_VECTOR && vector <= PF_VECTOR) || vector == AC_VECTOR;
     }
 
+    // Debug registers (Intel SDM vol. 3, 17.2). DR7 enables breakpoint n with its L bit
+    // (2n) or G bit (2n+1); its R/W field (bits 16+4n) says what triggers it (00: executing
+    // the instruction at the address, 01: a data write, 11: a data read or write; 10 is
+    // I/O, not on this CPU) and its LEN field (bits 18+4n) how many bytes are watched
+    // (00: 1, 01: 2, 11: 4; an instruction breakpoint has length 1). A hit sets Bn in DR6,
+    // a single-step trap sets BS.
+    /** DR7's L0-L3 and G0-G3 bits: breakpoints are off unless one of them is set. */
+    public static final int DR7_ENABLES = 0xff;
+    public static final int DR7_RW_EXECUTE = 0, DR7_RW_WRITE = 1, DR7_RW_IO = 2, DR7_RW_READ_WRITE = 3;
+    public static final int DR6_B0 = 1, DR6_BS = 1 << 14;
+
+    /** Whether DR7 enables breakpoint {@code n} (locally or globally). */
+    public static boolean breakpointEnabled(int dr7, int n) {
+        return (dr7 >>> (2 * n) & 3) != 0;
+    }
+
+    /** DR7's R/W field of breakpoint {@code n}. */
+    public static int breakpointKind(int dr7, int n) {
+        return dr7 >>> (16 + 4 * n) & 3;
+    }
+
+    /** How many bytes breakpoint {@code n} covers: its LEN field decoded (1, 2 or 4). */
+    public static int breakpointLength(int dr7, int n) {
+        return switch (dr7 >>> (18 + 4 * n) & 3) {
+            case 0 -> 1;
+            case 1 -> 2;
+            default -> 4;
+        };
+    }
+
+    /** DR7's fields for breakpoint {@code n} enabled (L bit) with the given kind and length. */
+    public static int dr7Fields(int n, int kind, int length) {
+        int len = switch (length) {
+            case 1 -> 0;
+            case 2 -> 1;
+            default -> 3;
+        };
+        return (1 << (2 * n)) | (kind << (16 + 4 * n)) | (len << (18 + 4 * n));
+    }
+
     // Page table entry bits (directory and table entries alike).
     public static final int PTE_PRESENT = 1, PTE_RW = 1 << 1, PTE_USER = 1 << 2, PTE_PWT = 1 << 3,
             PTE_PCD = 1 << 4, PTE_ACCESSED = 1 << 5, PTE_DIRTY = 1 << 6, PTE_PSE = 1 << 7,
