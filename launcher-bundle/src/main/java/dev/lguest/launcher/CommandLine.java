@@ -8,7 +8,7 @@ import java.util.List;
 
 /**
  * The lguest Launcher's command line:
- * {@code lguest [--verbose] [--initrd=FILE] [--block=FILE] <mem-in-mb> <vmlinux> [kernel args...]}.
+ * {@code lguest [--verbose] [--initrd=FILE] [--block=FILE] [--gdb=PORT] [--gdb-wait] <mem-in-mb> <vmlinux> [kernel args...]}.
  *
  * As with the reference Launcher (GNU getopt_long), options may stand anywhere, also
  * after the kernel: `lguest 64 vmlinux --initrd=i.gz root=/dev/vda` works. The first
@@ -21,9 +21,12 @@ import java.util.List;
 final class CommandLine {
     /** Guest memory when neither the command line nor the configuration says. */
     static final int DEFAULT_MEMORY_MB = 32;
+    /** gdb's usual port (QEMU's -s), for --gdb-wait alone. */
+    static final int DEFAULT_GDB_PORT = 1234;
 
     static final String USAGE = """
-            Usage: lguest [--verbose] [--initrd=FILE] [--block=FILE] <mem-in-mb> <vmlinux> [kernel args...]
+            Usage: lguest [--verbose] [--initrd=FILE] [--block=FILE] [--gdb=PORT] [--gdb-wait]
+                          <mem-in-mb> <vmlinux> [kernel args...]
                    lguest                 boot the built-in demo guest
                    lguest --shell         start the platform with the Gogo shell
                    lguest --help          print this help
@@ -33,6 +36,10 @@ final class CommandLine {
               --initrd=FILE    load FILE (a gzip'ed cpio) as the initial ramdisk
               --block=FILE     give the guest a virtio disk backed by FILE (one we may
                                only read is a disk whose writes fail)
+              --gdb=PORT       let gdb debug the guest: `gdb vmlinux`, then `target remote :PORT`
+                               (listens on 127.0.0.1 only)
+              --gdb-wait       stop the guest before its first instruction until gdb
+                               connects and continues (port 1234 without --gdb)
               <mem-in-mb>      guest memory in megabytes
               <vmlinux>        the guest kernel, built with CONFIG_LGUEST_GUEST=y: an i386
                                ELF vmlinux or a bzImage
@@ -51,8 +58,9 @@ final class CommandLine {
     }
 
     /** Boot {@code spec}; a null kernel path means the built-in demo guest. */
+    /** gdbPort is -1 without a gdb stub. */
     record Boot(int memoryMegabytes, Path kernel, Path initrd, Path block, List<String> kernelArguments,
-                boolean verbose) implements Parsed {
+                boolean verbose, int gdbPort, boolean gdbWait) implements Parsed {
         BootSpec toSpec(byte[] builtInKernel) {
             return new BootSpec(memoryMegabytes, kernel, kernel == null ? builtInKernel : null, initrd, block,
                     kernelArguments, verbose);
@@ -72,6 +80,8 @@ final class CommandLine {
     /** Parses {@code args}; a boot without a memory argument gets {@code defaultMemoryMegabytes}. */
     static Parsed parse(List<String> args, int defaultMemoryMegabytes) {
         boolean verbose = false;
+        int gdbPort = -1;
+        boolean gdbWait = false;
         Path initrd = null;
         Path block = null;
         List<String> positional = new ArrayList<>();
@@ -91,12 +101,23 @@ final class CommandLine {
                 initrd = Path.of(arg.substring("--initrd=".length()));
             } else if (arg.startsWith("--block=") && arg.length() > "--block=".length()) {
                 block = Path.of(arg.substring("--block=".length()));
+            } else if (arg.startsWith("--gdb=")) {
+                gdbPort = port(arg.substring("--gdb=".length()));
+                if (gdbPort < 0) {
+                    return new Error("--gdb needs a port number from 1 to 65535, not '"
+                            + arg.substring("--gdb=".length()) + "'");
+                }
+            } else if (arg.equals("--gdb-wait")) {
+                gdbWait = true;
             } else {
                 return new Error("unknown option " + arg + " (try --help)");
             }
         }
+        if (gdbWait && gdbPort < 0) {
+            gdbPort = DEFAULT_GDB_PORT;
+        }
         if (positional.isEmpty()) {
-            return new Boot(defaultMemoryMegabytes, null, initrd, block, List.of(), verbose);
+            return new Boot(defaultMemoryMegabytes, null, initrd, block, List.of(), verbose, gdbPort, gdbWait);
         }
         if (positional.size() < 2) {
             return new Error("missing the kernel: lguest <mem-in-mb> <vmlinux> (try --help)");
@@ -112,7 +133,17 @@ final class CommandLine {
                     LauncherComponent.MIN_MEMORY_MB, LauncherComponent.MAX_MEMORY_MB, memory));
         }
         return new Boot(memory, Path.of(positional.get(1)), initrd, block,
-                List.copyOf(positional.subList(2, positional.size())), verbose);
+                List.copyOf(positional.subList(2, positional.size())), verbose, gdbPort, gdbWait);
+    }
+
+    /** A TCP port number, or -1. */
+    private static int port(String text) {
+        try {
+            int port = Integer.parseInt(text);
+            return port >= 1 && port <= 65535 ? port : -1;
+        } catch (NumberFormatException e) {
+            return -1;
+        }
     }
 
     /** A word getopt would take as an option: it starts with '-' and is more than "-". */

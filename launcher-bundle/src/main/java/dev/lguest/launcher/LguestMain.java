@@ -1,6 +1,7 @@
 package dev.lguest.launcher;
 
 import dev.lguest.api.config.GuestDefaults;
+import dev.lguest.api.debug.GdbServer;
 import dev.lguest.api.launcher.BootException;
 import dev.lguest.api.launcher.GuestLauncher;
 import dev.lguest.api.launcher.GuestOutcome;
@@ -126,7 +127,35 @@ public final class LguestMain implements Callable<Integer> {
             return 1;
         }
         try {
+            if (boot.gdbPort() >= 0 && !listenForGdb(boot, context, err)) {
+                return 1;
+            }
             return boot(boot, launcher, out, err);
+        } finally {
+            context.ungetService(ref);
+        }
+    }
+
+    /**
+     * --gdb: the debugger's stub listens before the guest is set up, so it is there
+     * from the guest's first instruction (and with --gdb-wait stops it there). False,
+     * with one line said, when the build has no debugger or the port is taken.
+     */
+    private static boolean listenForGdb(CommandLine.Boot boot, BundleContext context, PrintStream err) {
+        ServiceReference<GdbServer> ref = context.getServiceReference(GdbServer.class);
+        GdbServer server = ref == null ? null : context.getService(ref);
+        if (server == null) {
+            err.println("lguest: this build has no debugger (no dev.lguest.api.debug.GdbServer service): --gdb cannot work");
+            return false;
+        }
+        try {
+            int port = server.attachToNextGuest(boot.gdbPort(), boot.gdbWait());
+            err.println("lguest: gdb stub on 127.0.0.1:" + port + (boot.gdbWait()
+                    ? ", the guest waits for gdb (target remote :" + port + ")" : ""));
+            return true;
+        } catch (java.io.IOException e) {
+            err.println("lguest: cannot listen for gdb on port " + boot.gdbPort() + ": " + e.getMessage());
+            return false;
         } finally {
             context.ungetService(ref);
         }

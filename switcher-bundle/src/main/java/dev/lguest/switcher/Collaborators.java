@@ -1,6 +1,7 @@
 package dev.lguest.switcher;
 
 import dev.lguest.api.cpu.X86CpuFactory;
+import dev.lguest.api.debug.GuestDebugger;
 import dev.lguest.api.hypercalls.HypercallHandler;
 import dev.lguest.api.mmu.ShadowPageTables;
 import dev.lguest.api.segments.SegmentManager;
@@ -25,6 +26,8 @@ final class Collaborators {
     final ServiceSlot<SegmentManager> segments = new ServiceSlot<>("segment");
     final ServiceSlot<TrapDelivery> traps = new ServiceSlot<>("trap delivery");
     final ServiceSlot<HypercallHandler> hypercalls = new ServiceSlot<>("hypercall");
+    /** The debugger, if the build has one: optional, never waited for. */
+    volatile GuestDebugger debugger;
 
     /** The switcher is going: no slot takes a binding again, and waits in them end. */
     void retire() {

@@ -27,6 +27,8 @@ final class GuestSlot {
     /** The shadow root last loaded into CR3, and the CPU it was loaded into. */
     int loadedRoot;
     X86Cpu loadedInto;
+    /** Whether #DB and #BP go to the host for a debugger now (see RunLoop.runCpu). */
+    boolean debugRouted;
 
     GuestSlot(SwitcherSettingsValue settings) {
         this.settings = settings;

@@ -2,6 +2,7 @@ package dev.lguest.switcher;
 
 import dev.lguest.api.cpu.CpuExit;
 import dev.lguest.api.cpu.X86Cpu;
+import dev.lguest.api.debug.GuestDebugger;
 import dev.lguest.api.device.Errno;
 import dev.lguest.api.events.GuestExitEvent;
 import dev.lguest.api.guest.Guest;
@@ -93,13 +94,28 @@ final class RunLoop {
                     if (guest.isBrokenOut()) {
                         return -Errno.EAGAIN;
                     }
+                    GuestDebugger debugger = collaborators.debugger;
+                    boolean debugged = debugger != null && debugger.isAttached(guest);
+                    if (debugged && debugger.stopRequested(guest)) {
+                        // Stopped for gdb at an instruction boundary: the thread waits
+                        // holding nothing a swap needs, as a halted guest does.
+                        slot.cpuLock.unlock();
+                        try {
+                            debugger.holdStopped(guest, new DebugStop(guest, slot, collaborators));
+                        } finally {
+                            slot.cpuLock.lock();
+                        }
+                        continue;
+                    }
                     if (config.clockMinPeriodNanos() == 0) {
                         clock.tick(guest);
                     } else {
                         tickNoSoonerThanMinimum(guest, slot, config.clockMinPeriodNanos());
                     }
                     writeTimestamp(guest);
-                    collaborators.await(collaborators.traps).maybeDeliverInterrupt(guest);
+                    if (!debugged || !debugger.holdsInterrupts(guest)) {
+                        collaborators.await(collaborators.traps).maybeDeliverInterrupt(guest);
+                    }
                     if (guest.isDead()) {
                         break;
                     }
@@ -157,6 +173,14 @@ final class RunLoop {
         // framework has refreshed away.
         ShadowPageTables mmu = collaborators.await(collaborators.mmus);
         TrapDelivery trapService = collaborators.await(collaborators.traps);
+        GuestDebugger debugger = collaborators.debugger;
+        boolean debugged = debugger != null && debugger.isAttached(guest);
+        if (debugged != slot.debugRouted) {
+            // #DB and #BP go to the host while a debugger holds the guest: the IDT's
+            // routing is worked out again, with or without them.
+            slot.debugRouted = debugged;
+            guest.traps.changed = true;
+        }
         TrapHandler.copyInGuestInfo(guest, slot, trapService, cpu);
         TrapHandler.setTaskSwitched(guest, cpu);
         // Loading CR3 flushes the TLB, so only when the shadow root changed (a new page

@@ -6,6 +6,7 @@ import dev.lguest.api.cpu.SegmentCache;
 import dev.lguest.api.cpu.SegmentRegister;
 import dev.lguest.api.cpu.X86;
 import dev.lguest.api.cpu.X86CpuFactory;
+import dev.lguest.api.debug.GuestDebugger;
 import dev.lguest.api.device.Errno;
 import dev.lguest.api.guest.Guest;
 import dev.lguest.api.guest.Lguest;
@@ -259,6 +260,21 @@ public final class SwitcherComponent implements Switcher {
         }
     }
 
+    /** The debugger, if the build has one (lguest-debugger): consulted at a debugged guest's exits. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindDebugger(GuestDebugger debugger) {
+        collaborators.debugger = debugger;
+    }
+
+    void unbindDebugger(GuestDebugger debugger) {
+        if (collaborators.debugger == debugger) {
+            collaborators.debugger = null;
+        }
+        // A guest held by the departing debugger is let go by it as it deactivates.
+        guests.keySet().forEach(Guest::wake);
+    }
+
     // ---- setting a guest up ----
 
     @Override
@@ -299,6 +315,10 @@ public final class SwitcherComponent implements Switcher {
                 s.setHostVector(v, true);
             }
             slot.parked = s;
+            GuestDebugger debugger = collaborators.debugger;
+            if (debugger != null) {
+                debugger.guestSetUp(guest);
+            }
         } catch (GuestMemoryFault | InterruptedException | MissingComponent | HandOver | IllegalStateException e) {
             guest.kill("cannot set the guest up: " + e.getMessage());
         }

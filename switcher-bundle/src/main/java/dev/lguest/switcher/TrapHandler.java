@@ -5,6 +5,7 @@ import dev.lguest.api.cpu.CpuState;
 import dev.lguest.api.cpu.ExitReason;
 import dev.lguest.api.cpu.X86;
 import dev.lguest.api.cpu.X86Cpu;
+import dev.lguest.api.debug.GuestDebugger;
 import dev.lguest.api.events.GuestExitEvent;
 import dev.lguest.api.guest.Guest;
 import dev.lguest.api.guest.GuestStatistics.Exit;
@@ -59,7 +60,7 @@ final class TrapHandler {
             CpuState s = cpu.saveState();
             for (int v = 0; v < Lguest.IDT_ENTRIES; v++) {
                 direct[v] = trapService.isDirectTrap(guest, v);
-                s.setHostVector(v, !direct[v]);
+                s.setHostVector(v, !direct[v] || (slot.debugRouted && (v == X86.DB || v == X86.BP)));
             }
             slot.pages.copyIdt(guest, direct);
             cpu.loadState(s);
@@ -175,6 +176,15 @@ final class TrapHandler {
             case Lguest.TRAP_ENTRY -> {
                 guest.hypercallPending = true;
                 return;
+            }
+            case X86.DB, X86.BP -> {
+                // A breakpoint or step of the debugger's stops the guest for it; the
+                // guest's own (its INT3, its TF) goes to it as if no debugger were there.
+                GuestDebugger debugger = collaborators.debugger;
+                if (debugger != null && debugger.isAttached(guest)
+                        && debugger.claims(guest, vector, guest.cpu().saveState())) {
+                    return;
+                }
             }
             default -> {
                 if (vector >= Lguest.FIRST_EXTERNAL_VECTOR) {
