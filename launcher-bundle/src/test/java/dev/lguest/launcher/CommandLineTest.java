@@ -32,6 +32,23 @@ class CommandLineTest {
     }
 
     @Test
+    void gdbOptions() {
+        var plain = assertInstanceOf(CommandLine.Boot.class, CommandLine.parse(List.of("64", "vmlinux")));
+        assertEquals(-1, plain.gdbPort());
+        assertFalse(plain.gdbWait());
+        var gdb = assertInstanceOf(CommandLine.Boot.class, CommandLine.parse(List.of("--gdb=4321", "64", "vmlinux")));
+        assertEquals(4321, gdb.gdbPort());
+        assertFalse(gdb.gdbWait());
+        var wait = assertInstanceOf(CommandLine.Boot.class, CommandLine.parse(List.of("64", "vmlinux", "--gdb-wait")));
+        assertEquals(CommandLine.DEFAULT_GDB_PORT, wait.gdbPort(), "--gdb-wait alone listens on gdb's usual port");
+        assertTrue(wait.gdbWait());
+        for (String bad : List.of("--gdb=", "--gdb=x", "--gdb=0", "--gdb=65536")) {
+            var error = assertInstanceOf(CommandLine.Error.class, CommandLine.parse(List.of(bad, "64", "vmlinux")));
+            assertTrue(error.message().contains("--gdb"), error.message());
+        }
+    }
+
+    @Test
     void optionsMayFollowTheKernelAsWithGetopt() {
         var boot = assertInstanceOf(CommandLine.Boot.class, CommandLine.parse(List.of(
                 "64", "vmlinux", "--initrd=i.gz", "mode=programs", "--block=d.img", "-v")));

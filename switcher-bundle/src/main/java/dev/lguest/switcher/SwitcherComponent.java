@@ -327,6 +327,10 @@ public final class SwitcherComponent implements Switcher {
     @Override
     public void release(Guest guest) {
         ExitLog.recordEnd(guest);
+        GuestDebugger debugger = collaborators.debugger;
+        if (debugger != null) {
+            debugger.guestReleased(guest);
+        }
         GuestSlot slot = guests.remove(guest);
         clock.forget(guest);
         ShadowPageTables mmu = collaborators.mmus.get();

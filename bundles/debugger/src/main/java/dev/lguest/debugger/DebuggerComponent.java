@@ -74,6 +74,14 @@ public final class DebuggerComponent implements GuestDebugger, GdbServer {
     }
 
     @Override
+    public void guestReleased(Guest guest) {
+        GdbSession session = sessions.remove(guest);
+        if (session != null) {
+            session.guestEnded();
+        }
+    }
+
+    @Override
     public boolean isAttached(Guest guest) {
         return !sessions.isEmpty() && sessions.containsKey(guest);
     }

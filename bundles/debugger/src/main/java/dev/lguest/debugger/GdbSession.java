@@ -4,6 +4,7 @@ import dev.lguest.api.cpu.CpuState;
 import dev.lguest.api.cpu.X86;
 import dev.lguest.api.debug.StoppedGuest;
 import dev.lguest.api.guest.Guest;
+import dev.lguest.api.guest.Lguest;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -89,11 +90,15 @@ final class GdbSession implements GdbCommands.Control {
         acceptor.start();
     }
 
+    /** Stops the guest at its next boundary, unless it is held already (then it stays as it is). */
     private void requestStop(int signal) {
         synchronized (lock) {
+            if (held != null) {
+                return;
+            }
             requestedSignal = signal;
+            stopWanted = true;
         }
-        stopWanted = true;
         Guest g = guest;
         if (g != null) {
             g.wake();
@@ -289,7 +294,7 @@ final class GdbSession implements GdbCommands.Control {
                 if (guest.isDead() || closed) {
                     synchronized (lock) {
                         if (connection == packets) {
-                            send(guest.isDead() && "Power down".equals(guest.deadReason()) ? "W00" : "X09");
+                            send(deathReply());
                         }
                     }
                     s.close();
@@ -377,6 +382,23 @@ final class GdbSession implements GdbCommands.Control {
                 // Closing a broken socket.
             }
         }
+    }
+
+    /** What gdb is told when the guest ends: exited normally (a power-off) or killed. */
+    private String deathReply() {
+        String reason = guest.deadReason();
+        return reason != null && reason.startsWith(Lguest.POWER_DOWN) ? "W00" : "X09";
+    }
+
+    /** The guest is gone (the switcher released it): gdb hears it now, before the host may exit. */
+    void guestEnded() {
+        synchronized (lock) {
+            if (connection != null) {
+                send(deathReply());
+                connection = null;
+            }
+        }
+        close();
     }
 
     /** The debugger goes: gdb is told the guest is gone, the guest runs on untouched. */

@@ -44,4 +44,7 @@ public interface GuestDebugger {
 
     /** The switcher set a guest up and it has not run yet (a debugger armed for it attaches now). */
     void guestSetUp(Guest guest);
+
+    /** The switcher let the guest go (it is dead): a debugger tells gdb and lets go of it. */
+    void guestReleased(Guest guest);
 }
