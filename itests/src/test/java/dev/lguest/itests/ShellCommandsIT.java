@@ -95,7 +95,8 @@ public class ShellCommandsIT {
 
     /** Calls an lguest:* command the way Gogo does: a public method of the command service. */
     private String command(String name, Object... args) throws Exception {
-        ServiceReference<?>[] refs = context.getServiceReferences((String) null, "(osgi.command.scope=lguest)");
+        ServiceReference<?>[] refs = context.getServiceReferences((String) null,
+                "(&(osgi.command.scope=lguest)(osgi.command.function=" + name + "))");
         assertTrue("the lguest commands are registered", refs != null && refs.length == 1);
         Object commands = context.getService(refs[0]);
         try {
