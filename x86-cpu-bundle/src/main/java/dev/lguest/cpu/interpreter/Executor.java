@@ -716,6 +716,12 @@ final class Executor {
                 cpu.interrupts.softwareInterrupt(in.immediate & 0xff, next);
                 return true;
             }
+            case 0xf1 -> {
+                // INT1 (ICEBP): a debug trap after the instruction, through the #DB gate
+                // whatever its DPL (under lguest, the guest kernel's debug handler).
+                cpu.interrupts.debugInterrupt(next);
+                return true;
+            }
             case 0xce -> {
                 if ((cpu.eflags() & OF) != 0) {
                     cpu.interrupts.softwareInterrupt(X86.OF_VECTOR, next);
