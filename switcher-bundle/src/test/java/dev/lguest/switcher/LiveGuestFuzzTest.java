@@ -115,9 +115,11 @@ class LiveGuestFuzzTest {
                 result = switcher.run(guest);
                 assertTrue(result >= 0 || result == -Errno.ENOENT, "run gave " + result);
             }
-            if (taken == 0) {
+            if (taken == 0 && initialized) {
                 // Nothing fuzzed: the harness itself must get a guest to its end.
                 assertEquals(DONE, result, () -> "an empty program: " + guest.deadReason());
+            } else if (taken == 0) {
+                assertEquals("hypercall 17 before LGUEST_INIT", guest.deadReason());
             }
             if (guest.isDead()) {
                 String reason = guest.deadReason();
