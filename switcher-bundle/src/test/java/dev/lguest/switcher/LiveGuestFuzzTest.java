@@ -57,7 +57,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class LiveGuestFuzzTest {
     private static final int RAM_PAGES = 256, PFN_LIMIT = 240;
     private static final int PGDIR = 0x1000, PTES = 0x2000, LGUEST_DATA = 0x3000, STACK = 0x1F000, CODE = 0x20000;
-    private static final int DONE = 0xFEED0000;
+    /** The last NOTIFY's address; run() answers a notify address as an unsigned word. */
+    private static final long DONE = 0xFEED0000L;
     private static final long INSTRUCTIONS = 100_000;
     private static final byte LAUNCHER_PATTERN = (byte) 0x9D;
     /** lguest_data words worth aiming at; the ring's entries and status bytes are added below. */
@@ -104,7 +105,7 @@ class LiveGuestFuzzTest {
             for (; taken < steps && data.remainingBytes() > 0; taken++) {
                 step(program, data, initialized);
             }
-            program.notify(DONE);
+            program.notify((int) DONE);
             memory.write(CODE, program.bytes());
             switcher.initialize(guest, PGDIR, CODE);
 
