@@ -16,9 +16,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * The real Linux 2.6.24 lguest guest for the tests: where its kernel and busybox are,
  * and initramfs images built around a test's /init script. The kernel is not part of
- * the project (guest/linux/ builds one); CI and this machine keep a prebuilt one at
- * ../shared/linux-2.6.24/ from the project's root, LGUEST_LINUX_DIR names another
- * folder, and where there is none the tests are skipped, saying so once.
+ * the project: CI keeps a prebuilt one at ../shared/linux-2.6.24/ from the project's
+ * root, guest/linux/build.sh makes one in guest/linux/build/, LGUEST_LINUX_DIR names
+ * another folder, and where there is none the tests are skipped, saying so once.
  *
  * Each initramfs holds busybox with a link per applet the scripts use, the device
  * nodes a 2.6.24 kernel needs before anything can make them (it has no devtmpfs: the
@@ -30,7 +30,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 final class LinuxGuest {
     static final String KERNEL = "vmlinux-2.6.24-lguest";
-    static final String BUSYBOX = "busybox-1.35.0-musl-i386";
+    /** Busybox as the shared folder names it (musl), and as guest/linux/build.sh does. */
+    static final List<String> BUSYBOX = List.of("busybox-1.35.0-musl-i386", "busybox-i386");
     static final String ENVIRONMENT_VARIABLE = "LGUEST_LINUX_DIR";
     static final int MEMORY_MB = 64;
 
@@ -46,20 +47,30 @@ final class LinuxGuest {
     private LinuxGuest() {
     }
 
-    /** The folder with the kernel and busybox: $LGUEST_LINUX_DIR, else ../shared/linux-2.6.24 from the project root. */
+    /**
+     * The folder with the kernel and busybox: $LGUEST_LINUX_DIR, else ../shared/linux-2.6.24
+     * from the project root, else guest/linux/build if build.sh has filled it.
+     */
     static Path directory() {
         String chosen = System.getenv(ENVIRONMENT_VARIABLE);
         if (chosen != null && !chosen.isBlank()) {
             return Path.of(chosen);
         }
-        return Path.of(System.getProperty("lguest.linux.dir", "../../shared/linux-2.6.24"));
+        Path shared = Path.of(System.getProperty("lguest.linux.dir", "../../shared/linux-2.6.24"));
+        Path built = Path.of(System.getProperty("lguest.linux.built", "../guest/linux/build"));
+        return !Files.isRegularFile(shared.resolve(KERNEL)) && Files.isRegularFile(built.resolve(KERNEL)) ? built : shared;
+    }
+
+    private static Path busybox() {
+        return BUSYBOX.stream().map(directory()::resolve).filter(Files::isRegularFile).findFirst()
+                .orElse(directory().resolve(BUSYBOX.get(0)));
     }
 
     /** Skips the calling test, with one line on the first skip, where there is no kernel to boot. */
     static void assumeKernel() {
         Path dir = directory().toAbsolutePath().normalize();
-        boolean present = Files.isRegularFile(dir.resolve(KERNEL)) && Files.isRegularFile(dir.resolve(BUSYBOX));
-        String why = "no Linux guest: put " + KERNEL + " and " + BUSYBOX + " in " + dir
+        boolean present = Files.isRegularFile(dir.resolve(KERNEL)) && Files.isRegularFile(busybox());
+        String why = "no Linux guest: put " + KERNEL + " and " + BUSYBOX.get(0) + " in " + dir
                 + " (guest/linux/build.sh makes them) or set " + ENVIRONMENT_VARIABLE + "; skipping the Linux tests";
         if (!present && SAID_WHY_SKIPPED.compareAndSet(false, true)) {
             System.out.println(why);
@@ -75,7 +86,7 @@ final class LinuxGuest {
             archive.directory(dir, 0755);
         }
         archive.directory("/tmp", 01777);
-        archive.file("/bin/busybox", 0755, Files.readAllBytes(directory().resolve(BUSYBOX)));
+        archive.file("/bin/busybox", 0755, Files.readAllBytes(busybox()));
         for (String applet : APPLETS) {
             archive.symlink("/bin/" + applet, "busybox");
         }
