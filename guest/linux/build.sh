@@ -12,16 +12,20 @@
 #   LINUX_SOURCE    kernel.org's linux-2.6.24 (default: downloaded from kernel.org)
 #   BUSYBOX_SOURCE  busybox 1.35 (default: downloaded from busybox.net, or on Debian
 #                   with deb-src enabled "apt-get source busybox")
+#   MUSL_SOURCE     musl 1.2.3, the C library busybox is linked with (default:
+#                   downloaded from musl.libc.org, or "apt-get source musl")
 # Tools: gcc with -m32 (gcc-multilib; gcc 12 is what this was made with, later ones
 # may need more fixes), GNU make, binutils, bzip2/xz, cpio is not needed.
 #   CC_FOR_KERNEL   the compiler for the kernel (default: gcc-12 if present, else gcc)
 #   BUSYBOX_CC      the compiler for busybox (default: i386-linux-musl-gcc if present,
-#                   else "gcc -m32", a static glibc build)
+#                   else musl built here for i386 with gcc -m32). Not today's glibc:
+#                   it needs Linux 3.2 or later, and its programs die at their first
+#                   instructions on 2.6.24.
 #   JOBS            parallel make jobs (default: the number of CPUs)
 #
 # Makes in OUTPUT-DIR: vmlinux-2.6.24-lguest, bzImage-2.6.24-lguest,
 # config-2.6.24-lguest, busybox-i386, initramfs.cpio.gz. About a minute for the
-# kernel and three for busybox on two cores.
+# kernel, one for musl and three for busybox on two cores.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,6 +34,7 @@ work="$out/work"
 jobs=${JOBS:-$(nproc)}
 linux_url=https://cdn.kernel.org/pub/linux/kernel/v2.6/linux-2.6.24.tar.bz2
 busybox_url=https://busybox.net/downloads/busybox-1.35.0.tar.bz2
+musl_url=https://musl.libc.org/releases/musl-1.2.3.tar.gz
 mkdir -p "$work"
 
 say() { echo "build.sh: $*" >&2; }
@@ -144,17 +149,51 @@ build_linux() {
 
 # ---- busybox ----
 
+# source_or_apt NAME SOURCE URL PACKAGE: an unpacked tree, from SOURCE, URL, or Debian's
+# source package when the URL cannot be reached.
+source_or_apt() {
+    local name=$1 source=$2 url=$3 package=$4 tree
+    if [ -n "$source" ]; then
+        unpacked "$name" "$source" "$url"
+        return
+    fi
+    if tree=$(unpacked "$name" "" "$url" 2>/dev/null); then
+        echo "$tree"
+        return
+    fi
+    command -v apt-get >/dev/null || die "no $name source: download $url and name it in ${name^^}_SOURCE"
+    say "$url unreachable; trying apt-get source $package"
+    rm -rf "${work:?}/apt-$name" && mkdir -p "$work/apt-$name"
+    (cd "$work/apt-$name" && apt-get source -q "$package" >/dev/null 2>&1) \
+        || die "no $name source: download $url and name it in ${name^^}_SOURCE"
+    find "$work/apt-$name" -maxdepth 1 -type d -name "$package-*" | head -1
+}
+
+# musl for i386, static only, installed under the work folder (the host's gcc -m32,
+# ar and ranlib: the target name alone would ask for i386-linux-musl-ar); its musl-gcc wrapper
+# compiles against musl's headers, plus the Linux UAPI headers busybox includes
+# (linux/, asm/, asm-generic/ from the build machine, copied so that no other
+# header of the host's C library can leak in).
+build_musl() {
+    local tree prefix="$work/musl-i386" uapi="$work/uapi-i386" asm
+    [ -x "$prefix/bin/musl-gcc" ] && { echo "$prefix/bin/musl-gcc -m32 -idirafter $uapi"; return; }
+    tree=$(source_or_apt musl "${MUSL_SOURCE:-}" "$musl_url" musl)
+    say "building musl for i386 in $prefix"
+    (cd "$tree" && ./configure --prefix="$prefix" --target=i386-linux-musl --disable-shared CC="gcc -m32" AR=ar RANLIB=ranlib >/dev/null \
+        && make -j"$jobs" >/dev/null && make install >/dev/null) || die "musl did not build"
+    rm -rf "$uapi" && mkdir -p "$uapi"
+    asm=/usr/include/asm
+    [ -d "$asm" ] || asm=$(find /usr/include -maxdepth 2 -type d -path '*linux-gnu/asm' | head -1)
+    [ -d /usr/include/linux ] && [ -n "$asm" ] || die "no Linux headers in /usr/include (Debian: linux-libc-dev)"
+    cp -r /usr/include/linux /usr/include/asm-generic "$uapi/"
+    cp -r "$asm" "$uapi/asm"
+    [ -d /usr/include/mtd ] && cp -r /usr/include/mtd "$uapi/"
+    echo "$prefix/bin/musl-gcc -m32 -idirafter $uapi"
+}
+
 build_busybox() {
     local tree cc
-    if [ -n "${BUSYBOX_SOURCE:-}" ]; then
-        tree=$(unpacked busybox "$BUSYBOX_SOURCE" "$busybox_url")
-    elif ! tree=$(unpacked busybox "" "$busybox_url" 2>/dev/null); then
-        command -v apt-get >/dev/null || die "no busybox source: set BUSYBOX_SOURCE to busybox-1.35.0.tar.bz2 or its folder"
-        say "busybox.net unreachable; trying apt-get source busybox"
-        rm -rf "$work/apt" && mkdir -p "$work/apt"
-        (cd "$work/apt" && apt-get source -q busybox >/dev/null) || die "no busybox source: set BUSYBOX_SOURCE"
-        tree=$(find "$work/apt" -maxdepth 1 -type d -name 'busybox-*' | head -1)
-    fi
+    tree=$(source_or_apt busybox "${BUSYBOX_SOURCE:-}" "$busybox_url" busybox)
     [ -f "$tree/Makefile" ] && grep -q '^PATCHLEVEL = 35' "$tree/Makefile" \
         || say "warning: $tree is not busybox 1.35; carrying on"
     if [ -n "${BUSYBOX_CC:-}" ]; then
@@ -162,7 +201,7 @@ build_busybox() {
     elif command -v i386-linux-musl-gcc >/dev/null; then
         cc=i386-linux-musl-gcc
     else
-        cc="gcc -m32"
+        cc=$(build_musl)
     fi
     say "building busybox with $cc (static)"
     make -C "$tree" defconfig >/dev/null
