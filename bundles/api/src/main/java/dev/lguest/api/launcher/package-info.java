@@ -6,8 +6,10 @@
  * be handed over to another implementation while the guest runs
  * ({@link dev.lguest.api.launcher.DeviceHandover}). 2.2: the hand-over calls come on
  * the swapping thread while the guest runs, never at the same time as another call of
- * the device, and do not touch the rings.
+ * the device, and do not touch the rings. 2.2: network links in the boot spec
+ * ({@link dev.lguest.api.launcher.BootSpec#networks()}) and the network device's
+ * hand-over state ({@link dev.lguest.api.launcher.NetState}).
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("2.1.0")
+@org.osgi.annotation.versioning.Version("2.2.0")
 package dev.lguest.api.launcher;
