@@ -19,7 +19,7 @@ import static org.junit.Assert.assertTrue;
 
 /**
  * Two real Linux 2.6.24 guests on the in-process switch (--net=switch:NAME), in one
- * framework: the client pings the server, then sends it 1 MB of random bytes over TCP
+ * framework: the client pings the server, then sends it 1 MB of varied bytes over TCP
  * with busybox nc; the server's checksum of what arrived must equal the client's of
  * what it sent. Both guests' virtio_net drivers, the virtio network device, its
  * receive and transmit paths and the switch carry every frame.
@@ -29,7 +29,8 @@ import static org.junit.Assert.assertTrue;
 public class NetSwitchIT {
     private static final Duration BOOT = Duration.ofSeconds(120);
     private static final Duration TRANSFER = Duration.ofSeconds(300);
-    private static final int KILOBYTES = 1024;
+    /** What the client sends: 1 MB, or lguest.net.kb (benchmarks/net-benchmark sends more). */
+    private static final int KILOBYTES = Integer.getInteger("lguest.net.kb", 1024);
 
     @Inject
     private GuestLauncher launcher;
@@ -52,8 +53,16 @@ public class NetSwitchIT {
             String ping = client.awaitLine("NET-PING", BOOT);
             assertTrue(ping, ping.contains("5 packets transmitted, 5 packets received"));
             String sending = client.awaitLine("NET-SENDING", BOOT);
+            long start = System.nanoTime();
             String received = server.awaitLine("NET-RECEIVED", TRANSFER);
-            System.out.println("NetSwitchIT: " + ping + "\nNetSwitchIT: " + client.awaitLine("NET-SENT", TRANSFER));
+            double seconds = (System.nanoTime() - start) / 1e9;
+            String sent = client.awaitLine("NET-SENT", TRANSFER);
+            // NET-SENT in <uptime> <idle> .. <uptime> <idle>: the guest's own clock.
+            double guestSeconds = Double.parseDouble(NetGuests.word(sent, 5)) - Double.parseDouble(NetGuests.word(sent, 2));
+            System.out.printf("NetSwitchIT figure: guest to guest ping: %s%n", ping.substring(ping.indexOf('/') + 1).trim());
+            System.out.printf("NetSwitchIT figure: guest to guest TCP (nc): %d KiB in %.2f s by the sender's clock"
+                    + " (%.0f KiB/s), %.2f s by the host's until the receiver had it all%n",
+                    KILOBYTES, guestSeconds, KILOBYTES / guestSeconds, seconds);
             assertEquals(String.valueOf(KILOBYTES * 1024), NetGuests.word(sending, 1));
             assertEquals("bytes received: " + received, NetGuests.word(sending, 1), NetGuests.word(received, 1));
             assertEquals("checksum: " + received, NetGuests.word(sending, 2), NetGuests.word(received, 2));
