@@ -69,9 +69,15 @@ final class NetGuests {
     /** Boots a net guest of {@code megabytes} on {@code network} with these netinit variables. */
     static GuestRun boot(GuestLauncher launcher, Path initrd, int megabytes, String network, String... variables)
             throws Exception {
+        return boot(launcher, false, initrd, megabytes, network, variables);
+    }
+
+    /** The same, with the Launcher's --verbose lines on the guest's console if {@code verbose}. */
+    static GuestRun boot(GuestLauncher launcher, boolean verbose, Path initrd, int megabytes, String network,
+                         String... variables) throws Exception {
         List<String> args = new ArrayList<>(List.of("rdinit=/netinit"));
         args.addAll(List.of(variables));
-        return GuestRun.boot(launcher, new BootSpec(megabytes, kernelOrSkip(), null, initrd, null, args, false,
+        return GuestRun.boot(launcher, new BootSpec(megabytes, kernelOrSkip(), null, initrd, null, args, verbose,
                 List.of(network)));
     }
 
