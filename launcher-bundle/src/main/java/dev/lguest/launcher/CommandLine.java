@@ -8,7 +8,12 @@ import java.util.List;
 
 /**
  * The lguest Launcher's command line:
- * {@code lguest [--verbose] [--initrd=FILE] [--block=FILE] <mem-in-mb> <vmlinux> [kernel args...]}.
+ * {@code lguest [--verbose] [--initrd=FILE] [--block=FILE] [--net=KIND:ARG] <mem-in-mb> <vmlinux> [kernel args...]}.
+ *
+ * The network: {@code --net=switch:NAME} joins the guest to the in-process switch NAME;
+ * lguest's own {@code --tunnet=IP} and {@code --tunnet=bridge:NAME} are the same as
+ * {@code --net=tap:IP} and {@code --net=tap:bridge:NAME}. Which kinds work depends on the
+ * build's network backends; the Launcher says so at boot.
  *
  * As with the reference Launcher (GNU getopt_long), options may stand anywhere, also
  * after the kernel: `lguest 64 vmlinux --initrd=i.gz root=/dev/vda` works. The first
@@ -23,7 +28,7 @@ final class CommandLine {
     static final int DEFAULT_MEMORY_MB = 32;
 
     static final String USAGE = """
-            Usage: lguest [--verbose] [--initrd=FILE] [--block=FILE] <mem-in-mb> <vmlinux> [kernel args...]
+            Usage: lguest [--verbose] [--initrd=FILE] [--block=FILE] [--net=KIND:ARG] <mem-in-mb> <vmlinux> [kernel args...]
                    lguest                 boot the built-in demo guest
                    lguest --shell         start the platform with the Gogo shell
                    lguest --help          print this help
@@ -33,6 +38,12 @@ final class CommandLine {
               --initrd=FILE    load FILE (a gzip'ed cpio) as the initial ramdisk
               --block=FILE     give the guest a virtio disk backed by FILE (one we may
                                only read is a disk whose writes fail)
+              --net=switch:NAME
+                               give the guest a virtio network card on the in-process switch NAME
+                               (the guests of this process on NAME are one Ethernet segment)
+              --tunnet=IP      ... on a new host TAP interface with address IP (as root)
+              --tunnet=bridge:NAME
+                               ... on a new host TAP interface added to the bridge NAME
               <mem-in-mb>      guest memory in megabytes
               <vmlinux>        the guest kernel, built with CONFIG_LGUEST_GUEST=y: an i386
                                ELF vmlinux or a bzImage
@@ -52,10 +63,15 @@ final class CommandLine {
 
     /** Boot {@code spec}; a null kernel path means the built-in demo guest. */
     record Boot(int memoryMegabytes, Path kernel, Path initrd, Path block, List<String> kernelArguments,
-                boolean verbose) implements Parsed {
+                boolean verbose, List<String> networks) implements Parsed {
+        Boot(int memoryMegabytes, Path kernel, Path initrd, Path block, List<String> kernelArguments,
+             boolean verbose) {
+            this(memoryMegabytes, kernel, initrd, block, kernelArguments, verbose, List.of());
+        }
+
         BootSpec toSpec(byte[] builtInKernel) {
             return new BootSpec(memoryMegabytes, kernel, kernel == null ? builtInKernel : null, initrd, block,
-                    kernelArguments, verbose);
+                    kernelArguments, verbose, networks);
         }
     }
 
@@ -74,6 +90,7 @@ final class CommandLine {
         boolean verbose = false;
         Path initrd = null;
         Path block = null;
+        List<String> networks = new ArrayList<>();
         List<String> positional = new ArrayList<>();
         boolean optionsEnded = false;
         for (String arg : args) {
@@ -91,12 +108,16 @@ final class CommandLine {
                 initrd = Path.of(arg.substring("--initrd=".length()));
             } else if (arg.startsWith("--block=") && arg.length() > "--block=".length()) {
                 block = Path.of(arg.substring("--block=".length()));
+            } else if (arg.startsWith("--net=") && arg.length() > "--net=".length()) {
+                networks.add(arg.substring("--net=".length()));
+            } else if (arg.startsWith("--tunnet=") && arg.length() > "--tunnet=".length()) {
+                networks.add("tap:" + arg.substring("--tunnet=".length()));
             } else {
                 return new Error("unknown option " + arg + " (try --help)");
             }
         }
         if (positional.isEmpty()) {
-            return new Boot(defaultMemoryMegabytes, null, initrd, block, List.of(), verbose);
+            return new Boot(defaultMemoryMegabytes, null, initrd, block, List.of(), verbose, networks);
         }
         if (positional.size() < 2) {
             return new Error("missing the kernel: lguest <mem-in-mb> <vmlinux> (try --help)");
@@ -112,7 +133,7 @@ final class CommandLine {
                     LauncherComponent.MIN_MEMORY_MB, LauncherComponent.MAX_MEMORY_MB, memory));
         }
         return new Boot(memory, Path.of(positional.get(1)), initrd, block,
-                List.copyOf(positional.subList(2, positional.size())), verbose);
+                List.copyOf(positional.subList(2, positional.size())), verbose, List.copyOf(networks));
     }
 
     /** A word getopt would take as an option: it starts with '-' and is more than "-". */
