@@ -37,7 +37,7 @@ import dev.lguest.api.cpu.X86Cpu;
 import dev.lguest.api.memory.PhysicalMemory;
 import java.lang.foreign.MemorySegment;
 
-final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
+class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
     final int[] gpr = new int[8];
     int eip;
     /**
@@ -74,7 +74,7 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
     /** Block links are valid only within one generation (see unlinkBlocks). */
     private int linkGeneration;
     final InterruptUnit interrupts = new InterruptUnit(this);
-    private final Executor executor;
+    final Executor executor;
 
     /** How many interpreter bugs were turned into shutdowns (tests expect none). */
     long internalErrors;
@@ -181,7 +181,7 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
                     previous = block;
                     if (block != null) {
                         blockEnded = false;
-                        executor.runBlock(block, left);
+                        runBlock(block, left);
                     } else {
                         executor.step();
                     }
@@ -206,6 +206,14 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
                 return exit;
             }
         }
+    }
+
+    /**
+     * Runs a decoded block, at most {@code budget} instructions (see Executor.runBlock).
+     * A translating CPU built on this package overrides it to run compiled code.
+     */
+    void runBlock(Block block, long budget) {
+        executor.runBlock(block, budget);
     }
 
     /**
