@@ -80,7 +80,7 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
     long internalErrors;
 
     /** Set by interrupt() from any thread, consumed at an instruction boundary. */
-    private volatile boolean interruptRequested;
+    volatile boolean interruptRequested;
 
     /** An exit an instruction asked for (host vector, shutdown), taken after it finishes. */
     ExitReason pendingExit;

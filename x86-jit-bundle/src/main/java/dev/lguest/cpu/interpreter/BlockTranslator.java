@@ -4,9 +4,13 @@
 // time. HotSpot then compiles that method like any other.
 //
 // How the generated code keeps the machine state:
-//  - Guest registers live in JVM locals while the block runs: each is read from
-//    cpu.gpr at its first use and written back, if it changed, wherever the block is
-//    left (its end, a taken branch, a fault, an instruction handed to the interpreter).
+//  - Guest registers live in JVM locals while the block runs: those the block uses
+//    are read from cpu.gpr on entry (and again after an instruction the interpreter
+//    ran) and written back, if they changed, wherever the block is left (its end, a
+//    taken branch, a fault, an instruction handed to the interpreter).
+//  - A block whose last instruction jumps back to its start (a loop) goes round in
+//    the compiled code while the budget allows another pass and no interrupt() is
+//    pending, committing the retired count and the flag record once per pass.
 //  - Status flags follow the interpreter's lazy scheme (Alu): a flag-setting form only
 //    keeps its result and operands in locals and the kind of operation is known at
 //    translation time, so a Jcc after a CMP in the same block is one JVM compare. The
@@ -52,7 +56,7 @@ final class BlockTranslator {
     static final ClassDesc CD_RUNTIME = ClassDesc.of(PACKAGE + "JitRuntime");
     static final ClassDesc CD_INT_ARRAY = CD_int.arrayType();
     private static final MethodTypeDesc MTD_CONSTRUCTOR = MethodTypeDesc.of(CD_void, CD_INSTRUCTION.arrayType());
-    private static final MethodTypeDesc MTD_RUN = MethodTypeDesc.of(CD_void, CD_CPU);
+    private static final MethodTypeDesc MTD_RUN = MethodTypeDesc.of(CD_void, CD_CPU, CD_long);
 
     private final MethodHandles.Lookup lookup = MethodHandles.lookup();
     private final ClassFile classFile = ClassFile.of(ClassFile.ClassHierarchyResolverOption.of(
@@ -148,27 +152,64 @@ final class BlockTranslator {
         FORMS[Executor.JMP] = (e, in) -> e.jump(in, in.next + in.immediate);
         FORMS[Executor.CALL32] = Emitter::call;
         FORMS[Executor.RET32] = Emitter::ret;
+        FORMS[Executor.SHIFT32] = Emitter::shift;
+        FORMS[Executor.IMUL_R_RM32] = (e, in) -> {
+            e.loadReg(in.reg);
+            e.loadRm32(in);
+            e.multiply(in.reg);
+        };
+        FORMS[Executor.IMUL_R_RM_IMM32] = (e, in) -> {
+            e.loadRm32(in);
+            e.code.loadConstant(in.immediate);
+            e.multiply(in.reg);
+        };
     }
 
     /** Whether the translator compiles this instruction itself (else the interpreter runs it). */
     static boolean compiles(Instruction in) {
-        return in.handler < FORMS.length && FORMS[in.handler] != null;
+        // Shifts of memory are left to the interpreter (its read-modify-write path).
+        return in.handler < FORMS.length && FORMS[in.handler] != null
+                && !(in.handler == Executor.SHIFT32 && in.mod != 3);
+    }
+
+    /**
+     * The registers a compiled instruction may read or write (a superset: an extra
+     * register only costs a load on entry and a store on exit).
+     */
+    static int registersUsed(Instruction in) {
+        if (!compiles(in)) {
+            return 0;
+        }
+        int used = (1 << X86.EAX) | (1 << X86.ESP) | (1 << X86.ECX) | (1 << (in.opcode & 7));
+        used |= (1 << in.reg) | (1 << (in.reg & 3));
+        if (in.mod == 3) {
+            used |= (1 << in.rm) | (1 << (in.rm & 3));
+        } else {
+            used |= in.base >= 0 ? 1 << in.base : 0;
+            used |= in.index >= 0 ? 1 << in.index : 0;
+        }
+        return used & 0xff;
     }
 
     // ---- code generation for one block ----
 
     private static final class Emitter {
-        // Local variable slots.
-        static final int THIS = 0, CPU = 1, GPR = 2, REG0 = 3, RESULT = 11, DESTINATION = 12, SOURCE = 13,
-                TEMP = 14, TEMP2 = 15, TEMP3 = 16, THROWN = 17, ALU = 18;
+        // Local variable slots: the parameters (the budget is a long: two slots), then ours.
+        static final int THIS = 0, CPU = 1, BUDGET = 2, GPR = 4, REG0 = 5, RESULT = 13, DESTINATION = 14,
+                SOURCE = 15, TEMP = 16, TEMP2 = 17, TEMP3 = 18, THROWN = 19, ALU = 20;
         static final int FLAGS_UNKNOWN = -1;
 
         final CodeBuilder code;
         final Block block;
         final Instruction[] instructions;
 
-        /** Registers whose locals hold the current value, and those changed since read. */
-        int loaded, dirty;
+        /** Registers the block's compiled instructions use: their locals always hold the current value. */
+        final int used;
+        /** Registers changed since they were read. */
+        int dirty;
+        /** The block's last instruction jumps back to its first: it loops in compiled code. */
+        final boolean loops;
+        Label loopHead;
         /** The Alu kind of the pending flags in the flag locals, or FLAGS_UNKNOWN (in the Alu). */
         int flagKind = FLAGS_UNKNOWN;
         /** Instructions already counted in cpu.retired (by an interpreted instruction). */
@@ -189,6 +230,14 @@ final class BlockTranslator {
             this.code = code;
             this.block = block;
             this.instructions = block.code;
+            int registers = 0;
+            for (Instruction in : instructions) {
+                registers |= registersUsed(in);
+            }
+            this.used = registers;
+            Instruction last = instructions[instructions.length - 1];
+            this.loops = compiles(last) && (last.handler == Executor.JCC || last.handler == Executor.JMP)
+                    && nearTarget(last, last.next + last.immediate) == block.eip;
         }
 
         void emitBlock() {
@@ -198,6 +247,12 @@ final class BlockTranslator {
                 code.iconst_0().istore(slot);
             }
             code.aconst_null().astore(THROWN).aconst_null().astore(ALU);
+            loadRegisters();
+            if (loops) {
+                // Every pass but the first starts with the registers changed: all are written back.
+                dirty = used;
+                loopHead = code.newBoundLabel();
+            }
             for (index = 0; index < instructions.length; index++) {
                 Instruction in = instructions[index];
                 if (compiles(in)) {
@@ -317,8 +372,7 @@ final class BlockTranslator {
             code.invokevirtual(CD_EXECUTOR, "execute", MethodTypeDesc.of(CD_void, CD_INSTRUCTION));
             // execute() committed EIP and the retirement (or raised the fault itself).
             committed = index + 1;
-            loaded = 0;
-            dirty = 0;
+            dirty = loops ? used : 0;
             flagKind = FLAGS_UNKNOWN;
             if (index == instructions.length - 1) {
                 code.return_();
@@ -331,6 +385,16 @@ final class BlockTranslator {
             code.labelBinding(leave);
             code.return_();
             code.labelBinding(goOn);
+            loadRegisters();
+        }
+
+        /** Reads every register the block uses into its local. */
+        private void loadRegisters() {
+            for (int r = 0; r < 8; r++) {
+                if ((used & (1 << r)) != 0) {
+                    code.aload(GPR).loadConstant(r).iaload().istore(REG0 + r);
+                }
+            }
         }
 
         private void mayFault() {
@@ -340,9 +404,8 @@ final class BlockTranslator {
         // ---- registers ----
 
         void loadReg(int r) {
-            if ((loaded & (1 << r)) == 0) {
-                code.aload(GPR).loadConstant(r).iaload().istore(REG0 + r);
-                loaded |= 1 << r;
+            if ((used & (1 << r)) == 0) {
+                throw new IllegalStateException("register " + r + " missing from registersUsed");
             }
             code.iload(REG0 + r);
         }
@@ -350,8 +413,10 @@ final class BlockTranslator {
         /** Stores the value on the stack into a register: the instruction's commit. */
         void commitReg(int r) {
             closeFaultRange();
+            if ((used & (1 << r)) == 0) {
+                throw new IllegalStateException("register " + r + " missing from registersUsed");
+            }
             code.istore(REG0 + r);
-            loaded |= 1 << r;
             dirty |= 1 << r;
         }
 
@@ -619,7 +684,7 @@ final class BlockTranslator {
 
         // ---- control transfers ----
 
-        private static int nearTarget(Instruction in, int target) {
+        static int nearTarget(Instruction in, int target) {
             return in.operand32 ? target : target & 0xffff;
         }
 
@@ -636,8 +701,34 @@ final class BlockTranslator {
             code.aload(CPU).loadConstant(target)
                     .invokestatic(CD_RUNTIME, "checkTarget", MethodTypeDesc.of(CD_void, CD_CPU, CD_int));
             closeFaultRange();
+            int flagsNotTaken = flagKind, committedNotTaken = committed;
+            if (loops && index == instructions.length - 1) {
+                loopAgain();
+            }
             exit(index + 1, () -> code.loadConstant(target));
+            flagKind = flagsNotTaken;
+            committed = committedNotTaken;
             code.labelBinding(notTaken);
+        }
+
+        /**
+         * The back edge of a block that loops: the pass is committed (retired count,
+         * flag record) and, if the budget holds another pass and no interrupt() is
+         * pending, the block starts again; else the code after this leaves it.
+         */
+        private void loopAgain() {
+            int length = instructions.length;
+            Label leave = code.newLabel();
+            commitRetired(length - committed);
+            writeBack(0, flagKind);
+            flagKind = FLAGS_UNKNOWN;
+            code.lload(BUDGET).loadConstant((long) length).lsub().dup2().lstore(BUDGET);
+            code.loadConstant((long) length).lcmp().iflt(leave);
+            code.aload(CPU).getfield(CD_CPU, "interruptRequested", CD_boolean).ifne(leave);
+            code.goto_(loopHead);
+            code.labelBinding(leave);
+            // Leaving: the pass is already counted and its flags are in the Alu.
+            committed = length;
         }
 
         void jump(Instruction in, int rawTarget) {
@@ -646,7 +737,40 @@ final class BlockTranslator {
             code.aload(CPU).loadConstant(target)
                     .invokestatic(CD_RUNTIME, "checkTarget", MethodTypeDesc.of(CD_void, CD_CPU, CD_int));
             closeFaultRange();
+            if (loops) {
+                loopAgain();
+            }
             exit(index + 1, () -> code.loadConstant(target));
+        }
+
+        /** SHL, SHR, SAR, ROL, ... of a register, by the Alu itself (its flags are eager). */
+        void shift(Instruction in) {
+            closeFaultRange();
+            writeBack(0, flagKind);
+            code.aload(CPU).getfield(CD_CPU, "alu", CD_ALU).loadConstant(in.reg);
+            loadReg(in.rm);
+            switch (in.opcode) {
+                case 0xc1 -> code.loadConstant(in.immediate & 0xff);
+                case 0xd1 -> code.loadConstant(1);
+                default -> {
+                    loadReg(X86.ECX);
+                    code.loadConstant(0xff).iand();
+                }
+            }
+            code.loadConstant(4);
+            code.invokevirtual(CD_ALU, "shift", MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int, CD_int));
+            flagKind = FLAGS_UNKNOWN;
+            commitReg(in.rm);
+        }
+
+        /** Two- and three-operand IMUL, operands on the stack: the Executor's multiply (eager flags). */
+        void multiply(int target) {
+            code.istore(TEMP2).istore(TEMP);
+            closeFaultRange();
+            code.aload(CPU).getfield(CD_CPU, "executor", CD_EXECUTOR).iload(TEMP).iload(TEMP2).loadConstant(4);
+            code.invokevirtual(CD_EXECUTOR, "multiplySigned", MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int));
+            flagKind = FLAGS_UNKNOWN;
+            commitReg(target);
         }
 
         /** PUSH: the value is written below ESP, then ESP moves (InterpreterCpu.pushAt). */

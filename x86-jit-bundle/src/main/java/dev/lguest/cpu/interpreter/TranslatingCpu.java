@@ -16,8 +16,12 @@
 //  - A fault in compiled code commits the registers, flags, EIP and retired count of
 //    the faulting instruction's boundary before the CpuFault leaves, as the
 //    interpreter's runBlock does, and the run loop delivers it the same way.
+//  - Lockstep (a test mode): a reference interpreter on its own copy of RAM runs the
+//    same instructions after every block and the whole CpuState is compared (Lockstep).
 package dev.lguest.cpu.interpreter;
 
+import dev.lguest.api.cpu.CpuExit;
+import dev.lguest.api.cpu.ExitReason;
 import dev.lguest.api.memory.PhysicalMemory;
 
 class TranslatingCpu extends InterpreterCpu {
@@ -30,6 +34,8 @@ class TranslatingCpu extends InterpreterCpu {
     private final BlockTranslator translator = new BlockTranslator();
     /** Blocks compiled, and translations that failed (a translator bug: the block stays interpreted). */
     long blocksCompiled, translationFailures;
+    /** The reference a lockstep run compares against after every block, or null. */
+    Lockstep lockstep;
 
     TranslatingCpu(PhysicalMemory bus, int threshold, boolean strict) {
         super(bus);
@@ -38,12 +44,29 @@ class TranslatingCpu extends InterpreterCpu {
     }
 
     @Override
+    public CpuExit run(long instructionBudget) {
+        if (lockstep == null) {
+            return super.run(instructionBudget);
+        }
+        lockstep.startRun(this);
+        CpuExit exit = super.run(instructionBudget);
+        if (!lockstep.finishRun(this, exit)) {
+            internalErrors++;
+            return new CpuExit(ExitReason.SHUTDOWN, 0, 0, exit.instructions());
+        }
+        return exit;
+    }
+
+    @Override
     void runBlock(Block block, long budget) {
         CompiledBlock compiled = compiledFor(block);
         if (compiled != null && budget >= block.code.length) {
-            compiled.run(this);
+            compiled.run(this, budget);
         } else {
             executor.runBlock(block, budget);
+        }
+        if (lockstep != null) {
+            lockstep.afterBlock(this);
         }
     }
 

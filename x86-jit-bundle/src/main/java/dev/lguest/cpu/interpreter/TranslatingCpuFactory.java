@@ -2,7 +2,9 @@
 // bytecode, one per guest, each reading memory through that guest's physical bus.
 // How often a block runs before it is compiled is the system property
 // lguest.jit.threshold (0: every block is compiled the first time it runs, which is how
-// the tests run every vector and program on compiled code).
+// the tests run every vector and program on compiled code); lguest.jit.lockstep=true
+// gives every CPU a reference interpreter to agree with after every block (Lockstep),
+// a test mode for machines whose page tables and code are all in guest RAM.
 package dev.lguest.cpu.interpreter;
 
 import dev.lguest.api.cpu.X86Cpu;
@@ -28,7 +30,11 @@ public final class TranslatingCpuFactory implements X86CpuFactory {
 
     @Override
     public X86Cpu create(PhysicalMemory bus) {
-        return new TranslatingCpu(bus, threshold, Boolean.getBoolean("lguest.jit.strict"));
+        TranslatingCpu cpu = new TranslatingCpu(bus, threshold, Boolean.getBoolean("lguest.jit.strict"));
+        if (Boolean.getBoolean("lguest.jit.lockstep")) {
+            cpu.lockstep = new Lockstep(bus);
+        }
+        return cpu;
     }
 
     @Override

@@ -122,4 +122,71 @@ class TranslatorTest {
             assertEquals(1, cpu.blocksCompiled);
         }
     }
+
+    @Test
+    void lockstepAgreesOnTheLoopAndCatchesAWrongBlock() {
+        try (TestMachine m = new TestMachine()) {
+            TranslatingCpu cpu = new TranslatingCpu(m.bus, 0, true);
+            cpu.lockstep = new Lockstep(m.bus);
+            cpu.loadState(m.cpu.saveState());
+            m.load(CODE, LOOP);
+            cpu.setEip(CODE);
+            CpuExit agreed = cpu.run(1_000_000);
+            assertEquals(null, cpu.lockstep.mismatch());
+            assertEquals(ExitReason.VECTOR, agreed.reason());
+            assertTrue(cpu.lockstep.comparisons > 300, "compared " + cpu.lockstep.comparisons + " times");
+
+            // A translation that gets one register wrong: lockstep must stop the CPU at it.
+            cpu.setEip(CODE);
+            Block first = cpu.codeCache.lookup(CODE >>> 12, CODE & 0xfff, CODE, true);
+            CompiledBlock right = (CompiledBlock) first.translation;
+            first.translation = new CompiledBlock(first.code) {
+                @Override
+                void run(InterpreterCpu c, long budget) {
+                    right.run(c, budget);
+                    c.gpr[X86.EDI] ^= 1;
+                }
+            };
+            CpuExit exit = cpu.run(1_000_000);
+            assertEquals(ExitReason.SHUTDOWN, exit.reason());
+            assertEquals(1, cpu.internalErrors);
+            assertTrue(cpu.lockstep.mismatch().startsWith("after the block ending at"), cpu.lockstep.mismatch());
+        }
+    }
+
+    /** A block that jumps back to its own start loops inside the compiled code: budgets must still stop it exactly. */
+    @Test
+    void selfLoopStopsExactlyOnEveryBudget() {
+        int[] program = concat(
+                new int[] {0xb9}, imm32(1000), // mov ecx, 1000
+                new int[] {0x01, 0xc8}, // L: add eax, ecx
+                new int[] {0xd1, 0xe3}, // shl ebx, 1
+                new int[] {0x31, 0xc3}, // xor ebx, eax
+                new int[] {0x49}, // dec ecx
+                new int[] {0x75, 0xf7}, // jnz L
+                new int[] {0xcd, 0x1f});
+        for (long budget : new long[] {1, 2, 3, 5, 7, 10, 11, 4999, Long.MAX_VALUE}) {
+            CpuState[] ends = new CpuState[2];
+            long[] retired = new long[2];
+            for (int which = 0; which < 2; which++) {
+                try (TestMachine m = new TestMachine()) {
+                    InterpreterCpu cpu = which == 0 ? new InterpreterCpu(m.bus) : new TranslatingCpu(m.bus, 0, true);
+                    cpu.loadState(m.cpu.saveState());
+                    m.load(CODE, program);
+                    cpu.setEip(CODE);
+                    CpuExit exit;
+                    do {
+                        exit = cpu.run(budget);
+                        retired[which] += exit.instructions();
+                        assertTrue(exit.instructions() <= budget);
+                    } while (exit.reason() == ExitReason.BUDGET);
+                    assertEquals(ExitReason.VECTOR, exit.reason());
+                    ends[which] = cpu.saveState();
+                }
+            }
+            assertEquals(1 + 5 * 1000 + 1, retired[0]);
+            assertEquals(retired[0], retired[1], "budget " + budget);
+            assertEquals(ends[0], ends[1], "budget " + budget);
+        }
+    }
 }
