@@ -72,7 +72,7 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
     /** Set when the block being run must stop after the current instruction. */
     boolean blockEnded;
     /** Block links are valid only within one generation (see unlinkBlocks). */
-    private int linkGeneration;
+    int linkGeneration;
     final InterruptUnit interrupts = new InterruptUnit(this);
     final Executor executor;
 

@@ -8,9 +8,11 @@
 //    are read from cpu.gpr on entry (and again after an instruction the interpreter
 //    ran) and written back, if they changed, wherever the block is left (its end, a
 //    taken branch, a fault, an instruction handed to the interpreter).
-//  - A block whose last instruction jumps back to its start (a loop) goes round in
-//    the compiled code while the budget allows another pass and no interrupt() is
-//    pending, committing the retired count and the flag record once per pass.
+//  - A block with a jump back to its own start (a loop: the Jcc closing a loop body
+//    is rarely the block's last instruction, since an untaken Jcc does not end a
+//    block) goes round in the compiled code while the budget allows another whole
+//    block and no interrupt() is pending, committing the retired count and the flag
+//    record once per pass.
 //  - Status flags follow the interpreter's lazy scheme (Alu): a flag-setting form only
 //    keeps its result and operands in locals and the kind of operation is known at
 //    translation time, so a Jcc after a CMP in the same block is one JVM compare. The
@@ -235,9 +237,11 @@ final class BlockTranslator {
                 registers |= registersUsed(in);
             }
             this.used = registers;
-            Instruction last = instructions[instructions.length - 1];
-            this.loops = compiles(last) && (last.handler == Executor.JCC || last.handler == Executor.JMP)
-                    && nearTarget(last, last.next + last.immediate) == block.eip;
+            boolean backEdge = false;
+            for (Instruction in : instructions) {
+                backEdge |= jumpsToStart(in);
+            }
+            this.loops = backEdge;
         }
 
         void emitBlock() {
@@ -278,6 +282,12 @@ final class BlockTranslator {
         private boolean endsBlock(Instruction in) {
             return !compiles(in) || (in.handler == Executor.JMP || in.handler == Executor.CALL32
                     || in.handler == Executor.RET32);
+        }
+
+        /** A compiled Jcc or JMP whose target is the block's first instruction. */
+        private boolean jumpsToStart(Instruction in) {
+            return compiles(in) && (in.handler == Executor.JCC || in.handler == Executor.JMP)
+                    && nearTarget(in, in.next + in.immediate) == block.eip;
         }
 
         // ---- the state at instruction boundaries ----
@@ -702,8 +712,8 @@ final class BlockTranslator {
                     .invokestatic(CD_RUNTIME, "checkTarget", MethodTypeDesc.of(CD_void, CD_CPU, CD_int));
             closeFaultRange();
             int flagsNotTaken = flagKind, committedNotTaken = committed;
-            if (loops && index == instructions.length - 1) {
-                loopAgain();
+            if (jumpsToStart(in)) {
+                loopAgain(index + 1);
             }
             exit(index + 1, () -> code.loadConstant(target));
             flagKind = flagsNotTaken;
@@ -712,23 +722,23 @@ final class BlockTranslator {
         }
 
         /**
-         * The back edge of a block that loops: the pass is committed (retired count,
-         * flag record) and, if the budget holds another pass and no interrupt() is
-         * pending, the block starts again; else the code after this leaves it.
+         * A back edge to the block's start after {@code pass} instructions: the pass is
+         * committed (retired count, flag record) and, if the budget holds another whole
+         * block and no interrupt() is pending, the block starts again; else the code
+         * after this leaves it.
          */
-        private void loopAgain() {
-            int length = instructions.length;
+        private void loopAgain(int pass) {
             Label leave = code.newLabel();
-            commitRetired(length - committed);
+            commitRetired(pass - committed);
             writeBack(0, flagKind);
             flagKind = FLAGS_UNKNOWN;
-            code.lload(BUDGET).loadConstant((long) length).lsub().dup2().lstore(BUDGET);
-            code.loadConstant((long) length).lcmp().iflt(leave);
+            code.lload(BUDGET).loadConstant((long) pass).lsub().dup2().lstore(BUDGET);
+            code.loadConstant((long) instructions.length).lcmp().iflt(leave);
             code.aload(CPU).getfield(CD_CPU, "interruptRequested", CD_boolean).ifne(leave);
             code.goto_(loopHead);
             code.labelBinding(leave);
             // Leaving: the pass is already counted and its flags are in the Alu.
-            committed = length;
+            committed = pass;
         }
 
         void jump(Instruction in, int rawTarget) {
@@ -737,8 +747,8 @@ final class BlockTranslator {
             code.aload(CPU).loadConstant(target)
                     .invokestatic(CD_RUNTIME, "checkTarget", MethodTypeDesc.of(CD_void, CD_CPU, CD_int));
             closeFaultRange();
-            if (loops) {
-                loopAgain();
+            if (jumpsToStart(in)) {
+                loopAgain(index + 1);
             }
             exit(index + 1, () -> code.loadConstant(target));
         }

@@ -57,13 +57,35 @@ class TranslatingCpu extends InterpreterCpu {
         return exit;
     }
 
+    /**
+     * Runs a block, and after a compiled one the compiled blocks that follow it as long
+     * as the run loop already linked them (Block.successor: same EIP, same link
+     * generation), the budget covers them and nothing asked the loop to look (an ended
+     * block, an exit, interrupt()). That spares a pass through the run loop per block.
+     */
     @Override
     void runBlock(Block block, long budget) {
-        CompiledBlock compiled = compiledFor(block);
-        if (compiled != null && budget >= block.code.length) {
-            compiled.run(this, budget);
-        } else {
-            executor.runBlock(block, budget);
+        long start = retired;
+        while (true) {
+            long left = budget - (retired - start);
+            CompiledBlock compiled = compiledFor(block);
+            if (compiled == null || left < block.code.length) {
+                executor.runBlock(block, left);
+                break;
+            }
+            compiled.run(this, left);
+            if (lockstep != null) {
+                lockstep.afterBlock(this);
+                return;
+            }
+            if (blockEnded || interruptRequested || retired - start >= budget) {
+                return;
+            }
+            Block next = block.successor(eip, linkGeneration);
+            if (next == null || !(next.translation instanceof CompiledBlock)) {
+                return;
+            }
+            block = next;
         }
         if (lockstep != null) {
             lockstep.afterBlock(this);
