@@ -215,7 +215,7 @@ final class Executor {
      * every handler method is compiled on its own with the memory access, the segment
      * check and the flags work inlined, so a fast instruction costs one call.
      */
-    private void execute(Instruction instruction) {
+    void execute(Instruction instruction) {
         in = instruction;
         next = instruction.next;
         if (instruction.handler != GENERIC) {
