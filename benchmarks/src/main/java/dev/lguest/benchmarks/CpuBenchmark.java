@@ -1,6 +1,8 @@
 package dev.lguest.benchmarks;
 
+import dev.lguest.api.cpu.X86CpuFactory;
 import dev.lguest.cpu.interpreter.InterpreterCpuFactory;
+import dev.lguest.cpu.interpreter.TranslatingCpuFactory;
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -23,7 +25,8 @@ import java.lang.management.ThreadMXBean;
 import java.util.concurrent.TimeUnit;
 
 /**
- * How fast the interpreter runs a CPU-bound workload compiled from C with
+ * How fast a CPU (the interpreter, or the translator of x86-jit-bundle: parameter cpu)
+ * runs a CPU-bound workload compiled from C with
  * gcc -m32 -O2 (guest/bench): workload(rounds) runs per second, and, as an
  * auxiliary counter, guest instructions per second. A second counter, the benchmark
  * thread's CPU time, gives instructions per second of CPU the thread really got, the
@@ -42,6 +45,10 @@ import java.util.concurrent.TimeUnit;
 public class CpuBenchmark {
     @Param("100")
     public int rounds;
+
+    /** Which CPU: "interpreter" (x86-cpu-bundle) or "translator" (x86-jit-bundle). */
+    @Param({"interpreter", "translator"})
+    public String cpu;
 
     private BareMachine machine;
 
@@ -70,7 +77,12 @@ public class CpuBenchmark {
             if (in == null) {
                 throw new IOException("guests/bench-bare.elf is not on the class path");
             }
-            machine = new BareMachine(new InterpreterCpuFactory(), in.readAllBytes());
+            X86CpuFactory factory = switch (cpu) {
+                case "interpreter" -> new InterpreterCpuFactory();
+                case "translator" -> new TranslatingCpuFactory();
+                default -> throw new IllegalArgumentException("no CPU named " + cpu);
+            };
+            machine = new BareMachine(factory, in.readAllBytes());
         }
     }
 

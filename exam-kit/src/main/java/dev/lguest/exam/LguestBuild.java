@@ -40,7 +40,8 @@ public final class LguestBuild {
     static final List<String> DEFAULT_COMPONENTS = List.of(
             "lguest-api", "lguest-x86-cpu", "lguest-pagetable", "lguest-segments", "lguest-traps",
             "lguest-hypercalls", "lguest-switcher", "lguest-device", "lguest-virtio-console", "lguest-virtio-block",
-            "lguest-observability", "lguest-debugger", "lguest-launcher");
+            "lguest-virtio-net", "lguest-net-switch", "lguest-net-tap",
+            "lguest-net-socket", "lguest-observability", "lguest-debugger", "lguest-launcher");
     /**
      * Packages the framework takes from the JDK whoever asks (org.osgi.framework.bootdelegation,
      * as cnf/run/platform.bnd's platform.runproperties): the code JFR adds to event classes

@@ -120,9 +120,8 @@ final class GdbRun implements AutoCloseable {
         }
     }
 
-    /** The prebuilt Linux 2.6.24 guest's directory: LGUEST_LINUX_DIR, or ../shared/linux-2.6.24 beside the project. */
+    /** The prebuilt Linux 2.6.24 guest's directory, where LinuxGuestIT finds it. */
     static Path linuxDirectory() {
-        String dir = System.getenv("LGUEST_LINUX_DIR");
-        return dir != null ? Path.of(dir) : Path.of("..", "..", "shared", "linux-2.6.24");
+        return LinuxGuest.directory();
     }
 }

@@ -8,7 +8,12 @@ import java.util.List;
 
 /**
  * The lguest Launcher's command line:
- * {@code lguest [--verbose] [--initrd=FILE] [--block=FILE] [--gdb=PORT] [--gdb-wait] <mem-in-mb> <vmlinux> [kernel args...]}.
+ * {@code lguest [--verbose] [--initrd=FILE] [--block=FILE] [--net=KIND:ARG] [--gdb=PORT] [--gdb-wait] <mem-in-mb> <vmlinux> [kernel args...]}.
+ *
+ * The network: {@code --net=switch:NAME} joins the guest to the in-process switch NAME;
+ * lguest's own {@code --tunnet=IP} and {@code --tunnet=bridge:NAME} are the same as
+ * {@code --net=tap:IP} and {@code --net=tap:bridge:NAME}. Which kinds work depends on the
+ * build's network backends; the Launcher says so at boot.
  *
  * As with the reference Launcher (GNU getopt_long), options may stand anywhere, also
  * after the kernel: `lguest 64 vmlinux --initrd=i.gz root=/dev/vda` works. The first
@@ -25,7 +30,7 @@ final class CommandLine {
     static final int DEFAULT_GDB_PORT = 1234;
 
     static final String USAGE = """
-            Usage: lguest [--verbose] [--initrd=FILE] [--block=FILE] [--gdb=PORT] [--gdb-wait]
+            Usage: lguest [--verbose] [--initrd=FILE] [--block=FILE] [--net=KIND:ARG] [--gdb=PORT] [--gdb-wait]
                           <mem-in-mb> <vmlinux> [kernel args...]
                    lguest                 boot the built-in demo guest
                    lguest --shell         start the platform with the Gogo shell
@@ -36,6 +41,12 @@ final class CommandLine {
               --initrd=FILE    load FILE (a gzip'ed cpio) as the initial ramdisk
               --block=FILE     give the guest a virtio disk backed by FILE (one we may
                                only read is a disk whose writes fail)
+              --net=switch:NAME
+                               give the guest a virtio network card on the in-process switch NAME
+                               (the guests of this process on NAME are one Ethernet segment)
+              --tunnet=IP      ... on a new host TAP interface with address IP (as root)
+              --tunnet=bridge:NAME
+                               ... on a new host TAP interface added to the bridge NAME
               --gdb=PORT       let gdb debug the guest: `gdb vmlinux`, then `target remote :PORT`
                                (listens on 127.0.0.1 only)
               --gdb-wait       stop the guest before its first instruction until gdb
@@ -58,12 +69,22 @@ final class CommandLine {
     }
 
     /** Boot {@code spec}; a null kernel path means the built-in demo guest. */
-    /** gdbPort is -1 without a gdb stub. */
     record Boot(int memoryMegabytes, Path kernel, Path initrd, Path block, List<String> kernelArguments,
-                boolean verbose, int gdbPort, boolean gdbWait) implements Parsed {
+                boolean verbose, List<String> networks, int gdbPort, boolean gdbWait) implements Parsed {
+        /** gdbPort is -1 without a gdb stub. */
+        Boot(int memoryMegabytes, Path kernel, Path initrd, Path block, List<String> kernelArguments,
+             boolean verbose, List<String> networks) {
+            this(memoryMegabytes, kernel, initrd, block, kernelArguments, verbose, networks, -1, false);
+        }
+
+        Boot(int memoryMegabytes, Path kernel, Path initrd, Path block, List<String> kernelArguments,
+             boolean verbose) {
+            this(memoryMegabytes, kernel, initrd, block, kernelArguments, verbose, List.of());
+        }
+
         BootSpec toSpec(byte[] builtInKernel) {
             return new BootSpec(memoryMegabytes, kernel, kernel == null ? builtInKernel : null, initrd, block,
-                    kernelArguments, verbose);
+                    kernelArguments, verbose, networks);
         }
     }
 
@@ -84,6 +105,7 @@ final class CommandLine {
         boolean gdbWait = false;
         Path initrd = null;
         Path block = null;
+        List<String> networks = new ArrayList<>();
         List<String> positional = new ArrayList<>();
         boolean optionsEnded = false;
         for (String arg : args) {
@@ -101,6 +123,10 @@ final class CommandLine {
                 initrd = Path.of(arg.substring("--initrd=".length()));
             } else if (arg.startsWith("--block=") && arg.length() > "--block=".length()) {
                 block = Path.of(arg.substring("--block=".length()));
+            } else if (arg.startsWith("--net=") && arg.length() > "--net=".length()) {
+                networks.add(arg.substring("--net=".length()));
+            } else if (arg.startsWith("--tunnet=") && arg.length() > "--tunnet=".length()) {
+                networks.add("tap:" + arg.substring("--tunnet=".length()));
             } else if (arg.startsWith("--gdb=")) {
                 gdbPort = port(arg.substring("--gdb=".length()));
                 if (gdbPort < 0) {
@@ -117,7 +143,8 @@ final class CommandLine {
             gdbPort = DEFAULT_GDB_PORT;
         }
         if (positional.isEmpty()) {
-            return new Boot(defaultMemoryMegabytes, null, initrd, block, List.of(), verbose, gdbPort, gdbWait);
+            return new Boot(defaultMemoryMegabytes, null, initrd, block, List.of(), verbose, networks, gdbPort,
+                    gdbWait);
         }
         if (positional.size() < 2) {
             return new Error("missing the kernel: lguest <mem-in-mb> <vmlinux> (try --help)");
@@ -133,7 +160,8 @@ final class CommandLine {
                     LauncherComponent.MIN_MEMORY_MB, LauncherComponent.MAX_MEMORY_MB, memory));
         }
         return new Boot(memory, Path.of(positional.get(1)), initrd, block,
-                List.copyOf(positional.subList(2, positional.size())), verbose, gdbPort, gdbWait);
+                List.copyOf(positional.subList(2, positional.size())), verbose, List.copyOf(networks), gdbPort,
+                gdbWait);
     }
 
     /** A TCP port number, or -1. */

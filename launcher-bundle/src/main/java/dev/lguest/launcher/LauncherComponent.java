@@ -59,6 +59,7 @@ public final class LauncherComponent implements GuestLauncher {
     static final long KERNEL_ADDRESS = 0x100000;
     private static final long DEVICE_WAIT_SECONDS = 30;
     private static final int VIRTIO_ID_BLOCK = 2;
+    private static final int VIRTIO_ID_NET = 1;
 
     private final ServiceSlot<LguestDevice> lguestDevice = new ServiceSlot<>("/dev/lguest");
     private final List<LauncherDevice> launcherDevices = new CopyOnWriteArrayList<>();
@@ -156,6 +157,7 @@ public final class LauncherComponent implements GuestLauncher {
             GuestDevices devices = new GuestDevices(memory, layout);
             int number = 0;
             boolean block = false;
+            boolean net = false;
             for (LauncherDevice kind : devicesInOrder()) {
                 Optional<GuestDevice> device = kind.attach(spec, host);
                 if (device.isEmpty()) {
@@ -165,9 +167,13 @@ public final class LauncherComponent implements GuestLauncher {
                 devices.add(kind.name(), kind.type(), kind, device.get());
                 verbose.add(String.format("device %d: %s", number++, device.get().describe()));
                 block |= kind.type() == VIRTIO_ID_BLOCK;
+                net |= kind.type() == VIRTIO_ID_NET;
             }
             if (spec.block() != null && !block) {
                 throw new BootException("--block: this build has no virtio block device");
+            }
+            if (!spec.networks().isEmpty() && !net) {
+                throw new BootException("--net: this build has no virtio network device");
             }
             verbose.add(String.format("Guest: %#x - %#x (%#x)", 0, layout.totalBytes(), layout.totalBytes()));
             verbose.add(String.format("Devices: descriptor page at %#x, %d attached", layout.deviceDescriptorPage(),

@@ -318,8 +318,13 @@ public final class SimpleShadowPageTables implements ShadowPageTables {
                     || PageEntries.has(guestDirectoryEntry, X86.PTE_PSE)) {
                 return -1;
             }
+            // The same checks as a fault's: a page table or a frame past the pfn limit is
+            // the Launcher's memory, never read for the guest nor handed to a caller.
+            if (!PageEntries.directoryEntryAcceptable(guest, guestDirectoryEntry)) {
+                return -1;
+            }
             int guestPte = guest.memory.read32(guestPteAddress(guestDirectoryEntry, virtualAddress));
-            if (!PageEntries.has(guestPte, X86.PTE_PRESENT)) {
+            if (!PageEntries.has(guestPte, X86.PTE_PRESENT) || !PageEntries.pteAcceptable(guest, guestPte)) {
                 return -1;
             }
             return Integer.toUnsignedLong(guestPte & X86.PTE_FRAME) | (virtualAddress & 0xFFF);

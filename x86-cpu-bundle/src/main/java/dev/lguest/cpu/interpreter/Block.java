@@ -27,6 +27,12 @@ final class Block {
      * with. The executor runs the two without dispatching the Jcc.
      */
     final boolean endsInCompareAndBranch;
+    /**
+     * Left to a translating CPU built on this package (unused by the interpreter): the
+     * block's compiled form, and how many times it ran before it was compiled.
+     */
+    Object translation;
+    int runs;
     /** The run() call in which the bytes were last checked against memory. */
     int checkedEpoch;
 

@@ -215,7 +215,7 @@ final class Executor {
      * every handler method is compiled on its own with the memory access, the segment
      * check and the flags work inlined, so a fast instruction costs one call.
      */
-    private void execute(Instruction instruction) {
+    void execute(Instruction instruction) {
         in = instruction;
         next = instruction.next;
         if (instruction.handler != GENERIC) {
@@ -714,6 +714,12 @@ final class Executor {
             }
             case 0xcd -> {
                 cpu.interrupts.softwareInterrupt(in.immediate & 0xff, next);
+                return true;
+            }
+            case 0xf1 -> {
+                // INT1 (ICEBP): a debug trap after the instruction, through the #DB gate
+                // whatever its DPL (under lguest, the guest kernel's debug handler).
+                cpu.interrupts.debugInterrupt(next);
                 return true;
             }
             case 0xce -> {

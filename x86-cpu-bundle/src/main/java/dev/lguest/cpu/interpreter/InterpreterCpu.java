@@ -45,7 +45,7 @@ import dev.lguest.api.cpu.X86Cpu;
 import dev.lguest.api.memory.PhysicalMemory;
 import java.lang.foreign.MemorySegment;
 
-final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
+class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
     final int[] gpr = new int[8];
     int eip;
     /**
@@ -87,15 +87,15 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
     /** Set when the block being run must stop after the current instruction. */
     boolean blockEnded;
     /** Block links are valid only within one generation (see unlinkBlocks). */
-    private int linkGeneration;
+    int linkGeneration;
     final InterruptUnit interrupts = new InterruptUnit(this);
-    private final Executor executor;
+    final Executor executor;
 
     /** How many interpreter bugs were turned into shutdowns (tests expect none). */
     long internalErrors;
 
     /** Set by interrupt() from any thread, consumed at an instruction boundary. */
-    private volatile boolean interruptRequested;
+    volatile boolean interruptRequested;
 
     /** An exit an instruction asked for (host vector, shutdown), taken after it finishes. */
     ExitReason pendingExit;
@@ -203,7 +203,7 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
                         previous = block;
                         if (block != null) {
                             blockEnded = false;
-                            executor.runBlock(block, left);
+                            runBlock(block, left);
                         } else {
                             executor.step();
                         }
@@ -314,6 +314,14 @@ final class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
         fetchPageNumber = -1;
         blockEnded = true;
         unlinkBlocks();
+    }
+
+    /**
+     * Runs a decoded block, at most {@code budget} instructions (see Executor.runBlock).
+     * A translating CPU built on this package overrides it to run compiled code.
+     */
+    void runBlock(Block block, long budget) {
+        executor.runBlock(block, budget);
     }
 
     /**

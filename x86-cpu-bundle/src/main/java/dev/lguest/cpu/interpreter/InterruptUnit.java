@@ -44,6 +44,15 @@ final class InterruptUnit {
         raise(vector, errorCode, X86.hasErrorCode(vector), cpu.eip, false, true);
     }
 
+    /**
+     * INT1 (ICEBP, opcode F1): #DB as a trap after it, without the gate's DPL check
+     * that INT n makes. Like INT n it enters the handler with TF clear.
+     */
+    void debugInterrupt(int nextEip) {
+        cpu.retired++;
+        raise(X86.DB, 0, false, nextEip, true, false);
+    }
+
     /** A trap after the instruction that ended at cpu.eip (the single-step #DB). */
     void raiseTrap(int vector) {
         raise(vector, 0, X86.hasErrorCode(vector), cpu.eip, false, false);

@@ -39,6 +39,13 @@ final class TwoByteOps {
                 throw CpuFault.generalProtection(0);
             }
             case 0x31 -> x.system.readTimeStampCounter();
+            case 0x34, 0x35 -> {
+                // SYSENTER with IA32_SYSENTER_CS zero, SYSEXIT outside ring 0 (or with it
+                // zero): #GP(0). This CPU has no MSRs, and lguest zeroes that one before
+                // it runs a guest, so that a guest program's SYSENTER can never jump
+                // into the host's kernel; an i686 under lguest answers #GP, not #UD.
+                throw CpuFault.generalProtection(0);
+            }
             case 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47,
                  0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f -> {
                 int size = x.operandSize();

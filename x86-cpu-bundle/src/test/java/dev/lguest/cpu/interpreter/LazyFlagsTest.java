@@ -157,7 +157,7 @@ class LazyFlagsTest {
             m.program(program);
             assertEquals(ExitReason.BUDGET, m.cpu.run(3).reason());
             var state = m.cpu.saveState();
-            InterpreterCpu second = (InterpreterCpu) new InterpreterCpuFactory().create(m.bus);
+            InterpreterCpu second = CpuUnderTest.create(m.bus);
             second.loadState(state);
             assertEquals(ExitReason.VECTOR, second.run(100).reason());
             assertEquals(2, second.gpr(ECX));

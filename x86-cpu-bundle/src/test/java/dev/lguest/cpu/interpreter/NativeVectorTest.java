@@ -175,7 +175,7 @@ class NativeVectorTest {
         final Arena arena = Arena.ofConfined();
         final MemorySegment ram = arena.allocate(1 << 20, 4096);
         final PhysicalMemory bus = new PhysicalMemory(ram);
-        final InterpreterCpu cpu = (InterpreterCpu) new InterpreterCpuFactory().create(bus);
+        final InterpreterCpu cpu = CpuUnderTest.create(bus);
         final MemorySegment code = ram.asSlice(CODE_FRAME, 4096);
         final MemorySegment data = ram.asSlice(DATA_FRAME, DATA_PAGES * 4096);
 

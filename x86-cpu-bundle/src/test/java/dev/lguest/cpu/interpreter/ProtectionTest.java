@@ -131,6 +131,38 @@ class ProtectionTest {
     }
 
     @Test
+    void sysenterAndSysexitInAProcessAreGeneralProtectionFaults() {
+        // No MSRs here, and lguest zeroes IA32_SYSENTER_CS for its guests: #GP(0), not #UD.
+        for (int[] program : new int[][] {{0x0f, 0x34}, {0x0f, 0x35}}) {
+            try (TestMachine m = new TestMachine()) {
+                routeToHost(m, X86.GP, X86.UD);
+                m.program(program);
+                m.enterUserMode(CODE, USER_STACK);
+                assertVectorExit(m.run(), X86.GP, 0);
+                assertEquals(CODE, m.cpu.eip());
+            }
+        }
+    }
+
+    @Test
+    void int1IsADebugTrapWhateverTheGatesDpl() {
+        try (TestMachine m = new TestMachine()) {
+            routeToHost(m, X86.GP);
+            int handler = CODE + 0x100;
+            m.setGate(X86.DB, KERNEL_CODE, handler, 0xe, 0);
+            m.program(0xf1, 0x90);
+            m.load(handler, 0xcd, 0x1f);
+            m.enterUserMode(CODE, USER_STACK);
+            assertVectorExit(m.run(), 0x1f, 0);
+            assertEquals(CODE + 1, m.read32(KERNEL_STACK - 20), "a trap: the next EIP");
+            // INT n with the same DPL-0 gate is a #GP instead.
+            m.program(0xcd, 0x01);
+            m.enterUserMode(CODE, USER_STACK);
+            assertVectorExit(m.run(), X86.GP, 0x0a);
+        }
+    }
+
+    @Test
     void userSystemCallThroughTrapGateSwitchesStacksAndIretReturns() {
         try (TestMachine m = new TestMachine()) {
             int handler = CODE + 0x100;

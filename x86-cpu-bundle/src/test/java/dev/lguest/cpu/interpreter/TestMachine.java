@@ -24,7 +24,7 @@ final class TestMachine implements AutoCloseable {
     final Arena arena = Arena.ofConfined();
     final MemorySegment ram = arena.allocate(RAM_SIZE, 4096);
     final PhysicalMemory bus = new PhysicalMemory(ram);
-    final InterpreterCpu cpu = (InterpreterCpu) new InterpreterCpuFactory().create(bus);
+    final InterpreterCpu cpu = CpuUnderTest.create(bus);
 
     TestMachine() {
         writeDescriptor(1, 0, 0xfffff, 0xc09b);

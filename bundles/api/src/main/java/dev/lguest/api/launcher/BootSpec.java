@@ -5,7 +5,7 @@ import java.util.List;
 
 /**
  * What the Launcher is asked to boot: the arguments of
- * {@code lguest [--verbose] [--initrd=FILE] [--block=FILE] <mem-in-mb> <vmlinux> [args...]}.
+ * {@code lguest [--verbose] [--initrd=FILE] [--block=FILE] [--net=KIND:ARG] <mem-in-mb> <vmlinux> [args...]}.
  *
  * @param memoryMegabytes guest RAM
  * @param kernel          the kernel file (an i386 ELF vmlinux or a bzImage)
@@ -15,14 +15,24 @@ import java.util.List;
  * @param block           a disk image for virtio block, or null
  * @param kernelArguments the kernel command line, word by word
  * @param verbose         print the memory layout and devices
+ * @param networks        the guest's network links, each "KIND:ARGUMENT" naming a network
+ *                        backend and what it is given ("switch:lan0", "tap:10.0.0.1",
+ *                        "tap:bridge:br0"); empty for a guest without a network
  */
 public record BootSpec(int memoryMegabytes, Path kernel, byte[] kernelImage, Path initrd, Path block,
-                       List<String> kernelArguments, boolean verbose) {
+                       List<String> kernelArguments, boolean verbose, List<String> networks) {
     public BootSpec {
         kernelArguments = List.copyOf(kernelArguments);
+        networks = List.copyOf(networks);
         if ((kernel == null) == (kernelImage == null)) {
             throw new IllegalArgumentException("exactly one of kernel and kernelImage");
         }
+    }
+
+    /** A guest without a network. */
+    public BootSpec(int memoryMegabytes, Path kernel, byte[] kernelImage, Path initrd, Path block,
+                    List<String> kernelArguments, boolean verbose) {
+        this(memoryMegabytes, kernel, kernelImage, initrd, block, kernelArguments, verbose, List.of());
     }
 
     /** The kernel command line as the guest will see it. */

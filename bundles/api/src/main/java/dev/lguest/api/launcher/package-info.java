@@ -9,8 +9,10 @@
  * the device, and do not touch the rings. 2.3: a {@link dev.lguest.api.launcher.GuestOutcome}
  * carries its exit status; a guest its user stopped through a device exits 2, as in lguest.c;
  * a device can warn its user ({@link dev.lguest.api.launcher.DeviceHost#warn}); a
- * {@link dev.lguest.api.launcher.BlockState} says whether its disk is read-only.
+ * {@link dev.lguest.api.launcher.BlockState} says whether its disk is read-only. 2.4: network links in the
+ * boot spec ({@link dev.lguest.api.launcher.BootSpec#networks()}) and the network
+ * device's hand-over state ({@link dev.lguest.api.launcher.NetState}).
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("2.1.0")
+@org.osgi.annotation.versioning.Version("2.4.0")
 package dev.lguest.api.launcher;

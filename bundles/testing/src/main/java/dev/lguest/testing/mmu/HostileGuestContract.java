@@ -198,6 +198,30 @@ public abstract class HostileGuestContract {
         assertKilled("bad read address");
     }
 
+    /**
+     * guestPhysical (instruction emulation, trap frames) walks the guest's tables as a
+     * fault does: a page table or a frame past the limit is the Launcher's, so the
+     * guest dies and nothing is read from there or handed out. Found by fuzzing: the
+     * walk read the Launcher's memory as a pte and answered a frame beyond the guest.
+     */
+    @Test
+    public void guestPhysicalThroughAPageTablePastTheLimitKills() {
+        fixture.tables.init(fixture.guest, PGDIR_A);
+        int vaddr = 0x0080_0000;
+        fixture.setDirectoryEntry(PGDIR_A, vaddr >>> 22, (PFN_LIMIT + 5) << 12 | TABLE);
+        assertEquals(-1L, fixture.tables.guestPhysical(fixture.guest, vaddr));
+        assertKilled("bad page directory entry");
+    }
+
+    @Test
+    public void guestPhysicalOfAFramePastTheLimitKills() {
+        fixture.tables.init(fixture.guest, PGDIR_A);
+        int vaddr = 0x0040_0000;
+        fixture.map(PGDIR_A, vaddr, PFN_LIMIT + 1, P | RW);
+        assertEquals(-1L, fixture.tables.guestPhysical(fixture.guest, vaddr));
+        assertKilled("bad page table entry");
+    }
+
     @Test
     public void aPageTableOutsideMemoryKills() {
         // The limit reaches beyond the RAM we have: the check that saves us is the

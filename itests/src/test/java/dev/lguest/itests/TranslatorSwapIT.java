@@ -1,0 +1,90 @@
+package dev.lguest.itests;
+
+import dev.lguest.api.cpu.X86CpuFactory;
+import dev.lguest.api.guest.Guest;
+import dev.lguest.api.launcher.GuestLauncher;
+import dev.lguest.api.launcher.GuestOutcome;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerClass;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.FrameworkUtil;
+
+import javax.inject.Inject;
+import java.time.Duration;
+import java.util.List;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertSame;
+import static org.junit.Assert.assertTrue;
+
+/**
+ * The translating CPU (lguest-x86-jit) is swapped in under a guest running on the
+ * interpreter, and the interpreter back in under the same guest: each time the new
+ * bundle is started and the old one uninstalled while the guest computes, and the
+ * guest ends with exactly the output it would have had on one CPU.
+ */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerClass.class)
+public class TranslatorSwapIT {
+    /** Long enough for both swaps to happen while the guest computes. */
+    private static final int ROUNDS = 200_000_000;
+
+    @Inject
+    private GuestLauncher launcher;
+
+    @Inject
+    private BundleContext context;
+
+    @Configuration
+    public Option[] config() {
+        return new Option[] {DefaultBuild.options()};
+    }
+
+    /** The bundle whose CPU the guest runs on, once it is {@code expected}'s or after 10 s. */
+    private static Bundle awaitCpuFrom(Guest guest, Bundle expected) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        Bundle current = null;
+        while (System.nanoTime() < deadline) {
+            Object maker = guest.cpuMaker;
+            current = maker == null ? null : FrameworkUtil.getBundle(maker.getClass());
+            if (current == expected || guest.isDead()) {
+                break;
+            }
+            Thread.sleep(1);
+        }
+        return current;
+    }
+
+    @Test
+    public void guestMovesToTheTranslatorAndBack() throws Exception {
+        Bundle interpreter = BundleSwap.providerOf(context, X86CpuFactory.class);
+        Guests.Run run = Guests.bootDemo(launcher, List.of("spin=" + ROUNDS));
+        BundleSwap.awaitComputing(run);
+        Guest guest = run.session().guest().orElseThrow();
+        assertSame("the guest starts on the interpreter", interpreter,
+                FrameworkUtil.getBundle(guest.cpuMaker.getClass()));
+
+        Bundle translator = BundleSwap.startSecondCopy(context, "lguest-x86-jit");
+        interpreter.uninstall();
+        assertSame("the guest runs on the translator" + (guest.isDead() ? " (it ended: " + guest.deadReason() + ")" : ""),
+                translator, awaitCpuFrom(guest, translator));
+        long onTranslator = guest.statistics.instructions();
+        Thread.sleep(500);
+        assertTrue("the guest computes on the translator", guest.statistics.instructions() > onTranslator);
+
+        Bundle interpreterAgain = BundleSwap.startSecondCopy(context, "lguest-x86-cpu");
+        translator.uninstall();
+        assertSame("the guest is back on the interpreter" + (guest.isDead() ? " (it ended: " + guest.deadReason() + ")" : ""),
+                interpreterAgain, awaitCpuFrom(guest, interpreterAgain));
+
+        GuestOutcome outcome = run.awaitEnd(Duration.ofMinutes(15));
+        assertTrue(outcome.reason(), outcome.poweredOff());
+        assertEquals(String.format("%s%nchecksum 0x%08x%n", Guests.HELLO, Guests.checksum(ROUNDS)), run.output());
+    }
+}

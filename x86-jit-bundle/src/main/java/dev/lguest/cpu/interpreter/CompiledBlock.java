@@ -1,0 +1,24 @@
+// What a translated block is to the CPU: an object whose run() executes the whole block
+// on the CPU's state, exactly as Executor.runBlock would with a budget covering it. The
+// BlockTranslator makes one hidden class per block extending this; the decoded
+// instructions stay reachable for the instructions it hands to the interpreter.
+package dev.lguest.cpu.interpreter;
+
+abstract class CompiledBlock {
+    /** The block's decoded instructions, by position. */
+    final Instruction[] code;
+
+    CompiledBlock(Instruction[] code) {
+        this.code = code;
+    }
+
+    /**
+     * Runs the block from its first instruction, at most {@code budget} instructions
+     * (at least the block's length). A block that jumps back to its own start goes
+     * round inside while the budget holds another pass and no interrupt() is pending. Leaves EIP, the registers, the pending
+     * flags and the retired count as the interpreter would at the instruction boundary
+     * where it stops, and throws the interpreter's CpuFault (with that state committed)
+     * when an instruction faults.
+     */
+    abstract void run(InterpreterCpu cpu, long budget);
+}

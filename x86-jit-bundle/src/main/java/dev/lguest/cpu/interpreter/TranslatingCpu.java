@@ -1,0 +1,118 @@
+// The translating i686: the interpreter's CPU (registers, segments, TLB, faults,
+// interrupts, the run loop and its block cache) with one change: a decoded Block that
+// has run often enough is compiled to JVM bytecode (BlockTranslator) and from then on
+// runs as that code whenever the budget covers the whole block.
+//
+// Design note: why compiled blocks are exact.
+//  - What is compiled: the interpreter's own cached Blocks, so the rules that keep
+//    them valid keep their compiled forms valid too: blocks are kept by physical place
+//    and run only at the EIP they were decoded at, a CPU store into decoded bytes drops
+//    the page's blocks (and with them the compiled code, which a hidden class keeps
+//    collectable), and writes behind the CPU are caught by the per-run byte check.
+//  - Budget: a block whose instructions exceed what is left of the budget is run by
+//    the interpreter, so a compiled block never stops part-way for the budget.
+//  - Everything the translator does not compile is run by the interpreter's own
+//    handler for that one instruction (Executor.execute), inside the compiled block.
+//  - A fault in compiled code commits the registers, flags, EIP and retired count of
+//    the faulting instruction's boundary before the CpuFault leaves, as the
+//    interpreter's runBlock does, and the run loop delivers it the same way.
+//  - Lockstep (a test mode): a reference interpreter on its own copy of RAM runs the
+//    same instructions after every block and the whole CpuState is compared (Lockstep).
+package dev.lguest.cpu.interpreter;
+
+import dev.lguest.api.cpu.CpuExit;
+import dev.lguest.api.cpu.ExitReason;
+import dev.lguest.api.memory.PhysicalMemory;
+
+class TranslatingCpu extends InterpreterCpu {
+    /** Set in a Block that must not be compiled (translation failed): it stays interpreted. */
+    static final Object NOT_COMPILED = new Object();
+
+    private final int threshold;
+    /** A translation failure stops the CPU as an internal error (tests) instead of being skipped. */
+    private final boolean strict;
+    private final BlockTranslator translator = new BlockTranslator();
+    /** Blocks compiled, and translations that failed (a translator bug: the block stays interpreted). */
+    long blocksCompiled, translationFailures;
+    /** The reference a lockstep run compares against after every block, or null. */
+    Lockstep lockstep;
+
+    TranslatingCpu(PhysicalMemory bus, int threshold, boolean strict) {
+        super(bus);
+        this.threshold = threshold;
+        this.strict = strict;
+    }
+
+    @Override
+    public CpuExit run(long instructionBudget) {
+        if (lockstep == null) {
+            return super.run(instructionBudget);
+        }
+        lockstep.startRun(this);
+        CpuExit exit = super.run(instructionBudget);
+        if (!lockstep.finishRun(this, exit)) {
+            internalErrors++;
+            return new CpuExit(ExitReason.SHUTDOWN, 0, 0, exit.instructions());
+        }
+        return exit;
+    }
+
+    /**
+     * Runs a block, and after a compiled one the compiled blocks that follow it as long
+     * as the run loop already linked them (Block.successor: same EIP, same link
+     * generation), the budget covers them and nothing asked the loop to look (an ended
+     * block, an exit, interrupt()). That spares a pass through the run loop per block.
+     */
+    @Override
+    void runBlock(Block block, long budget) {
+        long start = retired;
+        while (true) {
+            long left = budget - (retired - start);
+            CompiledBlock compiled = compiledFor(block);
+            if (compiled == null || left < block.code.length) {
+                executor.runBlock(block, left);
+                break;
+            }
+            compiled.run(this, left);
+            if (lockstep != null) {
+                lockstep.afterBlock(this);
+                return;
+            }
+            if (blockEnded || interruptRequested || retired - start >= budget) {
+                return;
+            }
+            Block next = block.successor(eip, linkGeneration);
+            if (next == null || !(next.translation instanceof CompiledBlock)) {
+                return;
+            }
+            block = next;
+        }
+        if (lockstep != null) {
+            lockstep.afterBlock(this);
+        }
+    }
+
+    /** The block's compiled form, compiling it when it has become hot; null while it is not. */
+    private CompiledBlock compiledFor(Block block) {
+        Object translation = block.translation;
+        if (translation instanceof CompiledBlock compiled) {
+            return compiled;
+        }
+        if (translation != null || block.runs++ < threshold) {
+            return null;
+        }
+        try {
+            CompiledBlock compiled = translator.translate(block);
+            block.translation = compiled;
+            blocksCompiled++;
+            return compiled;
+        } catch (RuntimeException | LinkageError e) {
+            block.translation = NOT_COMPILED;
+            translationFailures++;
+            if (strict) {
+                throw new IllegalStateException("translation failed at " + Integer.toHexString(block.eip), e);
+            }
+            return null;
+        }
+    }
+}

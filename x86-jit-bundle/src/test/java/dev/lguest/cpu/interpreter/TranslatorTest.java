@@ -1,0 +1,205 @@
+// The translator's own checks, beside the interpreter's tests it runs on compiled code:
+// that blocks really are compiled (and run as compiled code), that the instructions it
+// compiles itself and those it hands to the interpreter agree with the interpreter on
+// a loop touching every compiled form, and that a fault in compiled code leaves EIP,
+// registers, flags and the retired count at the faulting instruction.
+package dev.lguest.cpu.interpreter;
+
+import static dev.lguest.cpu.interpreter.TestMachine.CODE;
+import static dev.lguest.cpu.interpreter.TestMachine.DATA;
+import static dev.lguest.cpu.interpreter.TestMachine.concat;
+import static dev.lguest.cpu.interpreter.TestMachine.imm32;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lguest.api.cpu.CpuExit;
+import dev.lguest.api.cpu.CpuState;
+import dev.lguest.api.cpu.ExitReason;
+import dev.lguest.api.cpu.X86;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+
+class TranslatorTest {
+    /** A loop using every compiled form, a few interpreted ones (SHL, ADC, IMUL), a call and a return. */
+    static final int[] LOOP = concat(
+            new int[] {0xbe}, imm32(DATA), // mov esi, DATA
+            new int[] {0xb9}, imm32(300), // mov ecx, 300
+            new int[] {0x31, 0xc0}, // xor eax, eax
+            new int[] {0x31, 0xdb}, // xor ebx, ebx
+            // L (CODE + 14):
+            new int[] {0x8b, 0x14, 0x8e}, // mov edx, [esi + ecx*4]
+            new int[] {0x01, 0xd0}, // add eax, edx
+            new int[] {0x0f, 0xb6, 0x7e, 0x03}, // movzx edi, byte [esi + 3]
+            new int[] {0x31, 0xf8}, // xor eax, edi
+            new int[] {0xc1, 0xe0, 0x03}, // shl eax, 3 (interpreted)
+            new int[] {0x11, 0xcb}, // adc ebx, ecx (interpreted)
+            new int[] {0x89, 0x44, 0x8e, 0x04}, // mov [esi + ecx*4 + 4], eax
+            new int[] {0x83, 0x46, 0x08, 0x07}, // add dword [esi + 8], 7
+            new int[] {0x8d, 0x54, 0x0b, 0x05}, // lea edx, [ebx + ecx + 5]
+            new int[] {0x52}, // push edx
+            new int[] {0xe8}, imm32(0x13), // call F
+            new int[] {0x5f}, // pop edi
+            new int[] {0x85, 0xff}, // test edi, edi
+            new int[] {0x78, 0x02}, // js +2
+            new int[] {0x88, 0xc4}, // mov ah, al
+            new int[] {0x39, 0xd8}, // cmp eax, ebx
+            new int[] {0x72, 0x01}, // jb +1
+            new int[] {0x43}, // inc ebx
+            new int[] {0x49}, // dec ecx
+            new int[] {0x75, 0xcf}, // jnz L
+            new int[] {0xcd, 0x1f}, // int 0x1f
+            new int[] {0x90, 0x90}, // padding
+            // F: ebx = ebx * 3 + [esp + 4]; ret
+            new int[] {0x6b, 0xdb, 0x03}, // imul ebx, ebx, 3 (interpreted)
+            new int[] {0x03, 0x5c, 0x24, 0x04}, // add ebx, [esp + 4]
+            new int[] {0xc3}); // ret
+
+    @Test
+    void loopRunsCompiledAndAgreesWithTheInterpreter() {
+        CpuState reference = runLoop(new InterpreterCpuFactory());
+        for (int threshold : new int[] {0, 1, 5}) {
+            CpuState translated = runLoop(new TranslatingCpuFactory(threshold));
+            assertEquals(reference.eip, translated.eip);
+            assertEquals(Arrays.toString(reference.gpr), Arrays.toString(translated.gpr), "threshold " + threshold);
+            assertEquals(reference.eflags, translated.eflags);
+            assertEquals(reference.tsc, translated.tsc, "instructions retired");
+        }
+    }
+
+    private static CpuState runLoop(dev.lguest.api.cpu.X86CpuFactory factory) {
+        try (TestMachine m = new TestMachine()) {
+            InterpreterCpu cpu = (InterpreterCpu) factory.create(m.bus);
+            cpu.loadState(m.cpu.saveState());
+            for (int i = 0; i < 1200; i++) {
+                m.write32(DATA + i * 4, i * 0x9e3779b9);
+            }
+            m.load(CODE, LOOP);
+            cpu.setEip(CODE);
+            CpuExit exit = cpu.run(1_000_000);
+            assertEquals(ExitReason.VECTOR, exit.reason());
+            assertEquals(0, cpu.internalErrors);
+            if (cpu instanceof TranslatingCpu t) {
+                assertTrue(t.blocksCompiled > 0, "blocks compiled");
+                assertEquals(0, t.translationFailures);
+            }
+            CpuState s = cpu.saveState();
+            // The data the loop wrote takes part in the comparison through a checksum in EBP.
+            int sum = 0;
+            for (int i = 0; i < 1200; i++) {
+                sum = sum * 31 + m.read32(DATA + i * 4);
+            }
+            s.gpr[X86.EBP] = sum;
+            return s;
+        }
+    }
+
+    @Test
+    void faultInCompiledCodeStopsAtTheFaultingInstruction() {
+        try (TestMachine m = new TestMachine()) {
+            TranslatingCpu cpu = new TranslatingCpu(m.bus, 0, true);
+            CpuState s = m.cpu.saveState();
+            s.setHostVector(X86.PF_VECTOR, true);
+            cpu.loadState(s);
+            m.load(CODE, concat(
+                    new int[] {0xb8}, imm32(5), // mov eax, 5
+                    new int[] {0x83, 0xe8, 0x07}, // sub eax, 7 (flags pending: CF, SF)
+                    new int[] {0x43}, // inc ebx
+                    new int[] {0x8b, 0x0d}, imm32(0x7ffff000), // mov ecx, [unmapped]
+                    new int[] {0x42}, // inc edx
+                    new int[] {0xcd, 0x1f}));
+            cpu.setEip(CODE);
+            CpuExit exit = cpu.run(1000);
+            assertEquals(ExitReason.VECTOR, exit.reason());
+            assertEquals(X86.PF_VECTOR, exit.vector());
+            assertEquals(3, exit.instructions());
+            assertEquals(CODE + 5 + 3 + 1, cpu.eip());
+            assertEquals(-2, cpu.gpr(X86.EAX));
+            assertEquals(1, cpu.gpr(X86.EBX));
+            assertEquals(0, cpu.gpr(X86.EDX));
+            assertEquals(0x7ffff000, cpu.cr2);
+            // SUB left CF, INC EBX (0 to 1) kept it and cleared the rest.
+            assertEquals(X86.CF, cpu.saveState().eflags & Alu.STATUS);
+            assertEquals(1, cpu.blocksCompiled);
+        }
+    }
+
+    @Test
+    void lockstepAgreesOnTheLoopAndCatchesAWrongBlock() {
+        try (TestMachine m = new TestMachine()) {
+            TranslatingCpu cpu = new TranslatingCpu(m.bus, 0, true);
+            cpu.lockstep = new Lockstep(m.bus);
+            cpu.loadState(m.cpu.saveState());
+            m.load(CODE, LOOP);
+            cpu.setEip(CODE);
+            CpuExit agreed = cpu.run(1_000_000);
+            assertEquals(null, cpu.lockstep.mismatch());
+            assertEquals(ExitReason.VECTOR, agreed.reason());
+            assertTrue(cpu.lockstep.comparisons > 300, "compared " + cpu.lockstep.comparisons + " times");
+
+            // A translation that gets one register wrong: lockstep must stop the CPU at it.
+            cpu.setEip(CODE);
+            Block first = cpu.codeCache.lookup(CODE >>> 12, CODE & 0xfff, CODE, true);
+            CompiledBlock right = (CompiledBlock) first.translation;
+            first.translation = new CompiledBlock(first.code) {
+                @Override
+                void run(InterpreterCpu c, long budget) {
+                    right.run(c, budget);
+                    c.gpr[X86.EDI] ^= 1;
+                }
+            };
+            CpuExit exit = cpu.run(1_000_000);
+            assertEquals(ExitReason.SHUTDOWN, exit.reason());
+            assertEquals(1, cpu.internalErrors);
+            assertTrue(cpu.lockstep.mismatch().startsWith("after the block ending at"), cpu.lockstep.mismatch());
+        }
+    }
+
+    /** A block that jumps back to its own start loops inside the compiled code: budgets must still stop it exactly. */
+    @Test
+    void selfLoopStopsExactlyOnEveryBudget() {
+        int[] program = concat(
+                new int[] {0xb9}, imm32(1000), // mov ecx, 1000
+                new int[] {0x01, 0xc8}, // L: add eax, ecx
+                new int[] {0xd1, 0xe3}, // shl ebx, 1
+                new int[] {0x31, 0xc3}, // xor ebx, eax
+                new int[] {0x49}, // dec ecx
+                new int[] {0x75, 0xf7}, // jnz L
+                new int[] {0xcd, 0x1f});
+        for (long budget : new long[] {1, 2, 3, 5, 7, 10, 11, 4999, Long.MAX_VALUE}) {
+            CpuState[] ends = new CpuState[2];
+            long[] retired = new long[2];
+            for (int which = 0; which < 2; which++) {
+                try (TestMachine m = new TestMachine()) {
+                    InterpreterCpu cpu = which == 0 ? new InterpreterCpu(m.bus) : new TranslatingCpu(m.bus, 0, true);
+                    cpu.loadState(m.cpu.saveState());
+                    m.load(CODE, program);
+                    cpu.setEip(CODE);
+                    CpuExit exit;
+                    do {
+                        exit = cpu.run(budget);
+                        retired[which] += exit.instructions();
+                        assertTrue(exit.instructions() <= budget);
+                    } while (exit.reason() == ExitReason.BUDGET);
+                    assertEquals(ExitReason.VECTOR, exit.reason());
+                    ends[which] = cpu.saveState();
+                }
+            }
+            assertEquals(1 + 5 * 1000 + 1, retired[0]);
+            if (budget == Long.MAX_VALUE) {
+                // In lockstep every return from compiled code is compared: the loop went round inside.
+                try (TestMachine m = new TestMachine()) {
+                    TranslatingCpu cpu = new TranslatingCpu(m.bus, 0, true);
+                    cpu.lockstep = new Lockstep(m.bus);
+                    cpu.loadState(m.cpu.saveState());
+                    m.load(CODE, program);
+                    cpu.setEip(CODE);
+                    assertEquals(ExitReason.VECTOR, cpu.run(budget).reason());
+                    assertEquals(null, cpu.lockstep.mismatch());
+                    assertTrue(cpu.lockstep.comparisons < 5, cpu.lockstep.comparisons + " comparisons");
+                }
+            }
+            assertEquals(retired[0], retired[1], "budget " + budget);
+            assertEquals(ends[0], ends[1], "budget " + budget);
+        }
+    }
+}
