@@ -36,7 +36,8 @@ import static org.junit.Assert.assertTrue;
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
 public class GdbCommandIT {
-    private static final int ROUNDS = 3_000_000;
+    // Long enough that the guest still runs when the command attaches (as ShellCommandsIT).
+    private static final int ROUNDS = 12_000_000;
 
     @Inject
     private GuestLauncher launcher;
