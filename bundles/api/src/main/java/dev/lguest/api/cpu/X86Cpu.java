@@ -10,6 +10,14 @@ package dev.lguest.api.cpu;
  *
  * A CPU is used by one thread at a time (the guest's); only {@link #interrupt()} may
  * be called from any thread.
+ *
+ * What a debugger on the host relies on (the gdb stub), as on a real i686: EFLAGS.TF
+ * single-steps (#DB after each instruction, DR6.BS); the debug registers in the state
+ * ({@link CpuState#debugRegisters}) trigger as DR7 enables them, an instruction
+ * breakpoint as a #DB fault before the instruction unless RF is set, a data watchpoint
+ * as a #DB trap after the access, each with its DR6 B bit; INT3 is vector 3 with EIP
+ * past it; and bytes written into RAM from outside the CPU (a breakpoint's INT3) are
+ * what runs from the next {@link #run} on, whatever the CPU has cached or compiled.
  */
 public interface X86Cpu {
     /** A copy of the whole architectural state, taken at an instruction boundary. */
