@@ -27,10 +27,13 @@ final class CommandLine {
                    lguest                 boot the built-in demo guest
                    lguest --shell         start the platform with the Gogo shell
                    lguest --help          print this help
+                   lguest --restore=FILE [--block=FILE]   start the guest saved in FILE
 
               --verbose        print the guest's memory layout and devices
               --initrd=FILE    load FILE (a gzip'ed cpio) as the initial ramdisk
               --block=FILE     give the guest a virtio disk backed by FILE
+              --restore=FILE   continue a guest from its snapshot (lguest:save); --block
+                               then replaces the disk file the snapshot names
               <mem-in-mb>      guest memory in megabytes
               <vmlinux>        the guest kernel, built with CONFIG_LGUEST_GUEST=y: an i386
                                ELF vmlinux or a bzImage
@@ -57,6 +60,10 @@ final class CommandLine {
     record Error(String message) implements Parsed {
     }
 
+    /** Continue the guest saved in {@code snapshot}; {@code block}, if set, replaces its disk file. */
+    record Restore(Path snapshot, Path block) implements Parsed {
+    }
+
     private CommandLine() {
     }
 
@@ -71,6 +78,7 @@ final class CommandLine {
         Path block = null;
         List<String> positional = new ArrayList<>();
         boolean optionsEnded = false;
+        Path restore = null;
         for (String arg : args) {
             if (optionsEnded || !isOption(arg)) {
                 positional.add(arg);
@@ -86,9 +94,16 @@ final class CommandLine {
                 initrd = Path.of(arg.substring("--initrd=".length()));
             } else if (arg.startsWith("--block=") && arg.length() > "--block=".length()) {
                 block = Path.of(arg.substring("--block=".length()));
+            } else if (arg.startsWith("--restore=") && arg.length() > "--restore=".length()) {
+                restore = Path.of(arg.substring("--restore=".length()));
             } else {
                 return new Error("unknown option " + arg + " (try --help)");
             }
+        }
+        if (restore != null) {
+            // Memory, kernel and arguments are the snapshot's; --initrd has nothing to load.
+            return positional.isEmpty() && initrd == null ? new Restore(restore, block)
+                    : new Error("--restore takes no memory, kernel, arguments or --initrd: they are the snapshot's");
         }
         if (positional.isEmpty()) {
             return new Boot(defaultMemoryMegabytes, null, initrd, block, List.of(), verbose);

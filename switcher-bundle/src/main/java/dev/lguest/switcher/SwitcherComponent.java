@@ -381,19 +381,30 @@ public final class SwitcherComponent implements Switcher {
             s.setSegment(SegmentRegister.DS, data);
             s.setSegment(SegmentRegister.ES, data);
             s.setSegment(SegmentRegister.SS, data);
-            s.gdtBase = SwitcherPages.GDT_ADDRESS;
-            s.gdtLimit = SwitcherPages.GDT_LIMIT;
-            s.idtBase = SwitcherPages.IDT_ADDRESS;
-            s.idtLimit = SwitcherPages.IDT_LIMIT;
-            s.tr = SwitcherPages.taskRegister();
-            s.cr0 = X86.CR0_PE | X86.CR0_ET | X86.CR0_NE | X86.CR0_WP | X86.CR0_PG;
+            setHostOwned(s);
             s.cr3 = await(mmus).shadowRoot(guest);
-            for (int v = 0; v < Lguest.IDT_ENTRIES; v++) {
-                s.setHostVector(v, true);
-            }
             slot.parked = s;
         } catch (GuestMemoryFault | InterruptedException | MissingComponent | HandOver | IllegalStateException e) {
             guest.kill("cannot set the guest up: " + e.getMessage());
+        }
+    }
+
+    /**
+     * What in a CPU's state is the host's, not the guest's: the switcher's GDT, IDT and
+     * TSS, paging and protection on, every vector to the host until the guest's IDT is
+     * copied in. A guest's first registers start from it, and so do restored ones.
+     */
+    static void setHostOwned(CpuState s) {
+        s.gdtBase = SwitcherPages.GDT_ADDRESS;
+        s.gdtLimit = SwitcherPages.GDT_LIMIT;
+        s.idtBase = SwitcherPages.IDT_ADDRESS;
+        s.idtLimit = SwitcherPages.IDT_LIMIT;
+        s.ldtr = SegmentCache.NULL;
+        s.tr = SwitcherPages.taskRegister();
+        s.cr0 = X86.CR0_PE | X86.CR0_ET | X86.CR0_NE | X86.CR0_WP | X86.CR0_PG;
+        s.cr4 = 0;
+        for (int v = 0; v < Lguest.IDT_ENTRIES; v++) {
+            s.setHostVector(v, true);
         }
     }
 
@@ -649,10 +660,11 @@ public final class SwitcherComponent implements Switcher {
     /** Hands the guest's CPU state to a CPU of {@code factory} (or parks it if null). */
     private static void moveToFactory(Guest guest, GuestSlot slot, X86CpuFactory factory) {
         X86Cpu old = guest.cpu();
-        CpuState state = old != null ? old.saveState() : slot.parked;
+        CpuState state = old != null ? old.saveState() : ParkedCpus.take(guest);
         if (state == null) {
-            // Adopted from a switcher that retired while the guest was parked.
-            state = ParkedCpus.take(guest);
+            // Registers parked here. ParkedCpus has those a retired switcher left for
+            // us, or a restored guest's (CpuSection), which replace what INITIALIZE set.
+            state = slot.parked;
         }
         // Nothing of the old CPU may stay referenced: its bundle's class loader is
         // about to be thrown away.

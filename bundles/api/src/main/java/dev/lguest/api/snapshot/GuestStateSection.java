@@ -24,8 +24,8 @@ public interface GuestStateSection {
     /** The version of the section's layout this component writes (it reads this one and older). */
     int version();
 
-    /** Writes the component's state of {@code guest}. */
-    void save(Guest guest, SectionWriter out);
+    /** Writes the component's state of {@code guest}; refuses (one line) if it cannot be saved now. */
+    void save(Guest guest, SectionWriter out) throws SnapshotException;
 
     /** Reads back what {@link #save} wrote (at {@code version}) into the new {@code guest}. */
     void restore(Guest guest, int version, SectionReader in) throws SnapshotException;
