@@ -26,10 +26,12 @@ import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
 /**
- * Snapshots in one framework: the test kernel saved in the middle of its self-test
- * continues from the file, in a new guest, and its self-test passes; a guest saved
- * while it runs on finishes both as itself and as its restored copy, with the same
- * result; and the lguest:save command writes a file that restores.
+ * Snapshots: the test kernel saved in the middle of its self-test continues from the
+ * file, in a new guest of this framework, and in a new process on the simple MMU
+ * build, and its self-test passes; a guest saved while it runs on finishes both as
+ * itself and as its restored copy, with the same result; a truncated, corrupted,
+ * foreign or newer file, and a build without a device the snapshot needs, each give
+ * `lguest --restore` one line and exit status 1.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
@@ -111,6 +113,83 @@ public class SnapshotIT {
         } finally {
             Files.deleteIfExists(file);
         }
+    }
+
+    /** The test kernel with a disk, saved and stopped in the middle of its self-test's first pass. */
+    private Path savedTestKernel(Path disk, int passes) throws Exception {
+        Path file = Files.createTempFile("testkernel", ".snap");
+        awaitDevices();
+        try (GuestRun run = GuestRun.boot(launcher, new BootSpec(32, null, Guests.image("testkernel.elf"), null, disk,
+                List.of("loop=" + passes), false))) {
+            run.awaitLine("ok 12 ", TIMEOUT);
+            run.saveAndStop(file);
+            assertEquals("saved to " + file, run.exitReason(TIMEOUT));
+        }
+        return file;
+    }
+
+    private static Path disk() throws Exception {
+        Path disk = Files.createTempFile("testkernel-disk", ".img");
+        Files.write(disk, new byte[1 << 20]);
+        return disk;
+    }
+
+    @Test
+    public void theTestKernelRestoresInANewProcessOnTheSimpleMmuBuild() throws Exception {
+        Path disk = disk();
+        Path file = savedTestKernel(disk, 2);
+        try {
+            LguestProcess.Result result = LguestProcess.run("lguest-simple-mmu", "--restore=" + file);
+            assertEquals(result.toString(), 0, result.exitCode());
+            assertFalse(result.toString(), result.out().contains("not ok"));
+            assertTrue(result.toString(), result.out().contains("# pass 2: passed"));
+            assertTrue(result.toString(), result.out().contains("virtio block writes sectors and reads them back"));
+            assertTrue(result.toString(), result.out().lines().anyMatch(l -> l.matches("# passed \\d+ failed 0")));
+        } finally {
+            Files.deleteIfExists(file);
+            Files.deleteIfExists(disk);
+        }
+    }
+
+    @Test
+    public void badSnapshotsAreOneLineAndExitStatus1() throws Exception {
+        Path disk = disk();
+        Path file = savedTestKernel(disk, 1);
+        Path bad = Files.createTempFile("bad", ".snap");
+        try {
+            byte[] good = Files.readAllBytes(file);
+            Files.write(bad, java.util.Arrays.copyOf(good, good.length / 2));
+            assertOneLine(LguestProcess.run("lguest", "--restore=" + bad), "truncated snapshot");
+
+            byte[] corrupt = good.clone();
+            corrupt[corrupt.length / 2] ^= 0x40;
+            Files.write(bad, corrupt);
+            assertOneLine(LguestProcess.run("lguest", "--restore=" + bad), "corrupt snapshot: section ");
+
+            Files.writeString(bad, "#!/bin/sh\necho not a snapshot\n");
+            assertOneLine(LguestProcess.run("lguest", "--restore=" + bad), "not an lguest snapshot");
+
+            byte[] newer = good.clone();
+            newer[dev.lguest.api.snapshot.SnapshotFile.MAGIC.length + 3] = 9;
+            Files.write(bad, newer);
+            assertOneLine(LguestProcess.run("lguest", "--restore=" + bad),
+                    "snapshot format version 9; this build reads version 1");
+
+            assertOneLine(LguestProcess.run("lguest-noblock", "--restore=" + file),
+                    "this build has no virtio block device (virtio type 2), which the snapshot needs");
+
+            assertOneLine(LguestProcess.run("lguest", "--restore=" + file + ".missing"), "no such file");
+        } finally {
+            Files.deleteIfExists(file);
+            Files.deleteIfExists(bad);
+            Files.deleteIfExists(disk);
+        }
+    }
+
+    private static void assertOneLine(LguestProcess.Result result, String says) {
+        assertEquals(result.toString(), 1, result.exitCode());
+        assertEquals(result.toString(), 1, result.err().lines().count());
+        assertTrue(result.toString(), result.err().startsWith("lguest: ") && result.err().contains(says));
     }
 
     private void awaitDevices() throws Exception {
