@@ -69,8 +69,24 @@ final class GuestImage {
     private GuestImage() {
     }
 
-    /** The whole guest now, as a snapshot's contents. */
-    static Contents capture(Guest guest, MemorySegment launcherMemory, GuestLayout layout, int bootPgdir, int entry,
+    /**
+     * A guest taken: every section but memory's, and a copy of its memory's non-zero
+     * pages, compressed into the last section by {@link #contents()} once the guest runs on.
+     */
+    record Capture(String build, long savedAtMillis, List<Section> sections, RamImage.Copy ram) {
+        Contents contents() {
+            List<Section> all = new ArrayList<>(sections);
+            all.add(new Section(MEMORY_SECTION, MEMORY_VERSION, RamImage.encode(ram).payload()));
+            return new Contents(build, savedAtMillis, all);
+        }
+
+        int ramPages() {
+            return ram.pfns().length;
+        }
+    }
+
+    /** The whole guest now; on its thread, the guest stopped. */
+    static Capture capture(Guest guest, MemorySegment launcherMemory, GuestLayout layout, int bootPgdir, int entry,
                             GuestDevices devices, List<GuestStateSection> services, String build)
             throws SnapshotException {
         List<Section> sections = new ArrayList<>();
@@ -94,8 +110,7 @@ final class GuestImage {
             sections.add(new Section(DeviceSections.sectionName(d.name()), DeviceSections.VERSION,
                     DeviceSections.encode(d)));
         }
-        sections.add(new Section(MEMORY_SECTION, MEMORY_VERSION, RamImage.encode(launcherMemory).payload()));
-        return new Contents(build, System.currentTimeMillis(), sections);
+        return new Capture(build, System.currentTimeMillis(), sections, RamImage.copy(launcherMemory));
     }
 
     /** The section services in restore order: the known components first, any others by name. */

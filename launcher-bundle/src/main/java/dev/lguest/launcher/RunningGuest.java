@@ -96,8 +96,8 @@ final class RunningGuest implements GuestSession {
     private record Pause(Path file, boolean thenStop, CompletableFuture<Captured> done) {
     }
 
-    /** A snapshot taken: its contents, how long the guest stood still, and its size if the guest's thread wrote it. */
-    private record Captured(SnapshotFile.Contents contents, long pauseNanos, int ramPages, long writtenBytes) {
+    /** A snapshot taken: the guest as taken, how long it stood still, and the file's size if the guest's thread wrote it. */
+    private record Captured(GuestImage.Capture capture, long pauseNanos, int ramPages, long writtenBytes) {
     }
 
     RunningGuest(DeviceSource deviceSource, MemorySegment launcherMemory, Arena arena, GuestLayout layout,
@@ -333,7 +333,8 @@ final class RunningGuest implements GuestSession {
         }
         long bytes = captured.writtenBytes();
         if (bytes < 0) {
-            bytes = writeFile(target, captured.contents());
+            // The guest runs on: its memory as copied is compressed and written here.
+            bytes = writeFile(target, captured.capture().contents());
         }
         return new Snapshots.Saved(target, bytes, captured.ramPages(), captured.pauseNanos());
     }
@@ -348,16 +349,15 @@ final class RunningGuest implements GuestSession {
                 if (g == null || g.isDead()) {
                     throw new SnapshotException("the guest is not running");
                 }
-                SnapshotFile.Contents contents = GuestImage.capture(g, launcherMemory, layout, pgdir, entry, devices,
+                GuestImage.Capture capture = GuestImage.capture(g, launcherMemory, layout, pgdir, entry, devices,
                         sections.get(), build);
-                int pages = ramPages(contents);
                 if (p.thenStop()) {
-                    long bytes = writeFile(p.file(), contents);
+                    long bytes = writeFile(p.file(), capture.contents());
                     stop = "saved to " + p.file();
                     g.kill(stop);
-                    p.done().complete(new Captured(null, System.nanoTime() - start, pages, bytes));
+                    p.done().complete(new Captured(null, System.nanoTime() - start, capture.ramPages(), bytes));
                 } else {
-                    p.done().complete(new Captured(contents, System.nanoTime() - start, pages, -1));
+                    p.done().complete(new Captured(capture, System.nanoTime() - start, capture.ramPages(), -1));
                 }
             } catch (SnapshotException e) {
                 p.done().completeExceptionally(e);
@@ -367,11 +367,6 @@ final class RunningGuest implements GuestSession {
             }
         }
         return stop;
-    }
-
-    private static int ramPages(SnapshotFile.Contents contents) {
-        return contents.section(GuestImage.MEMORY_SECTION)
-                .map(s -> ByteBuffer.wrap(s.payload()).getInt(8)).orElse(0);
     }
 
     private static long writeFile(Path target, SnapshotFile.Contents contents) throws SnapshotException {

@@ -18,6 +18,10 @@ import java.util.zip.Inflater;
  * guest's memory is zero and is not written at all; a restore starts from zeroed
  * memory. Decoding checks the size against the memory it fills, that page numbers
  * rise and stay inside it, and that the stream holds exactly the pages it announced.
+ *
+ * Taking the pages ({@link #copy}) and compressing them ({@link #encode(Copy)}) are
+ * two steps, so that a guest stands still only for the copy: compression, many times
+ * slower, runs after the guest has been let go.
  */
 public final class RamImage {
     public static final int PAGE_SIZE = 4096;
@@ -30,22 +34,43 @@ public final class RamImage {
     public record Encoded(byte[] payload, int pages) {
     }
 
+    /** The pages of memory that are not all zero, copied: {@code pages[i]} is page {@code pfns[i]}. */
+    public record Copy(long size, int[] pfns, byte[][] pages) {
+    }
+
+    /** Copies the pages of {@code ram} (a whole number of pages) that are not all zero. */
+    public static Copy copy(MemorySegment ram) {
+        long size = ram.byteSize();
+        int[] pfns = new int[(int) (size / PAGE_SIZE)];
+        byte[][] pages = new byte[pfns.length][];
+        int n = 0;
+        for (long offset = 0; offset + PAGE_SIZE <= size; offset += PAGE_SIZE) {
+            if (MemorySegment.mismatch(ram, offset, offset + PAGE_SIZE, ZERO_PAGE, 0, PAGE_SIZE) < 0) {
+                continue;
+            }
+            byte[] page = new byte[PAGE_SIZE];
+            MemorySegment.copy(ram, ValueLayout.JAVA_BYTE, offset, page, 0, PAGE_SIZE);
+            pfns[n] = (int) (offset / PAGE_SIZE);
+            pages[n++] = page;
+        }
+        return new Copy(size, java.util.Arrays.copyOf(pfns, n), java.util.Arrays.copyOf(pages, n));
+    }
+
     /** The section for {@code ram} (a whole number of pages). */
     public static Encoded encode(MemorySegment ram) {
-        long size = ram.byteSize();
+        return encode(copy(ram));
+    }
+
+    /** The section for the pages {@link #copy} took. */
+    public static Encoded encode(Copy copy) {
+        long size = copy.size();
         ByteArrayOutputStream compressed = new ByteArrayOutputStream(1 << 16);
         Deflater deflater = new Deflater(Deflater.BEST_SPEED);
-        int pages = 0;
+        int pages = copy.pfns().length;
         try (DataOutputStream out = new DataOutputStream(new DeflaterOutputStream(compressed, deflater, 1 << 16))) {
-            byte[] page = new byte[PAGE_SIZE];
-            for (long offset = 0; offset + PAGE_SIZE <= size; offset += PAGE_SIZE) {
-                if (MemorySegment.mismatch(ram, offset, offset + PAGE_SIZE, ZERO_PAGE, 0, PAGE_SIZE) < 0) {
-                    continue;
-                }
-                MemorySegment.copy(ram, ValueLayout.JAVA_BYTE, offset, page, 0, PAGE_SIZE);
-                out.writeInt((int) (offset / PAGE_SIZE));
-                out.write(page);
-                pages++;
+            for (int i = 0; i < pages; i++) {
+                out.writeInt(copy.pfns()[i]);
+                out.write(copy.pages()[i]);
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e); // a byte array never fails
