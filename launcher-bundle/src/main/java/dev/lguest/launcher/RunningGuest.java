@@ -53,6 +53,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * #reconcileDevices}), while the guest runs on; the new device then needs one input
  * service on this thread (keystrokes the old one held), so the swapping thread breaks
  * the guest out the way the Waker does, and the loop serves input once more.
+ *
+ * Snapshots use the same way in: a save from another thread breaks the guest out,
+ * and this thread, with the guest stopped between two runs, takes it (see {@link
+ * #save}) before it lets the saver go. A restored guest is set up by INITIALIZE like
+ * a booted one, then its components read their sections back on this thread before
+ * its first instruction.
  */
 final class RunningGuest implements GuestSession {
     private static final System.Logger LOG = System.getLogger(RunningGuest.class.getName());
