@@ -39,7 +39,7 @@ public final class CpuSection implements GuestStateSection {
             | X86.AC | X86.ID;
 
     @Reference
-    private SegmentManager segments;
+    SegmentManager segments;
 
     @Override
     public String name() {

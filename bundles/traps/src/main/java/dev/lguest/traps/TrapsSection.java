@@ -27,7 +27,7 @@ public final class TrapsSection implements GuestStateSection {
     static final int VERSION = 1;
 
     @Reference
-    private TrapDelivery traps;
+    TrapDelivery traps;
 
     @Override
     public String name() {
