@@ -1,6 +1,7 @@
 package dev.lguest.hypercalls;
 
 import dev.lguest.api.guest.Guest;
+import dev.lguest.api.guest.Lguest;
 import dev.lguest.api.guest.LguestData;
 import dev.lguest.api.hypercalls.HypercallHandler;
 import dev.lguest.api.snapshot.GuestStateSection;
@@ -13,8 +14,9 @@ import org.osgi.service.component.annotations.Component;
  * The hypercalls' part of a snapshot: what LGUEST_INIT took from lguest_data (where it
  * is, the no-interrupt range, the kernel's start, the system call vector), where the
  * asynchronous ring is read next, and a hypercall or NOTIFY caught but not yet done.
- * lguest_data itself is guest memory and comes back with it; a restore checks the
- * address as LGUEST_INIT does, and the ring position.
+ * lguest_data itself is guest memory and comes back with it; a restore refuses what
+ * LGUEST_INIT would (lguest_data outside the guest, a kernel address in the
+ * switcher's slot, another system call vector) and a ring position outside the ring.
  */
 @Component(service = GuestStateSection.class)
 public final class HypercallsSection implements GuestStateSection {
@@ -52,6 +54,14 @@ public final class HypercallsSection implements GuestStateSection {
                 LguestData.SIZE)) {
             throw new SnapshotException(String.format("section %s puts lguest_data at %#x, outside the guest",
                     name(), Integer.toUnsignedLong(lguestData)));
+        }
+        // What LGUEST_INIT would have refused.
+        if ((kernelAddress >>> 22) >= Lguest.SWITCHER_PGD_INDEX) {
+            throw new SnapshotException(String.format("section %s: bad kernel address %#x", name(),
+                    Integer.toUnsignedLong(kernelAddress)));
+        }
+        if (lguestData != 0 && syscallVector != Lguest.SYSCALL_VECTOR) {
+            throw new SnapshotException("section " + name() + ": bad syscall vector " + syscallVector);
         }
         if (nextHypercall < 0 || nextHypercall >= LguestData.HCALL_RING) {
             throw new SnapshotException("section " + name() + " reads the hypercall ring at " + nextHypercall);
