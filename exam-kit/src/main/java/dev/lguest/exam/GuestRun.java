@@ -7,6 +7,10 @@
  *   GuestOutcome end = run.awaitEnd(Duration.ofSeconds(60));
  *   long faults = run.statistics().exits(GuestStatistics.Exit.PAGE_FAULT);
  *
+ * Snapshots: run.save(file) writes the guest to a file while it runs on (saveAndStop
+ * ends it there), and GuestRun.restore(snapshots, file) continues a saved guest, here
+ * or in another framework, with its console captured like a booted one's.
+ *
  * The waits fail with an AssertionError that carries everything the guest printed,
  * since that is the first thing anyone asks when a guest test fails.
  */
@@ -19,7 +23,11 @@ import dev.lguest.api.launcher.BootSpec;
 import dev.lguest.api.launcher.GuestLauncher;
 import dev.lguest.api.launcher.GuestOutcome;
 import dev.lguest.api.launcher.GuestSession;
+import dev.lguest.api.snapshot.SnapshotException;
+import dev.lguest.api.snapshot.Snapshots;
 import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceReference;
 import org.osgi.framework.FrameworkUtil;
 
 import java.io.ByteArrayOutputStream;
@@ -85,6 +93,42 @@ public final class GuestRun implements AutoCloseable {
         try (InputStream in = launcherBundle.getEntry(DEMO_GUEST).openStream()) {
             return in.readAllBytes();
         }
+    }
+
+    // ---- snapshots ----
+
+    /** Continues the guest saved in {@code file}, its console captured and its input from {@link #type}. */
+    public static GuestRun restore(Snapshots snapshots, Path file) throws SnapshotException {
+        return restore(snapshots, file, null);
+    }
+
+    /** {@link #restore(Snapshots, Path)} with {@code disk} in place of the disk file the snapshot names. */
+    public static GuestRun restore(Snapshots snapshots, Path file, Path disk) throws SnapshotException {
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        ConsoleInput input = new ConsoleInput();
+        return new GuestRun(snapshots.restore(file, disk, console, input), console, input);
+    }
+
+    /** Saves the guest to {@code file} at an instruction boundary; it runs on. */
+    public Snapshots.Saved save(Path file) throws SnapshotException {
+        return snapshots().save(session, file, false);
+    }
+
+    /** Saves the guest to {@code file} and ends it there ("saved to FILE"): nothing it does after is lost. */
+    public Snapshots.Saved saveAndStop(Path file) throws SnapshotException {
+        return snapshots().save(session, file, true);
+    }
+
+    /** The Launcher's Snapshots service, found through the framework this kit runs in. */
+    private static Snapshots snapshots() throws SnapshotException {
+        Bundle kit = FrameworkUtil.getBundle(GuestRun.class);
+        BundleContext context = kit == null ? null : kit.getBundleContext();
+        ServiceReference<Snapshots> ref = context == null ? null : context.getServiceReference(Snapshots.class);
+        Snapshots s = ref == null ? null : context.getService(ref);
+        if (s == null) {
+            throw new SnapshotException("this build's Launcher cannot save guests (no Snapshots service)");
+        }
+        return s;
     }
 
     // ---- the console ----

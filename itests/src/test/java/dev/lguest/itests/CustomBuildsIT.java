@@ -3,10 +3,7 @@ package dev.lguest.itests;
 import org.junit.Test;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -20,55 +17,19 @@ import static org.junit.Assert.assertTrue;
  * stop at once with one line naming it, not hang.
  */
 public class CustomBuildsIT {
-    private static final long TIMEOUT_SECONDS = 180;
-
-    /** What one run of a build printed, and how it exited. */
-    private record Result(int exitCode, String out, String err) {
-        @Override
-        public String toString() {
-            return "exit " + exitCode + "\n--- stdout:\n" + out + "\n--- stderr:\n" + err;
-        }
-    }
-
-    private static Path jar(String build) {
-        Path jar = Path.of(System.getProperty("lguest.builds", "../launcher-bundle/target"), build + ".jar");
-        assertTrue("the build exported " + jar, Files.isRegularFile(jar));
-        return jar;
+    /** Runs `lguest args...` on a build's jar, the way ./lguest starts Java. */
+    private static LguestProcess.Result lguest(String build, String... args) throws IOException, InterruptedException {
+        return LguestProcess.run(build, args);
     }
 
     private static Path guest(String name) {
         return Path.of(System.getProperty("lguest.guests", "../guest/target/classes/guests"), name);
     }
 
-    /** Runs `lguest args...` on a build's jar, the way ./lguest starts Java. */
-    private static Result lguest(String build, String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                DefaultBuild.jvmOptionsArgument(), "-jar", jar(build).toString()));
-        command.addAll(List.of(args));
-        Path out = Files.createTempFile("lguest-out", ".txt");
-        Path err = Files.createTempFile("lguest-err", ".txt");
-        try {
-            Process process = new ProcessBuilder(command)
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                    .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-            if (!process.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                process.destroyForcibly().waitFor();
-                throw new AssertionError(build + " did not finish in " + TIMEOUT_SECONDS + " s; it printed:\n"
-                        + Files.readString(out, StandardCharsets.ISO_8859_1));
-            }
-            return new Result(process.exitValue(), Files.readString(out, StandardCharsets.ISO_8859_1),
-                    Files.readString(err, StandardCharsets.ISO_8859_1));
-        } finally {
-            Files.deleteIfExists(out);
-            Files.deleteIfExists(err);
-        }
-    }
-
     @Test
     public void aBuildWithoutShadowPageTablesSaysSoInOneLineAndExits1() throws Exception {
         long start = System.nanoTime();
-        Result result = lguest("lguest-no-mmu");
+        LguestProcess.Result result = lguest("lguest-no-mmu");
         long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
         assertEquals(result.toString(), 1, result.exitCode());
         assertEquals(result.toString(), "lguest: this build has no shadow page tables"
@@ -79,7 +40,7 @@ public class CustomBuildsIT {
 
     @Test
     public void theNoBlockBuildRefusesADiskInOneLine() throws Exception {
-        Result result = lguest("lguest-noblock", "--block=/nonexistent.img", "16",
+        LguestProcess.Result result = lguest("lguest-noblock", "--block=/nonexistent.img", "16",
                 guest("demo-guest.elf").toString());
         assertEquals(result.toString(), 1, result.exitCode());
         assertEquals(result.toString(), "lguest: --block: this build has no virtio block device\n", result.err());
@@ -87,7 +48,7 @@ public class CustomBuildsIT {
 
     @Test
     public void theNoBlockBuildStillBootsTheDemoGuest() throws Exception {
-        Result result = lguest("lguest-noblock");
+        LguestProcess.Result result = lguest("lguest-noblock");
         assertEquals(result.toString(), 0, result.exitCode());
         assertEquals(result.toString(), Guests.HELLO + "\n", result.out());
     }
@@ -95,7 +56,7 @@ public class CustomBuildsIT {
     @Test
     public void everyShippedBuildPassesTheGuestTestKernel() throws Exception {
         for (String build : List.of("lguest", "lguest-debug", "lguest-noblock", "lguest-simple-mmu")) {
-            Result result = lguest(build, "32", guest("testkernel.elf").toString());
+            LguestProcess.Result result = lguest(build, "32", guest("testkernel.elf").toString());
             String what = build + ": " + result;
             assertEquals(what, 0, result.exitCode());
             TapReport tap = TapReport.parse(result.out());
@@ -107,7 +68,7 @@ public class CustomBuildsIT {
 
     @Test
     public void theSimpleMmuBuildRunsTheDemoGuestsChecksum() throws Exception {
-        Result result = lguest("lguest-simple-mmu", "16", guest("demo-guest.elf").toString(), "spin=100000");
+        LguestProcess.Result result = lguest("lguest-simple-mmu", "16", guest("demo-guest.elf").toString(), "spin=100000");
         assertEquals(result.toString(), 0, result.exitCode());
         assertEquals(result.toString(), String.format("%s%nchecksum 0x%08x%n", Guests.HELLO, Guests.checksum(100000)),
                 result.out());
@@ -115,7 +76,7 @@ public class CustomBuildsIT {
 
     @Test
     public void theDebugBuildBootsTheDemoGuest() throws Exception {
-        Result result = lguest("lguest-debug");
+        LguestProcess.Result result = lguest("lguest-debug");
         assertEquals(result.toString(), 0, result.exitCode());
         assertEquals(result.toString(), Guests.HELLO + "\n", result.out());
     }

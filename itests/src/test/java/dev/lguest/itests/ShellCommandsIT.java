@@ -28,8 +28,8 @@ import static org.junit.Assert.assertTrue;
  * lguest's Gogo commands, called as Gogo calls them (through the command service's
  * public methods): lguest:list shows a running guest, lguest:swap replaces the shadow
  * page tables under it (the guest finishes with the right checksum), lguest:stats
- * names its hypercalls, and a swap that cannot complete leaves the old provider and
- * says why.
+ * names its hypercalls, a swap that cannot complete leaves the old provider and
+ * says why, and lguest:save writes a snapshot of a running guest that restores.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
@@ -91,6 +91,29 @@ public class ShellCommandsIT {
         assertEquals(cpu, ComponentSwap.providerOf(context, dev.lguest.api.cpu.X86CpuFactory.class));
         assertTrue(command("swap", "gpu", "1").startsWith("no component 'gpu'"));
         assertTrue(command("swap", "cpu", "99999").startsWith("no bundle 99999"));
+    }
+
+    @Test
+    public void saveWritesASnapshotThatRestoresAndTheGuestRunsOn() throws Exception {
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("shell-save", ".snap");
+        try (GuestRun run = GuestRun.bootDemo(launcher, "spin=" + ROUNDS)) {
+            run.awaitLine(GuestRun.DEMO_HELLO, Duration.ofSeconds(60));
+            int id = run.awaitGuest(Duration.ofSeconds(10)).id();
+            String saved = command("save", id, file.toString());
+            assertTrue(saved, saved.startsWith("saved guest " + id + " to " + file + ": "));
+            assertTrue(command("save", 99999, file.toString()).startsWith("cannot save guest 99999: "));
+            assertTrue(run.awaitEnd(Duration.ofMinutes(3)).poweredOff());
+            ServiceReference<dev.lguest.api.snapshot.Snapshots> ref =
+                    context.getServiceReference(dev.lguest.api.snapshot.Snapshots.class);
+            try (GuestRun restored = GuestRun.restore(context.getService(ref), file)) {
+                restored.awaitLine(String.format("0x%08x", Guests.checksum(ROUNDS)), Duration.ofMinutes(3));
+                assertTrue(restored.awaitEnd(Duration.ofMinutes(3)).poweredOff());
+            } finally {
+                context.ungetService(ref);
+            }
+        } finally {
+            java.nio.file.Files.deleteIfExists(file);
+        }
     }
 
     /** Calls an lguest:* command the way Gogo does: a public method of the command service. */

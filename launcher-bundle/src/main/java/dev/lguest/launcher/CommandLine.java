@@ -35,6 +35,7 @@ final class CommandLine {
                    lguest                 boot the built-in demo guest
                    lguest --shell         start the platform with the Gogo shell
                    lguest --help          print this help
+                   lguest --restore=FILE [--block=FILE]   start the guest saved in FILE
 
               --verbose        print the guest's memory layout, devices and notifications
                                (on standard error, between the guest's console lines)
@@ -51,6 +52,8 @@ final class CommandLine {
                                (listens on 127.0.0.1 only)
               --gdb-wait       stop the guest before its first instruction until gdb
                                connects and continues (port 1234 without --gdb)
+              --restore=FILE   continue a guest from its snapshot (lguest:save); --block
+                               then replaces the disk file the snapshot names
               <mem-in-mb>      guest memory in megabytes
               <vmlinux>        the guest kernel, built with CONFIG_LGUEST_GUEST=y: an i386
                                ELF vmlinux or a bzImage
@@ -91,6 +94,10 @@ final class CommandLine {
     record Error(String message) implements Parsed {
     }
 
+    /** Continue the guest saved in {@code snapshot}; {@code block}, if set, replaces its disk file. */
+    record Restore(Path snapshot, Path block) implements Parsed {
+    }
+
     private CommandLine() {
     }
 
@@ -108,6 +115,7 @@ final class CommandLine {
         List<String> networks = new ArrayList<>();
         List<String> positional = new ArrayList<>();
         boolean optionsEnded = false;
+        Path restore = null;
         for (String arg : args) {
             if (optionsEnded || !isOption(arg)) {
                 positional.add(arg);
@@ -135,12 +143,19 @@ final class CommandLine {
                 }
             } else if (arg.equals("--gdb-wait")) {
                 gdbWait = true;
+            } else if (arg.startsWith("--restore=") && arg.length() > "--restore=".length()) {
+                restore = Path.of(arg.substring("--restore=".length()));
             } else {
                 return new Error("unknown option " + arg + " (try --help)");
             }
         }
         if (gdbWait && gdbPort < 0) {
             gdbPort = DEFAULT_GDB_PORT;
+        }
+        if (restore != null) {
+            // Memory, kernel and arguments are the snapshot's; --initrd has nothing to load.
+            return positional.isEmpty() && initrd == null ? new Restore(restore, block)
+                    : new Error("--restore takes no memory, kernel, arguments or --initrd: they are the snapshot's");
         }
         if (positional.isEmpty()) {
             return new Boot(defaultMemoryMegabytes, null, initrd, block, List.of(), verbose, networks, gdbPort,

@@ -161,6 +161,88 @@ final class GuestDevices implements AutoCloseable {
         }
     }
 
+    // ---- snapshots ----
+
+    /** Where one ring of a device lies and where the Launcher stands in it. */
+    record RingPlace(long address, int irq, QueuePosition position) {
+    }
+
+    /** A device as a snapshot keeps it: what the guest was told, its rings, and its own state. */
+    record SavedDevice(String name, int type, List<ConfigField> config, List<RingPlace> rings, DeviceState state) {
+        SavedDevice {
+            config = List.copyOf(config);
+            rings = List.copyOf(rings);
+        }
+    }
+
+    /**
+     * Every device's state now, for a snapshot: each is suspended (its threads stopped,
+     * its state taken, as for a hand-over) and resumed at once. Called on the guest's
+     * thread between two runs, so the rings stand still too.
+     */
+    List<SavedDevice> capture() throws dev.lguest.api.snapshot.SnapshotException {
+        lock.lock();
+        try {
+            List<SavedDevice> saved = new ArrayList<>();
+            for (Attached a : attached) {
+                DeviceState state;
+                try {
+                    state = a.device().suspend();
+                } catch (RuntimeException e) {
+                    throw new dev.lguest.api.snapshot.SnapshotException("the " + a.name() + " device cannot be saved: "
+                            + e.getMessage());
+                }
+                try {
+                    List<RingPlace> rings = a.rings().stream()
+                            .map(r -> new RingPlace(r.descriptorsAddress(), r.irq(), r.position())).toList();
+                    saved.add(new SavedDevice(a.name(), a.type(), a.config(), rings, state));
+                } finally {
+                    resume(a);
+                }
+            }
+            return saved;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Puts a saved device back on its rings, as {@code kind} adopts it: the device page
+     * and the rings are in the restored memory already, so nothing is laid out again.
+     * Returns why it cannot be, or null once it is attached.
+     */
+    String restore(SavedDevice saved, LauncherDevice kind, DeviceHost host) {
+        GuestDevice device;
+        try {
+            device = kind.adopt(new DeviceHandover(saved.type(), saved.name(),
+                    saved.rings().stream().map(RingPlace::position).toList(), saved.config(), saved.state()), host);
+        } catch (HandoverException e) {
+            return e.getMessage();
+        }
+        List<VirtqueueRing> rings = new ArrayList<>();
+        for (int q = 0; q < saved.rings().size(); q++) {
+            RingPlace p = saved.rings().get(q);
+            rings.add(new VirtqueueRing(memory, saved.name() + " queue " + q, p.address(), DevicePage.QUEUE_ENTRIES,
+                    p.irq(), irq -> interruptLine.accept(irq), p.position()));
+        }
+        Attached a = new Attached(saved.name(), saved.type(), kind, device, List.copyOf(rings), saved.config());
+        String mismatch = device == null ? "the device gave nothing" : shapeMismatch(a, device);
+        if (mismatch != null) {
+            if (device != null) {
+                device.close();
+            }
+            return mismatch;
+        }
+        lock.lock();
+        try {
+            device.connect(List.<Virtqueue>copyOf(rings));
+            attached.add(a);
+        } finally {
+            lock.unlock();
+        }
+        return null;
+    }
+
     // ---- hand-over ----
 
     /**

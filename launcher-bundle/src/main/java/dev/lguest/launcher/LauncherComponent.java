@@ -16,6 +16,16 @@ import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 
+import dev.lguest.api.launcher.BlockState;
+import dev.lguest.api.snapshot.GuestStateSection;
+import dev.lguest.api.snapshot.RamImage;
+import dev.lguest.api.snapshot.SectionReader;
+import dev.lguest.api.snapshot.SnapshotException;
+import dev.lguest.api.snapshot.SnapshotFile;
+import dev.lguest.api.snapshot.Snapshots;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.FrameworkUtil;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -51,8 +61,8 @@ import java.util.concurrent.TimeUnit;
  * unbind returns once that is done, so a bundle stopped after its replacement started
  * leaves no guest on its code.
  */
-@Component(service = GuestLauncher.class)
-public final class LauncherComponent implements GuestLauncher {
+@Component(service = {GuestLauncher.class, Snapshots.class})
+public final class LauncherComponent implements GuestLauncher, Snapshots {
     static final int MIN_MEMORY_MB = 1;
     static final int MAX_MEMORY_MB = 2048;
     /** The kernel goes at 1 MiB; below it are boot_params and the command line. */
@@ -74,6 +84,19 @@ public final class LauncherComponent implements GuestLauncher {
     /** A Launcher whose --verbose lines go to {@code diagnostics} (tests). */
     LauncherComponent(PrintStream diagnostics) {
         this.diagnostics = diagnostics;
+    }
+
+    /** Each component's snapshot section (traps, segments, MMU, CPU...), as their bundles offer them. */
+    private final List<GuestStateSection> stateSections = new CopyOnWriteArrayList<>();
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindStateSection(GuestStateSection s) {
+        stateSections.add(s);
+    }
+
+    void unbindStateSection(GuestStateSection s) {
+        stateSections.remove(s);
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -190,6 +213,7 @@ public final class LauncherComponent implements GuestLauncher {
                         lines.finish();
                     });
             self[0] = session;
+            session.enableSnapshots(() -> List.copyOf(stateSections), buildDescription());
             running.add(session);
             session.start();
             // A device service may have gone between attach and now: catch up.
@@ -204,6 +228,149 @@ public final class LauncherComponent implements GuestLauncher {
                 arena.close();
             }
         }
+    }
+
+    // ---- snapshots ----
+
+    @Override
+    public Saved save(int guestId, Path file, boolean thenStop) throws SnapshotException {
+        RunningGuest guest = running.stream()
+                .filter(r -> r.guest().map(g -> g.id() == guestId && !g.isDead()).orElse(false))
+                .findFirst().orElseThrow(() -> new SnapshotException("no guest " + guestId + " runs here"));
+        return save(guest, file, thenStop);
+    }
+
+    @Override
+    public Saved save(GuestSession session, Path file, boolean thenStop) throws SnapshotException {
+        if (!(session instanceof RunningGuest guest) || !running.contains(guest)) {
+            throw new SnapshotException("that guest does not run on this Launcher (any more)");
+        }
+        try {
+            return guest.save(file, thenStop);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SnapshotException("interrupted while saving the guest");
+        }
+    }
+
+    /**
+     * A guest from a snapshot: the file is read and checked whole, then this build is
+     * checked for every component and device it needs, before any memory is taken.
+     * Memory comes back first (the device page and rings are in it), then the devices
+     * (adopted from their saved state, as in a hand-over), then the guest is set up
+     * through /dev/lguest as a booted one is, and its thread reads the components'
+     * sections back before the guest's first instruction. This returns once that is
+     * done, or throws with what went wrong.
+     */
+    @Override
+    public GuestSession restore(Path file, Path block, OutputStream console, InputStream input)
+            throws SnapshotException {
+        SnapshotFile.Contents contents = SnapshotFile.read(file);
+        List<LauncherDevice> kinds = devicesInOrder();
+        GuestImage.Plan plan = GuestImage.plan(contents, List.copyOf(stateSections), kinds);
+        // Every device's service first, before a disk is opened or memory taken.
+        for (String name : plan.devices()) {
+            SnapshotFile.Section section = contents.section(DeviceSections.sectionName(name)).orElseThrow();
+            SectionReader peek = new SectionReader(section.name(), section.payload());
+            GuestImage.kindFor(peek.readString(64), peek.readInt(), kinds);
+        }
+        ConsoleLines lines = new ConsoleLines(console, diagnostics);
+        PrintStream out = lines.console();
+        GuestLayout layout = new GuestLayout(plan.memoryBytes());
+        Arena arena = Arena.ofShared();
+        List<GuestDevices.SavedDevice> opened = new ArrayList<>();
+        GuestDevices devices = null;
+        boolean handedOver = false;
+        try {
+            MemorySegment launcherMemory;
+            try {
+                launcherMemory = arena.allocate(layout.totalBytes(), PhysicalMemory.PAGE_SIZE);
+            } catch (OutOfMemoryError e) {
+                throw new SnapshotException("no memory for the snapshot's " + (plan.memoryBytes() >> 20) + " MB guest");
+            }
+            GuestMemory memory = new GuestMemory(launcherMemory);
+            devices = new GuestDevices(memory, layout);
+            SnapshotFile.Section ram = contents.section(GuestImage.MEMORY_SECTION).orElseThrow();
+            RamImage.decode(ram.name(), ram.payload(), launcherMemory);
+            LauncherDeviceHost host = new LauncherDeviceHost(lines, input, false);
+            for (String name : plan.devices()) {
+                SnapshotFile.Section section = contents.section(DeviceSections.sectionName(name)).orElseThrow();
+                SectionReader peek = new SectionReader(section.name(), section.payload());
+                boolean disk = GuestImage.kindFor(peek.readString(64), peek.readInt(), kinds).type() == VIRTIO_ID_BLOCK;
+                GuestDevices.SavedDevice saved = DeviceSections.decode(
+                        new SectionReader(section.name(), section.payload()), layout.totalBytes(), disk ? block : null);
+                opened.add(saved);
+                LauncherDevice kind = GuestImage.kindFor(saved.name(), saved.type(), kinds);
+                String problem = devices.restore(saved, kind, host);
+                if (problem != null) {
+                    throw new SnapshotException("the " + name + " device cannot be restored: " + problem);
+                }
+            }
+            if (block != null && plan.devices().stream().noneMatch(d -> opened.stream()
+                    .anyMatch(o -> o.name().equals(d) && o.type() == VIRTIO_ID_BLOCK))) {
+                throw new SnapshotException("--block: the snapshot's guest has no disk");
+            }
+            try {
+                awaitDevice();
+            } catch (BootException e) {
+                throw new SnapshotException(e.getMessage());
+            }
+            RunningGuest[] self = new RunningGuest[1];
+            RunningGuest session = new RunningGuest(
+                    () -> lguestDevice.await(DEVICE_WAIT_SECONDS, TimeUnit.SECONDS), launcherMemory, arena, layout,
+                    plan.bootPgdir(), plan.entry(), out, devices, host, () -> {
+                        running.remove(self[0]);
+                        lines.finish();
+                    });
+            self[0] = session;
+            session.enableSnapshots(() -> List.copyOf(stateSections), buildDescription());
+            session.restoreFrom(plan);
+            running.add(session);
+            session.start();
+            handedOver = true;
+            try {
+                session.awaitRestored();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                session.stop();
+                throw new SnapshotException("interrupted while restoring the guest");
+            } catch (SnapshotException e) {
+                session.stop();
+                throw e;
+            }
+            session.reconcileDevices(List.copyOf(launcherDevices));
+            return session;
+        } finally {
+            if (!handedOver) {
+                if (devices != null) {
+                    devices.close();
+                }
+                for (GuestDevices.SavedDevice d : opened) {
+                    if (d.state() instanceof BlockState b) {
+                        try {
+                            b.file().close();
+                        } catch (IOException ignored) {
+                            // Closing what we opened ourselves; nothing to tell.
+                        }
+                    }
+                }
+                arena.close();
+            }
+        }
+    }
+
+    /** What a snapshot says built it: this Launcher's bundle and the bundles of every section. */
+    private String buildDescription() {
+        StringBuilder b = new StringBuilder(describe(LauncherComponent.class));
+        for (GuestStateSection s : GuestImage.inOrder(List.copyOf(stateSections))) {
+            b.append(", ").append(describe(s.getClass()));
+        }
+        return b.toString();
+    }
+
+    private static String describe(Class<?> type) {
+        Bundle bundle = FrameworkUtil.getBundle(type);
+        return bundle == null ? type.getName() : bundle.getSymbolicName() + " " + bundle.getVersion();
     }
 
     /**

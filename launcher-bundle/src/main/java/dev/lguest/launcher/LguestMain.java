@@ -101,7 +101,24 @@ public final class LguestMain implements Callable<Integer> {
             case CommandLine.Boot boot -> {
                 return bootOnThisBuild(boot, context, out, err);
             }
+            case CommandLine.Restore restore -> {
+                return RestoreCommand.run(restore, context, out, err);
+            }
         }
+    }
+
+    /** Waits for every required service; prints what is missing and returns false if one never came. */
+    static boolean awaitRequired(BundleContext context, PrintStream err) {
+        Optional<RequiredService> missing;
+        try {
+            missing = firstMissing(className -> context.getServiceReference(className) != null, waitTime(context));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            err.println("lguest: interrupted");
+            return false;
+        }
+        missing.ifPresent(m -> err.println("lguest: " + m.missingMessage()));
+        return missing.isEmpty();
     }
 
     /** Waits for every required service, then boots on the Launcher; or names what is missing. */

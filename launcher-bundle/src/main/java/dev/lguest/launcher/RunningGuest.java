@@ -13,7 +13,16 @@ import dev.lguest.api.memory.GuestMemory;
 import dev.lguest.api.memory.GuestMemoryFault;
 import dev.lguest.api.memory.PhysicalMemory;
 
+import dev.lguest.api.snapshot.GuestStateSection;
+import dev.lguest.api.snapshot.SnapshotException;
+import dev.lguest.api.snapshot.SnapshotFile;
+import dev.lguest.api.snapshot.Snapshots;
+
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.Supplier;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -46,6 +55,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * #reconcileDevices}), while the guest runs on; the new device then needs one input
  * service on this thread (keystrokes the old one held), so the swapping thread breaks
  * the guest out the way the Waker does, and the loop serves input once more.
+ *
+ * Snapshots use the same way in: a save from another thread breaks the guest out,
+ * and this thread, with the guest stopped between two runs, takes it (see {@link
+ * #save}) before it lets the saver go. A restored guest is set up by INITIALIZE like
+ * a booted one, then its components read their sections back on this thread before
+ * its first instruction.
  */
 final class RunningGuest implements GuestSession {
     private static final System.Logger LOG = System.getLogger(RunningGuest.class.getName());
@@ -76,6 +91,22 @@ final class RunningGuest implements GuestSession {
     private volatile LguestFile file;
     /** A device changed hands: the loop lets the devices take their input once more. */
     private volatile boolean inputAfterHandover;
+    /** Saves waiting for the guest to stop between two runs (see {@link #save}). */
+    private final ConcurrentLinkedQueue<Pause> pauses = new ConcurrentLinkedQueue<>();
+    /** The component sections a save writes, and what the file says built it. */
+    private volatile Supplier<List<GuestStateSection>> sections = List::of;
+    private volatile String build = "lguest";
+    /** A guest restored from a snapshot: its components' sections, read back after INITIALIZE. */
+    private volatile GuestImage.Plan restorePlan;
+    private final CompletableFuture<Void> restored = new CompletableFuture<>();
+
+    /** A save asked for by another thread; the guest's thread takes the snapshot and completes it. */
+    private record Pause(Path file, boolean thenStop, CompletableFuture<Captured> done) {
+    }
+
+    /** A snapshot taken: the guest as taken, how long it stood still, and the file's size if the guest's thread wrote it. */
+    private record Captured(GuestImage.Capture capture, long pauseNanos, int ramPages, long writtenBytes) {
+    }
 
     RunningGuest(DeviceSource deviceSource, MemorySegment launcherMemory, Arena arena, GuestLayout layout,
                  int pgdir, int entry, PrintStream console, GuestDevices devices, LauncherDeviceHost deviceHost) {
@@ -104,6 +135,29 @@ final class RunningGuest implements GuestSession {
         thread.start();
     }
 
+    /** What saves of this guest write: the section services bound now, and the build's description. */
+    void enableSnapshots(Supplier<List<GuestStateSection>> sections, String build) {
+        this.sections = sections;
+        this.build = build;
+    }
+
+    /** Makes this a restored guest: {@code plan}'s sections are read back once INITIALIZE has set it up. */
+    void restoreFrom(GuestImage.Plan plan) {
+        this.restorePlan = plan;
+    }
+
+    /** Waits until a restored guest has its components' state back, or says why it could not. */
+    void awaitRestored() throws SnapshotException, InterruptedException {
+        try {
+            restored.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof SnapshotException s) {
+                throw s;
+            }
+            throw new SnapshotException("the restore failed in the Launcher: " + e.getCause());
+        }
+    }
+
     private void runGuest() {
         GuestOutcome result;
         try {
@@ -123,6 +177,10 @@ final class RunningGuest implements GuestSession {
             LOG.log(System.Logger.Level.ERROR, "the Launcher failed running a guest", e);
             result = new GuestOutcome(false, "Launcher failure while running the guest");
         } finally {
+            restored.completeExceptionally(new SnapshotException("the guest ended before its state was restored"));
+            for (Pause p; (p = pauses.poll()) != null; ) {
+                p.done().completeExceptionally(new SnapshotException("the guest ended before it could be saved"));
+            }
             LguestFile last = file;
             if (last != null) {
                 last.close();
@@ -182,9 +240,26 @@ final class RunningGuest implements GuestSession {
         if (r < 0) {
             return new GuestOutcome(false, "LHREQ_INITIALIZE failed: " + Errno.name(r));
         }
+        GuestImage.Plan plan = restorePlan;
+        if (plan != null) {
+            restorePlan = null;
+            try {
+                GuestImage.restoreComponents(file.guest(), plan);
+            } catch (SnapshotException e) {
+                restored.completeExceptionally(e);
+                return new GuestOutcome(false, e.getMessage());
+            }
+        }
+        restored.complete(null);
         GuestMemory memory = new GuestMemory(launcherMemory);
         ByteBuffer reply = ByteBuffer.allocate(1024).order(ByteOrder.LITTLE_ENDIAN);
         while (true) {
+            if (!pauses.isEmpty()) {
+                String stop = servePauses();
+                if (stop != null) {
+                    return new GuestOutcome(false, stop);
+                }
+            }
             if (inputAfterHandover) {
                 inputAfterHandover = false;
                 String problem = devices.serviceInput();
@@ -212,10 +287,14 @@ final class RunningGuest implements GuestSession {
             } else if (n == -Errno.EAGAIN) {
                 inputAfterHandover = false;
                 String problem = devices.serviceInput();
+                String stop = pauses.isEmpty() ? null : servePauses();
                 // Release the Waker whatever happened, or it would wait for nothing.
                 call(f -> f.write(words(LguestRequest.BREAK, 0)));
                 if (problem != null) {
                     return new GuestOutcome(false, problem);
+                }
+                if (stop != null) {
+                    return new GuestOutcome(false, stop);
                 }
             } else if (n == -Errno.EINTR) {
                 return new GuestOutcome(false, "stopped by the Launcher");
@@ -243,6 +322,92 @@ final class RunningGuest implements GuestSession {
             return GuestOutcome.stoppedByUser(reason);
         }
         return new GuestOutcome(reason.equals(Lguest.POWER_DOWN), reason);
+    }
+
+    // ---- snapshots ----
+
+    /**
+     * Saves the guest to {@code file}, from another thread: the guest's thread is broken
+     * out of the guest the way the Waker does it, takes the snapshot between two runs
+     * (the CPU at an instruction boundary, no device call under way), and lets the
+     * guest go on; this thread then writes the file. With {@code thenStop} the guest's
+     * thread writes the file itself and the guest ends ("saved to FILE") without
+     * running another instruction, so that nothing it does is lost from the file.
+     */
+    Snapshots.Saved save(Path target, boolean thenStop) throws SnapshotException, InterruptedException {
+        if (Thread.currentThread() == thread) {
+            throw new SnapshotException("a guest cannot be saved from its own thread");
+        }
+        Pause pause = new Pause(target, thenStop, new CompletableFuture<>());
+        pauses.add(pause);
+        while (!pause.done().isDone()) {
+            if (outcome.isDone()) {
+                pauses.remove(pause);
+                pause.done().completeExceptionally(new SnapshotException("the guest ended before it could be saved"));
+                break;
+            }
+            LguestFile f = file;
+            Guest g = f == null ? null : f.guest();
+            // Back once the guest's thread has served what waits (BREAK 0), or at once
+            // if the guest is not set up yet or already gone.
+            long r = g == null ? -1 : f.write(words(LguestRequest.BREAK, 1));
+            if (r < 0 && !pause.done().isDone()) {
+                Thread.sleep(1);
+            }
+        }
+        Captured captured;
+        try {
+            captured = pause.done().get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof SnapshotException s) {
+                throw s;
+            }
+            throw new SnapshotException("the save failed in the Launcher: " + e.getCause());
+        }
+        long bytes = captured.writtenBytes();
+        if (bytes < 0) {
+            // The guest runs on: its memory as copied is compressed and written here.
+            bytes = writeFile(target, captured.capture().contents());
+        }
+        return new Snapshots.Saved(target, bytes, captured.ramPages(), captured.pauseNanos());
+    }
+
+    /** On the guest's thread, the guest stopped: takes every snapshot asked for. Returns why the guest stops, or null. */
+    private String servePauses() {
+        String stop = null;
+        for (Pause p; (p = pauses.poll()) != null; ) {
+            long start = System.nanoTime();
+            try {
+                Guest g = file.guest();
+                if (g == null || g.isDead()) {
+                    throw new SnapshotException("the guest is not running");
+                }
+                GuestImage.Capture capture = GuestImage.capture(g, launcherMemory, layout, pgdir, entry, devices,
+                        sections.get(), build);
+                if (p.thenStop()) {
+                    long bytes = writeFile(p.file(), capture.contents());
+                    stop = "saved to " + p.file();
+                    g.kill(stop);
+                    p.done().complete(new Captured(null, System.nanoTime() - start, capture.ramPages(), bytes));
+                } else {
+                    p.done().complete(new Captured(capture, System.nanoTime() - start, capture.ramPages(), -1));
+                }
+            } catch (SnapshotException e) {
+                p.done().completeExceptionally(e);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.ERROR, "saving a guest failed", e);
+                p.done().completeExceptionally(new SnapshotException("the save failed in the Launcher: " + e));
+            }
+        }
+        return stop;
+    }
+
+    private static long writeFile(Path target, SnapshotFile.Contents contents) throws SnapshotException {
+        try {
+            return SnapshotFile.write(target, contents);
+        } catch (IOException e) {
+            throw new SnapshotException("cannot write the snapshot " + target + ": " + e.getMessage());
+        }
     }
 
     /** Serves one NOTIFY; returns a reason to stop the guest, or null to carry on. */

@@ -73,6 +73,18 @@ class CommandLineTest {
     }
 
     @Test
+    void restoreTakesASnapshotAndMayReplaceItsDisk() {
+        var restore = assertInstanceOf(CommandLine.Restore.class, CommandLine.parse(List.of(
+                "--restore=guest.snap", "--block=other.img")));
+        assertEquals(Path.of("guest.snap"), restore.snapshot());
+        assertEquals(Path.of("other.img"), restore.block());
+        assertEquals("--restore takes no memory, kernel, arguments or --initrd: they are the snapshot's",
+                assertInstanceOf(CommandLine.Error.class, CommandLine.parse(List.of(
+                        "--restore=guest.snap", "64", "vmlinux"))).message());
+        assertInstanceOf(CommandLine.Error.class, CommandLine.parse(List.of("--restore=")));
+    }
+
+    @Test
     void badInputIsOneClearLine() {
         assertEquals("unknown option --frobnicate (try --help)",
                 assertInstanceOf(CommandLine.Error.class, CommandLine.parse(List.of("--frobnicate"))).message());

@@ -68,10 +68,11 @@ final class CpuHandOver {
     /** Hands the guest's CPU state to a CPU of {@code factory} (or parks it if null). */
     static void moveToFactory(Guest guest, GuestSlot slot, X86CpuFactory factory) {
         X86Cpu old = guest.cpu();
-        CpuState state = old != null ? old.saveState() : slot.parked;
+        CpuState state = old != null ? old.saveState() : ParkedCpus.take(guest);
         if (state == null) {
-            // Adopted from a switcher that retired while the guest was parked.
-            state = ParkedCpus.take(guest);
+            // Registers parked here. ParkedCpus has those a retired switcher left for
+            // us, or a restored guest's (CpuSection), which replace what INITIALIZE set.
+            state = slot.parked;
         }
         // Nothing of the old CPU may stay referenced: its bundle's class loader is
         // about to be thrown away.

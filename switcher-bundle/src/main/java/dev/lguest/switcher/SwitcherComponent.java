@@ -301,19 +301,8 @@ public final class SwitcherComponent implements Switcher {
             s.setSegment(SegmentRegister.DS, data);
             s.setSegment(SegmentRegister.ES, data);
             s.setSegment(SegmentRegister.SS, data);
-            s.gdtBase = SwitcherPages.GDT_ADDRESS;
-            s.gdtLimit = SwitcherPages.GDT_LIMIT;
-            s.idtBase = SwitcherPages.IDT_ADDRESS;
-            s.idtLimit = SwitcherPages.IDT_LIMIT;
-            s.tr = SwitcherPages.taskRegister();
-            // The guest runs under the host's CR0, and a Linux host sets AM: a guest
-            // process that sets EFLAGS.AC gets #AC for a misaligned access. The guest
-            // never reads this CR0 (it has its own idea of CR0, kept in lguest_data).
-            s.cr0 = X86.CR0_PE | X86.CR0_ET | X86.CR0_NE | X86.CR0_WP | X86.CR0_AM | X86.CR0_PG;
+            setHostOwned(s);
             s.cr3 = mmu.shadowRoot(guest);
-            for (int v = 0; v < Lguest.IDT_ENTRIES; v++) {
-                s.setHostVector(v, true);
-            }
             slot.parked = s;
             GuestDebugger debugger = collaborators.debugger;
             if (debugger != null) {
@@ -321,6 +310,28 @@ public final class SwitcherComponent implements Switcher {
             }
         } catch (GuestMemoryFault | InterruptedException | MissingComponent | HandOver | IllegalStateException e) {
             guest.kill("cannot set the guest up: " + e.getMessage());
+        }
+    }
+
+    /**
+     * What in a CPU's state is the host's, not the guest's: the switcher's GDT, IDT and
+     * TSS, paging and protection on, every vector to the host until the guest's IDT is
+     * copied in. A guest's first registers start from it, and so do restored ones.
+     */
+    static void setHostOwned(CpuState s) {
+        s.gdtBase = SwitcherPages.GDT_ADDRESS;
+        s.gdtLimit = SwitcherPages.GDT_LIMIT;
+        s.idtBase = SwitcherPages.IDT_ADDRESS;
+        s.idtLimit = SwitcherPages.IDT_LIMIT;
+        s.ldtr = SegmentCache.NULL;
+        s.tr = SwitcherPages.taskRegister();
+        // The guest runs under the host's CR0, and a Linux host sets AM: a guest
+        // process that sets EFLAGS.AC gets #AC for a misaligned access. The guest
+        // never reads this CR0 (it has its own idea of CR0, kept in lguest_data).
+        s.cr0 = X86.CR0_PE | X86.CR0_ET | X86.CR0_NE | X86.CR0_WP | X86.CR0_AM | X86.CR0_PG;
+        s.cr4 = 0;
+        for (int v = 0; v < Lguest.IDT_ENTRIES; v++) {
+            s.setHostVector(v, true);
         }
     }
 

@@ -14,6 +14,10 @@ import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 
+import dev.lguest.api.snapshot.SnapshotException;
+import dev.lguest.api.snapshot.Snapshots;
+
+import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -23,6 +27,7 @@ import java.util.concurrent.TimeUnit;
  *   lguest:list                          guests, their state, exit counts by reason
  *   lguest:stats                         per guest: instructions, exits, hypercalls by name
  *   lguest:swap <component> <bundle>     replace the bundle providing a component
+ *   lguest:save <id> <file> [stop]       write a guest's snapshot, then let it run on (or stop it)
  *
  * A swap starts the new bundle, waits for it to provide the component's service, and
  * only then stops the old provider, so running guests move over (the components hand
@@ -39,6 +44,7 @@ import java.util.concurrent.TimeUnit;
     "osgi.command.function=list",
     "osgi.command.function=stats",
     "osgi.command.function=swap",
+    "osgi.command.function=save",
 })
 public final class LguestCommands {
     private static final long PROVIDE_WAIT_SECONDS = 10;
@@ -48,6 +54,10 @@ public final class LguestCommands {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     private volatile GuestRegistry registry;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    private volatile Snapshots snapshots;
 
     @Activate
     public LguestCommands(BundleContext context) {
@@ -60,6 +70,30 @@ public final class LguestCommands {
 
     public String stats() {
         return GuestReport.stats(guests());
+    }
+
+    /** Saves guest {@code id} (as lguest:list numbers it) to {@code file}; the guest runs on. */
+    public String save(int id, String file) {
+        return save(id, file, "run");
+    }
+
+    /** Saves guest {@code id} to {@code file}, then lets it run on ("run") or ends it ("stop"). */
+    public String save(int id, String file, String then) {
+        if (!then.equals("run") && !then.equals("stop")) {
+            return "after the save the guest can 'run' or 'stop', not '" + then + "'";
+        }
+        Snapshots s = snapshots;
+        if (s == null) {
+            return "this build's Launcher cannot save guests (no Snapshots service)";
+        }
+        try {
+            Snapshots.Saved saved = s.save(id, Path.of(file).toAbsolutePath(), then.equals("stop"));
+            return String.format("saved guest %d to %s: %d bytes, %d pages of memory, stood still %.1f ms%s", id,
+                    saved.file(), saved.bytes(), saved.ramPages(), saved.pauseNanos() / 1e6,
+                    then.equals("stop") ? "; the guest stopped" : "");
+        } catch (SnapshotException e) {
+            return "cannot save guest " + id + ": " + e.getMessage();
+        }
     }
 
     private List<Guest> guests() {
