@@ -177,18 +177,21 @@ source_or_apt() {
 # line, -m elf_i386 with it: the wrapper is called with -Wl,-m,elf_i386 as well.
 build_musl() {
     local tree prefix="$work/musl-i386" uapi="$work/uapi-i386" asm
-    [ -x "$prefix/bin/musl-gcc" ] && { echo "$prefix/bin/musl-gcc -m32 -Wl,-m,elf_i386 -idirafter $uapi"; return; }
-    tree=$(source_or_apt musl "${MUSL_SOURCE:-}" "$musl_url" musl)
-    say "building musl for i386 in $prefix"
-    (cd "$tree" && ./configure --prefix="$prefix" --target=i386-linux-musl --disable-shared CC=gcc CFLAGS=-m32 AR=ar RANLIB=ranlib >/dev/null \
-        && make -j"$jobs" >/dev/null && make install >/dev/null) || die "musl did not build"
-    rm -rf "$uapi" && mkdir -p "$uapi"
+    if [ ! -x "$prefix/bin/musl-gcc" ]; then
+        tree=$(source_or_apt musl "${MUSL_SOURCE:-}" "$musl_url" musl)
+        say "building musl for i386 in $prefix"
+        (cd "$tree" && ./configure --prefix="$prefix" --target=i386-linux-musl --disable-shared CC=gcc CFLAGS=-m32 \
+            AR=ar RANLIB=ranlib >/dev/null && make -j"$jobs" >/dev/null && make install >/dev/null) \
+            || die "musl did not build"
+    fi
+    # -L: on Debian /usr/include/asm is a symbolic link into the multiarch folder.
     asm=/usr/include/asm
     [ -d "$asm" ] || asm=$(find /usr/include -maxdepth 2 -type d -path '*linux-gnu/asm' | head -1)
     [ -d /usr/include/linux ] && [ -n "$asm" ] || die "no Linux headers in /usr/include (Debian: linux-libc-dev)"
-    cp -r /usr/include/linux /usr/include/asm-generic "$uapi/"
-    cp -r "$asm" "$uapi/asm"
-    [ -d /usr/include/mtd ] && cp -r /usr/include/mtd "$uapi/"
+    rm -rf "$uapi" && mkdir -p "$uapi/asm"
+    cp -rL /usr/include/linux /usr/include/asm-generic "$uapi/"
+    cp -rL "$asm/." "$uapi/asm/"
+    [ -d /usr/include/mtd ] && cp -rL /usr/include/mtd "$uapi/"
     echo "$prefix/bin/musl-gcc -m32 -Wl,-m,elf_i386 -idirafter $uapi"
 }
 
