@@ -169,26 +169,30 @@ source_or_apt() {
     find "$work/apt-$name" -maxdepth 1 -type d -name "$package-*" | head -1
 }
 
-# musl for i386, static only, installed under the work folder (the host's gcc -m32,
+# musl for i386, static only, installed under the work folder (the host's gcc with -m32,
 # ar and ranlib: the target name alone would ask for i386-linux-musl-ar); its musl-gcc wrapper
 # compiles against musl's headers, plus the Linux UAPI headers busybox includes
 # (linux/, asm/, asm-generic/ from the build machine, copied so that no other
-# header of the host's C library can leak in).
+# header of the host's C library can leak in). musl's gcc specs replace gcc's link
+# line, -m elf_i386 with it: the wrapper is called with -Wl,-m,elf_i386 as well.
 build_musl() {
     local tree prefix="$work/musl-i386" uapi="$work/uapi-i386" asm
-    [ -x "$prefix/bin/musl-gcc" ] && { echo "$prefix/bin/musl-gcc -m32 -idirafter $uapi"; return; }
-    tree=$(source_or_apt musl "${MUSL_SOURCE:-}" "$musl_url" musl)
-    say "building musl for i386 in $prefix"
-    (cd "$tree" && ./configure --prefix="$prefix" --target=i386-linux-musl --disable-shared CC="gcc -m32" AR=ar RANLIB=ranlib >/dev/null \
-        && make -j"$jobs" >/dev/null && make install >/dev/null) || die "musl did not build"
-    rm -rf "$uapi" && mkdir -p "$uapi"
+    if [ ! -x "$prefix/bin/musl-gcc" ]; then
+        tree=$(source_or_apt musl "${MUSL_SOURCE:-}" "$musl_url" musl)
+        say "building musl for i386 in $prefix"
+        (cd "$tree" && ./configure --prefix="$prefix" --target=i386-linux-musl --disable-shared CC=gcc CFLAGS=-m32 \
+            AR=ar RANLIB=ranlib >/dev/null && make -j"$jobs" >/dev/null && make install >/dev/null) \
+            || die "musl did not build"
+    fi
+    # -L: on Debian /usr/include/asm is a symbolic link into the multiarch folder.
     asm=/usr/include/asm
     [ -d "$asm" ] || asm=$(find /usr/include -maxdepth 2 -type d -path '*linux-gnu/asm' | head -1)
     [ -d /usr/include/linux ] && [ -n "$asm" ] || die "no Linux headers in /usr/include (Debian: linux-libc-dev)"
-    cp -r /usr/include/linux /usr/include/asm-generic "$uapi/"
-    cp -r "$asm" "$uapi/asm"
-    [ -d /usr/include/mtd ] && cp -r /usr/include/mtd "$uapi/"
-    echo "$prefix/bin/musl-gcc -m32 -idirafter $uapi"
+    rm -rf "$uapi" && mkdir -p "$uapi/asm"
+    cp -rL /usr/include/linux /usr/include/asm-generic "$uapi/"
+    cp -rL "$asm/." "$uapi/asm/"
+    [ -d /usr/include/mtd ] && cp -rL /usr/include/mtd "$uapi/"
+    echo "$prefix/bin/musl-gcc -m32 -Wl,-m,elf_i386 -idirafter $uapi"
 }
 
 build_busybox() {
