@@ -102,7 +102,13 @@ final class LinuxGuest {
 
     /** Boots the kernel with this initramfs, a disk (or null) and kernel arguments; the initramfs file is the caller's. */
     static GuestRun boot(GuestLauncher launcher, Path initramfsFile, Path disk, String... args) throws Exception {
-        return GuestRun.boot(launcher, new BootSpec(MEMORY_MB, directory().resolve(KERNEL), null, initramfsFile, disk,
+        return boot(launcher, KERNEL, initramfsFile, disk, args);
+    }
+
+    /** {@link #boot(GuestLauncher, Path, Path, String...)} with another kernel file of the folder (the bzImage). */
+    static GuestRun boot(GuestLauncher launcher, String kernel, Path initramfsFile, Path disk, String... args)
+            throws Exception {
+        return GuestRun.boot(launcher, new BootSpec(MEMORY_MB, directory().resolve(kernel), null, initramfsFile, disk,
                 List.of(args), false));
     }
 }

@@ -92,6 +92,26 @@ public class LinuxGuestIT {
         }
     }
 
+    // ---- the bzImage and the kernel command line ----
+
+    @Test
+    public void theBzImageBootsAndTheKernelCommandLineArrives() throws Exception {
+        String bzImage = "bzImage-2.6.24-lguest";
+        Assume.assumeTrue("no " + bzImage + " next to the vmlinux",
+                Files.isRegularFile(LinuxGuest.directory().resolve(bzImage)));
+        Finished run = runToEnd(bzImage, """
+                #!/bin/sh
+                export PATH=/bin
+                mount -t proc proc /proc
+                echo "CHECK cmdline $(cat /proc/cmdline)"
+                echo "CHECK version $(cut -d' ' -f1-3 /proc/version)"
+                poweroff -f
+                """, Map.of(), null, "lguest.check=bz", "hello=world");
+        assertTrue(run.why(), run.check("cmdline").contains("lguest.check=bz hello=world"));
+        assertEquals(run.why(), "Linux version 2.6.24", run.check("version"));
+        assertPoweredOff(run);
+    }
+
     // ---- processes, signals, file systems: one boot ----
 
     private static final String PROCESSES = """
@@ -108,6 +128,8 @@ public class LinuxGuestIT {
             sleep 1; status=$?
             end=$(cut -d' ' -f1 /proc/uptime)
             say sleep $status $(awk "BEGIN { print ($end - $start >= 1.0) ? \\"slept\\" : \\"short\\" }")
+            before=$(date +%s); sleep 2; after=$(date +%s)
+            say host-clock-sleep $((after - before))
             sleep 100 & child=$!
             kill $child; wait $child; status=$?
             kill -0 $child 2>/dev/null; say kill $status $?
@@ -133,6 +155,16 @@ public class LinuxGuestIT {
             processes = runToEnd(PROCESSES, Map.of("/bin/badaccess", Guests.image("badaccess.elf")), null);
         }
         return processes;
+    }
+
+    @Test
+    public void sleepTakesItsTimeOnTheHostsClock() throws Exception {
+        // The guest's date is the host's wall clock (lguest_data's time, written by the
+        // host), in whole seconds: a 2 s sleep reads 2 or 3 on a right timer; the upper
+        // bound only catches a timer gone far astray, not a loaded machine.
+        long seconds = Long.parseLong(processes().check("host-clock-sleep"));
+        assertTrue("sleep 2 took " + seconds + " s of host time; " + processes().why(),
+                seconds >= 2 && seconds <= 20);
     }
 
     @Test
@@ -369,10 +401,15 @@ public class LinuxGuestIT {
     }
 
     private Finished runToEnd(String init, Map<String, byte[]> extraFiles, Path disk) throws Exception {
+        return runToEnd(LinuxGuest.KERNEL, init, extraFiles, disk);
+    }
+
+    private Finished runToEnd(String kernel, String init, Map<String, byte[]> extraFiles, Path disk,
+                              String... args) throws Exception {
         Path initrd = Files.createTempFile("linux-initramfs", ".cpio.gz");
         try {
             LinuxGuest.initramfs(init, extraFiles).writeGzip(initrd);
-            try (GuestRun run = LinuxGuest.boot(launcher, initrd, disk)) {
+            try (GuestRun run = LinuxGuest.boot(launcher, kernel, initrd, disk, args)) {
                 GuestOutcome outcome = run.awaitEnd(BOOT);
                 return new Finished(outcome, run.output());
             }

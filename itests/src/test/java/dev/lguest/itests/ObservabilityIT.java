@@ -19,14 +19,12 @@ import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.ServiceReference;
 
 import javax.inject.Inject;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
 import javax.management.openmbean.TabularData;
 import java.lang.management.ManagementFactory;
-import java.lang.reflect.Method;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -137,20 +135,7 @@ public class ObservabilityIT {
         }
     }
 
-    /** Calls an lguest:* command the way Gogo does: a public method of the command service. */
     private String command(String name, Object... args) throws Exception {
-        ServiceReference<?>[] refs = context.getServiceReferences((String) null, "(osgi.command.scope=lguest)");
-        assertTrue("the lguest commands are registered", refs != null && refs.length == 1);
-        Object commands = context.getService(refs[0]);
-        try {
-            for (Method m : commands.getClass().getMethods()) {
-                if (m.getName().equals(name) && m.getParameterCount() == args.length) {
-                    return (String) m.invoke(commands, args);
-                }
-            }
-            throw new AssertionError("no command lguest:" + name);
-        } finally {
-            context.ungetService(refs[0]);
-        }
+        return LguestCommand.call(context, name, args);
     }
 }

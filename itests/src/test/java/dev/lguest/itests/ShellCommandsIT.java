@@ -18,7 +18,6 @@ import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceReference;
 
 import javax.inject.Inject;
-import java.lang.reflect.Method;
 import java.time.Duration;
 
 import static org.junit.Assert.assertEquals;
@@ -116,21 +115,7 @@ public class ShellCommandsIT {
         }
     }
 
-    /** Calls an lguest:* command the way Gogo does: a public method of the command service. */
     private String command(String name, Object... args) throws Exception {
-        ServiceReference<?>[] refs = context.getServiceReferences((String) null,
-                "(&(osgi.command.scope=lguest)(osgi.command.function=" + name + "))");
-        assertTrue("the lguest commands are registered", refs != null && refs.length == 1);
-        Object commands = context.getService(refs[0]);
-        try {
-            for (Method m : commands.getClass().getMethods()) {
-                if (m.getName().equals(name) && m.getParameterCount() == args.length) {
-                    return (String) m.invoke(commands, args);
-                }
-            }
-            throw new AssertionError("no command lguest:" + name);
-        } finally {
-            context.ungetService(refs[0]);
-        }
+        return LguestCommand.call(context, name, args);
     }
 }
