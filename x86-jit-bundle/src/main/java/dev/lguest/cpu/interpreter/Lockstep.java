@@ -73,13 +73,14 @@ final class Lockstep {
             return false;
         }
         catchUp(cpu);
-        if (exit.reason() == ExitReason.VECTOR && (referenceExit == null || referenceExit.reason() == ExitReason.BUDGET)) {
-            // The translator stopped on a fault routed to the host: the reference meets it next.
+        boolean stoppedByAFault = exit.reason() == ExitReason.VECTOR || exit.reason() == ExitReason.SHUTDOWN;
+        if (stoppedByAFault && (referenceExit == null || referenceExit.reason() == ExitReason.BUDGET)) {
+            // The translator stopped on a fault routed to the host, or on a triple fault:
+            // the reference, stopped at the same boundary, meets it next.
             referenceExit = reference.run(1);
         }
-        if (exit.reason() == ExitReason.VECTOR && (referenceExit == null
-                || referenceExit.reason() != ExitReason.VECTOR || referenceExit.vector() != exit.vector()
-                || referenceExit.errorCode() != exit.errorCode())) {
+        if (stoppedByAFault && (referenceExit == null || referenceExit.reason() != exit.reason()
+                || referenceExit.vector() != exit.vector() || referenceExit.errorCode() != exit.errorCode())) {
             mismatch = "exit " + exit + ", the interpreter's " + referenceExit;
             return false;
         }

@@ -22,6 +22,7 @@ package dev.lguest.cpu.interpreter;
 
 import dev.lguest.api.cpu.CpuExit;
 import dev.lguest.api.cpu.ExitReason;
+import dev.lguest.api.cpu.X86;
 import dev.lguest.api.memory.PhysicalMemory;
 
 class TranslatingCpu extends InterpreterCpu {
@@ -61,7 +62,8 @@ class TranslatingCpu extends InterpreterCpu {
      * Runs a block, and after a compiled one the compiled blocks that follow it as long
      * as the run loop already linked them (Block.successor: same EIP, same link
      * generation), the budget covers them and nothing asked the loop to look (an ended
-     * block, an exit, interrupt()). That spares a pass through the run loop per block.
+     * block, an exit, interrupt(), a single step or debug register). That spares a pass
+     * through the run loop per block.
      */
     @Override
     void runBlock(Block block, long budget) {
@@ -78,7 +80,11 @@ class TranslatingCpu extends InterpreterCpu {
                 lockstep.afterBlock(this);
                 return;
             }
-            if (blockEnded || interruptRequested || retired - start >= budget) {
+            // What the run loop looks at before each block: an ended block or an exit,
+            // interrupt(), the budget, and TF, RF or an armed debug register (then it
+            // runs each instruction alone).
+            if (blockEnded || interruptRequested || retired - start >= budget
+                    || (eflags & (X86.TF | X86.RF)) != 0 || breakpointsArmed) {
                 return;
             }
             Block next = block.successor(eip, linkGeneration);
