@@ -69,7 +69,7 @@ public class NetTapIT {
             exec(List.of("ip", "-n", namespace, "link", "set", tap, "up"));
             String serving = guest.awaitLine("NET-SERVING", BOOT);
 
-            String ping = output(inNamespace(namespace, "ping", "-c", "3", "-W", "10", GUEST));
+            String ping = output(inNamespace(namespace, "ping", "-c", "3", "-w", "60", GUEST));
             System.out.println("NetTapIT figure: host to guest ping: " + ping.lines()
                     .filter(l -> l.contains("rtt") || l.contains("round-trip")).findFirst().orElse(ping));
             assertTrue(ping, ping.contains("3 received"));
