@@ -52,19 +52,17 @@ public class NetSwapIT {
         // Installed now, started only for the swap: a second network device service at
         // boot would give each guest two cards.
         try (SwapKit.Alternation alternation = new SwapKit.Alternation(context, "lguest-virtio-net");
-             // Verbose: the Launcher says on the console when it hands a device over.
-             GuestRun server = NetGuests.boot(launcher, true, initrd, 64, "switch:netswap", "netip=10.0.1.2",
+             GuestRun server = NetGuests.boot(launcher, initrd, 64, "switch:netswap", "netip=10.0.1.2",
                      "netrole=server");
              GuestRun client = NetGuests.boot(launcher, initrd, 64, "switch:netswap", "netip=10.0.1.1",
                      "netrole=client", "netpeer=10.0.1.2", "netkb=" + KILOBYTES, "netpause=1")) {
             String sending = client.awaitLine("NET-SENDING", BOOT);
             client.awaitLine(line -> line.startsWith("NET-HALFWAY"), "NET-HALFWAY", TRANSFER);
+            // Each swap stops the copy whose device serves both cards, so the rest of the
+            // transfer can only arrive through the devices each hand-over made.
             for (int i = 0; i < SWAPS; i++) {
                 alternation.swap();
             }
-            long handedOver = server.output().lines()
-                    .filter(l -> l.contains("device net handed over to a new implementation")).count();
-            assertEquals("hand-overs of the server's card; it printed:\n" + server.output(), SWAPS, handedOver);
             client.type("go\n");
             String received = server.awaitLine("NET-RECEIVED", TRANSFER);
             assertEquals("bytes received: " + received, NetGuests.word(sending, 1), NetGuests.word(received, 1));
