@@ -1,5 +1,6 @@
 package dev.lguest.virtio.block;
 
+import dev.lguest.testing.devices.TestQueue;
 import dev.lguest.api.launcher.BlockState;
 import dev.lguest.api.launcher.BootException;
 import dev.lguest.api.launcher.DescriptorChain;

@@ -1,5 +1,6 @@
 package dev.lguest.virtio.console;
 
+import dev.lguest.testing.devices.TestQueue;
 import dev.lguest.testing.devices.RecordingDeviceHost;
 import dev.lguest.api.launcher.DescriptorChain;
 import dev.lguest.api.launcher.DescriptorChain.Buffer;

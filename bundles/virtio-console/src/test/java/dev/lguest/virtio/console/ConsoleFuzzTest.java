@@ -13,6 +13,7 @@
  */
 package dev.lguest.virtio.console;
 
+import dev.lguest.testing.devices.TestQueue;
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.lguest.api.launcher.DescriptorChain;

@@ -1,5 +1,6 @@
 package dev.lguest.virtio.net;
 
+import dev.lguest.testing.devices.TestQueue;
 import dev.lguest.api.launcher.ConfigField;
 import dev.lguest.api.launcher.DescriptorChain;
 import dev.lguest.api.launcher.DescriptorChain.Buffer;

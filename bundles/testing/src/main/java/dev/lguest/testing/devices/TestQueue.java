@@ -1,4 +1,4 @@
-package dev.lguest.virtio.net;
+package dev.lguest.testing.devices;
 
 import dev.lguest.api.launcher.DescriptorChain;
 import dev.lguest.api.launcher.Virtqueue;
@@ -8,11 +8,14 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 
-/** A virtqueue for device tests: chains go in by hand, used lengths and interrupts are recorded. */
-final class TestQueue implements Virtqueue {
-    final Deque<DescriptorChain> available = new ArrayDeque<>();
-    final List<Integer> usedLengths = new ArrayList<>();
-    int interrupts;
+/**
+ * A virtqueue for the virtio devices' unit tests: chains go in by hand, used lengths
+ * and interrupts are recorded for the test to look at.
+ */
+public final class TestQueue implements Virtqueue {
+    public final Deque<DescriptorChain> available = new ArrayDeque<>();
+    public final List<Integer> usedLengths = new ArrayList<>();
+    public int interrupts;
 
     @Override
     public int irq() {
