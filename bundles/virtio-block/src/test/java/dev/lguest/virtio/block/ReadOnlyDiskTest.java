@@ -38,13 +38,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class ReadOnlyDiskTest {
     private static final int SECTORS = 4;
-    private static final long HEADER = 0x1000, DATA = 0x2000, STATUS = 0x3000;
+    private static final long HEADER = OneSectorRequests.HEADER, DATA = OneSectorRequests.DATA,
+            STATUS = OneSectorRequests.STATUS;
 
     @TempDir
     Path dir;
     private final GuestMemory memory = new GuestMemory(Arena.ofAuto().allocate(1 << 20));
     private final TestQueue queue = new TestQueue();
     private final RecordingDeviceHost host = new RecordingDeviceHost();
+    private final OneSectorRequests requests = new OneSectorRequests(memory, queue);
 
     /** Opens as the host would if writing were refused with {@code refusal}. */
     private static VirtioBlock.Opener refusingWrites(IOException refusal) {
@@ -65,18 +67,7 @@ class ReadOnlyDiskTest {
     }
 
     private int request(GuestDevice device, int type, long sector, boolean write) {
-        memory.write32(HEADER, type);
-        memory.write32(HEADER + 4, 0);
-        memory.write64(HEADER + 8, sector);
-        memory.write64(HEADER + 16, 0);
-        memory.write8(STATUS, 0xee);
-        List<Buffer> readable = write ? List.of(new Buffer(HEADER, 24), new Buffer(DATA, 512))
-                : List.of(new Buffer(HEADER, 24));
-        List<Buffer> writable = write ? List.of(new Buffer(STATUS, 1))
-                : List.of(new Buffer(DATA, 512), new Buffer(STATUS, 1));
-        queue.available.add(new DescriptorChain(memory, 0, readable, writable));
-        device.notified(0);
-        return memory.read8(STATUS);
+        return requests.send(device, type, sector, write);
     }
 
     @Test
