@@ -1,7 +1,5 @@
 package dev.lguest.virtio.block;
 
-import dev.lguest.api.launcher.DescriptorChain;
-import dev.lguest.api.launcher.DescriptorChain.Buffer;
 import dev.lguest.api.memory.GuestMemory;
 import dev.lguest.testing.devices.RecordingDeviceHost;
 import dev.lguest.testing.devices.TestQueue;
@@ -98,8 +96,7 @@ class HostFailuresTest {
             assertArrayEquals(new byte[SECTOR], memory.read(DATA, SECTOR));
             assertEquals(BlockDevice.S_OK, requests.send(device, BlockDevice.T_IN, 0, false));
             assertArrayEquals(sectors(1, 0x3c), memory.read(DATA, SECTOR));
-            flush(device);
-            assertEquals(BlockDevice.S_OK, memory.read8(OneSectorRequests.STATUS));
+            assertEquals(BlockDevice.S_OK, requests.flush(device));
             device.close();
 
             byte[] expected = new byte[2 << 20];
@@ -116,15 +113,12 @@ class HostFailuresTest {
         // The Launcher holds the file open: the name goes, the disk does not (and the
         // host frees it when the guest ends), as with lguest.c's open descriptor.
         Path disk = dir.resolve("disk.img");
-        Files.write(disk, sectors(4, 0x3c));
-        BlockDevice device = VirtioBlock.open(disk, host, FileChannel::open);
-        device.connect(List.of(queue));
+        BlockDevice device = fourSectorDisk(disk);
         Files.delete(disk);
 
         memory.fill(DATA, SECTOR, (byte) 0x5a);
         assertEquals(BlockDevice.S_OK, requests.send(device, BlockDevice.T_OUT, 3, true));
-        flush(device);
-        assertEquals(BlockDevice.S_OK, memory.read8(OneSectorRequests.STATUS));
+        assertEquals(BlockDevice.S_OK, requests.flush(device));
         memory.fill(DATA, SECTOR, (byte) 0);
         assertEquals(BlockDevice.S_OK, requests.send(device, BlockDevice.T_IN, 3, false));
         assertArrayEquals(sectors(1, 0x5a), memory.read(DATA, SECTOR));
@@ -137,9 +131,7 @@ class HostFailuresTest {
     @Test
     void aDiskCutShortUnderTheGuestGivesIoErrorsForWhatIsGone() throws Exception {
         Path disk = dir.resolve("disk.img");
-        Files.write(disk, sectors(4, 0x3c));
-        BlockDevice device = VirtioBlock.open(disk, host, FileChannel::open);
-        device.connect(List.of(queue));
+        BlockDevice device = fourSectorDisk(disk);
         try (FileChannel f = FileChannel.open(disk, StandardOpenOption.WRITE)) {
             f.truncate(SECTOR);
         }
@@ -149,10 +141,11 @@ class HostFailuresTest {
         device.close();
     }
 
-    private void flush(BlockDevice device) {
-        memory.write32(OneSectorRequests.HEADER, BlockDevice.T_FLUSH);
-        queue.available.add(new DescriptorChain(memory, 1, List.of(new Buffer(OneSectorRequests.HEADER, 24)),
-                List.of(new Buffer(OneSectorRequests.STATUS, 1))));
-        device.notified(0);
+    /** A disk of four sectors of 0x3c, opened as the Launcher opens one, its queue connected. */
+    private BlockDevice fourSectorDisk(Path disk) throws Exception {
+        Files.write(disk, sectors(4, 0x3c));
+        BlockDevice device = VirtioBlock.open(disk, host, FileChannel::open);
+        device.connect(List.of(queue));
+        return device;
     }
 }

@@ -39,4 +39,13 @@ final class OneSectorRequests {
         device.notified(0);
         return memory.read8(STATUS);
     }
+
+    /** Sends a flush (VIRTIO_BLK_T_FLUSH: a header and the status, no data). Returns the status. */
+    int flush(GuestDevice device) {
+        memory.write32(HEADER, BlockDevice.T_FLUSH);
+        memory.write8(STATUS, 0xee);
+        queue.available.add(new DescriptorChain(memory, 1, List.of(new Buffer(HEADER, 24)), List.of(new Buffer(STATUS, 1))));
+        device.notified(0);
+        return memory.read8(STATUS);
+    }
 }
