@@ -35,11 +35,17 @@ final class LguestProcess {
         return jar;
     }
 
-    static Result run(String build, String... args) throws IOException, InterruptedException {
+    /** The command line that runs `lguest args...` on a build's jar, as ./lguest does. */
+    static List<String> command(String build, String... args) {
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 DefaultBuild.jvmOptionsArgument(), "-jar", jar(build).toString()));
         command.addAll(List.of(args));
+        return command;
+    }
+
+    static Result run(String build, String... args) throws IOException, InterruptedException {
+        List<String> command = command(build, args);
         Path out = Files.createTempFile("lguest-out", ".txt");
         Path err = Files.createTempFile("lguest-err", ".txt");
         try {

@@ -18,9 +18,19 @@ import java.util.List;
  * version that has hardware_subarch, without which the kernel would never find out it
  * is an lguest guest. A zImage (not LOADED_HIGH) would want to live at 64 KiB, below
  * boot_params' neighbours, and is refused.
+ *
+ * lguest.c trusted the rest of the header; a corrupt setup_sects or a file cut short
+ * then put the wrong bytes at 1 MiB, and the guest died on its first instructions with
+ * a trap nobody could explain. Here the header is checked against the file first:
+ * syssize (the protected-mode kernel's size in 16-byte units, which the kernel's
+ * build tool writes, rounding up) must agree with what follows the setup sectors to
+ * within a sector, and code32_start must lie inside the kernel. Either failing is one
+ * line saying which, before any guest exists.
  */
 final class BzImage {
     static final int SETUP_SECTS = 0x1f1;
+    static final int SYSSIZE = 0x1f4;
+    static final int SYSSIZE_UNIT = 16;
     static final int HEADER_MAGIC = 0x202;
     static final int PROTOCOL_VERSION = 0x206;
     static final int LOADFLAGS = 0x211;
@@ -60,15 +70,29 @@ final class BzImage {
         }
         long kernelOffset = (long) (setupSectors + 1) * SECTOR;
         if (kernelOffset >= image.length) {
-            throw new BootException(name + " ends inside its setup sectors");
+            throw new BootException(String.format("%s ends inside its setup sectors (%d bytes; the header says "
+                    + "the kernel starts at byte %d)", name, image.length, kernelOffset));
         }
         long kernelBytes = image.length - kernelOffset;
+        long declared = Integer.toUnsignedLong(header.getInt(SYSSIZE)) * SYSSIZE_UNIT;
+        if (kernelBytes <= declared - SYSSIZE_UNIT) {
+            throw new BootException(String.format("%s is truncated: its header says %d bytes of kernel after %d "
+                    + "setup sectors, the file has %d", name, declared, setupSectors, kernelBytes));
+        }
+        if (kernelBytes >= declared + SECTOR) {
+            throw new BootException(String.format("%s has a corrupt setup header: %d setup sectors leave %d bytes "
+                    + "of kernel, its syssize says %d", name, setupSectors, kernelBytes, declared));
+        }
         if (LOAD_ADDRESS + kernelBytes > limit) {
             throw new BootException(String.format("%s does not fit in guest memory "
                     + "(the kernel ends at %#x, memory ends at %#x)", name, LOAD_ADDRESS + kernelBytes, limit));
         }
-        memory.write(LOAD_ADDRESS, image, (int) kernelOffset, (int) kernelBytes);
         int entry = header.getInt(CODE32_START);
+        if (Integer.toUnsignedLong(entry) < LOAD_ADDRESS || Integer.toUnsignedLong(entry) >= LOAD_ADDRESS + kernelBytes) {
+            throw new BootException(String.format("%s has a corrupt setup header: code32_start %#x is outside its "
+                    + "kernel (%#x-%#x)", name, entry, LOAD_ADDRESS, LOAD_ADDRESS + kernelBytes));
+        }
+        memory.write(LOAD_ADDRESS, image, (int) kernelOffset, (int) kernelBytes);
         return new LoadedKernel(entry, LOAD_ADDRESS + kernelBytes, List.of(String.format(
                 "bzImage: boot protocol %d.%02d, %d setup sectors, %d bytes at %#x, entry %#x",
                 protocol >> 8, protocol & 0xff, setupSectors, kernelBytes, LOAD_ADDRESS, entry)));

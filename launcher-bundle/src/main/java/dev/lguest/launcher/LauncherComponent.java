@@ -136,21 +136,18 @@ public final class LauncherComponent implements GuestLauncher, Snapshots {
         }
         byte[] kernelImage = spec.kernelImage() != null ? spec.kernelImage() : readFile(spec.kernel(), "kernel");
         String kernelName = spec.kernel() != null ? spec.kernel().toString() : "the built-in demo guest";
-        byte[] initrd = spec.initrd() != null ? readFile(spec.initrd(), "initrd") : null;
+        GuestLayout layout = new GuestLayout((long) spec.memoryMegabytes() << 20);
+        byte[] initrd = spec.initrd() != null ? readInitrd(spec.initrd(), layout, spec.memoryMegabytes()) : null;
         ConsoleLines lines = new ConsoleLines(console, diagnostics);
         PrintStream out = lines.console();
 
-        GuestLayout layout = new GuestLayout((long) spec.memoryMegabytes() << 20);
         long initrdSize = initrd == null ? 0 : initrd.length;
         long initrdBase = layout.initrdBase(initrdSize);
-        // The kernel at 1 MiB, the page tables and the initrd at the top: all must fit.
-        if (initrdBase - layout.pageTableBytes() < KERNEL_ADDRESS && initrd == null) {
+        // The kernel at 1 MiB, the page tables and the initrd at the top: all must fit
+        // (readInitrd has checked the initrd's part).
+        if (initrdBase - layout.pageTableBytes() < KERNEL_ADDRESS) {
             throw new BootException(String.format("%d MB of guest memory leaves no room for a kernel at 1 MiB",
                     spec.memoryMegabytes()));
-        }
-        if (initrdBase - layout.pageTableBytes() < KERNEL_ADDRESS) {
-            throw new BootException(String.format("the initrd %s (%d bytes) does not fit in %d MB of guest memory",
-                    spec.initrd(), initrdSize, spec.memoryMegabytes()));
         }
         Arena arena = Arena.ofShared();
         List<GuestDevice> opened = new ArrayList<>();
@@ -161,11 +158,17 @@ public final class LauncherComponent implements GuestLauncher, Snapshots {
             List<String> verbose = new ArrayList<>();
 
             long pageTablesBase = initrdBase - layout.pageTableBytes();
-            LoadedKernel kernel = LoadedKernel.load(kernelImage, memory, pageTablesBase, kernelName);
+            // Loaded against the room it would have without an initrd, so that a kernel
+            // that fits alone but not beside this initrd is told as that.
+            LoadedKernel kernel = LoadedKernel.load(kernelImage, memory, layout.initrdBase(0)
+                    - layout.pageTableBytes(), kernelName);
             verbose.addAll(kernel.description());
             if (initrd != null) {
-                if (initrdBase < kernel.end()) {
-                    throw new BootException("the initrd does not fit in guest memory above the kernel");
+                if (kernel.end() > pageTablesBase) {
+                    throw new BootException(String.format("the initrd %s (%d bytes) does not fit in %d MB of guest "
+                            + "memory beside the kernel %s, which ends at %#x (the initrd and its page tables would "
+                            + "start at %#x)", spec.initrd(), initrdSize, spec.memoryMegabytes(), kernelName,
+                            kernel.end(), pageTablesBase));
                 }
                 memory.write(initrdBase, initrd);
                 verbose.add(String.format("mapped initrd %s size=%d @ %#x", spec.initrd(), initrdSize, initrdBase));
@@ -394,6 +397,40 @@ public final class LauncherComponent implements GuestLauncher, Snapshots {
             Thread.currentThread().interrupt();
             throw new BootException("interrupted while waiting for /dev/lguest");
         }
+    }
+
+    /**
+     * The initrd, refused by its size before it is read when it cannot fit (a file of
+     * gigabytes named by mistake must not be read into the Launcher's heap first).
+     */
+    private static byte[] readInitrd(Path path, GuestLayout layout, int megabytes) throws BootException {
+        long size;
+        try {
+            size = Files.size(path);
+        } catch (NoSuchFileException e) {
+            throw new BootException(String.format("cannot open initrd %s: no such file", path));
+        } catch (IOException e) {
+            throw new BootException(String.format("cannot read initrd %s: %s", path, e.getMessage()));
+        }
+        if (!initrdFits(layout, size)) {
+            throw initrdTooBig(path, size, megabytes);
+        }
+        byte[] initrd = readFile(path, "initrd");
+        if (!initrdFits(layout, initrd.length)) {
+            // It grew between the two looks.
+            throw initrdTooBig(path, initrd.length, megabytes);
+        }
+        return initrd;
+    }
+
+    /** Room for the initrd at the top, its page tables below it, and the kernel's first byte at 1 MiB. */
+    private static boolean initrdFits(GuestLayout layout, long size) {
+        return size <= layout.memoryBytes && layout.initrdBase(size) - layout.pageTableBytes() >= KERNEL_ADDRESS;
+    }
+
+    private static BootException initrdTooBig(Path path, long size, int megabytes) {
+        return new BootException(String.format("the initrd %s (%d bytes) does not fit in %d MB of guest memory",
+                path, size, megabytes));
     }
 
     private static byte[] readFile(Path path, String what) throws BootException {

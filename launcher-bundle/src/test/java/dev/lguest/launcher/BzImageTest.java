@@ -25,6 +25,8 @@ class BzImageTest {
         b.putShort(0x206, (short) protocol);
         b.put(0x211, (byte) loadflags);
         b.putInt(0x214, code32Start);
+        // syssize: the kernel's length in 16-byte units, rounded up, as the kernel's build tool writes it.
+        b.putInt(0x1f4, (kernel.length + 15) / 16);
         b.put(setup, kernel);
         return b.array();
     }
@@ -57,7 +59,7 @@ class BzImageTest {
                 assertThrows(BootException.class, () -> BzImage.load(
                         bzImage(1, 0x207, 1, 0x100000, new byte[0x300001]), memory, LIMIT, "bz")).getMessage());
         byte[] cut = java.util.Arrays.copyOf(bzImage(8, 0x207, 1, 0x100000, new byte[4]), 1024);
-        assertEquals("bz ends inside its setup sectors",
+        assertEquals("bz ends inside its setup sectors (1024 bytes; the header says the kernel starts at byte 4608)",
                 assertThrows(BootException.class, () -> BzImage.load(cut, memory, LIMIT, "bz")).getMessage());
     }
 

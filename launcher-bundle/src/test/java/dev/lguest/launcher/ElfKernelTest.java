@@ -60,7 +60,7 @@ class ElfKernelTest {
     void refusesATruncatedFile() {
         byte[] image = elf(3, 0x100000, new byte[64], 64);
         byte[] cut = java.util.Arrays.copyOf(image, image.length - 10);
-        assertEquals("k has a segment beyond the end of the file",
+        assertEquals("k is truncated: segment 0 (file bytes 0x54-0x94) ends beyond the file's 138 bytes",
                 assertThrows(BootException.class, () -> ElfKernel.load(cut, memory, 4 << 20, "k")).getMessage());
     }
 }

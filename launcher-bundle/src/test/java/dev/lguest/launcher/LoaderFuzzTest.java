@@ -240,6 +240,8 @@ class LoaderFuzzTest {
         b.putShort(BzImage.PROTOCOL_VERSION, (short) (data.consumeBoolean() ? 0x207 : data.consumeInt(0, 0x20a)));
         image[BzImage.LOADFLAGS] = (byte) data.consumeInt(0, 255);
         b.putInt(BzImage.CODE32_START, data.consumeBoolean() ? 0x100000 : data.consumeInt());
+        // syssize as the kernel's build tool writes it (taken from no input, so the kept inputs keep their meaning).
+        b.putInt(BzImage.SYSSIZE, (payload + BzImage.SYSSIZE_UNIT - 1) / BzImage.SYSSIZE_UNIT);
         byte[] rest = data.consumeBytes(payload);
         System.arraycopy(rest, 0, image, image.length - payload, rest.length);
         return java.util.Arrays.copyOf(image, data.consumeBoolean() ? image.length : data.consumeInt(0, image.length));

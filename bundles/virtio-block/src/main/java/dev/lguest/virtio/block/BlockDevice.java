@@ -43,6 +43,14 @@ import java.util.List;
  * feature bit to tell the guest beforehand. (lguest.c opened the file O_RDWR and
  * would not start at all; a write that failed got IOERR there too.)
  *
+ * When the host fails a request (a write into a file system that is full, an I/O
+ * error of the host's disk), the guest gets VIRTIO_BLK_S_IOERR for it, as lguest.c
+ * gave for a failed writev, and the Launcher runs on; the user is told once, in one
+ * line, why the guest sees I/O errors. What the host did write before it failed stays
+ * written, as it would on a real disk. A disk file deleted while the guest runs is
+ * still ours: the Launcher holds it open, so the guest reads and writes it as before,
+ * and the host frees it when the guest ends (lguest.c kept its descriptor the same way).
+ *
  * Hand-over (the bundle swapped while the guest runs): the open file and the
  * configuration the guest read go to the successor as a {@link BlockState}. Every
  * request is complete when a notification returns, so nothing is in flight.
@@ -84,6 +92,8 @@ final class BlockDevice implements GuestDevice {
     private Virtqueue queue;
     /** The file went to a successor: it is not ours to close. */
     private boolean retired;
+    /** The user has been told that the host fails this disk's requests. */
+    private boolean hostFailureTold;
 
     BlockDevice(Path path, FileChannel file, DeviceHost host, boolean readOnly) throws IOException {
         this(path, file, host, file.size() / SECTOR_BYTES, readOnly);
@@ -189,9 +199,20 @@ final class BlockDevice implements GuestDevice {
             // the guest's request failed, nothing more.
             status = S_IOERR;
             read = 0;
+            hostFailed(request, e);
         }
         request.segment(request.status()).set(ValueLayout.JAVA_BYTE, 0, (byte) status);
         return (int) Math.min(Integer.MAX_VALUE, read + 1);
+    }
+
+    private void hostFailed(BlockRequest request, Exception e) {
+        String why = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+        host.verbose(String.format("request type %#x at sector %s failed on the host: %s", request.type(),
+                Long.toUnsignedString(request.sector()), why));
+        if (!hostFailureTold) {
+            hostFailureTold = true;
+            host.warn("disk " + path + ": " + why + "; the guest gets an I/O error for each request the host fails");
+        }
     }
 
     /** Moves data between the guest's regions and the file at the request's sector. */

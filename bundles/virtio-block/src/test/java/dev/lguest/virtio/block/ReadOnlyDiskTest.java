@@ -3,8 +3,6 @@ package dev.lguest.virtio.block;
 import dev.lguest.testing.devices.TestQueue;
 import dev.lguest.api.launcher.BlockState;
 import dev.lguest.api.launcher.BootException;
-import dev.lguest.api.launcher.DescriptorChain;
-import dev.lguest.api.launcher.DescriptorChain.Buffer;
 import dev.lguest.api.launcher.DeviceHandover;
 import dev.lguest.api.launcher.GuestDevice;
 import dev.lguest.api.launcher.QueuePosition;
@@ -38,13 +36,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class ReadOnlyDiskTest {
     private static final int SECTORS = 4;
-    private static final long HEADER = 0x1000, DATA = 0x2000, STATUS = 0x3000;
+    private static final long DATA = OneSectorRequests.DATA;
 
     @TempDir
     Path dir;
     private final GuestMemory memory = new GuestMemory(Arena.ofAuto().allocate(1 << 20));
     private final TestQueue queue = new TestQueue();
     private final RecordingDeviceHost host = new RecordingDeviceHost();
+    private final OneSectorRequests requests = new OneSectorRequests(memory, queue);
 
     /** Opens as the host would if writing were refused with {@code refusal}. */
     private static VirtioBlock.Opener refusingWrites(IOException refusal) {
@@ -65,18 +64,7 @@ class ReadOnlyDiskTest {
     }
 
     private int request(GuestDevice device, int type, long sector, boolean write) {
-        memory.write32(HEADER, type);
-        memory.write32(HEADER + 4, 0);
-        memory.write64(HEADER + 8, sector);
-        memory.write64(HEADER + 16, 0);
-        memory.write8(STATUS, 0xee);
-        List<Buffer> readable = write ? List.of(new Buffer(HEADER, 24), new Buffer(DATA, 512))
-                : List.of(new Buffer(HEADER, 24));
-        List<Buffer> writable = write ? List.of(new Buffer(STATUS, 1))
-                : List.of(new Buffer(DATA, 512), new Buffer(STATUS, 1));
-        queue.available.add(new DescriptorChain(memory, 0, readable, writable));
-        device.notified(0);
-        return memory.read8(STATUS);
+        return requests.send(device, type, sector, write);
     }
 
     @Test
@@ -95,11 +83,7 @@ class ReadOnlyDiskTest {
         assertEquals(BlockDevice.S_IOERR, request(device, BlockDevice.T_OUT, 2, true));
         assertEquals(BlockDevice.S_IOERR, request(device, BlockDevice.T_OUT | BlockDevice.T_BARRIER, 0, true));
         // A flush has nothing to flush; it succeeds, as it would on a disk nobody wrote.
-        memory.write32(HEADER, BlockDevice.T_FLUSH);
-        queue.available.add(new DescriptorChain(memory, 1, List.of(new Buffer(HEADER, 24)),
-                List.of(new Buffer(STATUS, 1))));
-        device.notified(0);
-        assertEquals(BlockDevice.S_OK, memory.read8(STATUS));
+        assertEquals(BlockDevice.S_OK, requests.flush(device));
         device.close();
 
         byte[] expected = new byte[SECTORS * 512];
