@@ -110,8 +110,9 @@ class RunningGuestTest {
         GuestOutcome end = run(new ScriptedLguest().notifyAt((int) MEM + 0x1000).dies("Power down"), host -> { });
         assertTrue(end.poweredOff());
         assertEquals("", stdout.toString(StandardCharsets.ISO_8859_1));
-        assertEquals(String.format("Notify on address %#x, output to input%n", MEM + 0x1000),
-                stderr.toString(StandardCharsets.ISO_8859_1));
+        String said = stderr.toString(StandardCharsets.ISO_8859_1);
+        assertTrue(said.matches("First guest instruction: \\d+ ms after the process started \\(epoch ms \\d+\\)\\R"
+                + String.format("Notify on address %#x, output to input%n", MEM + 0x1000)), said);
     }
 
     @Test
