@@ -1,6 +1,5 @@
 package dev.lguest.itests;
 
-import dev.lguest.api.cpu.X86CpuFactory;
 import dev.lguest.api.guest.Guest;
 import dev.lguest.api.launcher.GuestLauncher;
 import dev.lguest.api.launcher.GuestOutcome;
@@ -162,7 +161,8 @@ public class LinuxSwapIT {
             assertTrue(why, checksums.stream().allMatch(expected::equals));
             assertEquals(why, "CPU done " + checksums.size(), lastLineStarting(output, "CPU done", why));
 
-            int written = Integer.parseInt(lastLineStarting(output, "WRITER done ", why).substring(12));
+            String writerDone = "WRITER done ";
+            int written = Integer.parseInt(lastLineStarting(output, writerDone, why).substring(writerDone.length()));
             HostTools.Result fsck = HostTools.run(e2fsck, "-f", "-n", disk.toString());
             assertEquals("e2fsck -fn found problems:\n" + fsck.output(), 0, fsck.status());
             String lines = HostTools.run(debugfs, "-R", "cat /lines.txt", disk.toString()).output();
@@ -192,8 +192,8 @@ public class LinuxSwapIT {
             assertSame("the guest runs on the translator" + workload.deathNote(), translator,
                     BundleSwap.awaitCpuFrom(workload.guest, translator));
             workload.awaitProgress("moving to the translator");
-            interpreter.start();
         } finally {
+            interpreter.start();
             translator.uninstall();
         }
         assertSame("the guest is back on the interpreter" + workload.deathNote(), interpreter,
@@ -207,12 +207,12 @@ public class LinuxSwapIT {
             assertSame("the simple MMU provides the page tables", simple,
                     BundleSwap.providerOf(context, ShadowPageTables.class));
             workload.awaitProgress("moving to the simple MMU");
-            shadow.start();
         } finally {
+            shadow.start();
             simple.uninstall();
         }
         workload.awaitProgress("moving back to the shadow page tables");
-        assertSame(interpreter, BundleSwap.providerOf(context, X86CpuFactory.class));
+        assertSame("the build's own MMU is back", shadow, BundleSwap.providerOf(context, ShadowPageTables.class));
     }
 
     /** Every component for its second copy in one stretch, and back in one stretch. */
