@@ -12,6 +12,7 @@
  * guest dies that the Launcher must report.
  */
 #include "early_console.h"
+#include "checksum.h"
 
 /* Guest-physical = guest-virtual here: the Launcher's page tables map RAM 1:1. */
 static struct lguest_data lguest_data __attribute__((aligned(16)));
@@ -24,27 +25,6 @@ static u32 spin_rounds(const char *cmdline)
         while (p && *p >= '0' && *p <= '9')
                 n = n * 10 + (u32)(*p++ - '0');
         return n;
-}
-
-/*
- * A checksum that keeps the CPU busy with ordinary integer work: a linear
- * congruential generator feeding rotates, xors and a small table in memory. The
- * host-side tests compute the same function to check the guest's answer.
- */
-static u32 table[256];
-
-static u32 checksum(u32 rounds)
-{
-        u32 x = 0x12345678, sum = 0;
-        for (u32 i = 0; i < 256; i++)
-                table[i] = i * 0x9e3779b9u;
-        for (u32 i = 0; i < rounds; i++) {
-                x = x * 1103515245u + 12345u;
-                u32 slot = (x >> 16) & 0xff;
-                table[slot] ^= x;
-                sum = ((sum << 5) | (sum >> 27)) ^ table[slot] ^ i;
-        }
-        return sum;
 }
 
 void guest_main(u32 boot_params)

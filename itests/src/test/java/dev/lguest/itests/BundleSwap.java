@@ -1,9 +1,11 @@
 package dev.lguest.itests;
 
+import dev.lguest.api.guest.Guest;
 import dev.lguest.exam.ComponentSwap;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
+import org.osgi.framework.FrameworkUtil;
 
 import java.io.FileInputStream;
 import java.io.IOException;
@@ -13,8 +15,8 @@ import java.time.Duration;
 /**
  * The moves of a swap test: find the bundle providing a service, install and start a
  * second copy of a component bundle from the reactor, and wait for a guest to be
- * busy computing before the first copy is pulled out from under it. Finding the
- * provider is the exam kit's ComponentSwap.providerOf.
+ * busy computing before the first copy is pulled out from under it, and see which
+ * CPU a guest runs on. Finding the provider is the exam kit's ComponentSwap.providerOf.
  */
 final class BundleSwap {
     private BundleSwap() {
@@ -32,6 +34,24 @@ final class BundleSwap {
         }
         copy.start();
         return copy;
+    }
+
+    /**
+     * The bundle whose CPU the guest runs on, once it is {@code expected}'s, or after 10 s
+     * (a CPU factory's unbind moves its guests at their next instruction boundary).
+     */
+    static Bundle awaitCpuFrom(Guest guest, Bundle expected) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        Bundle current = null;
+        while (System.nanoTime() < deadline) {
+            Object maker = guest.cpuMaker;
+            current = maker == null ? null : FrameworkUtil.getBundle(maker.getClass());
+            if (current == expected || guest.isDead()) {
+                break;
+            }
+            Thread.sleep(1);
+        }
+        return current;
     }
 
     /** Waits until the demo guest has said hello and is into its checksum loop. */

@@ -49,21 +49,6 @@ public class CpuSwapIT {
         return new Option[] {DefaultBuild.options()};
     }
 
-    /** The bundle whose CPU the guest runs on, once it is {@code expected}'s or after 10 s. */
-    private static Bundle awaitCpuFrom(Guest guest, Bundle expected) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        Bundle current = null;
-        while (System.nanoTime() < deadline) {
-            Object maker = guest.cpuMaker;
-            current = maker == null ? null : FrameworkUtil.getBundle(maker.getClass());
-            if (current == expected || guest.isDead()) {
-                break;
-            }
-            Thread.sleep(1);
-        }
-        return current;
-    }
-
     @Test
     public void guestSurvivesItsCpuBundleBeingReplaced() throws Exception {
         Bundle original = BundleSwap.providerOf(context, X86CpuFactory.class);
@@ -79,7 +64,7 @@ public class CpuSwapIT {
         // Unbinding the old CPU factory moved the guest off its CPU at an instruction
         // boundary: straight onto the copy's, or parked as a CpuState for the moment
         // the framework binds the copy (SCR may unbind before it binds).
-        Bundle runsOn = awaitCpuFrom(guest, copy);
+        Bundle runsOn = BundleSwap.awaitCpuFrom(guest, copy);
         assertSame("the guest runs on the second copy's CPU"
                 + (guest.isDead() ? " (it ended: " + guest.deadReason() + ")" : ""), copy, runsOn);
 

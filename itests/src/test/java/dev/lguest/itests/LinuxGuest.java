@@ -2,13 +2,16 @@ package dev.lguest.itests;
 
 import dev.lguest.api.launcher.BootSpec;
 import dev.lguest.api.launcher.GuestLauncher;
+import dev.lguest.api.launcher.LauncherDevice;
 import dev.lguest.exam.GuestRun;
 import dev.lguest.exam.Initramfs;
 import org.junit.Assume;
+import org.osgi.framework.BundleContext;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -98,6 +101,17 @@ final class LinuxGuest {
                 .characterDevice("/dev/hvc0", 0600, 229, 0);
         extraFiles.forEach((path, data) -> archive.file(path, 0755, data));
         return archive.file("/init", 0755, init);
+    }
+
+    /** Waits while Declarative Services may still be activating the virtio console and block devices. */
+    static void awaitDevices(BundleContext context) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (context.getServiceReferences(LauncherDevice.class, null).size() < 2) {
+            if (System.nanoTime() - deadline >= 0) {
+                throw new AssertionError("the virtio device services did not appear");
+            }
+            Thread.sleep(50);
+        }
     }
 
     /** Boots the kernel with this initramfs, a disk (or null) and kernel arguments; the initramfs file is the caller's. */

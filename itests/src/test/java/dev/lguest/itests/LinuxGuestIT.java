@@ -2,7 +2,6 @@ package dev.lguest.itests;
 
 import dev.lguest.api.launcher.GuestLauncher;
 import dev.lguest.api.launcher.GuestOutcome;
-import dev.lguest.api.launcher.LauncherDevice;
 import dev.lguest.exam.GuestRun;
 import org.junit.Assume;
 import org.junit.Before;
@@ -16,17 +15,13 @@ import org.ops4j.pax.exam.spi.reactors.PerClass;
 import org.osgi.framework.BundleContext;
 
 import javax.inject.Inject;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
@@ -65,7 +60,7 @@ public class LinuxGuestIT {
     @Before
     public void needsAKernel() throws Exception {
         LinuxGuest.assumeKernel();
-        awaitDevices();
+        LinuxGuest.awaitDevices(context);
     }
 
     // ---- the shared smoke script ----
@@ -428,67 +423,5 @@ public class LinuxGuestIT {
 
     private static String seq(int n) {
         return IntStream.rangeClosed(1, n).mapToObj(i -> i + "\n").collect(Collectors.joining());
-    }
-
-    /** Declarative Services may still be activating the virtio devices. */
-    private void awaitDevices() throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (context.getServiceReferences(LauncherDevice.class, null).size() < 2) {
-            if (System.nanoTime() - deadline >= 0) {
-                throw new AssertionError("the virtio device services did not appear");
-            }
-            Thread.sleep(50);
-        }
-    }
-
-    /** e2fsprogs on the host; a test that needs one that is missing is skipped with a line. */
-    static final class HostTools {
-        record Result(int status, String output) {
-        }
-
-        private HostTools() {
-        }
-
-        static String find(String tool) {
-            List<String> dirs = new ArrayList<>(Arrays.asList(System.getenv().getOrDefault("PATH", "").split(":")));
-            dirs.addAll(List.of("/sbin", "/usr/sbin"));
-            Optional<Path> found = dirs.stream().filter(d -> !d.isEmpty()).map(d -> Path.of(d, tool))
-                    .filter(Files::isExecutable).findFirst();
-            Assume.assumeTrue("no " + tool + " on this machine (e2fsprogs): skipping the ext2 tests", found.isPresent());
-            return found.get().toString();
-        }
-
-        static Result run(String... command) throws IOException, InterruptedException {
-            Process process = new ProcessBuilder(command).redirectErrorStream(false).start();
-            process.getOutputStream().close();
-            var stderr = new java.io.ByteArrayOutputStream();
-            Thread drain = new Thread(() -> {
-                try {
-                    process.getErrorStream().transferTo(stderr);
-                } catch (IOException e) {
-                    // the process is gone; what it said so far is kept
-                }
-            });
-            drain.start();
-            String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
-            if (!process.waitFor(60, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                throw new AssertionError(String.join(" ", command) + " did not finish");
-            }
-            drain.join();
-            if (command[0].endsWith("debugfs") || process.exitValue() == 0) {
-                return new Result(process.exitValue(), out);
-            }
-            return new Result(process.exitValue(), out + stderr.toString(StandardCharsets.ISO_8859_1));
-        }
-
-        static String md5(byte[] data) throws Exception {
-            byte[] digest = java.security.MessageDigest.getInstance("MD5").digest(data);
-            StringBuilder hex = new StringBuilder();
-            for (byte b : digest) {
-                hex.append(String.format("%02x", b));
-            }
-            return hex.toString();
-        }
     }
 }

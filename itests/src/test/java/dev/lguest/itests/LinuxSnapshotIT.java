@@ -2,7 +2,6 @@ package dev.lguest.itests;
 
 import dev.lguest.api.launcher.BootSpec;
 import dev.lguest.api.launcher.GuestLauncher;
-import dev.lguest.api.launcher.LauncherDevice;
 import dev.lguest.exam.GuestRun;
 import org.junit.Assume;
 import org.junit.Test;
@@ -25,7 +24,6 @@ import java.util.regex.Pattern;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
-import static org.junit.Assert.fail;
 
 /**
  * The real Linux 2.6.24 guest saved in the middle of a shell workload, here, and
@@ -65,7 +63,7 @@ public class LinuxSnapshotIT {
         Path initrd = dir.resolve("initramfs-smoke.cpio.gz");
         Assume.assumeTrue("no Linux guest in " + dir.toAbsolutePath() + " (set lguest.linux): skipped",
                 Files.isRegularFile(vmlinux) && Files.isRegularFile(initrd));
-        awaitDevices();
+        LinuxGuest.awaitDevices(context);
         Path file = Files.createTempFile("linux", ".snap");
         try {
             double uptimeBefore;
@@ -95,16 +93,6 @@ public class LinuxSnapshotIT {
             }
         } finally {
             Files.deleteIfExists(file);
-        }
-    }
-
-    private void awaitDevices() throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (context.getServiceReferences(LauncherDevice.class, null).size() < 2) {
-            if (System.nanoTime() > deadline) {
-                fail("the virtio device services did not appear");
-            }
-            Thread.sleep(50);
         }
     }
 }

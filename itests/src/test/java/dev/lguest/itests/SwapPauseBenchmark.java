@@ -42,11 +42,17 @@ import java.util.Locale;
  * machine most of that noise is the guest's thread waiting for a CPU, the table also
  * gives the noise in each window ({@link HostNoise}: that wait, the hypervisor's steal,
  * the collector's pauses) and the part of each pause the noise cannot explain.
+ *
+ * With lguest.swap.guest=linux the guest is the real Linux 2.6.24 guest instead, its only
+ * process the same kind of probe (LinuxPauseProbe, guest/programs/clockprobe.c), whose
+ * clock is put onto the host's before its gaps are matched with the windows.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
 public class SwapPauseBenchmark {
     private static final int SWAPS = Integer.getInteger("lguest.swap.count", 50);
+    /** lguest.swap.guest=linux: the real Linux guest running its probe (LinuxPauseProbe) instead of the test kernel. */
+    private static final boolean LINUX = "linux".equals(System.getProperty("lguest.swap.guest"));
     /** Gaps shorter than this are not reported: a pause under it shows as "<1". */
     static final long THRESHOLD_MICROS = 1_000;
     private static final long SETTLE_MILLIS = 20;
@@ -141,12 +147,18 @@ public class SwapPauseBenchmark {
         List<Timed> swapWindows = new ArrayList<>();
         List<Timed> quietWindows = new ArrayList<>();
         String console;
+        long guestClockOffset = 0;
         try (SwapKit.Alternation copies = new SwapKit.Alternation(context, c.bundle());
-             SwapKit.Run run = SwapKit.boot(launcher, PauseProbe.arguments(THRESHOLD_MICROS))) {
+             SwapKit.Run run = LINUX ? LinuxPauseProbe.boot(launcher, THRESHOLD_MICROS)
+                     : SwapKit.boot(launcher, PauseProbe.arguments(THRESHOLD_MICROS))) {
             Guest guest = run.awaitGuest();
-            run.awaitOutput("# pauseprobe ready", Duration.ofSeconds(60));
+            run.awaitOutput(LINUX ? "# clockprobe ready" : "# pauseprobe ready", Duration.ofSeconds(LINUX ? 180 : 60));
             HostNoise host = HostNoise.forThread(guest.owner);
-            Thread.sleep(WARM_UP_MILLIS);
+            if (LINUX) {
+                guestClockOffset = LinuxPauseProbe.offset(run, 2 * WARM_UP_MILLIS);
+            } else {
+                Thread.sleep(WARM_UP_MILLIS);
+            }
             for (int i = 0; i < SWAPS; i++) {
                 HostNoise.Reading before = host.read();
                 long start = PauseProbe.now();
@@ -172,7 +184,7 @@ public class SwapPauseBenchmark {
             }
             console = run.output();
         }
-        List<PauseProbe.Gap> gaps = PauseProbe.gaps(console);
+        List<PauseProbe.Gap> gaps = LinuxPauseProbe.onHostClock(PauseProbe.gaps(console), guestClockOffset);
         List<Swap> swaps = new ArrayList<>();
         for (int i = 0; i < swapWindows.size(); i++) {
             Timed s = swapWindows.get(i);
@@ -190,7 +202,8 @@ public class SwapPauseBenchmark {
     private static String table(List<Row> rows) {
         StringBuilder b = new StringBuilder();
         b.append(String.format(Locale.ROOT, "%nGuest pause per swap (ms), two alternating copies of each component's"
-                + " bundle; load average %s on %d cores%n", loadAverage(), Runtime.getRuntime().availableProcessors()));
+                + " bundle, under %s; load average %s on %d cores%n", LINUX ? "the Linux 2.6.24 guest" : "the test kernel",
+                loadAverage(), Runtime.getRuntime().availableProcessors()));
         b.append(String.format(Locale.ROOT, "%-19s %5s %6s %6s %6s  %8s %8s  %6s %8s %9s  %7s  %8s %8s%n",
                 "component", "swaps", "median", "p99", "max", "base med", "base p99", "beyond", "base bey",
                 "noise p99", "blocked", "call med", "call p99"));
@@ -209,7 +222,9 @@ public class SwapPauseBenchmark {
         b.append(String.format(Locale.ROOT,
                 "pause: the longest time the guest stood still during a swap, as the guest itself measured it%n"
                 + "  (test kernel mode=pauseprobe: a pure CPU guest, no disk, reading the host's wall clock after a%n"
-                + "  hypercall every few microseconds; gaps under %.0f ms are not reported and show as <%.0f). A swap's%n"
+                + "  hypercall every few microseconds; gaps under %.0f ms are not reported and show as <%.0f). Under%n"
+                + "  Linux: guest/programs/clockprobe, Linux's only process, reading clock_gettime after a page fault%n"
+                + "  (an exit to the host, which writes the clock), on the host's clock by LinuxPauseProbe. A swap's%n"
                 + "  window runs from start() of the new copy to %d ms after stop() of the old returned.%n"
                 + "base: the same over an equally long window without a swap, %d ms later (host noise).%n"
                 + "noise: in the window, the guest thread's wait for a CPU (schedstat) + time the hypervisor%n"

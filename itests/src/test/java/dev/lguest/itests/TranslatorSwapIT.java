@@ -46,21 +46,6 @@ public class TranslatorSwapIT {
         return new Option[] {DefaultBuild.options()};
     }
 
-    /** The bundle whose CPU the guest runs on, once it is {@code expected}'s or after 10 s. */
-    private static Bundle awaitCpuFrom(Guest guest, Bundle expected) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        Bundle current = null;
-        while (System.nanoTime() < deadline) {
-            Object maker = guest.cpuMaker;
-            current = maker == null ? null : FrameworkUtil.getBundle(maker.getClass());
-            if (current == expected || guest.isDead()) {
-                break;
-            }
-            Thread.sleep(1);
-        }
-        return current;
-    }
-
     @Test
     public void guestMovesToTheTranslatorAndBack() throws Exception {
         Bundle interpreter = BundleSwap.providerOf(context, X86CpuFactory.class);
@@ -73,7 +58,7 @@ public class TranslatorSwapIT {
         Bundle translator = BundleSwap.startSecondCopy(context, "lguest-x86-jit");
         interpreter.uninstall();
         assertSame("the guest runs on the translator" + (guest.isDead() ? " (it ended: " + guest.deadReason() + ")" : ""),
-                translator, awaitCpuFrom(guest, translator));
+                translator, BundleSwap.awaitCpuFrom(guest, translator));
         long onTranslator = guest.statistics.instructions();
         Thread.sleep(500);
         assertTrue("the guest computes on the translator", guest.statistics.instructions() > onTranslator);
@@ -81,7 +66,7 @@ public class TranslatorSwapIT {
         Bundle interpreterAgain = BundleSwap.startSecondCopy(context, "lguest-x86-cpu");
         translator.uninstall();
         assertSame("the guest is back on the interpreter" + (guest.isDead() ? " (it ended: " + guest.deadReason() + ")" : ""),
-                interpreterAgain, awaitCpuFrom(guest, interpreterAgain));
+                interpreterAgain, BundleSwap.awaitCpuFrom(guest, interpreterAgain));
 
         GuestOutcome outcome = run.awaitEnd(Duration.ofMinutes(15));
         assertTrue(outcome.reason(), outcome.poweredOff());
