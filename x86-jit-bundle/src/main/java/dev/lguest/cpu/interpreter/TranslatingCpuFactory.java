@@ -4,7 +4,11 @@
 // lguest.jit.threshold (0: every block is compiled the first time it runs, which is how
 // the tests run every vector and program on compiled code); lguest.jit.lockstep=true
 // gives every CPU a reference interpreter to agree with after every block (Lockstep),
-// a test mode for machines whose page tables and code are all in guest RAM.
+// a test mode. lguest.jit.background=true compiles on a background thread while the
+// guest interprets (BackgroundCompiler; never with threshold 0, where a block must be
+// compiled the first time it runs); lguest.jit.maxTranslations caps the translations a
+// CPU keeps (Translations). lguest.jit.report=true prints each CPU's translation figures
+// and the JVM's metaspace when the JVM ends (JitReport).
 package dev.lguest.cpu.interpreter;
 
 import dev.lguest.api.cpu.X86Cpu;
@@ -16,6 +20,8 @@ import org.osgi.service.component.annotations.Component;
 public final class TranslatingCpuFactory implements X86CpuFactory {
     /** Runs of a block before it is compiled, unless lguest.jit.threshold says otherwise. */
     static final int DEFAULT_THRESHOLD = 32;
+    /** Whether blocks are compiled off the guest's thread unless lguest.jit.background says otherwise. */
+    static final boolean DEFAULT_BACKGROUND = false;
 
     private final int threshold;
 
@@ -30,7 +36,13 @@ public final class TranslatingCpuFactory implements X86CpuFactory {
 
     @Override
     public X86Cpu create(PhysicalMemory bus) {
-        TranslatingCpu cpu = new TranslatingCpu(bus, threshold, Boolean.getBoolean("lguest.jit.strict"));
+        boolean background = threshold > 0
+                && Boolean.parseBoolean(System.getProperty("lguest.jit.background", String.valueOf(DEFAULT_BACKGROUND)));
+        TranslatingCpu cpu = new TranslatingCpu(bus, threshold, Boolean.getBoolean("lguest.jit.strict"), background,
+                Integer.getInteger("lguest.jit.maxTranslations", Translations.DEFAULT_CAP));
+        if (Boolean.getBoolean("lguest.jit.report")) {
+            JitReport.watch(cpu);
+        }
         if (Boolean.getBoolean("lguest.jit.lockstep")) {
             cpu.lockstep = new Lockstep(bus);
         }
