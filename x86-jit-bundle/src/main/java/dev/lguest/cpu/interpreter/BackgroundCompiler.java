@@ -10,13 +10,16 @@
 // written, remapped) is simply never run again, whether compiled or not. The queue is
 // bounded: a block that finds it full goes back to counting runs and is queued again
 // later. The thread has a low priority: on a machine with few cores the guest's own
-// thread and HotSpot's compilers come first.
+// thread and HotSpot's compilers come first. It ends after a few idle seconds and is
+// started again by the next hot block, so an uninstalled translator bundle leaves no
+// thread behind holding its class loader.
 package dev.lguest.cpu.interpreter;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
 
 final class BackgroundCompiler {
     /** Set in a Block while it waits in the queue or is being translated. */
@@ -39,26 +42,27 @@ final class BackgroundCompiler {
     }
 
     private static final BlockingQueue<Job> QUEUE = new ArrayBlockingQueue<>(QUEUE_LENGTH);
-    private static volatile Thread worker;
+    /** How long the thread waits for work before it ends. */
+    private static final long IDLE_MILLIS = 3000;
+    /** The running thread, or null; read and written under the class's lock. */
+    private static Thread worker;
 
     private BackgroundCompiler() {
     }
 
     /** Queues a hot block; false if the queue is full (the block stays as it was). */
     static boolean submit(Block block, Translations owner) {
-        startWorker();
         TRANSLATION.setRelease(block, QUEUED);
-        if (QUEUE.offer(new Job(block, owner))) {
-            return true;
+        if (!QUEUE.offer(new Job(block, owner))) {
+            TRANSLATION.setRelease(block, null);
+            return false;
         }
-        TRANSLATION.setRelease(block, null);
-        return false;
+        startWorker();
+        return true;
     }
 
+    /** After a job was queued: a thread that is ending checks the queue under the same lock. */
     private static void startWorker() {
-        if (worker != null) {
-            return;
-        }
         synchronized (BackgroundCompiler.class) {
             if (worker == null) {
                 Thread thread = new Thread(BackgroundCompiler::work, "lguest-jit-compiler");
@@ -75,9 +79,18 @@ final class BackgroundCompiler {
         while (true) {
             Job job;
             try {
-                job = QUEUE.take();
+                job = QUEUE.poll(IDLE_MILLIS, TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
-                continue; // a daemon: it ends with the JVM
+                job = null;
+            }
+            if (job == null) {
+                synchronized (BackgroundCompiler.class) {
+                    if (QUEUE.isEmpty()) {
+                        worker = null;
+                        return;
+                    }
+                }
+                continue;
             }
             Object result;
             try {
