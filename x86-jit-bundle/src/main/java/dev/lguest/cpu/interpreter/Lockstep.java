@@ -12,7 +12,9 @@
 // code live in guest RAM, as the test machines' do.
 //
 // A difference stops the translator as a shutdown counted in internalErrors, and
-// mismatch() says where and what differed.
+// mismatch() says where and what differed; it is also printed on standard error, and
+// when the JVM ends a summary line says how many comparisons were made in all, so a
+// whole guest run under lockstep (a real Linux boot) reports that it ran clean.
 package dev.lguest.cpu.interpreter;
 
 import dev.lguest.api.cpu.CpuExit;
@@ -21,6 +23,7 @@ import dev.lguest.api.cpu.ExitReason;
 import dev.lguest.api.memory.PhysicalMemory;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.AtomicLong;
 
 final class Lockstep {
     private final MemorySegment ram;
@@ -34,12 +37,23 @@ final class Lockstep {
     private String mismatch;
     /** How many times the two states were compared. */
     long comparisons;
+    /** Over every lockstep CPU of this JVM: comparisons, runs and differences (the summary line). */
+    private static final AtomicLong ALL_COMPARISONS = new AtomicLong(), ALL_RUNS = new AtomicLong(),
+            ALL_DIFFERENCES = new AtomicLong();
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> System.err.printf(
+                "lockstep: %,d block ends and %,d run ends compared with the interpreter, %d differences%n",
+                ALL_COMPARISONS.get(), ALL_RUNS.get(), ALL_DIFFERENCES.get())));
+    }
 
     Lockstep(PhysicalMemory bus) {
         ram = bus.ram();
         // Freed with the CPU that holds it (any thread may run it).
         referenceRam = Arena.ofAuto().allocate(ram.byteSize(), PhysicalMemory.PAGE_SIZE);
-        referenceBus = new PhysicalMemory(referenceRam);
+        // The same host-private pages (a real host's shadow page tables, GDT and IDT): the
+        // reference walks what the translator walks, over its own copy of guest RAM.
+        referenceBus = bus.withRam(referenceRam);
         reference = new InterpreterCpu(referenceBus);
     }
 
@@ -69,6 +83,16 @@ final class Lockstep {
 
     /** At the end of run(): the last instructions, the exit, and all of RAM. Returns false on a difference. */
     boolean finishRun(TranslatingCpu cpu, CpuExit exit) {
+        boolean clean = finishRunComparing(cpu, exit);
+        ALL_RUNS.incrementAndGet();
+        if (!clean) {
+            ALL_DIFFERENCES.incrementAndGet();
+            System.err.println("lockstep: the translator and the interpreter differ " + mismatch);
+        }
+        return clean;
+    }
+
+    private boolean finishRunComparing(TranslatingCpu cpu, CpuExit exit) {
         if (mismatch != null) {
             return false;
         }
@@ -105,6 +129,7 @@ final class Lockstep {
 
     private void compare(TranslatingCpu cpu, String where) {
         comparisons++;
+        ALL_COMPARISONS.incrementAndGet();
         CpuState translated = stateOf(cpu);
         CpuState interpreted = stateOf(reference);
         if (!translated.equals(interpreted)) {

@@ -16,6 +16,10 @@
 //  - A fault in compiled code commits the registers, flags, EIP and retired count of
 //    the faulting instruction's boundary before the CpuFault leaves, as the
 //    interpreter's runBlock does, and the run loop delivers it the same way.
+//  - Translation off the guest's thread (BackgroundCompiler, when asked for): the
+//    guest interprets the block until its compiled form is published; either form
+//    leaves the same state.
+//  - A bounded code cache (Translations): past a cap every translation is dropped.
 //  - Lockstep (a test mode): a reference interpreter on its own copy of RAM runs the
 //    same instructions after every block and the whole CpuState is compared (Lockstep).
 package dev.lguest.cpu.interpreter;
@@ -32,16 +36,26 @@ class TranslatingCpu extends InterpreterCpu {
     private final int threshold;
     /** A translation failure stops the CPU as an internal error (tests) instead of being skipped. */
     private final boolean strict;
-    private final BlockTranslator translator = new BlockTranslator();
-    /** Blocks compiled, and translations that failed (a translator bug: the block stays interpreted). */
+    /** Compile on the background thread (BackgroundCompiler) instead of the guest's. */
+    private final boolean background;
+    private BlockTranslator translator;
+    /** The blocks holding translations, with the cap on them. */
+    final Translations translations;
+    /** Blocks compiled on this thread, and translations that failed (a translator bug: the block stays interpreted). */
     long blocksCompiled, translationFailures;
     /** The reference a lockstep run compares against after every block, or null. */
     Lockstep lockstep;
 
     TranslatingCpu(PhysicalMemory bus, int threshold, boolean strict) {
+        this(bus, threshold, strict, false, Translations.DEFAULT_CAP);
+    }
+
+    TranslatingCpu(PhysicalMemory bus, int threshold, boolean strict, boolean background, int maxTranslations) {
         super(bus);
         this.threshold = threshold;
         this.strict = strict;
+        this.background = background;
+        this.translations = new Translations(maxTranslations);
     }
 
     @Override
@@ -67,6 +81,7 @@ class TranslatingCpu extends InterpreterCpu {
      */
     @Override
     void runBlock(Block block, long budget) {
+        translations.enforceCap();
         long start = retired;
         while (true) {
             long left = budget - (retired - start);
@@ -100,16 +115,26 @@ class TranslatingCpu extends InterpreterCpu {
 
     /** The block's compiled form, compiling it when it has become hot; null while it is not. */
     private CompiledBlock compiledFor(Block block) {
-        Object translation = block.translation;
+        Object translation = BackgroundCompiler.TRANSLATION.getAcquire(block);
         if (translation instanceof CompiledBlock compiled) {
             return compiled;
         }
         if (translation != null || block.runs++ < threshold) {
             return null;
         }
+        if (background) {
+            if (!BackgroundCompiler.submit(block, translations)) {
+                block.runs = 0;
+            }
+            return null;
+        }
         try {
+            if (translator == null) {
+                translator = new BlockTranslator();
+            }
             CompiledBlock compiled = translator.translate(block);
             block.translation = compiled;
+            translations.added(block);
             blocksCompiled++;
             return compiled;
         } catch (RuntimeException | LinkageError e) {

@@ -66,31 +66,77 @@ class TranslatorTest {
         }
     }
 
+    /**
+     * Compiled on the background thread, and with a cap so small that the translations
+     * are flushed again and again: the same state as the interpreter's, every time.
+     * The guest's thread compiles nothing itself in the first case; the loop runs until
+     * the background thread's code has run (a compiled block's retired instructions are
+     * not seen from outside, so it is run again until a translation was made and used).
+     */
+    @Test
+    void backgroundCompilationAndAFlushedCodeCacheAgreeWithTheInterpreter() {
+        CpuState reference = runLoop(new InterpreterCpuFactory());
+        for (int attempt = 0; attempt < 200; attempt++) {
+            try (TestMachine m = new TestMachine()) {
+                TranslatingCpu cpu = new TranslatingCpu(m.bus, 2, true, true, 64);
+                CpuState translated = runLoop(cpu, m);
+                assertEquals(Arrays.toString(reference.gpr), Arrays.toString(translated.gpr));
+                assertEquals(reference.eflags, translated.eflags);
+                assertEquals(reference.tsc, translated.tsc, "instructions retired");
+                assertEquals(0, cpu.blocksCompiled, "nothing compiled on the guest's thread");
+                if (cpu.translations.made > 0) {
+                    return;
+                }
+            }
+        }
+        throw new AssertionError("the background thread never compiled a block");
+    }
+
+    @Test
+    void pastTheCapEveryTranslationIsDropped() {
+        CpuState reference = runLoop(new InterpreterCpuFactory());
+        try (TestMachine m = new TestMachine()) {
+            TranslatingCpu cpu = new TranslatingCpu(m.bus, 0, true, false, 1);
+            CpuState translated = runLoop(cpu, m);
+            assertEquals(Arrays.toString(reference.gpr), Arrays.toString(translated.gpr));
+            assertEquals(reference.tsc, translated.tsc, "instructions retired");
+            assertTrue(cpu.translations.flushes > 0, "flushes");
+            assertTrue(cpu.blocksCompiled > cpu.translations.tracked(), "blocks compiled again after a flush");
+        }
+    }
+
     private static CpuState runLoop(dev.lguest.api.cpu.X86CpuFactory factory) {
         try (TestMachine m = new TestMachine()) {
             InterpreterCpu cpu = (InterpreterCpu) factory.create(m.bus);
-            cpu.loadState(m.cpu.saveState());
-            for (int i = 0; i < 1200; i++) {
-                m.write32(DATA + i * 4, i * 0x9e3779b9);
-            }
-            m.load(CODE, LOOP);
-            cpu.setEip(CODE);
-            CpuExit exit = cpu.run(1_000_000);
-            assertEquals(ExitReason.VECTOR, exit.reason());
-            assertEquals(0, cpu.internalErrors);
+            CpuState s = runLoop(cpu, m);
             if (cpu instanceof TranslatingCpu t) {
                 assertTrue(t.blocksCompiled > 0, "blocks compiled");
-                assertEquals(0, t.translationFailures);
             }
-            CpuState s = cpu.saveState();
-            // The data the loop wrote takes part in the comparison through a checksum in EBP.
-            int sum = 0;
-            for (int i = 0; i < 1200; i++) {
-                sum = sum * 31 + m.read32(DATA + i * 4);
-            }
-            s.gpr[X86.EBP] = sum;
             return s;
         }
+    }
+
+    private static CpuState runLoop(InterpreterCpu cpu, TestMachine m) {
+        cpu.loadState(m.cpu.saveState());
+        for (int i = 0; i < 1200; i++) {
+            m.write32(DATA + i * 4, i * 0x9e3779b9);
+        }
+        m.load(CODE, LOOP);
+        cpu.setEip(CODE);
+        CpuExit exit = cpu.run(1_000_000);
+        assertEquals(ExitReason.VECTOR, exit.reason());
+        assertEquals(0, cpu.internalErrors);
+        if (cpu instanceof TranslatingCpu t) {
+            assertEquals(0, t.translationFailures);
+        }
+        CpuState s = cpu.saveState();
+        // The data the loop wrote takes part in the comparison through a checksum in EBP.
+        int sum = 0;
+        for (int i = 0; i < 1200; i++) {
+            sum = sum * 31 + m.read32(DATA + i * 4);
+        }
+        s.gpr[X86.EBP] = sum;
+        return s;
     }
 
     @Test

@@ -31,14 +31,35 @@ public final class PhysicalMemory implements AutoCloseable {
 
     private final MemorySegment ram;
     private final int ramPages;
-    private final Arena arena = Arena.ofShared();
-    private final List<MemorySegment> hostPages = new ArrayList<>();
-    private final BitSet freeHostPages = new BitSet();
+    private final Arena arena;
+    private final List<MemorySegment> hostPages;
+    private final BitSet freeHostPages;
+    /** False for a view made by withRam: the host pages belong to the bus it was made from. */
+    private final boolean ownsHostPages;
 
     /** @param ram guest RAM, mapped at physical 0 */
     public PhysicalMemory(MemorySegment ram) {
+        this(ram, Arena.ofShared(), new ArrayList<>(), new BitSet(), true);
+    }
+
+    private PhysicalMemory(MemorySegment ram, Arena arena, List<MemorySegment> hostPages, BitSet freeHostPages,
+            boolean ownsHostPages) {
         this.ram = ram;
         this.ramPages = (int) Math.min(ram.byteSize() >>> PAGE_SHIFT, HOST_BASE_PFN);
+        this.arena = arena;
+        this.hostPages = hostPages;
+        this.freeHostPages = freeHostPages;
+        this.ownsHostPages = ownsHostPages;
+    }
+
+    /**
+     * A bus with other RAM at physical 0 and this bus's own host-private pages (the same
+     * pages, not copies): what a second CPU needs to walk the same shadow page tables
+     * over a copy of the guest's RAM (the translator's lockstep test mode). Closing the
+     * view leaves the host pages to this bus.
+     */
+    public PhysicalMemory withRam(MemorySegment otherRam) {
+        return new PhysicalMemory(otherRam, arena, hostPages, freeHostPages, false);
     }
 
     /** The 4 KiB page at a physical frame number, or null if nothing is there. */
@@ -109,6 +130,8 @@ public final class PhysicalMemory implements AutoCloseable {
 
     @Override
     public void close() {
-        arena.close();
+        if (ownsHostPages) {
+            arena.close();
+        }
     }
 }
