@@ -161,26 +161,15 @@ public final class GuestHypercalls implements HypercallHandler {
     }
 
     void setTrapDelivery(TrapDelivery service) {
-        replace(trapDelivery, service);
+        trapDelivery.set(service);
     }
 
     void setSegmentManager(SegmentManager service) {
-        replace(segmentManager, service);
+        segmentManager.set(service);
     }
 
     void setShadowPageTables(ShadowPageTables service) {
-        replace(shadowPageTables, service);
-    }
-
-    /** Tests: {@code service} in place of whatever the slot has (null: nothing). */
-    private static <T> void replace(ServiceSlot<T> slot, T service) {
-        T old = slot.get();
-        if (service != null) {
-            slot.bind(service);
-        }
-        if (old != null && old != service) {
-            slot.unbind(old);
-        }
+        shadowPageTables.set(service);
     }
 
     // The services, each as it is bound right now. A missing one cannot do the guest's

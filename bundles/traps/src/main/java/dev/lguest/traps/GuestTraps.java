@@ -114,22 +114,11 @@ public final class GuestTraps implements TrapDelivery {
     long swapWaitNanos = java.util.concurrent.TimeUnit.SECONDS.toNanos(SwapGap.WAIT_SECONDS);
 
     void setSegmentManager(SegmentManager service) {
-        replace(segmentManager, service);
+        segmentManager.set(service);
     }
 
     void setPageTables(ShadowPageTables service) {
-        replace(pageTables, service);
-    }
-
-    /** Tests: {@code service} in place of whatever the slot has (null: nothing). */
-    private static <T> void replace(ServiceSlot<T> slot, T service) {
-        T old = slot.get();
-        if (service != null) {
-            slot.bind(service);
-        }
-        if (old != null && old != service) {
-            slot.unbind(old);
-        }
+        pageTables.set(service);
     }
 
     // ---- the IDT entry format: handler split in two halves, type and present bits ----

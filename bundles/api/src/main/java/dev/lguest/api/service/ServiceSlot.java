@@ -110,6 +110,27 @@ public final class ServiceSlot<T> {
     }
 
     /**
+     * Binds {@code service} in place of everything bound (null: nothing), for a holder
+     * given its collaborators by hand rather than by the framework (tests). As with
+     * {@link #unbind}, a retired slot keeps what it has.
+     */
+    public void set(T service) {
+        lock.lock();
+        try {
+            if (!retired) {
+                bound.clear();
+                current = null;
+            }
+            if (service != null) {
+                bind(service);
+            }
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
      * Unbinds {@code service}; the best of those still bound (if any) is used from
      * now on. A retired slot keeps it.
      */
