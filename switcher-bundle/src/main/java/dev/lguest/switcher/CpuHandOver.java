@@ -4,6 +4,7 @@ import dev.lguest.api.cpu.CpuState;
 import dev.lguest.api.cpu.X86Cpu;
 import dev.lguest.api.cpu.X86CpuFactory;
 import dev.lguest.api.guest.Guest;
+import dev.lguest.api.service.SwapGap;
 import dev.lguest.api.switcher.ParkedCpus;
 import dev.lguest.api.switcher.Switcher;
 
@@ -126,10 +127,19 @@ final class CpuHandOver {
      */
     private void migrate(Guest guest, GuestSlot slot, X86CpuFactory leaving, long seconds) {
         try {
-            if (slot.cpuLock.tryLock(seconds, TimeUnit.SECONDS)) {
+            if (stopTurns(guest, slot, TimeUnit.SECONDS.toNanos(seconds))) {
                 try {
                     if (guest.cpuMaker == leaving) {
-                        moveToFactory(guest, slot, collaborators.cpus.get());
+                        X86CpuFactory bound = collaborators.cpus.get();
+                        if (bound == leaving) {
+                            // A retired switcher keeps what was bound when it retired, and
+                            // the guest is its successor's now: its registers go where
+                            // the successor looks, and it gives the guest a CPU.
+                            moveToFactory(guest, slot, null);
+                            leaveParkedRegisters(guest, slot);
+                        } else {
+                            moveToFactory(guest, slot, bound);
+                        }
                     }
                 } finally {
                     slot.cpuLock.unlock();
@@ -140,6 +150,26 @@ final class CpuHandOver {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * Takes the guest's CPU lock, waiting for the turn that holds it to end. A turn
+     * that waits out another component's gap holds the lock all the while (it took
+     * the guest's CPU before, and goes on with it): it is not stuck, and its wait ends
+     * by itself (the replacement comes, or the guest dies for the missing component,
+     * with that reason), so the patience starts again while it waits. Only a turn
+     * held anywhere else for {@code nanos} fails the swap.
+     */
+    static boolean stopTurns(Guest guest, GuestSlot slot, long nanos) throws InterruptedException {
+        long deadline = System.nanoTime() + nanos;
+        while (!slot.cpuLock.tryLock(1, TimeUnit.MILLISECONDS)) {
+            if (SwapGap.isWaiting(guest.owner)) {
+                deadline = System.nanoTime() + nanos;
+            } else if (System.nanoTime() - deadline > 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

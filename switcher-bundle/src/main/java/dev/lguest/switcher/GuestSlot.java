@@ -2,20 +2,25 @@ package dev.lguest.switcher;
 
 import dev.lguest.api.cpu.CpuState;
 import dev.lguest.api.cpu.X86Cpu;
+import dev.lguest.api.guest.Guest;
 
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * What the switcher keeps for one guest, beside what the Guest itself holds: the
- * switcher pages (GDT, IDT, TSS the CPU walks), the lock a turn of the run loop holds
- * around the guest's CPU, the registers of a guest parked with no CPU, and what was
+ * switcher pages (GDT, IDT, TSS the CPU walks), the guest's CPU lock a turn of the
+ * run loop holds, the registers of a guest parked with no CPU, and what was
  * last loaded into CR3. In lguest these live in struct lg_cpu and the per-CPU
  * switcher pages; here they belong to one switcher and do not survive its
  * replacement (a successor adopts the guest with pages of its own).
  */
 final class GuestSlot {
-    /** Held for a whole turn of the run loop; a CPU swap happens only between turns. */
-    final ReentrantLock cpuLock = new ReentrantLock();
+    /**
+     * The guest's CPU lock (Guest.cpuLock), held for a whole turn of the run loop; a
+     * CPU swap happens only between turns. The guest's own, so that a switcher being
+     * replaced and its successor, each with a slot for the guest, exclude each other.
+     */
+    final ReentrantLock cpuLock;
     /** The configuration this guest runs with (the switcher's when it took the guest on). */
     final SwitcherSettingsValue settings;
     /** When IRQ 0 was last raised (System.nanoTime()), for the minimum timer period. */
@@ -30,7 +35,8 @@ final class GuestSlot {
     /** Whether #DB and #BP go to the host for a debugger now (see RunLoop.runCpu). */
     boolean debugRouted;
 
-    GuestSlot(SwitcherSettingsValue settings) {
+    GuestSlot(Guest guest, SwitcherSettingsValue settings) {
+        this.cpuLock = guest.cpuLock();
         this.settings = settings;
     }
 }

@@ -138,24 +138,48 @@ public final class SwitcherComponent implements Switcher {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        // A successor points the MMU at pages of its own when it adopts a guest, before
-        // that guest runs again, so ours can go even if it has not happened yet.
-        for (Map.Entry<Guest, GuestSlot> e : guests.entrySet()) {
-            GuestSlot slot = e.getValue();
-            if (slot.pages != null) {
-                slot.pages.free(e.getKey().bus);
-            }
-            slot.loadedInto = null;
-        }
-        guests.clear();
+        freePagesOnceIdle();
         clock.close();
     }
 
-    // ---- references ----
+    /**
+     * A retired switcher's pages go once no turn of its own is in flight: the last run
+     * to leave frees them if the deactivation could not wait that long (a turn waiting
+     * out a gap in another component), since such a turn still copies the GDT and IDT
+     * into them, and freed host pages are soon another guest structure's (a shadow page
+     * table). A successor points the MMU at pages of its own when it adopts a guest,
+     * before that guest runs again, so ours can go even if that has not happened yet.
+     */
+    private synchronized void freePagesOnceIdle() {
+        if (running.get() > 0) {
+            return;
+        }
+        for (Map.Entry<Guest, GuestSlot> e : guests.entrySet()) {
+            freePages(e.getKey(), e.getValue());
+            e.getValue().loadedInto = null;
+        }
+        guests.clear();
+    }
 
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+    /** Frees a guest's switcher pages, once (a guest's release and a retirement may meet). */
+    private synchronized void freePages(Guest guest, GuestSlot slot) {
+        if (slot.pages != null) {
+            slot.pages.free(guest.bus);
+            slot.pages = null;
+        }
+    }
+
+    // ---- references ----
+    //
+    // Each collaborator reference is MULTIPLE: every registered implementation is
+    // bound, and the slot uses the one a greedy unary reference would (ServiceSlot).
+    // With a unary reference, two swaps at once could leave the switcher with none
+    // although one was registered: the framework offered only the best candidate,
+    // which was itself being stopped, and then never offered the next.
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
-    void bindCpuFactory(X86CpuFactory factory) {
+    void bindCpuFactory(X86CpuFactory factory, Map<String, Object> properties) {
         if (!guests.isEmpty()) {
             // Guests will move onto this factory's CPUs: its code is loaded here, on
             // the binding thread, rather than on theirs (see CpuFirstRun).
@@ -165,7 +189,7 @@ public final class SwitcherComponent implements Switcher {
                         + first.stoppedBy() + " (guests move onto it all the same)");
             }
         }
-        collaborators.cpus.bind(factory);
+        collaborators.cpus.bind(factory, properties);
         // Guests move to the new CPU at their next boundary; wake them so it is soon.
         guests.keySet().forEach(Guest::wake);
     }
@@ -181,10 +205,10 @@ public final class SwitcherComponent implements Switcher {
         guests.forEach((g, slot) -> cpuHandOver.moveOff(g, slot, factory, MIGRATION_WAIT_SECONDS));
     }
 
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
-    void bindPageTables(ShadowPageTables s) {
-        collaborators.mmus.bind(s);
+    void bindPageTables(ShadowPageTables s, Map<String, Object> properties) {
+        collaborators.mmus.bind(s, properties);
     }
 
     void unbindPageTables(ShadowPageTables s) {
@@ -192,10 +216,10 @@ public final class SwitcherComponent implements Switcher {
         awaitTurnsInFlight();
     }
 
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
-    void bindSegments(SegmentManager s) {
-        collaborators.segments.bind(s);
+    void bindSegments(SegmentManager s, Map<String, Object> properties) {
+        collaborators.segments.bind(s, properties);
     }
 
     void unbindSegments(SegmentManager s) {
@@ -203,10 +227,10 @@ public final class SwitcherComponent implements Switcher {
         awaitTurnsInFlight();
     }
 
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
-    void bindTraps(TrapDelivery s) {
-        collaborators.traps.bind(s);
+    void bindTraps(TrapDelivery s, Map<String, Object> properties) {
+        collaborators.traps.bind(s, properties);
     }
 
     void unbindTraps(TrapDelivery s) {
@@ -214,10 +238,10 @@ public final class SwitcherComponent implements Switcher {
         awaitTurnsInFlight();
     }
 
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
-    void bindHypercalls(HypercallHandler s) {
-        collaborators.hypercalls.bind(s);
+    void bindHypercalls(HypercallHandler s, Map<String, Object> properties) {
+        collaborators.hypercalls.bind(s, properties);
     }
 
     void unbindHypercalls(HypercallHandler s) {
@@ -279,7 +303,7 @@ public final class SwitcherComponent implements Switcher {
 
     @Override
     public void initialize(Guest guest, int pgdir, int start) {
-        GuestSlot slot = new GuestSlot(settings);
+        GuestSlot slot = new GuestSlot(guest, settings);
         guests.put(guest, slot);
         try {
             slot.pages = SwitcherPages.allocate(guest);
@@ -348,8 +372,8 @@ public final class SwitcherComponent implements Switcher {
         if (mmu != null) {
             mmu.release(guest);
         }
-        if (slot != null && slot.pages != null) {
-            slot.pages.free(guest.bus);
+        if (slot != null) {
+            freePages(guest, slot);
         }
         guest.setCpu(null, null);
     }
@@ -378,12 +402,14 @@ public final class SwitcherComponent implements Switcher {
             guest.kill("host failure while running the guest");
             return -Errno.ENOENT;
         } finally {
-            running.decrementAndGet();
+            if (running.decrementAndGet() == 0 && retired) {
+                freePagesOnceIdle();
+            }
         }
     }
 
     private GuestSlot adopt(Guest guest) {
-        GuestSlot slot = new GuestSlot(settings);
+        GuestSlot slot = new GuestSlot(guest, settings);
         slot.pages = SwitcherPages.allocate(guest);
         GuestSlot raced = guests.putIfAbsent(guest, slot);
         if (raced != null) {

@@ -50,10 +50,10 @@ class HostFailureTest {
 
     @BeforeEach
     void setUp() {
-        switcher.bindCpuFactory(new Fakes.ScriptedFactory(script));
-        switcher.bindPageTables(new Fakes.FlatMmu());
-        switcher.bindSegments(new Fakes.FlatSegments());
-        switcher.bindTraps(new Fakes.RecordingTraps());
+        switcher.bindCpuFactory(new Fakes.ScriptedFactory(script), java.util.Map.of());
+        switcher.bindPageTables(new Fakes.FlatMmu(), java.util.Map.of());
+        switcher.bindSegments(new Fakes.FlatSegments(), java.util.Map.of());
+        switcher.bindTraps(new Fakes.RecordingTraps(), java.util.Map.of());
     }
 
     @AfterEach
@@ -69,7 +69,7 @@ class HostFailureTest {
 
     @Test
     void aThrowingCollaboratorKillsTheGuestWithAPlainReason() {
-        switcher.bindHypercalls(failingWith(new IllegalStateException("java.lang.Bug: boom")));
+        switcher.bindHypercalls(failingWith(new IllegalStateException("java.lang.Bug: boom")), java.util.Map.of());
         switcher.initialize(guest, 0x3000, 0x100000);
         hypercallExit();
         assertEquals(-Errno.ENOENT, switcher.run(guest));
@@ -78,7 +78,7 @@ class HostFailureTest {
 
     @Test
     void aGuestMemoryFaultIsReportedByItsNumbersNotItsText() {
-        switcher.bindHypercalls(failingWith(new GuestMemoryFault(0xE0000000L, 4)));
+        switcher.bindHypercalls(failingWith(new GuestMemoryFault(0xE0000000L, 4)), java.util.Map.of());
         switcher.initialize(guest, 0x3000, 0x100000);
         hypercallExit();
         assertEquals(-Errno.ENOENT, switcher.run(guest));

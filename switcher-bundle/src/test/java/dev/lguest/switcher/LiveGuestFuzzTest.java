@@ -230,11 +230,11 @@ class LiveGuestFuzzTest {
         call(hypercalls, "setSegmentManager", dev.lguest.api.segments.SegmentManager.class, segments);
         call(hypercalls, "setShadowPageTables", dev.lguest.api.mmu.ShadowPageTables.class, mmu);
         SwitcherComponent switcher = new SwitcherComponent();
-        switcher.bindCpuFactory(limited(new InterpreterCpuFactory(), instructionsLeft));
-        switcher.bindPageTables(mmu);
-        switcher.bindSegments(segments);
-        switcher.bindTraps(traps);
-        switcher.bindHypercalls(hypercalls);
+        switcher.bindCpuFactory(limited(new InterpreterCpuFactory(), instructionsLeft), java.util.Map.of());
+        switcher.bindPageTables(mmu, java.util.Map.of());
+        switcher.bindSegments(segments, java.util.Map.of());
+        switcher.bindTraps(traps, java.util.Map.of());
+        switcher.bindHypercalls(hypercalls, java.util.Map.of());
         return switcher;
     }
 

@@ -45,17 +45,18 @@ class SwitcherComponentTest {
     private final Fakes.ScriptedFactory cpus = new Fakes.ScriptedFactory(script);
     private final Fakes.FlatMmu mmu = new Fakes.FlatMmu();
     private final Fakes.RecordingTraps traps = new Fakes.RecordingTraps();
+    private final Fakes.MiniHypercalls hypercalls = new Fakes.MiniHypercalls();
     private final SwitcherComponent switcher = new SwitcherComponent();
     /** Threads of their own for the guest and the framework (the common pool may have one). */
     private final ExecutorService threads = Executors.newCachedThreadPool();
 
     @BeforeEach
     void setUp() {
-        switcher.bindCpuFactory(cpus);
-        switcher.bindPageTables(mmu);
-        switcher.bindSegments(new Fakes.FlatSegments());
-        switcher.bindTraps(traps);
-        switcher.bindHypercalls(new Fakes.MiniHypercalls());
+        switcher.bindCpuFactory(cpus, java.util.Map.of());
+        switcher.bindPageTables(mmu, java.util.Map.of());
+        switcher.bindSegments(new Fakes.FlatSegments(), java.util.Map.of());
+        switcher.bindTraps(traps, java.util.Map.of());
+        switcher.bindHypercalls(hypercalls, java.util.Map.of());
         switcher.initialize(guest, 0x3000, 0x100000);
     }
 
@@ -228,7 +229,7 @@ class SwitcherComponentTest {
         var first = guest.cpu();
 
         Fakes.ScriptedFactory second = new Fakes.ScriptedFactory(script);
-        switcher.bindCpuFactory(second);
+        switcher.bindCpuFactory(second, java.util.Map.of());
         switcher.unbindCpuFactory(cpus);
         // The unbind moved the guest off the old CPU at once, state and all.
         assertSame(second, guest.cpuMaker);
@@ -248,7 +249,7 @@ class SwitcherComponentTest {
         assertEquals(1, switcher.run(guest));
         assertEquals(0, cpus.firstRuns, "no guest existed when the first factory was bound");
         Fakes.ScriptedFactory second = new Fakes.ScriptedFactory(script);
-        switcher.bindCpuFactory(second);
+        switcher.bindCpuFactory(second, java.util.Map.of());
         assertEquals(1, second.firstRuns, "the new factory's CPU ran on the scratch machine");
         assertTrue(second.made.isEmpty(), "the guest's own CPU is made when the guest moves, not before");
         assertSame(cpus, guest.cpuMaker, "the guest moves at its next turn");
@@ -269,7 +270,7 @@ class SwitcherComponentTest {
         hypercall(17, 2);
         CompletableFuture<Long> run = CompletableFuture.supplyAsync(() -> switcher.run(guest), threads);
         Fakes.ScriptedFactory newRevision = new Fakes.ScriptedFactory(script);
-        switcher.bindCpuFactory(newRevision);
+        switcher.bindCpuFactory(newRevision, java.util.Map.of());
         assertEquals(2, run.get(30, TimeUnit.SECONDS));
         assertSame(newRevision, guest.cpuMaker);
         assertEquals(0xfeedbeef, guest.cpu().gpr(X86.EBX), "the registers waited in the parked state");
@@ -304,7 +305,7 @@ class SwitcherComponentTest {
             }
         };
         switcher.unbindCpuFactory(cpus);
-        switcher.bindCpuFactory(slow);
+        switcher.bindCpuFactory(slow, java.util.Map.of());
         CompletableFuture<Long> run = CompletableFuture.supplyAsync(() -> switcher.run(guest), threads);
         assertTrue(creating.await(30, TimeUnit.SECONDS));
         CompletableFuture<Void> unbind = CompletableFuture.runAsync(() -> switcher.unbindCpuFactory(slow), threads);
@@ -315,7 +316,7 @@ class SwitcherComponentTest {
         assertNotSame(slow, guest.cpuMaker, "once the unbind returned, no guest runs on its CPUs");
         assertNull(guest.cpu());
 
-        switcher.bindCpuFactory(cpus);
+        switcher.bindCpuFactory(cpus, java.util.Map.of());
         assertEquals(1, run.get(30, TimeUnit.SECONDS), () -> "dead: " + guest.deadReason());
         assertSame(cpus, guest.cpuMaker);
     }
@@ -335,7 +336,7 @@ class SwitcherComponentTest {
                     }
                     return method.invoke(mmu, args);
                 });
-        switcher.bindPageTables(slow);
+        switcher.bindPageTables(slow, java.util.Map.of());
         step(s -> s.cr2 = 0xc0001000, ExitReason.VECTOR, X86.PF_VECTOR, 2);
         hypercall(17, 1);
         // The framework's side runs on another thread; the guest runs on this one, its
@@ -351,7 +352,7 @@ class SwitcherComponentTest {
                 // The guest then waits for page tables, which the unbind sees: it returns.
                 unbind.get(5, TimeUnit.SECONDS);
                 // The next revision comes.
-                switcher.bindPageTables(mmu);
+                switcher.bindPageTables(mmu, java.util.Map.of());
             } catch (Exception e) {
                 throw new AssertionError(e);
             }
@@ -388,8 +389,8 @@ class SwitcherComponentTest {
                 return deliveredWith.get() != null;
             }
         };
-        switcher.bindTraps(waitingTraps);
-        switcher.bindSegments(old);
+        switcher.bindTraps(waitingTraps, java.util.Map.of());
+        switcher.bindSegments(old, java.util.Map.of());
         step(s -> s.eip = 0x100123, ExitReason.VECTOR, X86.UD, 0);
         hypercall(17, 1);
         CompletableFuture<Void> framework = CompletableFuture.runAsync(() -> {
@@ -402,7 +403,7 @@ class SwitcherComponentTest {
             fieldCleared.countDown();
             switcher.unbindSegments(old);
             trapsField.set(replacement);
-            switcher.bindSegments(replacement);
+            switcher.bindSegments(replacement, java.util.Map.of());
         }, threads);
         // The guest's own thread runs it: the switcher knows a guest's turns by it.
         assertEquals(1, switcher.run(guest), () -> "dead: " + guest.deadReason());
@@ -420,14 +421,14 @@ class SwitcherComponentTest {
         switcher.deactivate();
 
         SwitcherComponent successor = new SwitcherComponent();
-        successor.bindPageTables(mmu);
-        successor.bindSegments(new Fakes.FlatSegments());
-        successor.bindTraps(traps);
-        successor.bindHypercalls(new Fakes.MiniHypercalls());
+        successor.bindPageTables(mmu, java.util.Map.of());
+        successor.bindSegments(new Fakes.FlatSegments(), java.util.Map.of());
+        successor.bindTraps(traps, java.util.Map.of());
+        successor.bindHypercalls(new Fakes.MiniHypercalls(), java.util.Map.of());
         guest.pendingNotify = 0;
         hypercall(17, 2);
         CompletableFuture<Long> run = CompletableFuture.supplyAsync(() -> successor.run(guest), threads);
-        successor.bindCpuFactory(new Fakes.ScriptedFactory(script));
+        successor.bindCpuFactory(new Fakes.ScriptedFactory(script), java.util.Map.of());
         assertEquals(2, run.get(30, TimeUnit.SECONDS));
         assertEquals(7, guest.cpu().gpr(X86.EBX), "the registers went from one switcher to the next");
         successor.deactivate();
@@ -437,8 +438,6 @@ class SwitcherComponentTest {
     void aRetiringSwitcherWaitingForAMissingComponentHandsTheGuestOver() throws Exception {
         hypercall(17, 1);
         assertEquals(1, switcher.run(guest));
-        Fakes.MiniHypercalls hypercalls = new Fakes.MiniHypercalls();
-        switcher.bindHypercalls(hypercalls);
         switcher.unbindHypercalls(hypercalls);
         guest.pendingNotify = 0;
         hypercall(17, 2);
@@ -449,6 +448,102 @@ class SwitcherComponentTest {
         assertEquals(dev.lguest.api.switcher.Switcher.HANDED_OVER, run.get(30, TimeUnit.SECONDS));
         assertFalse(guest.isDead(), guest.deadReason());
         assertTrue(guest.hypercallPending, "the hypercall is left for the successor");
+    }
+
+    @Test
+    void aSwitcherBeingReplacedDoesNotMoveTheCpuUnderItsSuccessorsTurn() throws Exception {
+        hypercall(17, 5);
+        assertEquals(5, switcher.run(guest));
+        guest.pendingNotify = 0;
+        // The successor runs the guest (the guest left the old switcher for a NOTIFY and
+        // /dev/lguest already had the new one) while the old one, not yet deactivated,
+        // still has the guest and gets the CPU bundle's unbind.
+        SwitcherComponent successor = new SwitcherComponent();
+        successor.bindCpuFactory(cpus, java.util.Map.of());
+        successor.bindPageTables(mmu, java.util.Map.of());
+        successor.bindSegments(new Fakes.FlatSegments(), java.util.Map.of());
+        successor.bindTraps(traps, java.util.Map.of());
+        successor.bindHypercalls(hypercalls, java.util.Map.of());
+        CountDownLatch running = new CountDownLatch(1);
+        CountDownLatch unbindReturned = new CountDownLatch(1);
+        step(s -> {
+            running.countDown();
+            try {
+                // Long enough for an unbind that does not wait for this turn to be over.
+                unbindReturned.await(2, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            s.gpr[X86.EBX] = 7;
+        }, ExitReason.BUDGET, 0, 0);
+        hypercall(17, 1);
+        CompletableFuture<Long> run = CompletableFuture.supplyAsync(() -> successor.run(guest), threads);
+        assertTrue(running.await(30, TimeUnit.SECONDS));
+        Fakes.ScriptedFactory next = new Fakes.ScriptedFactory(script);
+        switcher.bindCpuFactory(next, java.util.Map.of());
+        CompletableFuture<Void> unbind = CompletableFuture.runAsync(() -> {
+            switcher.unbindCpuFactory(cpus);
+            unbindReturned.countDown();
+        }, threads);
+        assertEquals(1, run.get(30, TimeUnit.SECONDS), () -> "dead: " + guest.deadReason());
+        unbind.get(30, TimeUnit.SECONDS);
+        assertEquals(7, guest.cpu().gpr(X86.EBX), "what the successor's turn did is on the CPU the guest has now");
+        assertFalse(guest.isDead(), guest.deadReason());
+        successor.deactivate();
+    }
+
+    @Test
+    void aCpuSwapWaitsForATurnThatWaitsOutAnotherComponentsGap() throws Exception {
+        GuestSlot slot = new GuestSlot(guest, SwitcherSettingsValue.DEFAULTS);
+        dev.lguest.api.service.ServiceSlot<String> empty = new dev.lguest.api.service.ServiceSlot<>("test");
+        long patience = TimeUnit.MILLISECONDS.toNanos(50);
+        // The guest's own thread (this one) holds its CPU lock, waiting in a gap.
+        CompletableFuture<Boolean> stopped = new CompletableFuture<>();
+        slot.cpuLock.lock();
+        try {
+            CompletableFuture.runAsync(() -> {
+                try {
+                    while (!SwapGap.isWaiting(guest.owner)) {
+                        Thread.sleep(1);
+                    }
+                    CompletableFuture<Boolean> swap = CompletableFuture.supplyAsync(() -> {
+                        try {
+                            boolean got = CpuHandOver.stopTurns(guest, slot, patience);
+                            if (got) {
+                                slot.cpuLock.unlock();
+                            }
+                            return got;
+                        } catch (InterruptedException e) {
+                            return false;
+                        }
+                    }, threads);
+                    // Four times the patience, and the turn still waits for the replacement.
+                    Thread.sleep(200);
+                    empty.bind("replacement");
+                    stopped.complete(swap.get(30, TimeUnit.SECONDS));
+                } catch (Exception e) {
+                    stopped.completeExceptionally(e);
+                }
+            }, threads);
+            assertEquals("replacement", empty.await(60, TimeUnit.SECONDS));
+        } finally {
+            slot.cpuLock.unlock();
+        }
+        assertTrue(stopped.get(30, TimeUnit.SECONDS), "the swap waited for the turn, not given up on it");
+
+        // A turn held elsewhere, not waiting for anything the swap brings, fails it after the patience.
+        slot.cpuLock.lock();
+        try {
+            assertFalse(CompletableFuture.supplyAsync(() -> {
+                try {
+                    return CpuHandOver.stopTurns(guest, slot, patience);
+                } catch (InterruptedException e) {
+                    return true;
+                }
+            }, threads).get(30, TimeUnit.SECONDS));
+        } finally {
+            slot.cpuLock.unlock();
+        }
     }
 
     @Test
@@ -463,11 +558,11 @@ class SwitcherComponentTest {
         assertEquals(before - 3, guest.bus.hostPagesInUse(), "the old switcher's pages are freed");
 
         SwitcherComponent successor = new SwitcherComponent();
-        successor.bindCpuFactory(cpus);
-        successor.bindPageTables(mmu);
-        successor.bindSegments(new Fakes.FlatSegments());
-        successor.bindTraps(traps);
-        successor.bindHypercalls(new Fakes.MiniHypercalls());
+        successor.bindCpuFactory(cpus, java.util.Map.of());
+        successor.bindPageTables(mmu, java.util.Map.of());
+        successor.bindSegments(new Fakes.FlatSegments(), java.util.Map.of());
+        successor.bindTraps(traps, java.util.Map.of());
+        successor.bindHypercalls(new Fakes.MiniHypercalls(), java.util.Map.of());
         guest.pendingNotify = 0;
         hypercall(17, 2);
         assertEquals(2, successor.run(guest));

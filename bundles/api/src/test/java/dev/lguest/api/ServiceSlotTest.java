@@ -41,6 +41,21 @@ class ServiceSlotTest {
     }
 
     @Test
+    void boundWithPropertiesTheSlotUsesWhatAGreedyReferenceWouldAndFallsBackOnUnbind() {
+        slot.bind("first", java.util.Map.of("service.id", 10L));
+        slot.bind("second", java.util.Map.of("service.id", 11L));
+        assertEquals("first", slot.get(), "equal ranking: the lower service id, as a unary reference picks");
+        slot.bind("ranked", java.util.Map.of("service.id", 12L, "service.ranking", 5));
+        assertEquals("ranked", slot.get(), "a higher ranking wins");
+        slot.unbind("ranked");
+        slot.unbind("first");
+        // Two stopped at once: the one still bound serves, with no gap to wait out.
+        assertEquals("second", slot.get());
+        slot.unbind("second");
+        assertNull(slot.get());
+    }
+
+    @Test
     void aRetiredSlotKeepsWhatWasBoundThroughItsUnbind() throws Exception {
         slot.bind("service");
         slot.retire();

@@ -27,6 +27,7 @@ import dev.lguest.api.hypercalls.HypercallHandler;
 import dev.lguest.api.memory.GuestMemoryFault;
 import dev.lguest.api.mmu.ShadowPageTables;
 import dev.lguest.api.segments.SegmentManager;
+import dev.lguest.api.service.ServiceSlot;
 import dev.lguest.api.traps.TrapDelivery;
 import java.time.Instant;
 import java.util.EnumMap;
@@ -121,79 +122,95 @@ public final class GuestHypercalls implements HypercallHandler {
         ACTIONS.put(Hypercall.NOTIFY, (h, g, a1, a2, a3) -> g.pendingNotify = a1);
     }
 
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+    // Every implementation of each collaborator is bound (MULTIPLE), and the slot uses
+    // the one a greedy unary reference would: with a unary reference, an instance
+    // activated while the best candidate was being stopped (two swaps at once) stayed
+    // without that collaborator for good, though another was registered (ServiceSlot).
+    private final ServiceSlot<TrapDelivery> trapDelivery = new ServiceSlot<>("trap");
+    private final ServiceSlot<SegmentManager> segmentManager = new ServiceSlot<>("segment");
+    private final ServiceSlot<ShadowPageTables> shadowPageTables = new ServiceSlot<>("page table");
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
-    private volatile TrapDelivery trapDelivery;
-
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
-            policyOption = ReferencePolicyOption.GREEDY)
-    private volatile SegmentManager segmentManager;
-
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
-            policyOption = ReferencePolicyOption.GREEDY)
-    private volatile ShadowPageTables shadowPageTables;
-
-
-    void setTrapDelivery(TrapDelivery trapDelivery) {
-        this.trapDelivery = trapDelivery;
+    void bindTrapDelivery(TrapDelivery service, Map<String, Object> properties) {
+        trapDelivery.bind(service, properties);
     }
 
-    void setSegmentManager(SegmentManager segmentManager) {
-        this.segmentManager = segmentManager;
+    void unbindTrapDelivery(TrapDelivery service) {
+        trapDelivery.unbind(service);
     }
 
-    void setShadowPageTables(ShadowPageTables shadowPageTables) {
-        this.shadowPageTables = shadowPageTables;
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindSegmentManager(SegmentManager service, Map<String, Object> properties) {
+        segmentManager.bind(service, properties);
+    }
+
+    void unbindSegmentManager(SegmentManager service) {
+        segmentManager.unbind(service);
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindShadowPageTables(ShadowPageTables service, Map<String, Object> properties) {
+        shadowPageTables.bind(service, properties);
+    }
+
+    void unbindShadowPageTables(ShadowPageTables service) {
+        shadowPageTables.unbind(service);
+    }
+
+    void setTrapDelivery(TrapDelivery service) {
+        trapDelivery.set(service);
+    }
+
+    void setSegmentManager(SegmentManager service) {
+        segmentManager.set(service);
+    }
+
+    void setShadowPageTables(ShadowPageTables service) {
+        shadowPageTables.set(service);
     }
 
     // The services, each as it is bound right now. A missing one cannot do the guest's
     // call, so the guest dies saying which; every one is bound before a guest runs.
 
     /**
-     * The collaborators this instance had when it was deactivated. Deactivation comes
-     * before the framework unbinds them, and a guest may be in the middle of a call on
-     * this instance right then (its replacement is already serving the next calls):
-     * that call finishes with these. Null while the instance is active.
+     * Deactivation comes before the framework unbinds the collaborators, and a guest
+     * may be in the middle of a call on this instance right then (its replacement is
+     * already serving the next calls): that call finishes with what the slots hold
+     * now, which a retired slot keeps through the unbinds.
      */
-    private volatile Retired retired;
-
-    private record Retired(TrapDelivery traps, SegmentManager segments, ShadowPageTables pageTables) {
-    }
-
     @Deactivate
     void deactivate() {
-        retired = new Retired(trapDelivery, segmentManager, shadowPageTables);
+        trapDelivery.retire();
+        segmentManager.retire();
+        shadowPageTables.retire();
     }
 
     private TrapDelivery traps(Guest guest) {
-        return present(guest, () -> trapDelivery, Retired::traps, "trap");
+        return present(guest, trapDelivery);
     }
 
     private SegmentManager segments(Guest guest) {
-        return present(guest, () -> segmentManager, Retired::segments, "segment");
+        return present(guest, segmentManager);
     }
 
     private ShadowPageTables pageTables(Guest guest) {
-        return present(guest, () -> shadowPageTables, Retired::pageTables, "page table");
+        return present(guest, shadowPageTables);
     }
 
     /** How long a missing collaborator is waited for (the gap of a swap); tests shorten it. */
     long swapWaitNanos = java.util.concurrent.TimeUnit.SECONDS.toNanos(dev.lguest.api.service.SwapGap.WAIT_SECONDS);
 
-    /** The service in the field, waiting out the gap of a swap; kills the guest if none comes. */
-    private <T> T present(Guest guest, java.util.function.Supplier<T> field,
-                          java.util.function.Function<Retired, T> kept, String name) {
+    /** The service in the slot, waiting out the gap of a swap; kills the guest if none comes. */
+    private <T> T present(Guest guest, ServiceSlot<T> slot) {
         // Looked at again on every turn of the wait: this instance may be retired while
         // a call waits on it for a collaborator in its own gap, and the framework binds
         // nothing to a retired instance; it then finishes with what it had.
-        java.util.function.Supplier<T> now = () -> {
-            T bound = field.get();
-            Retired r = retired;
-            return bound != null || r == null ? bound : kept.apply(r);
-        };
-        T service = dev.lguest.api.service.SwapGap.await(now, swapWaitNanos);
+        T service = dev.lguest.api.service.SwapGap.await(slot::get, swapWaitNanos);
         if (service == null) {
-            guest.kill("hypercall needs the " + name + " service, which is not there");
+            guest.kill("hypercall needs the " + slot + " service, which is not there");
         }
         return service;
     }

@@ -16,6 +16,7 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
 import java.lang.foreign.MemorySegment;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -34,10 +35,14 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class LguestDeviceComponent implements LguestDevice, GuestRegistry {
     private final ServiceSlot<Switcher> switcher = new ServiceSlot<>("switcher");
 
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+    // Every switcher is bound (MULTIPLE) and the slot uses the one a greedy unary
+    // reference would: a unary reference of an instance activated while the best
+    // switcher was being stopped (two swaps at once) stayed empty until some later
+    // switcher registered (see ServiceSlot).
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
-    void bindSwitcher(Switcher s) {
-        switcher.bind(s);
+    void bindSwitcher(Switcher s, Map<String, Object> properties) {
+        switcher.bind(s, properties);
     }
 
     void unbindSwitcher(Switcher s) {

@@ -29,10 +29,12 @@ import dev.lguest.api.guest.Lguest;
 import dev.lguest.api.guest.LguestData;
 import dev.lguest.api.memory.GuestMemoryFault;
 import dev.lguest.api.mmu.ShadowPageTables;
+import dev.lguest.api.service.ServiceSlot;
 import dev.lguest.api.service.SwapGap;
 import dev.lguest.api.segments.SegmentManager;
 import dev.lguest.api.traps.TrapDelivery;
 import dev.lguest.api.traps.TrapState;
+import java.util.Map;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
@@ -60,58 +62,63 @@ public final class GuestTraps implements TrapDelivery {
 
     private static final int PAGE_SIZE = 4096;
 
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
-            policyOption = ReferencePolicyOption.GREEDY)
-    private volatile SegmentManager segmentManager;
+    // Every implementation of each collaborator is bound (MULTIPLE), and the slot uses
+    // the one a greedy unary reference would: with a unary reference, an instance
+    // activated while the best candidate was being stopped (two swaps at once) stayed
+    // without it for good, though another was registered ("trap delivery without page
+    // table service" in the concurrent swap test; see ServiceSlot).
+    private final ServiceSlot<SegmentManager> segmentManager = new ServiceSlot<>("segment");
+    private final ServiceSlot<ShadowPageTables> pageTables = new ServiceSlot<>("page table");
 
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
-    private volatile ShadowPageTables pageTables;
+    void bindSegmentManager(SegmentManager service, Map<String, Object> properties) {
+        segmentManager.bind(service, properties);
+    }
+
+    void unbindSegmentManager(SegmentManager service) {
+        segmentManager.unbind(service);
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindPageTables(ShadowPageTables service, Map<String, Object> properties) {
+        pageTables.bind(service, properties);
+    }
+
+    void unbindPageTables(ShadowPageTables service) {
+        pageTables.unbind(service);
+    }
 
     /**
-     * The collaborators this instance had when it was deactivated. Deactivation comes
-     * before the framework unbinds them, and a guest may be in the middle of a trap
-     * delivery on this instance right then: that delivery finishes with these.
+     * Deactivation comes before the framework unbinds the collaborators, and a guest
+     * may be in the middle of a trap delivery on this instance right then: that
+     * delivery finishes with what the slots hold now, which a retired slot keeps.
      */
-    private volatile Retired retired;
-
-    private record Retired(SegmentManager segments, ShadowPageTables pageTables) {
-    }
-
     @Deactivate
     void deactivate() {
-        retired = new Retired(segmentManager, pageTables);
+        segmentManager.retire();
+        pageTables.retire();
     }
 
-    /*
-     * The collaborator to use now: the bound one, or, once this instance is retired,
-     * the one it had then. The field is read before the retired record: deactivation
-     * sets the record before the framework clears the field, so whoever sees the field
-     * empty from an unbind also sees the record. Read the other way round, a delivery
-     * could see "not retired", then an empty field, and wait for a binding that never
-     * comes to a deactivated instance (the traps update failure).
-     */
+    /* The collaborator to use now: the bound one, or, once retired, the one it had then. */
     private SegmentManager segmentsNow() {
-        SegmentManager bound = segmentManager;
-        Retired r = retired;
-        return bound != null || r == null ? bound : r.segments();
+        return segmentManager.get();
     }
 
     private ShadowPageTables pageTablesNow() {
-        ShadowPageTables bound = pageTables;
-        Retired r = retired;
-        return bound != null || r == null ? bound : r.pageTables();
+        return pageTables.get();
     }
 
     /** How long a missing collaborator is waited for (the gap of a swap); tests shorten it. */
     long swapWaitNanos = java.util.concurrent.TimeUnit.SECONDS.toNanos(SwapGap.WAIT_SECONDS);
 
-    void setSegmentManager(SegmentManager segmentManager) {
-        this.segmentManager = segmentManager;
+    void setSegmentManager(SegmentManager service) {
+        segmentManager.set(service);
     }
 
-    void setPageTables(ShadowPageTables pageTables) {
-        this.pageTables = pageTables;
+    void setPageTables(ShadowPageTables service) {
+        pageTables.set(service);
     }
 
     // ---- the IDT entry format: handler split in two halves, type and present bits ----

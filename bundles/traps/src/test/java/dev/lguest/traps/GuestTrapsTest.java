@@ -235,6 +235,25 @@ class GuestTrapsTest {
         assertEquals(0, cpu.loads);
     }
 
+    @Test
+    void whenTheBestPageTablesGoTheNextBoundOnesServeWithoutAGap() {
+        initialized(X86.IF, 0);
+        traps.loadIdtEntry(guest, X86.GP, (0x60 << 16) | 0x1000, TRAP_GATE_HIGH);
+        traps.setPageTables(null);
+        FakeMmu best = new FakeMmu();
+        // Both implementations bound, as the framework binds every one (two copies of
+        // the bundle during a swap); the older copy is the one in use.
+        traps.bindPageTables(best, java.util.Map.of("service.id", 40L));
+        traps.bindPageTables(mmu, java.util.Map.of("service.id", 41L));
+        // The older copy stops (its replacement was offered nothing more: no new binding).
+        traps.unbindPageTables(best);
+
+        traps.deliverTrap(guest, X86.GP, true, 0);
+
+        assertFalse(guest.isDead(), guest.deadReason());
+        assertEquals(1, cpu.loads, "the trap frame went through the page tables still bound");
+    }
+
     // ---- virtual interrupts ----
 
     private void interruptHandlers() {

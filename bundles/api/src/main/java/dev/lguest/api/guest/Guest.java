@@ -45,6 +45,13 @@ public final class Guest {
     private volatile X86Cpu cpu;
     /** Which CPU factory made {@link #cpu}, so the switcher can tell a stale one. */
     public volatile Object cpuMaker;
+    /**
+     * Held by whoever uses or changes the guest's CPU: a turn of the run loop, a CPU
+     * swap moving the guest to another CPU. It is the guest's, not a switcher's: while
+     * one switcher replaces another, both know the guest, and the one going away must
+     * not move the CPU under a turn of its successor.
+     */
+    private final ReentrantLock cpuLock = new ReentrantLock();
 
     /** Guest-physical address of struct lguest_data; 0 until LGUEST_INIT. */
     public int lguestData;
@@ -88,6 +95,11 @@ public final class Guest {
 
     public X86Cpu cpu() {
         return cpu;
+    }
+
+    /** The lock around every use of the guest's CPU (see the field). */
+    public ReentrantLock cpuLock() {
+        return cpuLock;
     }
 
     public void setCpu(X86Cpu cpu, Object maker) {
