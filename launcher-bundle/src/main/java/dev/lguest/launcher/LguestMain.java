@@ -104,6 +104,9 @@ public final class LguestMain implements Callable<Integer> {
             case CommandLine.Restore restore -> {
                 return RestoreCommand.run(restore, context, out, err);
             }
+            case CommandLine.Incoming incoming -> {
+                return IncomingCommand.run(incoming, context, out, err);
+            }
         }
     }
 
@@ -235,11 +238,7 @@ public final class LguestMain implements Callable<Integer> {
                 outcome = session.await(Duration.ofHours(1));
             }
             GuestOutcome end = outcome.get();
-            // The user's triple ^C ends it as lguest.c does: status 2, nothing said.
-            if (!end.poweredOff() && end.exitCode() != GuestOutcome.USER_STOPPED) {
-                err.println("lguest: the guest died: " + end.reason());
-            }
-            return end.exitCode();
+            return reportEnd(end, err);
         } catch (BootException e) {
             err.println("lguest: " + e.getMessage());
             return 1;
@@ -252,6 +251,20 @@ public final class LguestMain implements Callable<Integer> {
                 terminal.close();
             }
         }
+    }
+
+    /**
+     * Says how a guest ended, as the exit status goes: nothing for a power-off or the
+     * user's triple ^C (status 2, as lguest.c), the reason of a death, and where a
+     * guest that migrated away went (status 0). Returns the exit status.
+     */
+    static int reportEnd(GuestOutcome end, PrintStream err) {
+        if (!end.poweredOff() && end.exitCode() == 0) {
+            err.println("lguest: the guest " + end.reason());
+        } else if (!end.poweredOff() && end.exitCode() != GuestOutcome.USER_STOPPED) {
+            err.println("lguest: the guest died: " + end.reason());
+        }
+        return end.exitCode();
     }
 
     /** The demo guest this bundle carries, built from guest/demo by the normal build. */
