@@ -110,6 +110,17 @@ public final class GuestRun implements AutoCloseable {
         return new GuestRun(snapshots.restore(file, disk, console, input), console, input);
     }
 
+    /**
+     * Waits on {@code server} for a guest migrating here ({@link #migrate} or
+     * lguest:migrate elsewhere) and runs it here, its console captured and its input
+     * from {@link #type}; returns once it runs.
+     */
+    public static GuestRun receive(Migrations migrations, java.net.ServerSocket server) throws SnapshotException {
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        ConsoleInput input = new ConsoleInput();
+        return new GuestRun(migrations.receive(server, null, console, input), console, input);
+    }
+
     /** Saves the guest to {@code file} at an instruction boundary; it runs on. */
     public Snapshots.Saved save(Path file) throws SnapshotException {
         return snapshots().save(session, file, false);

@@ -101,6 +101,18 @@ final class LguestProcess {
             }
         }
 
+        /** Waits until standard output holds {@code text}. */
+        void awaitOut(String text, java.time.Duration timeout) throws Exception {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (!out().contains(text)) {
+                if (!process.isAlive() || System.nanoTime() - deadline > 0) {
+                    throw new AssertionError(build + ": no \"" + text + "\" on standard output ("
+                            + (process.isAlive() ? "timed out" : "exited " + process.exitValue()) + "): " + this);
+                }
+                Thread.sleep(20);
+            }
+        }
+
         /** Waits for the process to end by itself; what it printed and how it exited. */
         Result finish(java.time.Duration timeout) throws Exception {
             if (!process.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
@@ -128,11 +140,14 @@ final class LguestProcess {
         }
     }
 
+    /** Starts {@code build} with {@code args}; those that start with -D are the JVM's (system properties). */
     static Background start(String build, String... args) throws IOException {
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                DefaultBuild.jvmOptionsArgument(), "-jar", jar(build).toString()));
-        command.addAll(List.of(args));
+                DefaultBuild.jvmOptionsArgument()));
+        List.of(args).stream().filter(a -> a.startsWith("-D")).forEach(command::add);
+        command.addAll(List.of("-jar", jar(build).toString()));
+        List.of(args).stream().filter(a -> !a.startsWith("-D")).forEach(command::add);
         Path out = Files.createTempFile("lguest-out", ".txt");
         Path err = Files.createTempFile("lguest-err", ".txt");
         Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();

@@ -34,19 +34,24 @@ import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
 /**
- * Live migration from a guest of this framework to a new process waiting with `lguest
- * --incoming=0`: the test kernel migrated in the middle of its self-test passes it at
- * the destination, from where it stopped; the real Linux guest migrated while its shell
- * appends numbered lines to a file on an ext2 disk both share finishes the loop at the
- * destination, and the file holds every line once, on a file system e2fsck finds clean;
- * a destination that goes away in the middle leaves the guest running here, and it
- * finishes its self-test. The source's guest ends "migrated to HOST:PORT" each time it
- * moved.
+ * Live migration to a new process waiting with `lguest --incoming=0`: the test kernel,
+ * run by another `lguest` process and moved through that one's --monitor in the
+ * middle of its self-test, passes it at the destination, from where it stopped, and
+ * its source exits 0 saying where it went; the real Linux guest of this framework,
+ * migrated while its shell appends numbered lines to a file on an ext2 disk both
+ * share, finishes the loop at the destination, and the file holds every line once, on
+ * a file system e2fsck finds clean; a destination that goes away in the middle leaves
+ * the guest running here, and it finishes its self-test. Every migration sends each
+ * page's checksum along (lguest.migration.verify), and the destination refuses a copy
+ * that differs from the source's memory at the stop: a page the dirty log missed
+ * fails the test.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
 public class MigrationIT {
     private static final Duration TIMEOUT = Duration.ofMinutes(3);
+    private static final String VERIFY = "-Dlguest.migration.verify=true";
+    private static final Pattern MONITOR = Pattern.compile("monitor on 127\\.0\\.0\\.1:(\\d+)");
     private static final Pattern LISTENING = Pattern.compile("waiting for a migrating guest on 127\\.0\\.0\\.1:(\\d+)");
     private static final int PASSES = 8;
     private static final int LINES = 4000;
@@ -66,20 +71,28 @@ public class MigrationIT {
     }
 
     @Test
-    public void theTestKernelMigratedInItsSelfTestPassesItAtTheDestination() throws Exception {
-        awaitDevices();
+    public void theTestKernelMovesBetweenTwoProcessesInItsSelfTestAndPassesIt() throws Exception {
         Path disk = Files.createTempFile("testkernel-disk", ".img");
         Files.write(disk, new byte[1 << 20]);
-        try (LguestProcess.Background destination = LguestProcess.start("lguest", "--incoming=0");
-             GuestRun run = GuestRun.boot(launcher, new BootSpec(32, null, Guests.image("testkernel.elf"), null, disk,
-                     List.of("loop=" + PASSES), false))) {
+        try (LguestProcess.Background destination = LguestProcess.start("lguest", VERIFY, "--incoming=0");
+             LguestProcess.Background source = LguestProcess.start("lguest", VERIFY, "--monitor=0", "--block=" + disk,
+                     "32", java.nio.file.Path.of(System.getProperty("lguest.guests"), "testkernel.elf").toString(),
+                     "loop=" + PASSES)) {
             int port = Integer.parseInt(destination.awaitErr(LISTENING, TIMEOUT));
-            run.awaitLine("ok 12 ", TIMEOUT);
-            Migrations.Migrated moved = run.migrate("127.0.0.1", port);
-            assertEquals("migrated to 127.0.0.1:" + port, run.exitReason(TIMEOUT));
-            assertTrue(moved.toString(), moved.rounds() >= 1 && moved.pagesSent() > 0
-                    && moved.downtimeNanos() > 0 && moved.totalNanos() >= moved.downtimeNanos());
-            String before = run.output();
+            int monitor = Integer.parseInt(source.awaitErr(MONITOR, TIMEOUT));
+            source.awaitOut("ok 12 ", TIMEOUT);
+            String answer;
+            try (Socket s = new Socket(InetAddress.getLoopbackAddress(), monitor);
+                 var in = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream()))) {
+                s.getOutputStream().write(("migrate 127.0.0.1:" + port + "\n").getBytes());
+                answer = in.readLine();
+            }
+            assertTrue(answer, answer.startsWith("migrated to 127.0.0.1:" + port + ": stood still "));
+            LguestProcess.Result left = source.finish(TIMEOUT);
+            assertEquals(left.toString(), 0, left.exitCode());
+            assertEquals(left.toString(), "lguest: monitor on 127.0.0.1:" + monitor + "\n"
+                    + "lguest: the guest migrated to 127.0.0.1:" + port + "\n", left.err());
+            String before = left.out();
             assertFalse("the self-test ended before the migration:\n" + before, before.contains("# passed "));
 
             LguestProcess.Result result = destination.finish(TIMEOUT);
@@ -89,7 +102,7 @@ public class MigrationIT {
             assertTrue(after, after.contains("# pass " + PASSES + ": passed"));
             // Each later pass runs every test again (the disk's among them) and prints only failures.
             assertTrue(after, after.lines().anyMatch(l -> l.matches("# passed \\d+ failed 0")));
-            // The guest goes on where it stopped: the lines it printed here are not printed again.
+            // The guest goes on where it stopped: the lines it printed there are not printed again.
             String lastBefore = before.lines().reduce((a, b) -> b).orElseThrow();
             assertFalse(after, after.contains(lastBefore + "\n"));
         } finally {

@@ -57,6 +57,8 @@ final class CommandLine {
                                then replaces the disk file the snapshot names
               --incoming=PORT  receive a running guest (lguest:migrate ID 127.0.0.1:PORT in the
                                source's shell) and run it here; port 0 picks a free one, printed
+              --monitor=PORT   take commands for the guest on 127.0.0.1:PORT, one a line
+                               (migrate HOST:PORT, save FILE [stop], info); 0 picks a port
               <mem-in-mb>      guest memory in megabytes
               <vmlinux>        the guest kernel, built with CONFIG_LGUEST_GUEST=y: an i386
                                ELF vmlinux or a bzImage
@@ -103,6 +105,30 @@ final class CommandLine {
 
     /** Wait on 127.0.0.1:{@code port} (0: any free one) for a migrating guest; {@code block} replaces its disk file. */
     record Incoming(int port, Path block) implements Parsed {
+    }
+
+    /** The words without --monitor=PORT, and its port (-1: none), or why it is wrong. */
+    record Monitor(int port, List<String> rest, String error) {
+    }
+
+    /** Takes --monitor=PORT (any command may have it) out of {@code args}, before "--". */
+    static Monitor takeMonitor(List<String> args) {
+        List<String> rest = new ArrayList<>();
+        int port = -1;
+        boolean optionsEnded = false;
+        for (String arg : args) {
+            if (!optionsEnded && arg.startsWith("--monitor=")) {
+                String text = arg.substring("--monitor=".length());
+                port = text.equals("0") ? 0 : port(text);
+                if (port < 0) {
+                    return new Monitor(-1, args, "--monitor needs a port number from 0 to 65535, not '" + text + "'");
+                }
+            } else {
+                optionsEnded |= arg.equals("--");
+                rest.add(arg);
+            }
+        }
+        return new Monitor(port, rest, null);
     }
 
     private CommandLine() {

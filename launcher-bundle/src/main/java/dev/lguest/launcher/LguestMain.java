@@ -85,6 +85,23 @@ public final class LguestMain implements Callable<Integer> {
 
     /** The command, apart from where its arguments and streams come from. */
     static int run(List<String> args, BundleContext context, PrintStream out, PrintStream err) {
+        CommandLine.Monitor monitor = CommandLine.takeMonitor(args);
+        if (monitor.error() != null) {
+            err.println("lguest: " + monitor.error());
+            return 1;
+        }
+        if (monitor.port() < 0) {
+            return runCommand(monitor.rest(), context, out, err);
+        }
+        try (GuestMonitor listening = GuestMonitor.start(context, monitor.port(), err)) {
+            return runCommand(monitor.rest(), context, out, err);
+        } catch (java.io.IOException e) {
+            err.println("lguest: cannot listen for the monitor on port " + monitor.port() + ": " + e.getMessage());
+            return 1;
+        }
+    }
+
+    private static int runCommand(List<String> args, BundleContext context, PrintStream out, PrintStream err) {
         CommandLine.Parsed parsed = CommandLine.parse(args, defaultMemoryMegabytes(context));
         switch (parsed) {
             case CommandLine.Help help -> {
