@@ -105,7 +105,7 @@ public class MigrationBenchmark {
                 Thread.sleep(2000);
                 PingPong ext2 = pingPong("Linux, appending lines to an ext2 file", idle.last());
                 rows.add(ext2.row());
-                ext2.last().type("kill $!; mknod /dev/zero c 1 5; dd if=/dev/zero of=/tmp/seed bs=4096 count=2048 2>/dev/null;"
+                ext2.last().type("kill $!; yes 0123456789abcdef | head -c 8388608 > /tmp/seed;"
                         + " while true; do cp /tmp/seed /tmp/copy; done &\n");
                 Thread.sleep(3000);
                 PingPong tmpfs = pingPong("Linux, rewriting 8 MB of tmpfs", ext2.last());
