@@ -24,6 +24,7 @@ import dev.lguest.api.launcher.GuestLauncher;
 import dev.lguest.api.launcher.GuestOutcome;
 import dev.lguest.api.launcher.GuestSession;
 import dev.lguest.api.snapshot.SnapshotException;
+import dev.lguest.api.snapshot.Migrations;
 import dev.lguest.api.snapshot.Snapshots;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
@@ -109,6 +110,17 @@ public final class GuestRun implements AutoCloseable {
         return new GuestRun(snapshots.restore(file, disk, console, input), console, input);
     }
 
+    /**
+     * Waits on {@code server} for a guest migrating here ({@link #migrate} or
+     * lguest:migrate elsewhere) and runs it here, its console captured and its input
+     * from {@link #type}; returns once it runs.
+     */
+    public static GuestRun receive(Migrations migrations, java.net.ServerSocket server) throws SnapshotException {
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        ConsoleInput input = new ConsoleInput();
+        return new GuestRun(migrations.receive(server, null, console, input), console, input);
+    }
+
     /** Saves the guest to {@code file} at an instruction boundary; it runs on. */
     public Snapshots.Saved save(Path file) throws SnapshotException {
         return snapshots().save(session, file, false);
@@ -117,6 +129,22 @@ public final class GuestRun implements AutoCloseable {
     /** Saves the guest to {@code file} and ends it there ("saved to FILE"): nothing it does after is lost. */
     public Snapshots.Saved saveAndStop(Path file) throws SnapshotException {
         return snapshots().save(session, file, true);
+    }
+
+    /**
+     * Migrates the guest live to the Launcher waiting on {@code host:port} ({@code lguest
+     * --incoming=PORT}); once it runs there this run ends ("migrated to HOST:PORT"). If the
+     * migration breaks off, this throws and the guest runs on here.
+     */
+    public Migrations.Migrated migrate(String host, int port) throws SnapshotException {
+        Bundle kit = FrameworkUtil.getBundle(GuestRun.class);
+        BundleContext context = kit == null ? null : kit.getBundleContext();
+        ServiceReference<Migrations> ref = context == null ? null : context.getServiceReference(Migrations.class);
+        Migrations m = ref == null ? null : context.getService(ref);
+        if (m == null) {
+            throw new SnapshotException("this build's Launcher cannot migrate guests (no Migrations service)");
+        }
+        return m.migrate(session, host, port);
     }
 
     /** The Launcher's Snapshots service, found through the framework this kit runs in. */

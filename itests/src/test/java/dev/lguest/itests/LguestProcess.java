@@ -65,4 +65,98 @@ final class LguestProcess {
             Files.deleteIfExists(err);
         }
     }
+
+    /**
+     * A build's jar started and left running (a migration's destination): its standard
+     * input a pipe the test may type into, its output gathered as it comes.
+     */
+    static final class Background implements AutoCloseable {
+        private final String build;
+        private final Process process;
+        private final Path out;
+        private final Path err;
+
+        private Background(String build, Process process, Path out, Path err) {
+            this.build = build;
+            this.process = process;
+            this.out = out;
+            this.err = err;
+        }
+
+        String out() throws IOException {
+            return Files.readString(out, StandardCharsets.ISO_8859_1);
+        }
+
+        String err() throws IOException {
+            return Files.readString(err, StandardCharsets.ISO_8859_1);
+        }
+
+        /** The first match of {@code pattern} (its group 1) in standard error, waiting for it. */
+        String awaitErr(java.util.regex.Pattern pattern, java.time.Duration timeout) throws Exception {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (true) {
+                java.util.regex.Matcher m = pattern.matcher(err());
+                if (m.find()) {
+                    return m.groupCount() > 0 ? m.group(1) : m.group();
+                }
+                if (!process.isAlive() || System.nanoTime() - deadline > 0) {
+                    throw new AssertionError(build + ": no " + pattern + " on standard error ("
+                            + (process.isAlive() ? "timed out" : "exited " + process.exitValue()) + "): " + this);
+                }
+                Thread.sleep(20);
+            }
+        }
+
+        /** Waits until standard output holds {@code text}. */
+        void awaitOut(String text, java.time.Duration timeout) throws Exception {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (!out().contains(text)) {
+                if (!process.isAlive() || System.nanoTime() - deadline > 0) {
+                    throw new AssertionError(build + ": no \"" + text + "\" on standard output ("
+                            + (process.isAlive() ? "timed out" : "exited " + process.exitValue()) + "): " + this);
+                }
+                Thread.sleep(20);
+            }
+        }
+
+        /** Waits for the process to end by itself; what it printed and how it exited. */
+        Result finish(java.time.Duration timeout) throws Exception {
+            if (!process.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+                throw new AssertionError(build + " did not finish in " + timeout + ": " + this);
+            }
+            return new Result(process.exitValue(), out(), err());
+        }
+
+        @Override
+        public String toString() {
+            try {
+                return "\n--- stdout:\n" + out() + "\n--- stderr:\n" + err();
+            } catch (IOException e) {
+                return "(output unreadable: " + e + ")";
+            }
+        }
+
+        @Override
+        public void close() throws Exception {
+            if (process.isAlive()) {
+                process.destroyForcibly().waitFor();
+            }
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
+        }
+    }
+
+    /** Starts {@code build} with {@code args}; those that start with -D are the JVM's (system properties). */
+    static Background start(String build, String... args) throws IOException {
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                DefaultBuild.jvmOptionsArgument()));
+        List.of(args).stream().filter(a -> a.startsWith("-D")).forEach(command::add);
+        command.addAll(List.of("-jar", jar(build).toString()));
+        List.of(args).stream().filter(a -> !a.startsWith("-D")).forEach(command::add);
+        Path out = Files.createTempFile("lguest-out", ".txt");
+        Path err = Files.createTempFile("lguest-err", ".txt");
+        Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        return new Background(build, process, out, err);
+    }
 }

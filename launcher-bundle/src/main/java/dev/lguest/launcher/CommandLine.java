@@ -36,6 +36,7 @@ final class CommandLine {
                    lguest --shell         start the platform with the Gogo shell
                    lguest --help          print this help
                    lguest --restore=FILE [--block=FILE]   start the guest saved in FILE
+                   lguest --incoming=PORT [--block=FILE]  wait on 127.0.0.1:PORT for a guest migrating here
 
               --verbose        print the guest's memory layout, devices and notifications
                                (on standard error, between the guest's console lines)
@@ -54,6 +55,10 @@ final class CommandLine {
                                connects and continues (port 1234 without --gdb)
               --restore=FILE   continue a guest from its snapshot (lguest:save); --block
                                then replaces the disk file the snapshot names
+              --incoming=PORT  receive a running guest (lguest:migrate ID 127.0.0.1:PORT in the
+                               source's shell) and run it here; port 0 picks a free one, printed
+              --monitor=PORT   take commands for the guest on 127.0.0.1:PORT, one a line
+                               (migrate HOST:PORT, save FILE [stop], info); 0 picks a port
               <mem-in-mb>      guest memory in megabytes
               <vmlinux>        the guest kernel, built with CONFIG_LGUEST_GUEST=y: an i386
                                ELF vmlinux or a bzImage
@@ -98,6 +103,34 @@ final class CommandLine {
     record Restore(Path snapshot, Path block) implements Parsed {
     }
 
+    /** Wait on 127.0.0.1:{@code port} (0: any free one) for a migrating guest; {@code block} replaces its disk file. */
+    record Incoming(int port, Path block) implements Parsed {
+    }
+
+    /** The words without --monitor=PORT, and its port (-1: none), or why it is wrong. */
+    record Monitor(int port, List<String> rest, String error) {
+    }
+
+    /** Takes --monitor=PORT (any command may have it) out of {@code args}, before "--". */
+    static Monitor takeMonitor(List<String> args) {
+        List<String> rest = new ArrayList<>();
+        int port = -1;
+        boolean optionsEnded = false;
+        for (String arg : args) {
+            if (!optionsEnded && arg.startsWith("--monitor=")) {
+                String text = arg.substring("--monitor=".length());
+                port = text.equals("0") ? 0 : port(text);
+                if (port < 0) {
+                    return new Monitor(-1, args, "--monitor needs a port number from 0 to 65535, not '" + text + "'");
+                }
+            } else {
+                optionsEnded |= arg.equals("--");
+                rest.add(arg);
+            }
+        }
+        return new Monitor(port, rest, null);
+    }
+
     private CommandLine() {
     }
 
@@ -116,6 +149,7 @@ final class CommandLine {
         List<String> positional = new ArrayList<>();
         boolean optionsEnded = false;
         Path restore = null;
+        int incoming = -1;
         for (String arg : args) {
             if (optionsEnded || !isOption(arg)) {
                 positional.add(arg);
@@ -145,12 +179,23 @@ final class CommandLine {
                 gdbWait = true;
             } else if (arg.startsWith("--restore=") && arg.length() > "--restore=".length()) {
                 restore = Path.of(arg.substring("--restore=".length()));
+            } else if (arg.startsWith("--incoming=")) {
+                String port = arg.substring("--incoming=".length());
+                incoming = port.equals("0") ? 0 : port(port);
+                if (incoming < 0) {
+                    return new Error("--incoming needs a port number from 0 to 65535, not '" + port + "'");
+                }
             } else {
                 return new Error("unknown option " + arg + " (try --help)");
             }
         }
         if (gdbWait && gdbPort < 0) {
             gdbPort = DEFAULT_GDB_PORT;
+        }
+        if (incoming >= 0) {
+            // Everything about the guest comes with it.
+            return positional.isEmpty() && initrd == null && restore == null ? new Incoming(incoming, block)
+                    : new Error("--incoming takes no memory, kernel, arguments, --initrd or --restore: they come with the guest");
         }
         if (restore != null) {
             // Memory, kernel and arguments are the snapshot's; --initrd has nothing to load.

@@ -70,6 +70,11 @@ final class GuestDevices implements AutoCloseable {
     };
     private boolean closed;
 
+    /** The memory the devices write the guest's buffers and rings through (a migration logs it). */
+    GuestMemory memory() {
+        return memory;
+    }
+
     GuestDevices(GuestMemory memory, GuestLayout layout) {
         this.memory = memory;
         this.page = new DevicePage(memory, layout);

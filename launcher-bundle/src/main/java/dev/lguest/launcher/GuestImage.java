@@ -85,7 +85,7 @@ final class GuestImage {
         }
     }
 
-    /** The whole guest now; on its thread, the guest stopped. */
+    /** The whole guest now (without its memory if {@code launcherMemory} is null); on its thread, the guest stopped. */
     static Capture capture(Guest guest, MemorySegment launcherMemory, GuestLayout layout, int bootPgdir, int entry,
                             GuestDevices devices, List<GuestStateSection> services, String build)
             throws SnapshotException {
@@ -110,7 +110,10 @@ final class GuestImage {
             sections.add(new Section(DeviceSections.sectionName(d.name()), DeviceSections.VERSION,
                     DeviceSections.encode(d)));
         }
-        return new Capture(build, System.currentTimeMillis(), sections, RamImage.copy(launcherMemory));
+        // No memory (a migration): its pages travel apart, and the section holds none.
+        RamImage.Copy ram = launcherMemory != null ? RamImage.copy(launcherMemory)
+                : new RamImage.Copy(layout.totalBytes(), new int[0], new byte[0][]);
+        return new Capture(build, System.currentTimeMillis(), sections, ram);
     }
 
     /** The section services in restore order: the known components first, any others by name. */

@@ -23,6 +23,8 @@ import dev.lguest.api.snapshot.SectionReader;
 import dev.lguest.api.snapshot.SnapshotException;
 import dev.lguest.api.snapshot.SnapshotFile;
 import dev.lguest.api.snapshot.Snapshots;
+import dev.lguest.api.snapshot.Migrations;
+import dev.lguest.api.mmu.ShadowPageTables;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.FrameworkUtil;
 
@@ -61,8 +63,8 @@ import java.util.concurrent.TimeUnit;
  * unbind returns once that is done, so a bundle stopped after its replacement started
  * leaves no guest on its code.
  */
-@Component(service = {GuestLauncher.class, Snapshots.class})
-public final class LauncherComponent implements GuestLauncher, Snapshots {
+@Component(service = {GuestLauncher.class, Snapshots.class, Migrations.class})
+public final class LauncherComponent implements GuestLauncher, Snapshots, Migrations {
     static final int MIN_MEMORY_MB = 1;
     static final int MAX_MEMORY_MB = 2048;
     /** The kernel goes at 1 MiB; below it are boot_params and the command line. */
@@ -88,6 +90,11 @@ public final class LauncherComponent implements GuestLauncher, Snapshots {
 
     /** Each component's snapshot section (traps, segments, MMU, CPU...), as their bundles offer them. */
     private final List<GuestStateSection> stateSections = new CopyOnWriteArrayList<>();
+
+    /** The shadow page tables, which a migration asks to write-protect the guest's pages for its dirty log. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    private volatile ShadowPageTables shadowPageTables;
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
@@ -268,7 +275,16 @@ public final class LauncherComponent implements GuestLauncher, Snapshots {
     @Override
     public GuestSession restore(Path file, Path block, OutputStream console, InputStream input)
             throws SnapshotException {
-        SnapshotFile.Contents contents = SnapshotFile.read(file);
+        return restore(SnapshotFile.read(file), null, null, block, console, input);
+    }
+
+    /**
+     * A restore from {@code contents}; with {@code givenArena}, into {@code givenMemory}
+     * (a migration's, filled already: the memory section then holds no pages). A
+     * restore that fails may or may not have closed the given arena.
+     */
+    GuestSession restore(SnapshotFile.Contents contents, Arena givenArena, MemorySegment givenMemory, Path block,
+                         OutputStream console, InputStream input) throws SnapshotException {
         List<LauncherDevice> kinds = devicesInOrder();
         GuestImage.Plan plan = GuestImage.plan(contents, List.copyOf(stateSections), kinds);
         // Every device's service first, before a disk is opened or memory taken.
@@ -280,19 +296,31 @@ public final class LauncherComponent implements GuestLauncher, Snapshots {
         ConsoleLines lines = new ConsoleLines(console, diagnostics);
         PrintStream out = lines.console();
         GuestLayout layout = new GuestLayout(plan.memoryBytes());
-        Arena arena = Arena.ofShared();
+        if (givenMemory != null && givenMemory.byteSize() != layout.totalBytes()) {
+            throw new SnapshotException("the guest's state is for " + layout.totalBytes()
+                    + " bytes of memory; " + givenMemory.byteSize() + " came");
+        }
+        Arena arena = givenArena != null ? givenArena : Arena.ofShared();
         List<GuestDevices.SavedDevice> opened = new ArrayList<>();
         GuestDevices devices = null;
         boolean handedOver = false;
         try {
             MemorySegment launcherMemory;
             try {
-                launcherMemory = arena.allocate(layout.totalBytes(), PhysicalMemory.PAGE_SIZE);
+                launcherMemory = givenMemory != null ? givenMemory
+                        : arena.allocate(layout.totalBytes(), PhysicalMemory.PAGE_SIZE);
             } catch (OutOfMemoryError e) {
                 throw new SnapshotException("no memory for the snapshot's " + (plan.memoryBytes() >> 20) + " MB guest");
             }
             GuestMemory memory = new GuestMemory(launcherMemory);
+            // A new device page starts cleared; a migration's memory came with the guest's
+            // own device page and rings, which go back in place.
+            byte[] deviceArea = givenMemory == null ? null
+                    : memory.read(layout.deviceDescriptorPage(), (int) (layout.totalBytes() - layout.deviceDescriptorPage()));
             devices = new GuestDevices(memory, layout);
+            if (deviceArea != null) {
+                memory.write(layout.deviceDescriptorPage(), deviceArea);
+            }
             SnapshotFile.Section ram = contents.section(GuestImage.MEMORY_SECTION).orElseThrow();
             RamImage.decode(ram.name(), ram.payload(), launcherMemory);
             LauncherDeviceHost host = new LauncherDeviceHost(lines, input, false);
@@ -360,6 +388,35 @@ public final class LauncherComponent implements GuestLauncher, Snapshots {
                 arena.close();
             }
         }
+    }
+
+    // ---- live migration ----
+
+    @Override
+    public Migrated migrate(int guestId, String host, int port) throws SnapshotException {
+        RunningGuest guest = running.stream()
+                .filter(r -> r.guest().map(g -> g.id() == guestId && !g.isDead()).orElse(false))
+                .findFirst().orElseThrow(() -> new SnapshotException("no guest " + guestId + " runs here"));
+        return migrate(guest, host, port);
+    }
+
+    @Override
+    public Migrated migrate(GuestSession session, String host, int port) throws SnapshotException {
+        if (!(session instanceof RunningGuest guest) || !running.contains(guest)) {
+            throw new SnapshotException("that guest does not run on this Launcher (any more)");
+        }
+        try {
+            return new OutgoingMigration(guest, () -> shadowPageTables, host, port).run();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SnapshotException("interrupted while migrating the guest; it runs on here");
+        }
+    }
+
+    @Override
+    public GuestSession receive(java.net.ServerSocket server, Path block, OutputStream console, InputStream input)
+            throws SnapshotException {
+        return IncomingMigration.receive(this, server, block, console, input);
     }
 
     /** What a snapshot says built it: this Launcher's bundle and the bundles of every section. */

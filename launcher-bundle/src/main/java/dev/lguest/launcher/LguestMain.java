@@ -85,6 +85,23 @@ public final class LguestMain implements Callable<Integer> {
 
     /** The command, apart from where its arguments and streams come from. */
     static int run(List<String> args, BundleContext context, PrintStream out, PrintStream err) {
+        CommandLine.Monitor monitor = CommandLine.takeMonitor(args);
+        if (monitor.error() != null) {
+            err.println("lguest: " + monitor.error());
+            return 1;
+        }
+        if (monitor.port() < 0) {
+            return runCommand(monitor.rest(), context, out, err);
+        }
+        try (GuestMonitor listening = GuestMonitor.start(context, monitor.port(), err)) {
+            return runCommand(monitor.rest(), context, out, err);
+        } catch (java.io.IOException e) {
+            err.println("lguest: cannot listen for the monitor on port " + monitor.port() + ": " + e.getMessage());
+            return 1;
+        }
+    }
+
+    private static int runCommand(List<String> args, BundleContext context, PrintStream out, PrintStream err) {
         CommandLine.Parsed parsed = CommandLine.parse(args, defaultMemoryMegabytes(context));
         switch (parsed) {
             case CommandLine.Help help -> {
@@ -103,6 +120,9 @@ public final class LguestMain implements Callable<Integer> {
             }
             case CommandLine.Restore restore -> {
                 return RestoreCommand.run(restore, context, out, err);
+            }
+            case CommandLine.Incoming incoming -> {
+                return IncomingCommand.run(incoming, context, out, err);
             }
         }
     }
@@ -235,11 +255,7 @@ public final class LguestMain implements Callable<Integer> {
                 outcome = session.await(Duration.ofHours(1));
             }
             GuestOutcome end = outcome.get();
-            // The user's triple ^C ends it as lguest.c does: status 2, nothing said.
-            if (!end.poweredOff() && end.exitCode() != GuestOutcome.USER_STOPPED) {
-                err.println("lguest: the guest died: " + end.reason());
-            }
-            return end.exitCode();
+            return reportEnd(end, err);
         } catch (BootException e) {
             err.println("lguest: " + e.getMessage());
             return 1;
@@ -252,6 +268,20 @@ public final class LguestMain implements Callable<Integer> {
                 terminal.close();
             }
         }
+    }
+
+    /**
+     * Says how a guest ended, as the exit status goes: nothing for a power-off or the
+     * user's triple ^C (status 2, as lguest.c), the reason of a death, and where a
+     * guest that migrated away went (status 0). Returns the exit status.
+     */
+    static int reportEnd(GuestOutcome end, PrintStream err) {
+        if (!end.poweredOff() && end.exitCode() == 0) {
+            err.println("lguest: the guest " + end.reason());
+        } else if (!end.poweredOff() && end.exitCode() != GuestOutcome.USER_STOPPED) {
+            err.println("lguest: the guest died: " + end.reason());
+        }
+        return end.exitCode();
     }
 
     /** The demo guest this bundle carries, built from guest/demo by the normal build. */

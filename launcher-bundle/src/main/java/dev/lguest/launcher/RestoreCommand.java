@@ -22,6 +22,15 @@ final class RestoreCommand {
     private RestoreCommand() {
     }
 
+    /** Waits for the guest to end; says how it ended, and returns its exit status. */
+    static int runToEnd(GuestSession session, PrintStream err) throws InterruptedException {
+        Optional<GuestOutcome> outcome = Optional.empty();
+        while (outcome.isEmpty()) {
+            outcome = session.await(Duration.ofHours(1));
+        }
+        return LguestMain.reportEnd(outcome.get(), err);
+    }
+
     static int run(CommandLine.Restore restore, BundleContext context, PrintStream out, PrintStream err) {
         if (!LguestMain.awaitRequired(context, err)) {
             return 1;
@@ -37,15 +46,7 @@ final class RestoreCommand {
         try {
             terminal = TerminalMode.rawIfTerminal();
             GuestSession session = snapshots.restore(restore.snapshot(), restore.block(), out, System.in);
-            Optional<GuestOutcome> outcome = Optional.empty();
-            while (outcome.isEmpty()) {
-                outcome = session.await(Duration.ofHours(1));
-            }
-            GuestOutcome end = outcome.get();
-            if (!end.poweredOff()) {
-                err.println("lguest: the guest died: " + end.reason());
-            }
-            return end.exitCode();
+            return runToEnd(session, err);
         } catch (SnapshotException e) {
             err.println("lguest: " + restore.snapshot() + ": " + e.getMessage());
             return 1;

@@ -105,6 +105,19 @@ final class RunningGuest implements GuestSession {
     private record Pause(Path file, boolean thenStop, CompletableFuture<Captured> done) {
     }
 
+    /** Work for the guest's thread between two runs (a migration's steps); it completes {@code done}. */
+    interface GuestTask<T> {
+        T run(Guest guest) throws SnapshotException;
+    }
+
+    private record Task(GuestTask<?> work, CompletableFuture<Object> done) {
+    }
+
+    /** Tasks waiting for the guest to stop between two runs (see {@link #onGuestThread}). */
+    private final ConcurrentLinkedQueue<Task> tasks = new ConcurrentLinkedQueue<>();
+    /** Set by a migration's last step: the guest ends because it runs elsewhere now (exit status 0). */
+    private volatile String migratedTo;
+
     /** A snapshot taken: the guest as taken, how long it stood still, and the file's size if the guest's thread wrote it. */
     private record Captured(GuestImage.Capture capture, long pauseNanos, int ramPages, long writtenBytes) {
     }
@@ -181,6 +194,9 @@ final class RunningGuest implements GuestSession {
             restored.completeExceptionally(new SnapshotException("the guest ended before its state was restored"));
             for (Pause p; (p = pauses.poll()) != null; ) {
                 p.done().completeExceptionally(new SnapshotException("the guest ended before it could be saved"));
+            }
+            for (Task t; (t = tasks.poll()) != null; ) {
+                t.done().completeExceptionally(new SnapshotException("the guest ended"));
             }
             LguestFile last = file;
             if (last != null) {
@@ -271,7 +287,7 @@ final class RunningGuest implements GuestSession {
         GuestMemory memory = new GuestMemory(launcherMemory);
         ByteBuffer reply = ByteBuffer.allocate(1024).order(ByteOrder.LITTLE_ENDIAN);
         while (true) {
-            if (!pauses.isEmpty()) {
+            if (!pauses.isEmpty() || !tasks.isEmpty()) {
                 String stop = servePauses();
                 if (stop != null) {
                     return new GuestOutcome(false, stop);
@@ -304,7 +320,7 @@ final class RunningGuest implements GuestSession {
             } else if (n == -Errno.EAGAIN) {
                 inputAfterHandover = false;
                 String problem = devices.serviceInput();
-                String stop = pauses.isEmpty() ? null : servePauses();
+                String stop = pauses.isEmpty() && tasks.isEmpty() ? null : servePauses();
                 // Release the Waker whatever happened, or it would wait for nothing.
                 call(f -> f.write(words(LguestRequest.BREAK, 0)));
                 if (problem != null) {
@@ -338,6 +354,9 @@ final class RunningGuest implements GuestSession {
         if (deviceHost.stoppedByUser(reason)) {
             return GuestOutcome.stoppedByUser(reason);
         }
+        if (reason.equals(migratedTo)) {
+            return new GuestOutcome(false, reason, 0);
+        }
         return new GuestOutcome(reason.equals(Lguest.POWER_DOWN), reason);
     }
 
@@ -357,21 +376,10 @@ final class RunningGuest implements GuestSession {
         }
         Pause pause = new Pause(target, thenStop, new CompletableFuture<>());
         pauses.add(pause);
-        while (!pause.done().isDone()) {
-            if (outcome.isDone()) {
-                pauses.remove(pause);
-                pause.done().completeExceptionally(new SnapshotException("the guest ended before it could be saved"));
-                break;
-            }
-            LguestFile f = file;
-            Guest g = f == null ? null : f.guest();
-            // Back once the guest's thread has served what waits (BREAK 0), or at once
-            // if the guest is not set up yet or already gone.
-            long r = g == null ? -1 : f.write(words(LguestRequest.BREAK, 1));
-            if (r < 0 && !pause.done().isDone()) {
-                Thread.sleep(1);
-            }
-        }
+        breakOutUntil(pause.done(), () -> {
+            pauses.remove(pause);
+            pause.done().completeExceptionally(new SnapshotException("the guest ended before it could be saved"));
+        });
         Captured captured;
         try {
             captured = pause.done().get();
@@ -389,8 +397,93 @@ final class RunningGuest implements GuestSession {
         return new Snapshots.Saved(target, bytes, captured.ramPages(), captured.pauseNanos());
     }
 
+    /**
+     * Breaks the guest out of its run, again and again, until its thread has completed
+     * {@code done}; {@code ended} runs instead if the guest ends first.
+     */
+    private void breakOutUntil(CompletableFuture<?> done, Runnable ended) throws InterruptedException {
+        while (!done.isDone()) {
+            if (outcome.isDone()) {
+                ended.run();
+                break;
+            }
+            LguestFile f = file;
+            Guest g = f == null ? null : f.guest();
+            // Back once the guest's thread has served what waits (BREAK 0), or at once
+            // if the guest is not set up yet or already gone.
+            long r = g == null ? -1 : f.write(words(LguestRequest.BREAK, 1));
+            if (r < 0 && !done.isDone()) {
+                Thread.sleep(1);
+            }
+        }
+    }
+
+    /**
+     * Runs {@code work} on the guest's thread with the guest stopped between two runs
+     * (the CPU at an instruction boundary, no device call under way), from another
+     * thread, and returns what it returned; the guest then runs on.
+     */
+    @SuppressWarnings("unchecked")
+    <T> T onGuestThread(GuestTask<T> work) throws SnapshotException, InterruptedException {
+        if (Thread.currentThread() == thread) {
+            throw new SnapshotException("the guest's own thread cannot stop it");
+        }
+        Task task = new Task(work, new CompletableFuture<>());
+        tasks.add(task);
+        breakOutUntil(task.done(), () -> {
+            tasks.remove(task);
+            task.done().completeExceptionally(new SnapshotException("the guest ended"));
+        });
+        try {
+            return (T) task.done().get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof SnapshotException s) {
+                throw s;
+            }
+            throw new SnapshotException("the Launcher failed with the stopped guest: " + e.getCause());
+        }
+    }
+
+    /** A migration's last step: the guest ends here, for {@code reason}, because it runs on at the destination. */
+    void endMigrated(Guest guest, String reason) {
+        migratedTo = reason;
+        guest.kill(reason);
+    }
+
+    /** What a migration needs of this guest: its memory, layout and devices, its boot words and sections. */
+    MemorySegment memory() {
+        return launcherMemory;
+    }
+
+    GuestImage.Capture captureState(Guest guest) throws SnapshotException {
+        return GuestImage.capture(guest, null, layout, pgdir, entry, devices, sections.get(), build);
+    }
+
+    GuestDevices devices() {
+        return devices;
+    }
+
+    /** The guest's memory size, as its Launcher laid it out (without the device pages above it). */
+    long memoryBytes() {
+        return layout.memoryBytes;
+    }
+
     /** On the guest's thread, the guest stopped: takes every snapshot asked for. Returns why the guest stops, or null. */
     private String servePauses() {
+        for (Task t; (t = tasks.poll()) != null; ) {
+            try {
+                Guest g = file.guest();
+                if (g == null || g.isDead()) {
+                    throw new SnapshotException("the guest is not running");
+                }
+                t.done().complete(t.work().run(g));
+            } catch (SnapshotException e) {
+                t.done().completeExceptionally(e);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.ERROR, "the Launcher failed with a stopped guest", e);
+                t.done().completeExceptionally(new SnapshotException("the Launcher failed with the stopped guest: " + e));
+            }
+        }
         String stop = null;
         for (Pause p; (p = pauses.poll()) != null; ) {
             long start = System.nanoTime();

@@ -4,6 +4,7 @@ import dev.lguest.api.launcher.DescriptorChain;
 import dev.lguest.api.launcher.QueuePosition;
 import dev.lguest.api.launcher.Virtqueue;
 import dev.lguest.api.launcher.VirtqueueFault;
+import dev.lguest.api.memory.DirtyLog;
 import dev.lguest.api.memory.GuestMemory;
 import dev.lguest.api.memory.PhysicalMemory;
 
@@ -180,6 +181,16 @@ final class VirtqueueRing implements Virtqueue {
     @Override
     public void used(DescriptorChain chain, int written) {
         checkLive();
+        // A device fills its buffers straight through their memory segments, as DMA
+        // would, unseen by a migration's dirty log; handing them back is when they are
+        // known to be written, so they are marked here (the used ring itself is marked
+        // by the writes below).
+        DirtyLog log = memory.dirtyLog();
+        if (log != null) {
+            for (DescriptorChain.Buffer b : chain.writable()) {
+                log.markRange(b.address(), b.length());
+            }
+        }
         long element = used + 4 + 8L * (usedIndex % num);
         memory.write32(element, chain.head());
         memory.write32(element + 4, written);

@@ -85,6 +85,32 @@ class CommandLineTest {
     }
 
     @Test
+    void incomingTakesAPortAndMayReplaceTheDisk() {
+        var incoming = assertInstanceOf(CommandLine.Incoming.class, CommandLine.parse(List.of(
+                "--incoming=47000", "--block=other.img")));
+        assertEquals(47000, incoming.port());
+        assertEquals(Path.of("other.img"), incoming.block());
+        assertEquals(0, assertInstanceOf(CommandLine.Incoming.class,
+                CommandLine.parse(List.of("--incoming=0"))).port());
+        assertEquals("--incoming takes no memory, kernel, arguments, --initrd or --restore: they come with the guest",
+                assertInstanceOf(CommandLine.Error.class, CommandLine.parse(List.of(
+                        "--incoming=47000", "64", "vmlinux"))).message());
+        assertEquals("--incoming needs a port number from 0 to 65535, not 'x'",
+                assertInstanceOf(CommandLine.Error.class, CommandLine.parse(List.of("--incoming=x"))).message());
+    }
+
+    @Test
+    void theMonitorIsTakenOutBeforeTheCommandLineProper() {
+        var monitor = CommandLine.takeMonitor(List.of("--monitor=4444", "64", "vmlinux", "--", "--monitor=1"));
+        assertEquals(4444, monitor.port());
+        assertEquals(List.of("64", "vmlinux", "--", "--monitor=1"), monitor.rest(),
+                "after -- it is the guest's word");
+        assertEquals(-1, CommandLine.takeMonitor(List.of("64", "vmlinux")).port());
+        assertEquals("--monitor needs a port number from 0 to 65535, not '70000'",
+                CommandLine.takeMonitor(List.of("--monitor=70000")).error());
+    }
+
+    @Test
     void badInputIsOneClearLine() {
         assertEquals("unknown option --frobnicate (try --help)",
                 assertInstanceOf(CommandLine.Error.class, CommandLine.parse(List.of("--frobnicate"))).message());

@@ -134,8 +134,10 @@ public final class LguestShadowPageTables implements ShadowPageTables {
         guestPte |= X86.PTE_ACCESSED;
         if (write) {
             guestPte |= X86.PTE_DIRTY;
+            PageEntries.logWrite(guest, guestPte);
         }
-        setShadowPte(guest, cache, directory, virtualAddress, shadowPteFor(guestPte));
+        setShadowPte(guest, cache, directory, virtualAddress,
+                PageEntries.whileLogged(guest, shadowPteFor(guestPte)));
         guest.memory.write32(guestPteAddress, guestPte);
         return true;
     }
@@ -283,7 +285,7 @@ public final class LguestShadowPageTables implements ShadowPageTables {
             if (!PageEntries.pteAcceptable(guest, guestPte)) {
                 shadowPte = 0;
             } else {
-                shadowPte = shadowPteFor(guestPte);
+                shadowPte = PageEntries.whileLogged(guest, shadowPteFor(guestPte));
             }
         }
         setShadowPte(guest, cache, directory, virtualAddress, shadowPte);
@@ -404,6 +406,28 @@ public final class LguestShadowPageTables implements ShadowPageTables {
 
     private static boolean isKernelAddress(Guest guest, int virtualAddress) {
         return guest.kernelAddress != 0 && Integer.compareUnsigned(virtualAddress, guest.kernelAddress) >= 0;
+    }
+
+    // ---- (vi) live migration: every page read-only until written ----
+
+    @Override
+    public boolean writeProtect(Guest guest) {
+        ShadowCache cache = cacheOf(guest);
+        if (cache == null) {
+            return true; // the guest is dead: it writes nothing more
+        }
+        // Every directory, not only the current one: a switch back to another address
+        // space must not find writable entries the log never saw.
+        for (ShadowDirectory directory : cache.all()) {
+            for (int index = 0; index < SWITCHER_SLOT; index++) {
+                if (directory.hasPtePage(index)) {
+                    PageEntries.writeProtect(directory.ptePage(index));
+                }
+            }
+        }
+        flushCpu(guest, cache.current());
+        repinStack(guest);
+        return true;
     }
 
     // ---- what the switcher asks ----

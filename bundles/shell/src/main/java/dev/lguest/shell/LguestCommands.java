@@ -14,6 +14,7 @@ import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 
+import dev.lguest.api.snapshot.Migrations;
 import dev.lguest.api.snapshot.SnapshotException;
 import dev.lguest.api.snapshot.Snapshots;
 
@@ -28,6 +29,7 @@ import java.util.concurrent.TimeUnit;
  *   lguest:stats                         per guest: instructions, exits, hypercalls by name
  *   lguest:swap <component> <bundle>     replace the bundle providing a component
  *   lguest:save <id> <file> [stop]       write a guest's snapshot, then let it run on (or stop it)
+ *   lguest:migrate <id> <host:port>      move a running guest to `lguest --incoming=PORT` there
  *
  * A swap starts the new bundle, waits for it to provide the component's service, and
  * only then stops the old provider, so running guests move over (the components hand
@@ -45,6 +47,7 @@ import java.util.concurrent.TimeUnit;
     "osgi.command.function=stats",
     "osgi.command.function=swap",
     "osgi.command.function=save",
+    "osgi.command.function=migrate",
 })
 public final class LguestCommands {
     private static final long PROVIDE_WAIT_SECONDS = 10;
@@ -58,6 +61,10 @@ public final class LguestCommands {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     private volatile Snapshots snapshots;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    private volatile Migrations migrations;
 
     @Activate
     public LguestCommands(BundleContext context) {
@@ -93,6 +100,36 @@ public final class LguestCommands {
                     then.equals("stop") ? "; the guest stopped" : "");
         } catch (SnapshotException e) {
             return "cannot save guest " + id + ": " + e.getMessage();
+        }
+    }
+
+    /**
+     * Moves guest {@code id} live to the Launcher waiting on {@code destination}
+     * (HOST:PORT, `lguest --incoming=PORT` there); the guest ends here once it runs
+     * there, or runs on here if the migration breaks off.
+     */
+    public String migrate(int id, String destination) {
+        Migrations m = migrations;
+        if (m == null) {
+            return "this build's Launcher cannot migrate guests (no Migrations service)";
+        }
+        int colon = destination.lastIndexOf(':');
+        int port;
+        try {
+            port = colon <= 0 ? -1 : Integer.parseInt(destination.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            port = -1;
+        }
+        if (port < 1 || port > 65535) {
+            return "the destination is HOST:PORT (a port from 1 to 65535), not '" + destination + "'";
+        }
+        try {
+            Migrations.Migrated done = m.migrate(id, destination.substring(0, colon), port);
+            return String.format("migrated guest %d to %s: stood still %.1f ms, %.0f ms in all, %d rounds, "
+                    + "%d pages sent, %d in the last step", id, done.destination(), done.downtimeNanos() / 1e6,
+                    done.totalNanos() / 1e6, done.rounds(), done.pagesSent(), done.lastPages());
+        } catch (SnapshotException e) {
+            return "cannot migrate guest " + id + ": " + e.getMessage();
         }
     }
 

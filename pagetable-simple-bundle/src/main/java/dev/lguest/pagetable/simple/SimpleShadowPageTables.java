@@ -120,8 +120,10 @@ public final class SimpleShadowPageTables implements ShadowPageTables {
         guestPte |= X86.PTE_ACCESSED;
         if (write) {
             guestPte |= X86.PTE_DIRTY;
+            PageEntries.logWrite(guest, guestPte);
         }
-        setShadowPte(guest, shadow, virtualAddress, shadowPteFor(guestPte));
+        setShadowPte(guest, shadow, virtualAddress,
+                PageEntries.whileLogged(guest, shadowPteFor(guestPte)));
         guest.memory.write32(guestPteAddress, guestPte);
         return true;
     }
@@ -197,6 +199,24 @@ public final class SimpleShadowPageTables implements ShadowPageTables {
         }
     }
 
+    // ---- live migration: every page read-only until written ----
+
+    @Override
+    public boolean writeProtect(Guest guest) {
+        SingleShadow shadow = shadowOf(guest);
+        if (shadow == null) {
+            return true; // the guest is dead: it writes nothing more
+        }
+        for (int index = 0; index < SWITCHER_SLOT; index++) {
+            if (shadow.hasPtePage(index)) {
+                PageEntries.writeProtect(shadow.ptePage(index));
+            }
+        }
+        reloadCr3(guest, shadow);
+        repinStack(guest);
+        return true;
+    }
+
     // ---- the guest changed an entry ----
 
     @Override
@@ -223,7 +243,7 @@ public final class SimpleShadowPageTables implements ShadowPageTables {
         int shadowPte = 0;
         if (PageEntries.has(pte, X86.PTE_PRESENT) && (pte & (X86.PTE_ACCESSED | X86.PTE_DIRTY)) != 0
                 && PageEntries.pteAcceptable(guest, pte)) {
-            shadowPte = shadowPteFor(pte);
+            shadowPte = PageEntries.whileLogged(guest, shadowPteFor(pte));
         }
         setShadowPte(guest, shadow, virtualAddress, shadowPte);
     }

@@ -15,6 +15,11 @@ import java.nio.charset.StandardCharsets;
  * access is bounds-checked against the window (lguest_address_ok in spirit), and a
  * bad one throws {@link GuestMemoryFault} instead of touching anything else.
  * All x86 values are little-endian.
+ *
+ * While a {@link DirtyLog} is attached ({@link #logWrites}), every write through this
+ * class marks the pages it touches: that is how the host's own writes into the guest
+ * (a trap frame on its stack, the clock in lguest_data, the accessed and dirty bits in
+ * its page tables) reach a live migration. Writes through {@link #segment()} bypass it.
  */
 public final class GuestMemory {
     private static final ValueLayout.OfShort U16 =
@@ -25,9 +30,29 @@ public final class GuestMemory {
             ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final MemorySegment window;
+    private volatile DirtyLog dirtyLog;
 
     public GuestMemory(MemorySegment window) {
         this.window = window;
+    }
+
+    /** From now on every write marks its pages in {@code log}; null stops that. */
+    public void logWrites(DirtyLog log) {
+        this.dirtyLog = log;
+    }
+
+    /** The log writes are marked in, or null while nobody tracks them. */
+    public DirtyLog dirtyLog() {
+        return dirtyLog;
+    }
+
+    private long written(long address, long length) {
+        check(address, length);
+        DirtyLog log = dirtyLog;
+        if (log != null) {
+            log.markRange(address, length);
+        }
+        return address;
     }
 
     /** The raw window, for components (the CPU's bus) that do their own checking. */
@@ -68,19 +93,19 @@ public final class GuestMemory {
     }
 
     public void write8(long address, int value) {
-        window.set(ValueLayout.JAVA_BYTE, check(address, 1), (byte) value);
+        window.set(ValueLayout.JAVA_BYTE, written(address, 1), (byte) value);
     }
 
     public void write16(long address, int value) {
-        window.set(U16, check(address, 2), (short) value);
+        window.set(U16, written(address, 2), (short) value);
     }
 
     public void write32(long address, int value) {
-        window.set(U32, check(address, 4), value);
+        window.set(U32, written(address, 4), value);
     }
 
     public void write64(long address, long value) {
-        window.set(U64, check(address, 8), value);
+        window.set(U64, written(address, 8), value);
     }
 
     public void read(long address, byte[] into, int offset, int length) {
@@ -94,7 +119,7 @@ public final class GuestMemory {
     }
 
     public void write(long address, byte[] from, int offset, int length) {
-        MemorySegment.copy(from, offset, window, ValueLayout.JAVA_BYTE, check(address, length), length);
+        MemorySegment.copy(from, offset, window, ValueLayout.JAVA_BYTE, written(address, length), length);
     }
 
     public void write(long address, byte[] from) {
@@ -102,7 +127,7 @@ public final class GuestMemory {
     }
 
     public void fill(long address, long length, byte value) {
-        window.asSlice(check(address, length), length).fill(value);
+        window.asSlice(written(address, length), length).fill(value);
     }
 
     /**

@@ -1,5 +1,6 @@
 /**
- * Guest memory: the Launcher's memory as the guest sees it, and the physical bus the CPU reads.
+ * Guest memory: the Launcher's memory as the guest sees it, the physical bus the CPU reads,
+ * and the log of the pages written while a guest migrates.
  */
 @org.osgi.annotation.bundle.Export
 @org.osgi.annotation.versioning.Version("1.1.0")

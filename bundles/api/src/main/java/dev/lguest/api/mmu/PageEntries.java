@@ -13,6 +13,7 @@ package dev.lguest.api.mmu;
 
 import dev.lguest.api.cpu.X86;
 import dev.lguest.api.guest.Guest;
+import dev.lguest.api.memory.DirtyLog;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -91,5 +92,41 @@ public final class PageEntries {
             return false;
         }
         return true;
+    }
+
+    // ---- live migration's dirty log (see ShadowPageTables.writeProtect) ----
+
+    /**
+     * A write fault the shadow tables are about to allow: while the guest's memory is
+     * logged, the page the guest pte names is written from now on, so it is marked.
+     */
+    public static void logWrite(Guest guest, int guestPte) {
+        DirtyLog log = guest.memory.dirtyLog();
+        if (log != null) {
+            log.mark(frame(guestPte));
+        }
+    }
+
+    /**
+     * A shadow pte as it may be installed while the guest's memory is logged: writable
+     * only if its page is already marked, so the first store to any other page faults
+     * to the host, which marks it ({@link #logWrite}). Without a log, unchanged.
+     */
+    public static int whileLogged(Guest guest, int shadowPte) {
+        DirtyLog log = guest.memory.dirtyLog();
+        if (log != null && has(shadowPte, X86.PTE_RW) && !log.isDirty(frame(shadowPte))) {
+            return shadowPte & ~X86.PTE_RW;
+        }
+        return shadowPte;
+    }
+
+    /** Clears the writable bit of every entry of a shadow pte page (the CPU's TLB is the caller's to flush). */
+    public static void writeProtect(MemorySegment ptePage) {
+        for (int index = 0; index < PER_PAGE; index++) {
+            int entry = read(ptePage, index);
+            if (has(entry, X86.PTE_RW)) {
+                write(ptePage, index, entry & ~X86.PTE_RW);
+            }
+        }
     }
 }

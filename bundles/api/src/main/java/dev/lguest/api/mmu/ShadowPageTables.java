@@ -48,4 +48,19 @@ public interface ShadowPageTables {
 
     /** The guest-physical address a guest-virtual one maps to, or -1 if unmapped. */
     long guestPhysical(Guest guest, int virtualAddress);
+
+    /**
+     * Live migration's write tracking. The Launcher has attached a {@link
+     * dev.lguest.api.memory.DirtyLog} to {@code guest.memory} (a migration starts) or
+     * has just drained it (a pre-copy round ends): every shadow mapping is made
+     * read-only and the CPU's cached translations are dropped, so that the guest's next
+     * store to each page faults to {@link #demandPage}, which marks the page in the log
+     * and maps it writable again ({@link PageEntries#logWrite}, {@link
+     * PageEntries#whileLogged}). The pinned kernel stack stays writable (a trap must
+     * never fault on it) and is marked. On the guest's thread, the guest stopped.
+     * Returns false if this implementation cannot track the guest's writes.
+     */
+    default boolean writeProtect(Guest guest) {
+        return false;
+    }
 }

@@ -2,8 +2,9 @@
  * Snapshots of a running guest: the file format ({@link dev.lguest.api.snapshot.SnapshotFile}),
  * the contract by which each component writes and reads its own part of a guest
  * ({@link dev.lguest.api.snapshot.GuestStateSection}, one section each), and the
- * service that saves and restores whole guests ({@link dev.lguest.api.snapshot.Snapshots}).
+ * service that saves and restores whole guests ({@link dev.lguest.api.snapshot.Snapshots}) and
+ * the one that moves them live to another Launcher ({@link dev.lguest.api.snapshot.Migrations}).
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package dev.lguest.api.snapshot;
