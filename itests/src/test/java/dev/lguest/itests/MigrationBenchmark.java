@@ -72,7 +72,7 @@ public class MigrationBenchmark {
 
     @Test
     public void downtimeAndTotalTime() throws Exception {
-        awaitDevices();
+        LinuxGuest.awaitDevices(context);
         List<Row> rows = new ArrayList<>();
         Path dir = LinuxSnapshotIT.linuxDirectory();
         Path vmlinux = dir.resolve("vmlinux-2.6.24-lguest");
@@ -86,7 +86,7 @@ public class MigrationBenchmark {
         } else {
             Path disk = Files.createTempFile("migration-benchmark", ".img");
             try {
-                var made = LinuxGuestIT.HostTools.run(LinuxGuestIT.HostTools.find("mkfs.ext2"), "-q", "-F", "-b",
+                var made = HostTools.run(HostTools.find("mkfs.ext2"), "-q", "-F", "-b",
                         "1024", disk.toString(), "65536");
                 if (made.status() != 0) {
                     throw new AssertionError("mkfs.ext2: " + made.output());
@@ -182,15 +182,5 @@ public class MigrationBenchmark {
                     r.n(), r.downMs(), r.downMaxMs(), r.totalMs(), r.rounds(), r.pages(), r.lastPages()));
         }
         return b.toString();
-    }
-
-    private void awaitDevices() throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (context.getServiceReferences(LauncherDevice.class, null).size() < 2) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("the virtio device services did not appear");
-            }
-            Thread.sleep(50);
-        }
     }
 }

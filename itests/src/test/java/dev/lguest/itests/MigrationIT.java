@@ -112,7 +112,7 @@ public class MigrationIT {
 
     @Test
     public void aDestinationThatGoesAwayMidwayLeavesTheGuestRunningHere() throws Exception {
-        awaitDevices();
+        LinuxGuest.awaitDevices(context);
         try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
              GuestRun run = GuestRun.boot(launcher, new BootSpec(32, null, Guests.image("testkernel.elf"), null, null,
                      List.of("loop=" + PASSES), false))) {
@@ -148,13 +148,13 @@ public class MigrationIT {
         Path initrd = dir.resolve("initramfs-smoke.cpio.gz");
         org.junit.Assume.assumeTrue("no Linux guest in " + dir.toAbsolutePath() + " (set lguest.linux): skipped",
                 Files.isRegularFile(vmlinux) && Files.isRegularFile(initrd));
-        String mkfs = LinuxGuestIT.HostTools.find("mkfs.ext2");
-        String fsck = LinuxGuestIT.HostTools.find("e2fsck");
-        String debugfs = LinuxGuestIT.HostTools.find("debugfs");
-        awaitDevices();
+        String mkfs = HostTools.find("mkfs.ext2");
+        String fsck = HostTools.find("e2fsck");
+        String debugfs = HostTools.find("debugfs");
+        LinuxGuest.awaitDevices(context);
         Path disk = Files.createTempFile("migrate-ext2", ".img");
         try (LguestProcess.Background destination = LguestProcess.start("lguest", "--incoming=0")) {
-            var made = LinuxGuestIT.HostTools.run(mkfs, "-q", "-F", "-b", "1024", disk.toString(), "8192");
+            var made = HostTools.run(mkfs, "-q", "-F", "-b", "1024", disk.toString(), "8192");
             assertEquals("mkfs.ext2: " + made.output(), 0, made.status());
             int port = Integer.parseInt(destination.awaitErr(LISTENING, TIMEOUT));
             String before;
@@ -180,24 +180,14 @@ public class MigrationIT {
             assertTrue(result.toString(), result.out().contains("PROGRESS " + LINES));
         }
         try {
-            var checked = LinuxGuestIT.HostTools.run(fsck, "-f", "-n", disk.toString());
+            var checked = HostTools.run(fsck, "-f", "-n", disk.toString());
             assertEquals("e2fsck -fn found problems:\n" + checked.output(), 0, checked.status());
-            String lines = LinuxGuestIT.HostTools.run(debugfs, "-R", "cat /lines.txt", disk.toString()).output();
+            String lines = HostTools.run(debugfs, "-R", "cat /lines.txt", disk.toString()).output();
             String expected = IntStream.rangeClosed(1, LINES).mapToObj(i -> "line " + i + "\n")
                     .collect(Collectors.joining());
             assertEquals("every line once, in order", expected, lines);
         } finally {
             Files.deleteIfExists(disk);
-        }
-    }
-
-    private void awaitDevices() throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (context.getServiceReferences(LauncherDevice.class, null).size() < 2) {
-            if (System.nanoTime() > deadline) {
-                fail("the virtio device services did not appear");
-            }
-            Thread.sleep(50);
         }
     }
 }
