@@ -35,7 +35,7 @@ final class CommandLine {
                    lguest                 boot the built-in demo guest
                    lguest --shell         start the platform with the Gogo shell
                    lguest --help          print this help
-                   lguest --restore=FILE [--block=FILE]   start the guest saved in FILE
+                   lguest --restore=FILE [--block=FILE] [--net=KIND:ARG]   start the guest saved in FILE
 
               --verbose        print the guest's memory layout, devices and notifications
                                (on standard error, between the guest's console lines)
@@ -53,7 +53,8 @@ final class CommandLine {
               --gdb-wait       stop the guest before its first instruction until gdb
                                connects and continues (port 1234 without --gdb)
               --restore=FILE   continue a guest from its snapshot (lguest:save); --block
-                               then replaces the disk file the snapshot names
+                               then replaces the disk file the snapshot names, and a saved
+                               network card joins the network --net or --tunnet names
               <mem-in-mb>      guest memory in megabytes
               <vmlinux>        the guest kernel, built with CONFIG_LGUEST_GUEST=y: an i386
                                ELF vmlinux or a bzImage
@@ -94,8 +95,14 @@ final class CommandLine {
     record Error(String message) implements Parsed {
     }
 
-    /** Continue the guest saved in {@code snapshot}; {@code block}, if set, replaces its disk file. */
-    record Restore(Path snapshot, Path block) implements Parsed {
+    /**
+     * Continue the guest saved in {@code snapshot}; {@code block}, if set, replaces its
+     * disk file; its network card joins {@code networks} (a link is not saved).
+     */
+    record Restore(Path snapshot, Path block, List<String> networks) implements Parsed {
+        Restore {
+            networks = List.copyOf(networks);
+        }
     }
 
     private CommandLine() {
@@ -154,7 +161,7 @@ final class CommandLine {
         }
         if (restore != null) {
             // Memory, kernel and arguments are the snapshot's; --initrd has nothing to load.
-            return positional.isEmpty() && initrd == null ? new Restore(restore, block)
+            return positional.isEmpty() && initrd == null ? new Restore(restore, block, networks)
                     : new Error("--restore takes no memory, kernel, arguments or --initrd: they are the snapshot's");
         }
         if (positional.isEmpty()) {

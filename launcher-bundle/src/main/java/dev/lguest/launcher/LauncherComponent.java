@@ -17,6 +17,7 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 import dev.lguest.api.launcher.BlockState;
+import dev.lguest.api.launcher.SavedNetState;
 import dev.lguest.api.snapshot.GuestStateSection;
 import dev.lguest.api.snapshot.RamImage;
 import dev.lguest.api.snapshot.SectionReader;
@@ -263,8 +264,13 @@ public final class LauncherComponent implements GuestLauncher, Snapshots {
      * done, or throws with what went wrong.
      */
     @Override
-    public GuestSession restore(Path file, Path block, OutputStream console, InputStream input)
-            throws SnapshotException {
+    public GuestSession restore(Path file, Path block, List<String> networks, OutputStream console,
+                                InputStream input) throws SnapshotException {
+        if (networks.size() > 1) {
+            throw new SnapshotException("one network per guest: " + String.join(", ", networks));
+        }
+        // A saved network card joins this network (its link was not a thing to save).
+        String network = networks.isEmpty() ? null : networks.getFirst();
         SnapshotFile.Contents contents = SnapshotFile.read(file);
         List<LauncherDevice> kinds = devicesInOrder();
         GuestImage.Plan plan = GuestImage.plan(contents, List.copyOf(stateSections), kinds);
@@ -298,7 +304,8 @@ public final class LauncherComponent implements GuestLauncher, Snapshots {
                 SectionReader peek = new SectionReader(section.name(), section.payload());
                 boolean disk = GuestImage.kindFor(peek.readString(64), peek.readInt(), kinds).type() == VIRTIO_ID_BLOCK;
                 GuestDevices.SavedDevice saved = DeviceSections.decode(
-                        new SectionReader(section.name(), section.payload()), layout.totalBytes(), disk ? block : null);
+                        new SectionReader(section.name(), section.payload()), layout.totalBytes(), disk ? block : null,
+                        network);
                 opened.add(saved);
                 LauncherDevice kind = GuestImage.kindFor(saved.name(), saved.type(), kinds);
                 String problem = devices.restore(saved, kind, host);
@@ -309,6 +316,9 @@ public final class LauncherComponent implements GuestLauncher, Snapshots {
             if (block != null && plan.devices().stream().noneMatch(d -> opened.stream()
                     .anyMatch(o -> o.name().equals(d) && o.type() == VIRTIO_ID_BLOCK))) {
                 throw new SnapshotException("--block: the snapshot's guest has no disk");
+            }
+            if (network != null && opened.stream().noneMatch(o -> o.state() instanceof SavedNetState)) {
+                throw new SnapshotException("--net=" + network + ": the snapshot's guest has no network card");
             }
             try {
                 awaitDevice();

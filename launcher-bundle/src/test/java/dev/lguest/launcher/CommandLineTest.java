@@ -78,10 +78,19 @@ class CommandLineTest {
                 "--restore=guest.snap", "--block=other.img")));
         assertEquals(Path.of("guest.snap"), restore.snapshot());
         assertEquals(Path.of("other.img"), restore.block());
+        assertEquals(List.of(), restore.networks());
         assertEquals("--restore takes no memory, kernel, arguments or --initrd: they are the snapshot's",
                 assertInstanceOf(CommandLine.Error.class, CommandLine.parse(List.of(
                         "--restore=guest.snap", "64", "vmlinux"))).message());
         assertInstanceOf(CommandLine.Error.class, CommandLine.parse(List.of("--restore=")));
+    }
+
+    @Test
+    void aRestoredNetworkCardJoinsTheNetworkTheRestoreNames() {
+        assertEquals(List.of("switch:lan0"), assertInstanceOf(CommandLine.Restore.class, CommandLine.parse(List.of(
+                "--restore=guest.snap", "--net=switch:lan0"))).networks());
+        assertEquals(List.of("tap:10.0.0.1"), assertInstanceOf(CommandLine.Restore.class, CommandLine.parse(List.of(
+                "--tunnet=10.0.0.1", "--restore=guest.snap"))).networks());
     }
 
     @Test

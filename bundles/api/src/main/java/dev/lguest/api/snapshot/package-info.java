@@ -3,7 +3,8 @@
  * the contract by which each component writes and reads its own part of a guest
  * ({@link dev.lguest.api.snapshot.GuestStateSection}, one section each), and the
  * service that saves and restores whole guests ({@link dev.lguest.api.snapshot.Snapshots}).
+ * 1.1: a restore names the network a saved network card joins.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package dev.lguest.api.snapshot;
