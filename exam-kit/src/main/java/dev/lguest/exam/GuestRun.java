@@ -105,9 +105,15 @@ public final class GuestRun implements AutoCloseable {
 
     /** {@link #restore(Snapshots, Path)} with {@code disk} in place of the disk file the snapshot names. */
     public static GuestRun restore(Snapshots snapshots, Path file, Path disk) throws SnapshotException {
+        return restore(snapshots, file, disk, List.of());
+    }
+
+    /** {@link #restore(Snapshots, Path, Path)} with the saved network card joining {@code networks} ("switch:lan0"). */
+    public static GuestRun restore(Snapshots snapshots, Path file, Path disk, List<String> networks)
+            throws SnapshotException {
         ByteArrayOutputStream console = new ByteArrayOutputStream();
         ConsoleInput input = new ConsoleInput();
-        return new GuestRun(snapshots.restore(file, disk, console, input), console, input);
+        return new GuestRun(snapshots.restore(file, disk, networks, console, input), console, input);
     }
 
     /**

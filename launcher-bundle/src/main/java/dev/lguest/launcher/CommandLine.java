@@ -35,7 +35,7 @@ final class CommandLine {
                    lguest                 boot the built-in demo guest
                    lguest --shell         start the platform with the Gogo shell
                    lguest --help          print this help
-                   lguest --restore=FILE [--block=FILE]   start the guest saved in FILE
+                   lguest --restore=FILE [--block=FILE] [--net=KIND:ARG]   start the guest saved in FILE
                    lguest --incoming=PORT [--block=FILE]  wait on 127.0.0.1:PORT for a guest migrating here
 
               --verbose        print the guest's memory layout, devices and notifications
@@ -54,7 +54,8 @@ final class CommandLine {
               --gdb-wait       stop the guest before its first instruction until gdb
                                connects and continues (port 1234 without --gdb)
               --restore=FILE   continue a guest from its snapshot (lguest:save); --block
-                               then replaces the disk file the snapshot names
+                               then replaces the disk file the snapshot names, and a saved
+                               network card joins the network --net or --tunnet names
               --incoming=PORT  receive a running guest (lguest:migrate ID 127.0.0.1:PORT in the
                                source's shell) and run it here; port 0 picks a free one, printed
               --monitor=PORT   take commands for the guest on 127.0.0.1:PORT, one a line
@@ -99,8 +100,14 @@ final class CommandLine {
     record Error(String message) implements Parsed {
     }
 
-    /** Continue the guest saved in {@code snapshot}; {@code block}, if set, replaces its disk file. */
-    record Restore(Path snapshot, Path block) implements Parsed {
+    /**
+     * Continue the guest saved in {@code snapshot}; {@code block}, if set, replaces its
+     * disk file; its network card joins {@code networks} (a link is not saved).
+     */
+    record Restore(Path snapshot, Path block, List<String> networks) implements Parsed {
+        Restore {
+            networks = List.copyOf(networks);
+        }
     }
 
     /** Wait on 127.0.0.1:{@code port} (0: any free one) for a migrating guest; {@code block} replaces its disk file. */
@@ -192,6 +199,11 @@ final class CommandLine {
         if (gdbWait && gdbPort < 0) {
             gdbPort = DEFAULT_GDB_PORT;
         }
+        if (incoming >= 0 && !networks.isEmpty()) {
+            // A migrating network card would need its link re-made here, as a restore does;
+            // the migration stream does not carry a network to join yet.
+            return new Error("--incoming takes no network: a guest with a network card cannot migrate yet");
+        }
         if (incoming >= 0) {
             // Everything about the guest comes with it.
             return positional.isEmpty() && initrd == null && restore == null ? new Incoming(incoming, block)
@@ -199,7 +211,7 @@ final class CommandLine {
         }
         if (restore != null) {
             // Memory, kernel and arguments are the snapshot's; --initrd has nothing to load.
-            return positional.isEmpty() && initrd == null ? new Restore(restore, block)
+            return positional.isEmpty() && initrd == null ? new Restore(restore, block, networks)
                     : new Error("--restore takes no memory, kernel, arguments or --initrd: they are the snapshot's");
         }
         if (positional.isEmpty()) {

@@ -6,7 +6,9 @@ import dev.lguest.api.launcher.ConfigField;
 import dev.lguest.api.launcher.ConsoleState;
 import dev.lguest.api.launcher.DeviceState;
 import dev.lguest.api.launcher.LauncherDevice;
+import dev.lguest.api.launcher.NetState;
 import dev.lguest.api.launcher.QueuePosition;
+import dev.lguest.api.launcher.SavedNetState;
 import dev.lguest.api.memory.PhysicalMemory;
 import dev.lguest.api.snapshot.SectionReader;
 import dev.lguest.api.snapshot.SectionWriter;
@@ -18,7 +20,9 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A device in a snapshot: one section per device, named after the device service and
@@ -26,8 +30,12 @@ import java.util.List;
  * hand-over carries: the configuration the guest read, where its rings are and where
  * the Launcher stands in them, and the device's own state, which is one of the API's
  * state records (a console's undelivered keystrokes; a disk's file name, capacity and
- * features). A disk's file is not in the snapshot: it is reopened by name (or the one
+ * features; a network card's MAC address, counts and the frames waiting for the
+ * guest). A disk's file is not in the snapshot: it is reopened by name (or the one
  * the restore names instead), and must still hold the capacity the guest was told.
+ * Nor is a network card's link, a live connection: the card comes back as a
+ * {@link SavedNetState} on the network the restore names, and a restore that names
+ * none is refused, saying what the card was on.
  */
 final class DeviceSections {
     static final int VERSION = 1;
@@ -37,6 +45,12 @@ final class DeviceSections {
     private static final int MAX_QUEUES = 8;
     private static final int MAX_PENDING_INPUT = 1 << 20;
     private static final int MAX_PATH = 4096;
+    private static final int MAC_BYTES = 6;
+    private static final int MAX_DESCRIPTION = 256;
+    private static final int MAX_COUNTERS = 32;
+    /** As many frames as a card lets wait for receive buffers (virtio-net's PENDING_LIMIT), each at most 64 KiB. */
+    static final int MAX_PENDING_FRAMES = 512;
+    private static final int MAX_FRAME_BYTES = 65536;
 
     private DeviceSections() {
     }
@@ -69,18 +83,35 @@ final class DeviceSections {
                 out.writeString("block").writeString(b.path().toAbsolutePath().toString())
                         .writeLong(b.capacitySectors()).writeInt(b.hostFeatures()).writeInt(b.segmentMax());
             }
+            case NetState n -> encodeNet(out, n);
             case null, default -> throw new SnapshotException("the " + d.name() + " device's state ("
                     + (d.state() == null ? "none" : d.state().getClass().getSimpleName()) + ") cannot be saved");
         }
         return out.toByteArray();
     }
 
+    /** A network card without its link: MAC, features, what it was on, counts, and the waiting frames (oldest first). */
+    private static void encodeNet(SectionWriter out, NetState n) {
+        out.writeString("net").writeBytes(n.mac()).writeInt(n.hostFeatures())
+                .writeString(n.link() == null ? "no link" : n.link().describe());
+        out.writeInt(n.counters().size());
+        n.counters().forEach((name, value) -> out.writeString(name).writeLong(value));
+        // The queue may still be filling (its link delivers on another thread): what is
+        // in it now is saved, and a frame that comes later is one the wire lost.
+        List<byte[]> frames = List.copyOf(n.pendingFrames());
+        frames = frames.subList(0, Math.min(frames.size(), MAX_PENDING_FRAMES));
+        out.writeInt(frames.size());
+        frames.forEach(out::writeBytes);
+    }
+
     /**
      * Reads a device section back, checking it against the restored guest's memory
      * ({@code totalBytes}, device pages included); a disk is opened here, from
-     * {@code blockOverride} if not null. The caller closes a disk it does not use.
+     * {@code blockOverride} if not null; a network card is put on {@code network}
+     * ("KIND:ARG"), and without one the restore is refused. The caller closes a disk it
+     * does not use.
      */
-    static GuestDevices.SavedDevice decode(SectionReader in, long totalBytes, Path blockOverride)
+    static GuestDevices.SavedDevice decode(SectionReader in, long totalBytes, Path blockOverride, String network)
             throws SnapshotException {
         String section = in.section();
         String name = in.readString(MAX_NAME);
@@ -132,11 +163,49 @@ final class DeviceSections {
                         openDisk(blockOverride != null ? blockOverride : path, capacity), capacity, features,
                         segmentMax);
             }
+            case "net" -> decodeNet(in, network);
             default -> throw new SnapshotException("section " + section + " holds a device state '" + kind
                     + "' this build does not know");
         };
         in.expectEnd();
         return new GuestDevices.SavedDevice(name, type, config, rings, state);
+    }
+
+    private static SavedNetState decodeNet(SectionReader in, String network) throws SnapshotException {
+        String section = in.section();
+        byte[] mac = in.readBytes(MAC_BYTES, MAC_BYTES);
+        int features = in.readInt();
+        String savedOn = in.readString(MAX_DESCRIPTION);
+        int counterCount = in.readInt();
+        if (counterCount < 0 || counterCount > MAX_COUNTERS) {
+            throw new SnapshotException("section " + section + " has " + counterCount + " counters");
+        }
+        Map<String, Long> counters = new LinkedHashMap<>();
+        for (int i = 0; i < counterCount; i++) {
+            String name = in.readString(MAX_NAME);
+            long value = in.readLong();
+            if (value < 0) {
+                throw new SnapshotException("section " + section + ": counter " + name + " is " + value);
+            }
+            if (counters.putIfAbsent(name, value) != null) {
+                throw new SnapshotException("section " + section + ": counter " + name + " appears twice");
+            }
+        }
+        int frameCount = in.readInt();
+        if (frameCount < 0 || frameCount > MAX_PENDING_FRAMES) {
+            throw new SnapshotException("section " + section + " has " + frameCount
+                    + " frames waiting (at most " + MAX_PENDING_FRAMES + ")");
+        }
+        List<byte[]> frames = new ArrayList<>();
+        for (int i = 0; i < frameCount; i++) {
+            frames.add(in.readBytes(-1, MAX_FRAME_BYTES));
+        }
+        in.expectEnd();
+        if (network == null) {
+            throw new SnapshotException("the guest has a network card (on " + savedOn
+                    + " when saved): name the network it joins now, e.g. --net=switch:NAME");
+        }
+        return new SavedNetState(mac, features, frames, counters, savedOn, network);
     }
 
     private static FileChannel openDisk(Path path, long capacitySectors) throws SnapshotException {

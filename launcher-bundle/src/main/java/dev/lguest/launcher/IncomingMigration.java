@@ -80,7 +80,7 @@ final class IncomingMigration {
                     Arena given = arena;
                     arena = null; // the restore owns it now
                     try {
-                        session = launcher.restore(contents, given, ram, block, console, input);
+                        session = launcher.restore(contents, given, ram, block, null, console, input);
                     } catch (SnapshotException e) {
                         closeIfOpen(given);
                         MigrationWire.writeAnswer(out, e.getMessage());

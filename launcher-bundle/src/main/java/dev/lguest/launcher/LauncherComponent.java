@@ -17,6 +17,7 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 import dev.lguest.api.launcher.BlockState;
+import dev.lguest.api.launcher.SavedNetState;
 import dev.lguest.api.snapshot.GuestStateSection;
 import dev.lguest.api.snapshot.RamImage;
 import dev.lguest.api.snapshot.SectionReader;
@@ -273,9 +274,14 @@ public final class LauncherComponent implements GuestLauncher, Snapshots, Migrat
      * done, or throws with what went wrong.
      */
     @Override
-    public GuestSession restore(Path file, Path block, OutputStream console, InputStream input)
-            throws SnapshotException {
-        return restore(SnapshotFile.read(file), null, null, block, console, input);
+    public GuestSession restore(Path file, Path block, List<String> networks, OutputStream console,
+                                InputStream input) throws SnapshotException {
+        if (networks.size() > 1) {
+            throw new SnapshotException("one network per guest: " + String.join(", ", networks));
+        }
+        // A saved network card joins this network (its link was not a thing to save).
+        String network = networks.isEmpty() ? null : networks.getFirst();
+        return restore(SnapshotFile.read(file), null, null, block, network, console, input);
     }
 
     /**
@@ -284,7 +290,7 @@ public final class LauncherComponent implements GuestLauncher, Snapshots, Migrat
      * restore that fails may or may not have closed the given arena.
      */
     GuestSession restore(SnapshotFile.Contents contents, Arena givenArena, MemorySegment givenMemory, Path block,
-                         OutputStream console, InputStream input) throws SnapshotException {
+                         String network, OutputStream console, InputStream input) throws SnapshotException {
         List<LauncherDevice> kinds = devicesInOrder();
         GuestImage.Plan plan = GuestImage.plan(contents, List.copyOf(stateSections), kinds);
         // Every device's service first, before a disk is opened or memory taken.
@@ -329,7 +335,8 @@ public final class LauncherComponent implements GuestLauncher, Snapshots, Migrat
                 SectionReader peek = new SectionReader(section.name(), section.payload());
                 boolean disk = GuestImage.kindFor(peek.readString(64), peek.readInt(), kinds).type() == VIRTIO_ID_BLOCK;
                 GuestDevices.SavedDevice saved = DeviceSections.decode(
-                        new SectionReader(section.name(), section.payload()), layout.totalBytes(), disk ? block : null);
+                        new SectionReader(section.name(), section.payload()), layout.totalBytes(), disk ? block : null,
+                        network);
                 opened.add(saved);
                 LauncherDevice kind = GuestImage.kindFor(saved.name(), saved.type(), kinds);
                 String problem = devices.restore(saved, kind, host);
@@ -340,6 +347,9 @@ public final class LauncherComponent implements GuestLauncher, Snapshots, Migrat
             if (block != null && plan.devices().stream().noneMatch(d -> opened.stream()
                     .anyMatch(o -> o.name().equals(d) && o.type() == VIRTIO_ID_BLOCK))) {
                 throw new SnapshotException("--block: the snapshot's guest has no disk");
+            }
+            if (network != null && opened.stream().noneMatch(o -> o.state() instanceof SavedNetState)) {
+                throw new SnapshotException("--net=" + network + ": the snapshot's guest has no network card");
             }
             try {
                 awaitDevice();

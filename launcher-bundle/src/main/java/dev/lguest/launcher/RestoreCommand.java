@@ -16,7 +16,8 @@ import java.util.Optional;
  * terminal as its console, until it ends; the exit status is the guest's, as for a
  * boot. Everything wrong with the file or with this build for it (a truncated,
  * corrupted, foreign or newer snapshot; a component or device the snapshot needs and
- * this build lacks; a disk that is gone) is one line and exit status 1.
+ * this build lacks; a disk that is gone; a network card and no --net for it) is one
+ * line and exit status 1.
  */
 final class RestoreCommand {
     private RestoreCommand() {
@@ -45,7 +46,8 @@ final class RestoreCommand {
         TerminalMode terminal = null;
         try {
             terminal = TerminalMode.rawIfTerminal();
-            GuestSession session = snapshots.restore(restore.snapshot(), restore.block(), out, System.in);
+            GuestSession session = snapshots.restore(restore.snapshot(), restore.block(), restore.networks(), out,
+                    System.in);
             return runToEnd(session, err);
         } catch (SnapshotException e) {
             err.println("lguest: " + restore.snapshot() + ": " + e.getMessage());

@@ -209,6 +209,12 @@ final class VirtqueueRing implements Virtqueue {
         interruptLine.accept(irq);
     }
 
+    @Override
+    public void interruptEvenIfSuppressed() {
+        checkLive();
+        interruptLine.accept(irq);
+    }
+
     private VirtqueueFault fault(String format, Object... args) {
         return new VirtqueueFault(name + ": " + String.format(format, args));
     }

@@ -78,6 +78,7 @@ class CommandLineTest {
                 "--restore=guest.snap", "--block=other.img")));
         assertEquals(Path.of("guest.snap"), restore.snapshot());
         assertEquals(Path.of("other.img"), restore.block());
+        assertEquals(List.of(), restore.networks());
         assertEquals("--restore takes no memory, kernel, arguments or --initrd: they are the snapshot's",
                 assertInstanceOf(CommandLine.Error.class, CommandLine.parse(List.of(
                         "--restore=guest.snap", "64", "vmlinux"))).message());
@@ -95,6 +96,9 @@ class CommandLineTest {
         assertEquals("--incoming takes no memory, kernel, arguments, --initrd or --restore: they come with the guest",
                 assertInstanceOf(CommandLine.Error.class, CommandLine.parse(List.of(
                         "--incoming=47000", "64", "vmlinux"))).message());
+        assertEquals("--incoming takes no network: a guest with a network card cannot migrate yet",
+                assertInstanceOf(CommandLine.Error.class, CommandLine.parse(List.of(
+                        "--incoming=47000", "--net=switch:lan0"))).message());
         assertEquals("--incoming needs a port number from 0 to 65535, not 'x'",
                 assertInstanceOf(CommandLine.Error.class, CommandLine.parse(List.of("--incoming=x"))).message());
     }
@@ -108,6 +112,14 @@ class CommandLineTest {
         assertEquals(-1, CommandLine.takeMonitor(List.of("64", "vmlinux")).port());
         assertEquals("--monitor needs a port number from 0 to 65535, not '70000'",
                 CommandLine.takeMonitor(List.of("--monitor=70000")).error());
+    }
+
+    @Test
+    void aRestoredNetworkCardJoinsTheNetworkTheRestoreNames() {
+        assertEquals(List.of("switch:lan0"), assertInstanceOf(CommandLine.Restore.class, CommandLine.parse(List.of(
+                "--restore=guest.snap", "--net=switch:lan0"))).networks());
+        assertEquals(List.of("tap:10.0.0.1"), assertInstanceOf(CommandLine.Restore.class, CommandLine.parse(List.of(
+                "--tunnet=10.0.0.1", "--restore=guest.snap"))).networks());
     }
 
     @Test

@@ -98,6 +98,8 @@ class VirtqueueRingTest {
         memory.write16(ring.availableRing(), VirtqueueRing.AVAIL_F_NO_INTERRUPT);
         ring.interrupt();
         assertEquals(List.of(5), irqs);
+        ring.interruptEvenIfSuppressed();
+        assertEquals(List.of(5, 5), irqs, "a device that must be heard raises it all the same");
     }
 
     @Test

@@ -22,4 +22,13 @@ public interface Virtqueue {
 
     /** Raises the queue's interrupt, unless the guest asked for none (VRING_AVAIL_F_NO_INTERRUPT). */
     void interrupt();
+
+    /**
+     * Raises the queue's interrupt even if the guest asked for none. The flag is a hint
+     * and a driver must take an interrupt it did not want (it finds nothing new, or work
+     * it is already doing); this is for a driver that turns its interrupts off in one it
+     * cannot act on yet and so would never hear of the queue again (2.6.24's
+     * virtio_net before its receive poll is enabled).
+     */
+    void interruptEvenIfSuppressed();
 }

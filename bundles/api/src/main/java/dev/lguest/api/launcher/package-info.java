@@ -11,8 +11,11 @@
  * a device can warn its user ({@link dev.lguest.api.launcher.DeviceHost#warn}); a
  * {@link dev.lguest.api.launcher.BlockState} says whether its disk is read-only. 2.4: network links in the
  * boot spec ({@link dev.lguest.api.launcher.BootSpec#networks()}) and the network
- * device's hand-over state ({@link dev.lguest.api.launcher.NetState}).
+ * device's hand-over state ({@link dev.lguest.api.launcher.NetState}). 2.5: a network card
+ * from a snapshot ({@link dev.lguest.api.launcher.SavedNetState}), which joins the
+ * network the restore names; a device may interrupt a guest that asked for no interrupts
+ * ({@link dev.lguest.api.launcher.Virtqueue#interruptEvenIfSuppressed()}).
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("2.4.0")
+@org.osgi.annotation.versioning.Version("2.5.0")
 package dev.lguest.api.launcher;

@@ -5,6 +5,7 @@ import dev.lguest.api.launcher.GuestSession;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Saving and restoring whole guests, as a service of the Launcher (which owns a
@@ -31,7 +32,20 @@ public interface Snapshots {
      * input from {@code input} (or none); {@code block} replaces the disk file the
      * snapshot names, or null to reopen that one.
      */
-    GuestSession restore(Path file, Path block, OutputStream console, InputStream input) throws SnapshotException;
+    default GuestSession restore(Path file, Path block, OutputStream console, InputStream input)
+            throws SnapshotException {
+        return restore(file, block, List.of(), console, input);
+    }
+
+    /**
+     * {@link #restore(Path, Path, OutputStream, InputStream)} for a guest that may have a
+     * network card: a link is not a thing a file holds, so the card joins
+     * {@code networks} (at most one, "KIND:ARGUMENT" as in
+     * {@link dev.lguest.api.launcher.BootSpec#networks()}). A snapshot with a card and
+     * no network named, or a network named for a guest without a card, is refused.
+     */
+    GuestSession restore(Path file, Path block, List<String> networks, OutputStream console, InputStream input)
+            throws SnapshotException;
 
     /**
      * What a save did: the file's size, the non-zero pages of RAM it holds, and how

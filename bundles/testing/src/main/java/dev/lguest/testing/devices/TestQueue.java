@@ -10,12 +10,15 @@ import java.util.List;
 
 /**
  * A virtqueue for the virtio devices' unit tests: chains go in by hand, used lengths
- * and interrupts are recorded for the test to look at.
+ * and interrupts are recorded for the test to look at; {@link #guestAsksForNoInterrupts}
+ * plays the guest's VRING_AVAIL_F_NO_INTERRUPT.
  */
 public final class TestQueue implements Virtqueue {
     public final Deque<DescriptorChain> available = new ArrayDeque<>();
     public final List<Integer> usedLengths = new ArrayList<>();
     public int interrupts;
+    /** The guest's VRING_AVAIL_F_NO_INTERRUPT: {@link #interrupt()} raises nothing while it is set. */
+    public boolean guestAsksForNoInterrupts;
 
     @Override
     public int irq() {
@@ -34,6 +37,13 @@ public final class TestQueue implements Virtqueue {
 
     @Override
     public void interrupt() {
+        if (!guestAsksForNoInterrupts) {
+            interrupts++;
+        }
+    }
+
+    @Override
+    public void interruptEvenIfSuppressed() {
         interrupts++;
     }
 }

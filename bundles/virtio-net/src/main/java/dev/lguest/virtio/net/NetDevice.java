@@ -41,6 +41,17 @@ import java.util.concurrent.BlockingQueue;
  * guest's buffer is dropped: the buffer goes back with the header only, which the
  * guest counts as a length error.
  *
+ * Every delivery raises the receive interrupt, even when the guest asked for none.
+ * 2.6.24's virtio_net turns its receive interrupts off in the first one it takes
+ * (skb_recv_done returns false) and only its NAPI poll turns them back on; an
+ * interrupt that comes before virtnet_open() has enabled the poll, between its first
+ * kick and napi_enable(), schedules nothing and leaves them off for good: the guest
+ * never hears of a frame again. Frames are waiting at that kick whenever the network
+ * spoke first (a host sends IPv6 neighbour discovery on a TAP interface the moment it
+ * is up), and we move them in at the kick itself. The next delivery's interrupt,
+ * unasked, then schedules the poll; while the poll runs one finds it scheduled and
+ * costs the guest its handler, as the virtio ring allows.
+ *
  * Hand-over (the bundle swapped while the guest runs): the waker stops, and the link,
  * the queue of waiting frames and the counters go to the successor as a {@link
  * NetState}. The link keeps delivering into that queue until the successor points it
@@ -222,7 +233,7 @@ final class NetDevice implements GuestDevice {
             any = true;
         }
         if (any) {
-            receive.interrupt();
+            receive.interruptEvenIfSuppressed();
         }
     }
 

@@ -8,6 +8,7 @@ import dev.lguest.api.launcher.GuestDevice;
 import dev.lguest.api.launcher.HandoverException;
 import dev.lguest.api.launcher.LauncherDevice;
 import dev.lguest.api.launcher.NetState;
+import dev.lguest.api.launcher.SavedNetState;
 import dev.lguest.api.net.NetworkBackend;
 import dev.lguest.api.net.NetworkException;
 import dev.lguest.api.net.NetworkLink;
@@ -34,7 +35,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
  *
  * The guest's MAC address is random and locally administered (02:xx:...): unique
  * enough on one segment, and never a real vendor's. It also takes over a running
- * guest's card from another implementation (a swap of this bundle), with its link.
+ * guest's card from another implementation (a swap of this bundle), with its link,
+ * and puts a card from a snapshot back on the network its restore names.
  */
 @Component(service = LauncherDevice.class)
 public final class VirtioNet implements LauncherDevice {
@@ -72,23 +74,27 @@ public final class VirtioNet implements LauncherDevice {
         if (spec.networks().size() > 1) {
             throw new BootException("one network per guest: " + String.join(", ", spec.networks()));
         }
-        String network = spec.networks().getFirst();
-        int colon = network.indexOf(':');
-        if (colon <= 0) {
-            throw new BootException("--net=" + network + ": say which kind of network, e.g. switch:NAME");
-        }
-        String kind = network.substring(0, colon);
-        NetworkBackend backend = backends.stream().filter(b -> b.kind().equals(kind)).findFirst()
-                .orElseThrow(() -> new BootException("--net=" + network + ": this build has no '" + kind
-                        + "' network backend"));
         BlockingQueue<byte[]> pending = NetDevice.newPendingQueue();
         NetworkLink link;
         try {
-            link = backend.open(network.substring(colon + 1), pending::offer);
+            link = open(spec.networks().getFirst(), pending);
         } catch (NetworkException e) {
             throw new BootException(e.getMessage());
         }
         return Optional.of(new NetDevice(host, link, randomMac(), pending));
+    }
+
+    /** Joins {@code network} ("KIND:ARGUMENT") through the backend of that kind; frames for the guest go to {@code pending}. */
+    private NetworkLink open(String network, BlockingQueue<byte[]> pending) throws NetworkException {
+        int colon = network.indexOf(':');
+        if (colon <= 0) {
+            throw new NetworkException("--net=" + network + ": say which kind of network, e.g. switch:NAME");
+        }
+        String kind = network.substring(0, colon);
+        NetworkBackend backend = backends.stream().filter(b -> b.kind().equals(kind)).findFirst()
+                .orElseThrow(() -> new NetworkException("--net=" + network + ": this build has no '" + kind
+                        + "' network backend"));
+        return backend.open(network.substring(colon + 1), pending::offer);
     }
 
     /** A random unicast, locally administered MAC address. */
@@ -99,19 +105,44 @@ public final class VirtioNet implements LauncherDevice {
         return mac;
     }
 
+    /**
+     * Takes over a running guest's card (its {@link NetState}, link and all), or puts a
+     * card from a snapshot ({@link SavedNetState}) back on the network the restore
+     * names: a new link, the frames that were waiting queued first, the same MAC.
+     */
     @Override
     public GuestDevice adopt(DeviceHandover handover, DeviceHost host) throws HandoverException {
+        if (handover.type() == TYPE && handover.state() instanceof SavedNetState saved) {
+            checkShape(handover, saved.hostFeatures());
+            BlockingQueue<byte[]> pending = NetDevice.newPendingQueue();
+            // At most PENDING_LIMIT frames come from a file (DeviceSections bounds them);
+            // any beyond the queue's room are dropped, as a flood's are.
+            saved.pendingFrames().forEach(pending::offer);
+            NetworkLink link;
+            try {
+                link = open(saved.network(), pending);
+            } catch (NetworkException e) {
+                throw new HandoverException(e.getMessage());
+            }
+            return new NetDevice(host, new NetState(saved.mac(), saved.hostFeatures(), link, pending,
+                    saved.counters()));
+        }
         if (handover.type() != TYPE || !(handover.state() instanceof NetState state)) {
             throw new HandoverException("net: cannot take over a device of type " + handover.type()
                     + " with state " + (handover.state() == null ? "none" : handover.state().getClass().getSimpleName()));
         }
+        checkShape(handover, state.hostFeatures());
+        return new NetDevice(host, state);
+    }
+
+    /** The guest's card must be one this device can be: two queues, the features we offer. */
+    private static void checkShape(DeviceHandover handover, int hostFeatures) throws HandoverException {
         if (handover.queues().size() != 2) {
             throw new HandoverException("net: the guest's card has " + handover.queues().size() + " queues, not 2");
         }
-        if (state.hostFeatures() != NetDevice.HOST_FEATURES) {
+        if (hostFeatures != NetDevice.HOST_FEATURES) {
             throw new HandoverException(String.format("net: the guest was offered features %#x, this device offers %#x",
-                    state.hostFeatures(), NetDevice.HOST_FEATURES));
+                    hostFeatures, NetDevice.HOST_FEATURES));
         }
-        return new NetDevice(host, state);
     }
 }
