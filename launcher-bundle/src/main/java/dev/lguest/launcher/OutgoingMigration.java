@@ -42,7 +42,11 @@ import java.util.function.Supplier;
  * read-only shadow entries become writable again at their next write fault.
  */
 final class OutgoingMigration {
-    /** Stop-and-copy once a round leaves no more than this (1 MiB: a few milliseconds over loopback). */
+    /**
+     * Stop-and-copy once a round leaves no more than this (1 MiB: a few milliseconds over
+     * loopback); the property lguest.migration.lastStepPages sets another, read at each
+     * migration (MigrationIT: 0, so a guest that writes at all takes many rounds).
+     */
     static final int LAST_STEP_PAGES = 256;
     /** Rounds of pre-copy at most, the first (all memory) included. */
     static final int MAX_ROUNDS = 30;
@@ -87,7 +91,8 @@ final class OutgoingMigration {
             MigrationWire.writePages(out, ram, all);
             long sent = all.length;
             int rounds = 1;
-            while (rounds < MAX_ROUNDS && log.count() > LAST_STEP_PAGES) {
+            int lastStepPages = Integer.getInteger("lguest.migration.lastStepPages", LAST_STEP_PAGES);
+            while (rounds < MAX_ROUNDS && log.count() > lastStepPages) {
                 int[] dirty = guest.onGuestThread(g -> drainAndProtect(g, log));
                 MigrationWire.writePages(out, ram, dirty);
                 sent += dirty.length;
