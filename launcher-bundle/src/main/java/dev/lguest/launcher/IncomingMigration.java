@@ -75,6 +75,8 @@ final class IncomingMigration {
                         MigrationWire.writeAnswer(out, e.getMessage());
                         throw e;
                     }
+                } else if (record == MigrationWire.REHEARSAL) {
+                    rehearse(launcher, MigrationWire.readState(in), block);
                 } else if (record == MigrationWire.STATE) {
                     SnapshotFile.Contents contents = SnapshotFile.parse(MigrationWire.readState(in));
                     Arena given = arena;
@@ -107,6 +109,20 @@ final class IncomingMigration {
             if (arena != null) {
                 arena.close();
             }
+        }
+    }
+
+    /**
+     * The restore's checks on the state the source had as its pre-copy began, before the
+     * guest stops: so their code is loaded and has run once (nothing of it is kept). A
+     * state that fails them here says nothing: the final state goes through them all
+     * again and its refusal is the one the source hears.
+     */
+    private static void rehearse(LauncherComponent launcher, byte[] state, Path block) {
+        try {
+            launcher.rehearseRestore(SnapshotFile.parse(state), block);
+        } catch (SnapshotException e) {
+            // The last step's restore says it, if it still holds.
         }
     }
 

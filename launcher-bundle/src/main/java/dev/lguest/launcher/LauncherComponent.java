@@ -284,6 +284,51 @@ public final class LauncherComponent implements GuestLauncher, Snapshots, Migrat
         return restore(SnapshotFile.read(file), null, null, block, network, console, input);
     }
 
+    /** The restore's plan, and every device's service found, before a disk is opened or memory taken. */
+    private GuestImage.Plan planRestore(SnapshotFile.Contents contents, List<LauncherDevice> kinds)
+            throws SnapshotException {
+        GuestImage.Plan plan = GuestImage.plan(contents, List.copyOf(stateSections), kinds);
+        for (String name : plan.devices()) {
+            SnapshotFile.Section section = contents.section(DeviceSections.sectionName(name)).orElseThrow();
+            SectionReader peek = new SectionReader(section.name(), section.payload());
+            GuestImage.kindFor(peek.readString(64), peek.readInt(), kinds);
+        }
+        return plan;
+    }
+
+    /**
+     * A migration's rehearsal (see {@link MigrationWire#REHEARSAL}): {@code contents} is
+     * planned and its devices' sections read, as {@link #restore} will with the final
+     * state, and nothing of it kept (a disk opened is closed again); the /dev/lguest
+     * device is found. The restore's code then runs once while the guest still runs at
+     * the source, not for the first time in the stop-and-copy (a new process loads and
+     * links its classes on their first use: 45 ms of a cold destination's restore).
+     */
+    void rehearseRestore(SnapshotFile.Contents contents, Path block) throws SnapshotException {
+        List<LauncherDevice> kinds = devicesInOrder();
+        GuestImage.Plan plan = planRestore(contents, kinds);
+        long totalBytes = new GuestLayout(plan.memoryBytes()).totalBytes();
+        for (String name : plan.devices()) {
+            SnapshotFile.Section section = contents.section(DeviceSections.sectionName(name)).orElseThrow();
+            SectionReader peek = new SectionReader(section.name(), section.payload());
+            boolean disk = GuestImage.kindFor(peek.readString(64), peek.readInt(), kinds).type() == VIRTIO_ID_BLOCK;
+            GuestDevices.SavedDevice saved = DeviceSections.decode(new SectionReader(section.name(),
+                    section.payload()), totalBytes, disk ? block : null, null);
+            if (saved.state() instanceof BlockState b) {
+                try {
+                    b.file().close();
+                } catch (IOException ignored) {
+                    // Opened only to see that it opens.
+                }
+            }
+        }
+        try {
+            awaitDevice();
+        } catch (BootException e) {
+            throw new SnapshotException(e.getMessage());
+        }
+    }
+
     /**
      * A restore from {@code contents}; with {@code givenArena}, into {@code givenMemory}
      * (a migration's, filled already: the memory section then holds no pages). A
@@ -292,13 +337,7 @@ public final class LauncherComponent implements GuestLauncher, Snapshots, Migrat
     GuestSession restore(SnapshotFile.Contents contents, Arena givenArena, MemorySegment givenMemory, Path block,
                          String network, OutputStream console, InputStream input) throws SnapshotException {
         List<LauncherDevice> kinds = devicesInOrder();
-        GuestImage.Plan plan = GuestImage.plan(contents, List.copyOf(stateSections), kinds);
-        // Every device's service first, before a disk is opened or memory taken.
-        for (String name : plan.devices()) {
-            SnapshotFile.Section section = contents.section(DeviceSections.sectionName(name)).orElseThrow();
-            SectionReader peek = new SectionReader(section.name(), section.payload());
-            GuestImage.kindFor(peek.readString(64), peek.readInt(), kinds);
-        }
+        GuestImage.Plan plan = planRestore(contents, kinds);
         ConsoleLines lines = new ConsoleLines(console, diagnostics);
         PrintStream out = lines.console();
         GuestLayout layout = new GuestLayout(plan.memoryBytes());

@@ -22,6 +22,9 @@ import java.util.Arrays;
  *              u8 2 STATE   u32 length, a snapshot (SnapshotFile) whose memory section holds no pages
  *              u8 3 VERIFY  u32 count, a CRC32 of every page (only with -Dlguest.migration.verify=true:
  *                           the destination compares its copy before the state and refuses a difference)
+ *              u8 4 REHEARSAL  u32 length, a snapshot as STATE's, taken as the pre-copy begins: the
+ *                           destination runs its restore's checks on it and keeps nothing, so that code
+ *                           has run once before the guest stops for the last step
  *   destination, after STATE:  u8 1 RUNNING, or u8 2 REFUSED, u32 length, UTF-8 reason
  * </pre>
  *
@@ -34,10 +37,11 @@ import java.util.Arrays;
  */
 final class MigrationWire {
     static final byte[] MAGIC = {(byte) 0x89, 'L', 'G', 'M', 'I', 'G', 'R', '\n'};
-    static final int VERSION = 1;
+    static final int VERSION = 2;
     static final int PAGES = 1;
     static final int STATE = 2;
     static final int VERIFY = 3;
+    static final int REHEARSAL = 4;
     static final int RUNNING = 1;
     static final int REFUSED = 2;
     static final int MAX_STATE_BYTES = 16 << 20;
@@ -139,7 +143,15 @@ final class MigrationWire {
     }
 
     static void writeState(DataOutputStream out, byte[] snapshot) throws IOException {
-        out.writeByte(STATE);
+        writeSnapshot(out, STATE, snapshot);
+    }
+
+    static void writeRehearsal(DataOutputStream out, byte[] snapshot) throws IOException {
+        writeSnapshot(out, REHEARSAL, snapshot);
+    }
+
+    private static void writeSnapshot(DataOutputStream out, int record, byte[] snapshot) throws IOException {
+        out.writeByte(record);
         out.writeInt(snapshot.length);
         out.write(snapshot);
     }

@@ -14,6 +14,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -41,7 +42,11 @@ import java.util.function.Supplier;
  * read-only shadow entries become writable again at their next write fault.
  */
 final class OutgoingMigration {
-    /** Stop-and-copy once a round leaves no more than this (1 MiB: a few milliseconds over loopback). */
+    /**
+     * Stop-and-copy once a round leaves no more than this (1 MiB: a few milliseconds over
+     * loopback); the property lguest.migration.lastStepPages sets another, read at each
+     * migration (MigrationIT: 0, so a guest that writes at all takes many rounds).
+     */
     static final int LAST_STEP_PAGES = 256;
     /** Rounds of pre-copy at most, the first (all memory) included. */
     static final int MAX_ROUNDS = 30;
@@ -80,12 +85,14 @@ final class OutgoingMigration {
             DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
             MigrationWire.writeHeader(out, guest.memoryBytes(), ram.byteSize());
 
-            guest.onGuestThread(g -> startLogging(g, log));
+            byte[] rehearsal = guest.onGuestThread(g -> startLogging(g, log));
+            MigrationWire.writeRehearsal(out, rehearsal);
             int[] all = nonZeroPages(ram);
             MigrationWire.writePages(out, ram, all);
             long sent = all.length;
             int rounds = 1;
-            while (rounds < MAX_ROUNDS && log.count() > LAST_STEP_PAGES) {
+            int lastStepPages = Integer.getInteger("lguest.migration.lastStepPages", LAST_STEP_PAGES);
+            while (rounds < MAX_ROUNDS && log.count() > lastStepPages) {
                 int[] dirty = guest.onGuestThread(g -> drainAndProtect(g, log));
                 MigrationWire.writePages(out, ram, dirty);
                 sent += dirty.length;
@@ -109,15 +116,30 @@ final class OutgoingMigration {
     private record LastStep(int pages, long downtimeNanos) {
     }
 
-    /** On the guest's thread: the log attached, every page protected. */
-    private Void startLogging(Guest g, DirtyLog log) throws SnapshotException {
+    /**
+     * On the guest's thread: the log attached, every page protected; returns the state as
+     * it is now, the destination's rehearsal (taking it also runs the last step's capture
+     * once before the guest stops for it).
+     */
+    private byte[] startLogging(Guest g, DirtyLog log) throws SnapshotException {
         ShadowPageTables tables = mmu.get();
         g.memory.logWrites(log);
         guest.devices().memory().logWrites(log);
         if (tables == null || !tables.writeProtect(g)) {
             throw new SnapshotException("this build's shadow page tables cannot track the guest's writes");
         }
-        return null;
+        return stateBytes(g);
+    }
+
+    /** Every component's section as a snapshot holds them, its memory section empty. */
+    private byte[] stateBytes(Guest g) throws SnapshotException {
+        ByteArrayOutputStream snapshot = new ByteArrayOutputStream(1 << 16);
+        try {
+            SnapshotFile.write(snapshot, guest.captureState(g).contents());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // a ByteArrayOutputStream does not fail
+        }
+        return snapshot.toByteArray();
     }
 
     /** On the guest's thread: this round's dirty pages, and every page protected again for the next. */
@@ -136,14 +158,12 @@ final class OutgoingMigration {
         long stopped = System.nanoTime();
         try {
             int[] last = log.drain();
-            GuestImage.Capture state = guest.captureState(g);
-            ByteArrayOutputStream snapshot = new ByteArrayOutputStream(1 << 16);
-            SnapshotFile.write(snapshot, state.contents());
+            byte[] state = stateBytes(g);
             MigrationWire.writePages(out, ram, last);
             if (VERIFY) {
                 MigrationWire.writeVerify(out, ram);
             }
-            MigrationWire.writeState(out, snapshot.toByteArray());
+            MigrationWire.writeState(out, state);
             out.flush();
             socket.setSoTimeout(ANSWER_TIMEOUT_MS);
             String refusal = MigrationWire.readAnswer(in);

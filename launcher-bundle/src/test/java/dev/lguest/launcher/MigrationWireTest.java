@@ -105,7 +105,7 @@ class MigrationWireTest {
         DataOutputStream out = new DataOutputStream(bytes);
         out.write(MigrationWire.MAGIC);
         out.writeInt(7);
-        assertEquals("migration protocol version 7; this build speaks version 1", assertThrows(
+        assertEquals("migration protocol version 7; this build speaks version 2", assertThrows(
                 SnapshotException.class, () -> MigrationWire.readHeader(stream(bytes.toByteArray()))).getMessage());
     }
 
