@@ -67,7 +67,10 @@ public class MigrationBenchmark {
 
     @Configuration
     public Option[] config() {
-        return new Option[] {DefaultBuild.options()};
+        // -Dlguest.migration.verify=true passes on: every page's checksum goes along and the
+        // destination names the pages that arrived different (a debugging run, slower).
+        return new Option[] {DefaultBuild.options(), org.ops4j.pax.exam.CoreOptions.systemProperty(
+                "lguest.migration.verify").value(System.getProperty("lguest.migration.verify", "false"))};
     }
 
     private record Row(String guest, int n, double downMs, double downMaxMs, double totalMs, double rounds,

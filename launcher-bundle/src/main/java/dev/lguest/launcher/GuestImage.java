@@ -58,8 +58,8 @@ final class GuestImage {
     }
 
     /** What a restore needs from the file, checked before anything is built. */
-    record Plan(Contents contents, long memoryBytes, long totalBytes, int bootPgdir, int entry, List<String> devices,
-                List<Restorer> components) {
+    record Plan(Contents contents, long memoryBytes, long totalBytes, int initializePgdir, int entry,
+                List<String> devices, List<Restorer> components) {
     }
 
     /** One component section and the service of this build that reads it. */
@@ -92,7 +92,7 @@ final class GuestImage {
         List<Section> sections = new ArrayList<>();
         List<GuestDevices.SavedDevice> saved = devices.capture();
         SectionWriter launcher = new SectionWriter().writeLong(layout.memoryBytes).writeLong(layout.totalBytes())
-                .writeInt(bootPgdir).writeInt(entry).writeInt(saved.size());
+                .writeInt(initializePgdir(guest, bootPgdir)).writeInt(entry).writeInt(saved.size());
         saved.forEach(d -> launcher.writeString(d.name()));
         sections.add(new Section(LAUNCHER_SECTION, LAUNCHER_VERSION, launcher.toByteArray()));
         for (GuestStateSection s : inOrder(services)) {
@@ -114,6 +114,19 @@ final class GuestImage {
         RamImage.Copy ram = launcherMemory != null ? RamImage.copy(launcherMemory)
                 : new RamImage.Copy(layout.totalBytes(), new int[0], new byte[0][]);
         return new Capture(build, System.currentTimeMillis(), sections, ram);
+    }
+
+    /**
+     * The page directory a restore's LHREQ_INITIALIZE names: the one the guest runs on
+     * now, not the one the Launcher built for its boot. The MMU judges that directory
+     * as it takes it (nothing may sit in the switcher's slot), but once the guest runs
+     * its own tables the boot page is free memory the guest reuses for anything, and
+     * a restore judging it refused a sound guest whenever the page held something
+     * there by chance. Before the guest ever ran, they are the same page.
+     */
+    private static int initializePgdir(Guest guest, int bootPgdir) {
+        int running = guest.paging.guestPgdir;
+        return running != 0 ? running : bootPgdir;
     }
 
     /** The section services in restore order: the known components first, any others by name. */
@@ -149,7 +162,7 @@ final class GuestImage {
         SectionReader in = new SectionReader(launcher.name(), launcher.payload());
         long memoryBytes = in.readLong();
         long totalBytes = in.readLong();
-        int bootPgdir = in.readInt();
+        int initializePgdir = in.readInt();
         int entry = in.readInt();
         int deviceCount = in.readInt();
         if (deviceCount < 0 || deviceCount > MAX_DEVICES) {
@@ -209,7 +222,7 @@ final class GuestImage {
                         + " (" + component + ")");
             }
         }
-        return new Plan(contents, memoryBytes, totalBytes, bootPgdir, entry, devices, components);
+        return new Plan(contents, memoryBytes, totalBytes, initializePgdir, entry, devices, components);
     }
 
     /** The device service of this build that takes a saved device: its type, its name first. */

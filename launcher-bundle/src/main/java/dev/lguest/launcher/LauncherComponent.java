@@ -398,7 +398,7 @@ public final class LauncherComponent implements GuestLauncher, Snapshots, Migrat
             RunningGuest[] self = new RunningGuest[1];
             RunningGuest session = new RunningGuest(
                     () -> lguestDevice.await(DEVICE_WAIT_SECONDS, TimeUnit.SECONDS), launcherMemory, arena, layout,
-                    plan.bootPgdir(), plan.entry(), out, devices, host, () -> {
+                    plan.initializePgdir(), plan.entry(), out, devices, host, () -> {
                         running.remove(self[0]);
                         lines.finish();
                     });
