@@ -41,7 +41,7 @@ final class IncomingCommand {
             terminal = TerminalMode.rawIfTerminal();
             GuestSession session = migrations.receive(server, incoming.block(), out, System.in);
             server.close();
-            return RestoreCommand.runToEnd(session, err);
+            return LguestMain.runToEnd(session, err);
         } catch (IOException e) {
             err.println("lguest: cannot listen on port " + incoming.port() + ": " + e.getMessage());
             return 1;

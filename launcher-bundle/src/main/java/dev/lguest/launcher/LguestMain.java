@@ -250,12 +250,7 @@ public final class LguestMain implements Callable<Integer> {
             // Raw mode first, so that no keystroke is cooked between boot and the console.
             terminal = TerminalMode.rawIfTerminal();
             GuestSession session = launcher.boot(boot.toSpec(demo), out, System.in);
-            Optional<GuestOutcome> outcome = Optional.empty();
-            while (outcome.isEmpty()) {
-                outcome = session.await(Duration.ofHours(1));
-            }
-            GuestOutcome end = outcome.get();
-            return reportEnd(end, err);
+            return runToEnd(session, err);
         } catch (BootException e) {
             err.println("lguest: " + e.getMessage());
             return 1;
@@ -268,6 +263,15 @@ public final class LguestMain implements Callable<Integer> {
                 terminal.close();
             }
         }
+    }
+
+    /** Waits for the guest to end (a boot's, a restore's or a migration's), then reports it as {@link #reportEnd} does. */
+    static int runToEnd(GuestSession session, PrintStream err) throws InterruptedException {
+        Optional<GuestOutcome> outcome = Optional.empty();
+        while (outcome.isEmpty()) {
+            outcome = session.await(Duration.ofHours(1));
+        }
+        return reportEnd(outcome.get(), err);
     }
 
     /**

@@ -1,6 +1,5 @@
 package dev.lguest.launcher;
 
-import dev.lguest.api.launcher.GuestOutcome;
 import dev.lguest.api.launcher.GuestSession;
 import dev.lguest.api.snapshot.SnapshotException;
 import dev.lguest.api.snapshot.Snapshots;
@@ -8,8 +7,6 @@ import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceReference;
 
 import java.io.PrintStream;
-import java.time.Duration;
-import java.util.Optional;
 
 /**
  * `lguest --restore=FILE`: the guest saved in FILE continues here, with this process's
@@ -24,14 +21,6 @@ final class RestoreCommand {
     }
 
     /** Waits for the guest to end; says how it ended, and returns its exit status. */
-    static int runToEnd(GuestSession session, PrintStream err) throws InterruptedException {
-        Optional<GuestOutcome> outcome = Optional.empty();
-        while (outcome.isEmpty()) {
-            outcome = session.await(Duration.ofHours(1));
-        }
-        return LguestMain.reportEnd(outcome.get(), err);
-    }
-
     static int run(CommandLine.Restore restore, BundleContext context, PrintStream out, PrintStream err) {
         if (!LguestMain.awaitRequired(context, err)) {
             return 1;
@@ -48,7 +37,7 @@ final class RestoreCommand {
             terminal = TerminalMode.rawIfTerminal();
             GuestSession session = snapshots.restore(restore.snapshot(), restore.block(), restore.networks(), out,
                     System.in);
-            return runToEnd(session, err);
+            return LguestMain.runToEnd(session, err);
         } catch (SnapshotException e) {
             err.println("lguest: " + restore.snapshot() + ": " + e.getMessage());
             return 1;
