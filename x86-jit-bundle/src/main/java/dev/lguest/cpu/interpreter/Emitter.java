@@ -1,0 +1,681 @@
+// The code generation for one block: what BlockTranslator's forms emit through. It
+// keeps the block's state at translation time (which guest registers sit in JVM
+// locals and which of them changed, the kind of the pending flag record, how many
+// instructions are already counted) and knows how to leave the block from any point
+// with the interpreter's state exact: the normal end, a taken branch, an instruction
+// handed to the interpreter, a fault (one exception handler per faulting part).
+// The forms themselves (what each instruction does) live in BlockTranslator's table
+// and the form files beside it; the shared pieces of emission (registers, memory
+// operands, lazy flags, branches, exits) live here.
+package dev.lguest.cpu.interpreter;
+
+import static dev.lguest.cpu.interpreter.BlockTranslator.CD_ALU;
+import static dev.lguest.cpu.interpreter.BlockTranslator.CD_COMPILED;
+import static dev.lguest.cpu.interpreter.BlockTranslator.CD_CPU;
+import static dev.lguest.cpu.interpreter.BlockTranslator.CD_EXECUTOR;
+import static dev.lguest.cpu.interpreter.BlockTranslator.CD_INSTRUCTION;
+import static dev.lguest.cpu.interpreter.BlockTranslator.CD_INT_ARRAY;
+import static dev.lguest.cpu.interpreter.BlockTranslator.CD_RUNTIME;
+import static dev.lguest.cpu.interpreter.BlockTranslator.compiles;
+import static dev.lguest.cpu.interpreter.BlockTranslator.formFor;
+import static dev.lguest.cpu.interpreter.BlockTranslator.leavesBlock;
+import static dev.lguest.cpu.interpreter.BlockTranslator.registersUsed;
+import static java.lang.constant.ConstantDescs.CD_boolean;
+import static java.lang.constant.ConstantDescs.CD_int;
+import static java.lang.constant.ConstantDescs.CD_long;
+import static java.lang.constant.ConstantDescs.CD_void;
+
+import dev.lguest.api.cpu.X86;
+import java.lang.classfile.CodeBuilder;
+import java.lang.classfile.Label;
+import java.lang.constant.MethodTypeDesc;
+import java.util.ArrayList;
+import java.util.List;
+
+final class Emitter {
+    // Local variable slots: the parameters (the budget is a long: two slots), then ours.
+    static final int THIS = 0, CPU = 1, BUDGET = 2, GPR = 4, REG0 = 5, RESULT = 13, DESTINATION = 14,
+            SOURCE = 15, TEMP = 16, TEMP2 = 17, TEMP3 = 18, THROWN = 19, ALU = 20;
+    static final int FLAGS_UNKNOWN = -1;
+
+    final CodeBuilder code;
+    final Block block;
+    final Instruction[] instructions;
+
+    /** Registers the block's compiled instructions use: their locals always hold the current value. */
+    final int used;
+    /** Registers changed since they were read. */
+    int dirty;
+    /** The block's last instruction jumps back to its first: it loops in compiled code. */
+    final boolean loops;
+    Label loopHead;
+    /** The Alu kind of the pending flags in the flag locals, or FLAGS_UNKNOWN (in the Alu). */
+    int flagKind = FLAGS_UNKNOWN;
+    /** Instructions already counted in cpu.retired (by an interpreted instruction). */
+    int committed;
+    /** The instruction being emitted. */
+    int index;
+
+    /** A fault handler to emit after the code: the state at its instruction's start. */
+    record Handler(Label start, Label end, Label handler, int index, int dirty, int flagKind, int committed) {
+    }
+
+    final List<Handler> handlers = new ArrayList<>();
+    /** Where the current instruction's faulting part began, and whether it holds a call that may fault. */
+    Label faultStart;
+    boolean mayFault;
+
+    Emitter(CodeBuilder code, Block block) {
+        this.code = code;
+        this.block = block;
+        this.instructions = block.code;
+        int registers = 0;
+        for (Instruction in : instructions) {
+            registers |= registersUsed(in);
+        }
+        this.used = registers;
+        boolean backEdge = false;
+        for (Instruction in : instructions) {
+            backEdge |= jumpsToStart(in);
+        }
+        this.loops = backEdge;
+    }
+
+    void emitBlock() {
+        code.aload(CPU).getfield(CD_CPU, "gpr", CD_INT_ARRAY).astore(GPR);
+        // Every local starts defined, so every handler's frame is simple.
+        for (int slot = REG0; slot <= TEMP3; slot++) {
+            code.iconst_0().istore(slot);
+        }
+        code.aconst_null().astore(THROWN).aconst_null().astore(ALU);
+        loadRegisters();
+        if (loops) {
+            // Every pass but the first starts with the registers changed: all are written back.
+            dirty = used;
+            loopHead = code.newBoundLabel();
+        }
+        for (index = 0; index < instructions.length; index++) {
+            Instruction in = instructions[index];
+            if (compiles(in)) {
+                faultStart = code.newBoundLabel();
+                mayFault = false;
+                handlerStateAtStart();
+                formFor(in).emit(this, in);
+                closeFaultRange();
+            } else {
+                interpret(in);
+            }
+        }
+        Instruction last = instructions[instructions.length - 1];
+        if (!endsBlock(last)) {
+            exit(instructions.length, () -> code.loadConstant(last.next));
+        }
+        for (Handler h : handlers) {
+            emitHandler(h);
+        }
+    }
+
+    /** The last instruction left the block in all paths (a jump, call, return, or the interpreter). */
+    private boolean endsBlock(Instruction in) {
+        return !compiles(in) || leavesBlock(in);
+    }
+
+    /** A compiled Jcc or JMP whose target is the block's first instruction. */
+    private boolean jumpsToStart(Instruction in) {
+        return compiles(in) && (in.handler == Executor.JCC || in.handler == Executor.JMP)
+                && nearTarget(in, in.next + in.immediate) == block.eip;
+    }
+
+    // ---- the state at instruction boundaries ----
+
+    private int pendingDirty, pendingFlagKind, pendingCommitted;
+
+    private void handlerStateAtStart() {
+        pendingDirty = dirty;
+        pendingFlagKind = flagKind;
+        pendingCommitted = committed;
+    }
+
+    /** Ends the current instruction's faulting part: code after it cannot fault. */
+    void closeFaultRange() {
+        if (faultStart == null || !mayFault) {
+            faultStart = null;
+            return;
+        }
+        Label end = code.newBoundLabel();
+        handlers.add(new Handler(faultStart, end, code.newLabel(), index, pendingDirty, pendingFlagKind,
+                pendingCommitted));
+        faultStart = null;
+    }
+
+    private void emitHandler(Handler h) {
+        code.exceptionCatchAll(h.start(), h.end(), h.handler());
+        code.labelBinding(h.handler());
+        code.astore(THROWN);
+        writeBack(h.dirty(), h.flagKind());
+        commitRetired(h.index() - h.committed());
+        code.aload(CPU).loadConstant(instructions[h.index()].start).putfield(CD_CPU, "eip", CD_int);
+        // The run loop blames an interpreter bug on executor.in.
+        code.aload(CPU).getfield(CD_CPU, "executor", CD_EXECUTOR);
+        code.aload(THIS).getfield(CD_COMPILED, "code", CD_INSTRUCTION.arrayType())
+                .loadConstant(h.index()).aaload();
+        code.putfield(CD_EXECUTOR, "in", CD_INSTRUCTION);
+        code.aload(THROWN).athrow();
+    }
+
+    /** Writes the changed registers and the flag record back into the CPU. */
+    private void writeBack(int dirtyRegisters, int kind) {
+        for (int r = 0; r < 8; r++) {
+            if ((dirtyRegisters & (1 << r)) != 0) {
+                code.aload(GPR).loadConstant(r).iload(REG0 + r).iastore();
+            }
+        }
+        if (kind != FLAGS_UNKNOWN) {
+            code.aload(CPU).getfield(CD_CPU, "alu", CD_ALU).astore(ALU);
+            code.aload(ALU).loadConstant(kind).putfield(CD_ALU, "pending", CD_int);
+            code.aload(ALU).iload(RESULT).putfield(CD_ALU, "lastResult", CD_int);
+            code.aload(ALU).iload(DESTINATION).putfield(CD_ALU, "lastDestination", CD_int);
+            code.aload(ALU).iload(SOURCE).putfield(CD_ALU, "lastSource", CD_int);
+        }
+    }
+
+    private void commitRetired(int count) {
+        if (count != 0) {
+            code.aload(CPU).dup().getfield(CD_CPU, "retired", CD_long).loadConstant((long) count).ladd()
+                    .putfield(CD_CPU, "retired", CD_long);
+        }
+    }
+
+    /**
+     * Leaves the block with {@code count} instructions of it retired and EIP set to
+     * what {@code target} pushes.
+     */
+    void exit(int count, Runnable target) {
+        writeBack(dirty, flagKind);
+        commitRetired(count - committed);
+        code.aload(CPU);
+        target.run();
+        code.putfield(CD_CPU, "eip", CD_int);
+        code.return_();
+    }
+
+    /** After a store: the block returns if the store dropped its code (Executor.runBlock). */
+    void exitIfBlockEnded(Instruction in) {
+        Label goOn = code.newLabel();
+        code.aload(CPU).getfield(CD_CPU, "blockEnded", CD_boolean).ifeq(goOn);
+        exit(index + 1, () -> code.loadConstant(in.next));
+        code.labelBinding(goOn);
+    }
+
+    // ---- an instruction the interpreter runs ----
+
+    private void interpret(Instruction in) {
+        writeBack(dirty, flagKind);
+        commitRetired(index - committed);
+        code.aload(CPU).loadConstant(in.start).putfield(CD_CPU, "eip", CD_int);
+        code.aload(CPU).getfield(CD_CPU, "executor", CD_EXECUTOR);
+        code.aload(THIS).getfield(CD_COMPILED, "code", CD_INSTRUCTION.arrayType()).loadConstant(index).aaload();
+        code.invokevirtual(CD_EXECUTOR, "execute", MethodTypeDesc.of(CD_void, CD_INSTRUCTION));
+        // execute() committed EIP and the retirement (or raised the fault itself).
+        committed = index + 1;
+        dirty = loops ? used : 0;
+        flagKind = FLAGS_UNKNOWN;
+        if (index == instructions.length - 1) {
+            code.return_();
+            return;
+        }
+        Label goOn = code.newLabel();
+        Label leave = code.newLabel();
+        code.aload(CPU).getfield(CD_CPU, "eip", CD_int).loadConstant(in.next).if_icmpne(leave);
+        code.aload(CPU).getfield(CD_CPU, "blockEnded", CD_boolean).ifeq(goOn);
+        code.labelBinding(leave);
+        code.return_();
+        code.labelBinding(goOn);
+        loadRegisters();
+    }
+
+    /** Reads every register the block uses into its local. */
+    private void loadRegisters() {
+        for (int r = 0; r < 8; r++) {
+            if ((used & (1 << r)) != 0) {
+                code.aload(GPR).loadConstant(r).iaload().istore(REG0 + r);
+            }
+        }
+    }
+
+    private void mayFault() {
+        mayFault = true;
+    }
+
+    // ---- registers ----
+
+    void loadReg(int r) {
+        if ((used & (1 << r)) == 0) {
+            throw new IllegalStateException("register " + r + " missing from registersUsed");
+        }
+        code.iload(REG0 + r);
+    }
+
+    /** Stores the value on the stack into a register: the instruction's commit. */
+    void commitReg(int r) {
+        closeFaultRange();
+        if ((used & (1 << r)) == 0) {
+            throw new IllegalStateException("register " + r + " missing from registersUsed");
+        }
+        code.istore(REG0 + r);
+        dirty |= 1 << r;
+    }
+
+    /** The byte register r (AL, CL, DL, BL, AH, CH, DH, BH) as in InterpreterCpu.reg. */
+    void loadByteReg(int r) {
+        if (r < 4) {
+            loadReg(r);
+            code.loadConstant(0xff).iand();
+        } else {
+            loadReg(r - 4);
+            code.loadConstant(8).iushr().loadConstant(0xff).iand();
+        }
+    }
+
+    /** Stores the byte on the stack into byte register r, keeping the other bits. */
+    void commitByteReg(int r) {
+        closeFaultRange();
+        int full = r < 4 ? r : r - 4;
+        int shift = r < 4 ? 0 : 8;
+        code.loadConstant(0xff).iand();
+        if (shift != 0) {
+            code.loadConstant(shift).ishl();
+        }
+        loadReg(full);
+        code.loadConstant(~(0xff << shift)).iand().ior();
+        commitReg(full);
+    }
+
+    // ---- memory operands ----
+
+    void effectiveAddress(Instruction in) {
+        code.loadConstant(in.displacement);
+        if (in.base >= 0) {
+            loadReg(in.base);
+            code.iadd();
+        }
+        if (in.index >= 0) {
+            loadReg(in.index);
+            if (in.scale != 0) {
+                code.loadConstant(in.scale).ishl();
+            }
+            code.iadd();
+        }
+        if (!in.address32) {
+            code.loadConstant(0xffff).iand();
+        }
+    }
+
+    /** Pushes a 32-bit r/m operand's value. */
+    void loadRm32(Instruction in) {
+        if (in.mod == 3) {
+            loadReg(in.rm);
+        } else {
+            code.aload(CPU).loadConstant(in.segment());
+            effectiveAddress(in);
+            mayFault();
+            code.invokevirtual(CD_CPU, "read32", MethodTypeDesc.of(CD_int, CD_int, CD_int));
+        }
+    }
+
+    /** Pushes an 8- or 16-bit r/m operand's value, zero-extended. */
+    void loadRm(Instruction in, int size) {
+        if (in.mod == 3) {
+            if (size == 1) {
+                loadByteReg(in.rm);
+            } else {
+                loadReg(in.rm);
+                code.loadConstant(0xffff).iand();
+            }
+        } else {
+            code.aload(CPU).loadConstant(in.segment());
+            effectiveAddress(in);
+            code.loadConstant(size);
+            mayFault();
+            code.invokevirtual(CD_CPU, "read", MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int));
+        }
+    }
+
+    void storeRm32(Instruction in, Runnable value) {
+        if (in.mod == 3) {
+            value.run();
+            commitReg(in.rm);
+        } else {
+            code.aload(CPU).loadConstant(in.segment());
+            effectiveAddress(in);
+            value.run();
+            mayFault();
+            code.invokevirtual(CD_CPU, "write32", MethodTypeDesc.of(CD_void, CD_int, CD_int, CD_int));
+            closeFaultRange();
+            exitIfBlockEnded(in);
+        }
+    }
+
+    void storeRm8(Instruction in) {
+        if (in.mod == 3) {
+            loadByteReg(in.reg);
+            commitByteReg(in.rm);
+        } else {
+            code.aload(CPU).loadConstant(in.segment());
+            effectiveAddress(in);
+            code.loadConstant(1);
+            loadByteReg(in.reg);
+            mayFault();
+            code.invokevirtual(CD_CPU, "write", MethodTypeDesc.of(CD_void, CD_int, CD_int, CD_int, CD_int));
+            closeFaultRange();
+            exitIfBlockEnded(in);
+        }
+    }
+
+    // ---- arithmetic and flags ----
+
+    /**
+     * With destination and source on the stack: computes the operation (ADD, OR,
+     * AND, SUB, XOR or CMP), notes the flags, and stores the result into register
+     * {@code target} unless it is CMP (or target is -1, for TEST).
+     */
+    void arithmeticToReg(int operation, int target) {
+        code.istore(TEMP2).istore(TEMP);
+        closeFaultRange();
+        flagRecord(operation, TEMP, TEMP2);
+        if (operation != Alu.CMP && target >= 0) {
+            code.iload(RESULT);
+            commitReg(target);
+        }
+    }
+
+    /** RESULT, DESTINATION and SOURCE of an operation on the two int locals, and its kind. */
+    private void flagRecord(int operation, int destination, int source) {
+        code.iload(destination).iload(source);
+        switch (operation) {
+            case Alu.ADD -> code.iadd();
+            case Alu.SUB, Alu.CMP -> code.isub();
+            case Alu.OR -> code.ior();
+            case Alu.AND -> code.iand();
+            case Alu.XOR -> code.ixor();
+            default -> throw new IllegalArgumentException("no lazy flags for ALU operation " + operation);
+        }
+        code.istore(RESULT);
+        code.iload(destination).istore(DESTINATION);
+        code.iload(source).istore(SOURCE);
+        flagKind = switch (operation) {
+            case Alu.ADD -> Alu.LAZY_ADD;
+            case Alu.SUB, Alu.CMP -> Alu.LAZY_SUB;
+            default -> Alu.LAZY_LOGIC;
+        };
+    }
+
+    /** ALU operation with an r/m destination; a memory one is read, then written back. */
+    void arithmeticToRm(Instruction in, int operation, Runnable source) {
+        if (in.mod == 3) {
+            loadReg(in.rm);
+            source.run();
+            arithmeticToReg(operation, in.rm);
+        } else if (operation == Alu.CMP) {
+            loadRm32(in);
+            source.run();
+            arithmeticToReg(operation, -1);
+        } else {
+            code.aload(CPU).loadConstant(in.segment());
+            effectiveAddress(in);
+            mayFault();
+            code.invokestatic(CD_RUNTIME, "linearForUpdate32", MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int));
+            code.istore(TEMP3);
+            code.aload(CPU).iload(TEMP3);
+            code.invokestatic(CD_RUNTIME, "readForUpdate32", MethodTypeDesc.of(CD_int, CD_CPU, CD_int));
+            code.istore(TEMP);
+            source.run();
+            code.istore(TEMP2);
+            // The result is stored before the flag record changes: the store cannot
+            // fault (its page was translated for writing), but the record stays exact.
+            code.aload(CPU).iload(TEMP3).iload(TEMP).iload(TEMP2);
+            switch (operation) {
+                case Alu.ADD -> code.iadd();
+                case Alu.SUB -> code.isub();
+                case Alu.OR -> code.ior();
+                case Alu.AND -> code.iand();
+                default -> code.ixor();
+            }
+            code.invokestatic(CD_RUNTIME, "writeBack32", MethodTypeDesc.of(CD_void, CD_CPU, CD_int, CD_int));
+            closeFaultRange();
+            flagRecord(operation, TEMP, TEMP2);
+            exitIfBlockEnded(in);
+        }
+    }
+
+    /** INC or DEC of a register: CF is kept, as the carry the record holds (Alu.increment32). */
+    void increment(int r, int delta) {
+        closeFaultRange();
+        pushCarry();
+        code.istore(SOURCE);
+        loadReg(r);
+        code.dup().istore(DESTINATION).loadConstant(delta).iadd().dup().istore(RESULT);
+        flagKind = delta > 0 ? Alu.LAZY_INC : Alu.LAZY_DEC;
+        commitReg(r);
+    }
+
+    /** CF (0 or 1) as the flags stand now. */
+    private void pushCarry() {
+        switch (flagKind) {
+            case FLAGS_UNKNOWN -> code.aload(CPU).getfield(CD_CPU, "alu", CD_ALU)
+                    .invokevirtual(CD_ALU, "carry", MethodTypeDesc.of(CD_int));
+            case Alu.LAZY_ADD -> code.iload(RESULT).iload(DESTINATION)
+                    .invokestatic(CD_RUNTIME, "carryAfterAdd", MethodTypeDesc.of(CD_int, CD_int, CD_int));
+            case Alu.LAZY_SUB -> code.iload(DESTINATION).iload(SOURCE)
+                    .invokestatic(CD_RUNTIME, "carryAfterSubtract", MethodTypeDesc.of(CD_int, CD_int, CD_int));
+            case Alu.LAZY_LOGIC -> code.iconst_0();
+            default -> code.iload(SOURCE);
+        }
+    }
+
+    /**
+     * Jumps to {@code taken} if condition cc holds. The commonest pairs are one JVM
+     * compare on the flag record; the rest ask the Alu, given the record first.
+     */
+    private void branchIf(int cc, Label taken) {
+        int kind = cc >>> 1;
+        boolean negate = (cc & 1) != 0;
+        if (flagKind == Alu.LAZY_SUB && (kind == 1 || kind == 3)) {
+            // Unsigned below (or equal): compare with the sign bits flipped.
+            code.iload(DESTINATION).loadConstant(Integer.MIN_VALUE).ixor();
+            code.iload(SOURCE).loadConstant(Integer.MIN_VALUE).ixor();
+            compareBranch(kind == 1 ? (negate ? Cmp.GE : Cmp.LT) : (negate ? Cmp.GT : Cmp.LE), taken);
+        } else if (flagKind == Alu.LAZY_SUB && (kind == 6 || kind == 7)) {
+            code.iload(DESTINATION).iload(SOURCE);
+            compareBranch(kind == 6 ? (negate ? Cmp.GE : Cmp.LT) : (negate ? Cmp.GT : Cmp.LE), taken);
+        } else if (flagKind != FLAGS_UNKNOWN && (kind == 2 || kind == 4)) {
+            // ZF and SF come straight from the result after every lazy operation.
+            code.iload(RESULT);
+            if (kind == 2) {
+                if (negate) {
+                    code.ifne(taken);
+                } else {
+                    code.ifeq(taken);
+                }
+            } else if (negate) {
+                code.ifge(taken);
+            } else {
+                code.iflt(taken);
+            }
+        } else if (flagKind == Alu.LAZY_LOGIC && kind == 7) {
+            code.iload(RESULT);
+            if (negate) {
+                code.ifgt(taken);
+            } else {
+                code.ifle(taken);
+            }
+        } else {
+            writeBack(0, flagKind);
+            code.aload(CPU).getfield(CD_CPU, "alu", CD_ALU).loadConstant(cc)
+                    .invokevirtual(CD_ALU, "condition", MethodTypeDesc.of(CD_boolean, CD_int));
+            code.ifne(taken);
+        }
+    }
+
+    private enum Cmp { LT, LE, GT, GE }
+
+    private void compareBranch(Cmp cmp, Label taken) {
+        switch (cmp) {
+            case LT -> code.if_icmplt(taken);
+            case LE -> code.if_icmple(taken);
+            case GT -> code.if_icmpgt(taken);
+            default -> code.if_icmpge(taken);
+        }
+    }
+
+    // ---- control transfers ----
+
+    static int nearTarget(Instruction in, int target) {
+        return in.operand32 ? target : target & 0xffff;
+    }
+
+    void conditionalJump(Instruction in) {
+        faultStart = null; // the condition cannot fault; only a taken branch's limit check
+        Label taken = code.newLabel();
+        Label notTaken = code.newLabel();
+        branchIf(in.opcode & 15, taken);
+        code.goto_(notTaken);
+        code.labelBinding(taken);
+        int target = nearTarget(in, in.next + in.immediate);
+        faultStart = code.newBoundLabel();
+        mayFault();
+        code.aload(CPU).loadConstant(target)
+                .invokestatic(CD_RUNTIME, "checkTarget", MethodTypeDesc.of(CD_void, CD_CPU, CD_int));
+        closeFaultRange();
+        int flagsNotTaken = flagKind, committedNotTaken = committed;
+        if (jumpsToStart(in)) {
+            loopAgain(index + 1);
+        }
+        exit(index + 1, () -> code.loadConstant(target));
+        flagKind = flagsNotTaken;
+        committed = committedNotTaken;
+        code.labelBinding(notTaken);
+    }
+
+    /**
+     * A back edge to the block's start after {@code pass} instructions: the pass is
+     * committed (retired count, flag record) and, if the budget holds another whole
+     * block and no interrupt() is pending, the block starts again; else the code
+     * after this leaves it.
+     */
+    private void loopAgain(int pass) {
+        Label leave = code.newLabel();
+        commitRetired(pass - committed);
+        writeBack(0, flagKind);
+        flagKind = FLAGS_UNKNOWN;
+        code.lload(BUDGET).loadConstant((long) pass).lsub().dup2().lstore(BUDGET);
+        code.loadConstant((long) instructions.length).lcmp().iflt(leave);
+        code.aload(CPU).getfield(CD_CPU, "interruptRequested", CD_boolean).ifne(leave);
+        code.goto_(loopHead);
+        code.labelBinding(leave);
+        // Leaving: the pass is already counted and its flags are in the Alu.
+        committed = pass;
+    }
+
+    void jump(Instruction in, int rawTarget) {
+        int target = nearTarget(in, rawTarget);
+        mayFault();
+        code.aload(CPU).loadConstant(target)
+                .invokestatic(CD_RUNTIME, "checkTarget", MethodTypeDesc.of(CD_void, CD_CPU, CD_int));
+        closeFaultRange();
+        if (jumpsToStart(in)) {
+            loopAgain(index + 1);
+        }
+        exit(index + 1, () -> code.loadConstant(target));
+    }
+
+    /** SHL, SHR, SAR, ROL, ... of a register, by the Alu itself (its flags are eager). */
+    void shift(Instruction in) {
+        closeFaultRange();
+        writeBack(0, flagKind);
+        code.aload(CPU).getfield(CD_CPU, "alu", CD_ALU).loadConstant(in.reg);
+        loadReg(in.rm);
+        switch (in.opcode) {
+            case 0xc1 -> code.loadConstant(in.immediate & 0xff);
+            case 0xd1 -> code.loadConstant(1);
+            default -> {
+                loadReg(X86.ECX);
+                code.loadConstant(0xff).iand();
+            }
+        }
+        code.loadConstant(4);
+        code.invokevirtual(CD_ALU, "shift", MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int, CD_int));
+        flagKind = FLAGS_UNKNOWN;
+        commitReg(in.rm);
+    }
+
+    /** Two- and three-operand IMUL, operands on the stack: the Executor's multiply (eager flags). */
+    void multiply(int target) {
+        code.istore(TEMP2).istore(TEMP);
+        closeFaultRange();
+        code.aload(CPU).getfield(CD_CPU, "executor", CD_EXECUTOR).iload(TEMP).iload(TEMP2).loadConstant(4);
+        code.invokevirtual(CD_EXECUTOR, "multiplySigned", MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int));
+        flagKind = FLAGS_UNKNOWN;
+        commitReg(target);
+    }
+
+    /** PUSH: the value is written below ESP, then ESP moves (InterpreterCpu.pushAt). */
+    void push(Runnable value) {
+        code.aload(CPU);
+        loadReg(X86.ESP);
+        value.run();
+        code.loadConstant(4);
+        mayFault();
+        code.invokevirtual(CD_CPU, "pushAt", MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int));
+        commitReg(X86.ESP);
+        exitIfBlockEnded(instructions[index]);
+    }
+
+    /** POP: read the top, move ESP, then the register takes the value (POP ESP keeps it). */
+    void pop(int r) {
+        code.aload(CPU);
+        loadReg(X86.ESP);
+        mayFault();
+        code.invokestatic(CD_RUNTIME, "stackTop32", MethodTypeDesc.of(CD_int, CD_CPU, CD_int));
+        code.istore(TEMP);
+        closeFaultRange();
+        code.aload(CPU);
+        loadReg(X86.ESP);
+        code.loadConstant(4);
+        code.invokevirtual(CD_CPU, "stackPointerPlus", MethodTypeDesc.of(CD_int, CD_int, CD_int));
+        commitReg(X86.ESP);
+        code.iload(TEMP);
+        commitReg(r);
+    }
+
+    void call(Instruction in) {
+        int target = nearTarget(in, in.next + in.immediate);
+        mayFault();
+        code.aload(CPU).loadConstant(target)
+                .invokestatic(CD_RUNTIME, "checkTarget", MethodTypeDesc.of(CD_void, CD_CPU, CD_int));
+        code.aload(CPU);
+        loadReg(X86.ESP);
+        code.loadConstant(in.next).loadConstant(4);
+        mayFault();
+        code.invokevirtual(CD_CPU, "pushAt", MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int));
+        commitReg(X86.ESP);
+        exit(index + 1, () -> code.loadConstant(target));
+    }
+
+    void ret(Instruction in) {
+        code.aload(CPU);
+        loadReg(X86.ESP);
+        mayFault();
+        code.invokestatic(CD_RUNTIME, "stackTop32", MethodTypeDesc.of(CD_int, CD_CPU, CD_int));
+        code.istore(TEMP);
+        code.aload(CPU).iload(TEMP)
+                .invokestatic(CD_RUNTIME, "checkTarget", MethodTypeDesc.of(CD_void, CD_CPU, CD_int));
+        closeFaultRange();
+        code.aload(CPU);
+        loadReg(X86.ESP);
+        code.loadConstant(4);
+        code.invokevirtual(CD_CPU, "stackPointerPlus", MethodTypeDesc.of(CD_int, CD_int, CD_int));
+        commitReg(X86.ESP);
+        exit(index + 1, () -> code.iload(TEMP));
+    }
+}
