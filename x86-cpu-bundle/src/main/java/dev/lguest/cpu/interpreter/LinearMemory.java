@@ -13,6 +13,15 @@
 // holding a watched address is never cached, so every data access to it takes the
 // slow path, which compares it with the watched ranges and records the hits for the
 // CPU to report as #DB after the instruction. Without watches the hit path is unchanged.
+//
+// The hit path of data accesses (read8/16/32, write8/16/32, and the translator's
+// compiled code through the same static methods) uses a second view of each entry:
+// for a translation into guest RAM, ramEntries holds the page number and the frame's
+// physical address in one long, so a hit is one array load, one compare and one
+// access to the single RAM segment at that address (no page object to follow). An
+// entry for anything else (host pages, an empty bus) stays absent from that view and
+// is served by the page path. An access crossing a page boundary always takes the
+// slow path, which translates both pages in order.
 package dev.lguest.cpu.interpreter;
 
 import static dev.lguest.api.cpu.X86.PF_PROT;
@@ -53,6 +62,16 @@ final class LinearMemory {
     /** Where writes to an empty bus go to be forgotten. */
     private final MemorySegment discard = MemorySegment.ofArray(new byte[PhysicalMemory.PAGE_SIZE]);
     private final int[] tags = new int[4 * TLB_SIZE];
+    /**
+     * The same entries for translations into guest RAM: page number in the high 32 bits,
+     * the frame's physical address in the low ones; NO_ENTRY (no page number matches)
+     * where the slot is empty or translates to something other than RAM.
+     */
+    final long[] ramEntries = new long[4 * TLB_SIZE];
+    private static final long NO_ENTRY = -1L;
+    /** Guest RAM from physical address 0: where every ramEntries address points. */
+    final MemorySegment ram;
+    private final int ramPages;
     private final MemorySegment[] pages = new MemorySegment[4 * TLB_SIZE];
     /** The physical frame of each cached translation. */
     private final int[] frames = new int[4 * TLB_SIZE];
@@ -79,6 +98,8 @@ final class LinearMemory {
     LinearMemory(PhysicalMemory bus) {
         this.bus = bus;
         this.codeFrames = new long[(bus.ramPages() + 63) >>> 6];
+        this.ram = bus.ram();
+        this.ramPages = bus.ramPages();
         flush();
     }
 
@@ -93,6 +114,31 @@ final class LinearMemory {
     void flush() {
         Arrays.fill(tags, -1);
         Arrays.fill(pages, null);
+        Arrays.fill(ramEntries, NO_ENTRY);
+    }
+
+    private void drop(int slot) {
+        tags[slot] = -1;
+        pages[slot] = null;
+        ramEntries[slot] = NO_ENTRY;
+    }
+
+    /** The slot of the TLB entry for a linear address and an access kind. */
+    static int slot(int linear, int kind) {
+        return (kind << TLB_BITS) | ((linear >>> 12) & TLB_MASK);
+    }
+
+    /**
+     * The RAM byte offset a cached translation gives an access of {@code size} bytes
+     * at {@code linear}, or -1 when the slow path must take it (no entry, not RAM, or
+     * the access runs into the next page). {@code entry} is ramEntries[slot(linear, kind)].
+     */
+    static long ramOffset(long entry, int linear, int size) {
+        int offset = linear & 0xfff;
+        if ((int) (entry >>> 32) == (linear >>> 12) && offset <= PhysicalMemory.PAGE_SIZE - size) {
+            return (entry & 0xffffffffL) | offset;
+        }
+        return -1;
     }
 
     void invalidate(int linear) {
@@ -100,8 +146,7 @@ final class LinearMemory {
         for (int kind = 0; kind < 4; kind++) {
             int slot = (kind << TLB_BITS) | (vpn & TLB_MASK);
             if (tags[slot] == vpn) {
-                tags[slot] = -1;
-                pages[slot] = null;
+                drop(slot);
             }
         }
     }
@@ -218,6 +263,8 @@ final class LinearMemory {
             tags[slot] = linear >>> 12;
             pages[slot] = page;
             frames[slot] = frame;
+            ramEntries[slot] = frame >= 0 && frame < ramPages
+                    ? ((long) (linear >>> 12) << 32) | ((long) frame << 12) : NO_ENTRY;
         }
         return page;
     }
@@ -245,8 +292,7 @@ final class LinearMemory {
         for (int kind = WRITE; kind < 4; kind += 2) {
             for (int slot = kind << TLB_BITS, end = slot + TLB_SIZE; slot < end; slot++) {
                 if (frames[slot] == frame && tags[slot] != -1) {
-                    tags[slot] = -1;
-                    pages[slot] = null;
+                    drop(slot);
                 }
             }
         }
@@ -297,18 +343,44 @@ final class LinearMemory {
         }
     }
 
+    // ---- data accesses: the hit path, then the page path behind it ----
+
     int read8(int linear, int kind) {
-        return dataPage(linear, kind, 1).get(BYTE, linear & 0xfff) & 0xff;
+        long at = ramOffset(ramEntries[slot(linear, kind)], linear, 1);
+        if (at >= 0) {
+            return ram.get(BYTE, at) & 0xff;
+        }
+        return slowRead8(linear, kind);
     }
 
     int read16(int linear, int kind) {
-        if ((linear & 0xfff) != 0xfff) {
-            return dataPage(linear, kind, 2).get(SHORT_LE, linear & 0xfff) & 0xffff;
+        long at = ramOffset(ramEntries[slot(linear, kind)], linear, 2);
+        if (at >= 0) {
+            return ram.get(SHORT_LE, at) & 0xffff;
         }
-        return read8(linear, kind) | (read8(linear + 1, kind) << 8);
+        return slowRead16(linear, kind);
     }
 
     int read32(int linear, int kind) {
+        long at = ramOffset(ramEntries[slot(linear, kind)], linear, 4);
+        if (at >= 0) {
+            return ram.get(INT_LE, at);
+        }
+        return slowRead32(linear, kind);
+    }
+
+    private int slowRead8(int linear, int kind) {
+        return dataPage(linear, kind, 1).get(BYTE, linear & 0xfff) & 0xff;
+    }
+
+    private int slowRead16(int linear, int kind) {
+        if ((linear & 0xfff) != 0xfff) {
+            return dataPage(linear, kind, 2).get(SHORT_LE, linear & 0xfff) & 0xffff;
+        }
+        return slowRead8(linear, kind) | (slowRead8(linear + 1, kind) << 8);
+    }
+
+    private int slowRead32(int linear, int kind) {
         if ((linear & 0xfff) <= 0xffc) {
             return dataPage(linear, kind, 4).get(INT_LE, linear & 0xfff);
         }
@@ -334,10 +406,24 @@ final class LinearMemory {
     }
 
     void write8(int linear, int value, int kind) {
-        pageForWrite(linear, 1, kind).set(BYTE, linear & 0xfff, (byte) value);
+        long at = ramOffset(ramEntries[slot(linear, kind | WRITE)], linear, 1);
+        if (at >= 0) {
+            ram.set(BYTE, at, (byte) value);
+        } else {
+            pageForWrite(linear, 1, kind).set(BYTE, linear & 0xfff, (byte) value);
+        }
     }
 
     void write16(int linear, int value, int kind) {
+        long at = ramOffset(ramEntries[slot(linear, kind | WRITE)], linear, 2);
+        if (at >= 0) {
+            ram.set(SHORT_LE, at, (short) value);
+        } else {
+            slowWrite16(linear, value, kind);
+        }
+    }
+
+    private void slowWrite16(int linear, int value, int kind) {
         if ((linear & 0xfff) != 0xfff) {
             pageForWrite(linear, 2, kind).set(SHORT_LE, linear & 0xfff, (short) value);
         } else {
@@ -346,6 +432,15 @@ final class LinearMemory {
     }
 
     void write32(int linear, int value, int kind) {
+        long at = ramOffset(ramEntries[slot(linear, kind | WRITE)], linear, 4);
+        if (at >= 0) {
+            ram.set(INT_LE, at, value);
+        } else {
+            slowWrite32(linear, value, kind);
+        }
+    }
+
+    private void slowWrite32(int linear, int value, int kind) {
         if ((linear & 0xfff) <= 0xffc) {
             pageForWrite(linear, 4, kind).set(INT_LE, linear & 0xfff, value);
         } else {

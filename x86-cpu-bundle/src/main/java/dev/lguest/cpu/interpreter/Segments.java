@@ -22,10 +22,20 @@ final class Segments {
     private final long[] highest = new long[6];
     private final boolean[] readable = new boolean[6];
     private final boolean[] writable = new boolean[6];
-    /** Bit s set: segment s is flat (base 0, offsets 0 to 4 GiB - 1) and readable, or writable. */
+    /**
+     * Bit s set: segment s is flat (base 0, offsets 0 to 4 GiB - 1) and readable, or
+     * writable; bit FLAT_STACK: SS is flat, writable and 32-bit (B set), so a push or a
+     * pop is a flat access at ESP itself.
+     */
     private int flatReadableSegments, flatWritableSegments;
-    /** What the unchecked path may use: those bits, or none while alignment is checked. */
-    private int flatReadable, flatWritable;
+    static final int FLAT_STACK = 1 << 6;
+    /**
+     * What the unchecked path may use: those bits, or none while alignment is checked.
+     * Kept current on every segment load and alignment change, so a fast path (the
+     * translator's compiled accesses, JitRuntime) tests one bit and needs no other check
+     * of the segment: only the 4 GiB end, which its page-crossing check covers.
+     */
+    int flatReadable, flatWritable;
     /** CPL 3 with CR0.AM and EFLAGS.AC: every data access must be aligned to its size. */
     private boolean alignmentCheck;
     private final InterpreterCpu cpu;
@@ -58,6 +68,9 @@ final class Segments {
         boolean flat = base[s] == 0 && lowest[s] == 0 && highest[s] == 0xffffffffL;
         flatReadableSegments = flat && readable[s] ? flatReadableSegments | (1 << s) : flatReadableSegments & ~(1 << s);
         flatWritableSegments = flat && writable[s] ? flatWritableSegments | (1 << s) : flatWritableSegments & ~(1 << s);
+        boolean flatStack = (flatWritableSegments & (1 << SS)) != 0 && cache[SS].big();
+        flatReadableSegments = flatStack ? flatReadableSegments | FLAT_STACK : flatReadableSegments & ~FLAT_STACK;
+        flatWritableSegments = flatStack ? flatWritableSegments | FLAT_STACK : flatWritableSegments & ~FLAT_STACK;
         setAlignmentCheck(alignmentCheck);
     }
 

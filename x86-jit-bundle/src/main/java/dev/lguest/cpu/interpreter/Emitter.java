@@ -319,7 +319,7 @@ final class Emitter {
             code.aload(CPU).loadConstant(in.segment());
             effectiveAddress(in);
             mayFault();
-            code.invokevirtual(CD_CPU, "read32", MethodTypeDesc.of(CD_int, CD_int, CD_int));
+            code.invokestatic(CD_RUNTIME, "read32", MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int));
         }
     }
 
@@ -335,9 +335,9 @@ final class Emitter {
         } else {
             code.aload(CPU).loadConstant(in.segment());
             effectiveAddress(in);
-            code.loadConstant(size);
             mayFault();
-            code.invokevirtual(CD_CPU, "read", MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int));
+            code.invokestatic(CD_RUNTIME, size == 1 ? "read8" : "read16",
+                    MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int));
         }
     }
 
@@ -350,7 +350,7 @@ final class Emitter {
             effectiveAddress(in);
             value.run();
             mayFault();
-            code.invokevirtual(CD_CPU, "write32", MethodTypeDesc.of(CD_void, CD_int, CD_int, CD_int));
+            code.invokestatic(CD_RUNTIME, "write32", MethodTypeDesc.of(CD_void, CD_CPU, CD_int, CD_int, CD_int));
             closeFaultRange();
             exitIfBlockEnded(in);
         }
@@ -363,10 +363,9 @@ final class Emitter {
         } else {
             code.aload(CPU).loadConstant(in.segment());
             effectiveAddress(in);
-            code.loadConstant(1);
             loadByteReg(in.reg);
             mayFault();
-            code.invokevirtual(CD_CPU, "write", MethodTypeDesc.of(CD_void, CD_int, CD_int, CD_int, CD_int));
+            code.invokestatic(CD_RUNTIME, "write8", MethodTypeDesc.of(CD_void, CD_CPU, CD_int, CD_int, CD_int));
             closeFaultRange();
             exitIfBlockEnded(in);
         }
@@ -624,9 +623,8 @@ final class Emitter {
         code.aload(CPU);
         loadReg(X86.ESP);
         value.run();
-        code.loadConstant(4);
         mayFault();
-        code.invokevirtual(CD_CPU, "pushAt", MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int));
+        code.invokestatic(CD_RUNTIME, "push32", MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int));
         commitReg(X86.ESP);
         exitIfBlockEnded(instructions[index]);
     }

@@ -3,7 +3,27 @@
 // the read-modify-write of a memory operand. Each is what the interpreter's fast
 // handlers do (Executor), so compiled code and interpreter agree by construction, and
 // each is small enough for HotSpot to inline into the compiled block.
+//
+// Memory operands take a fast path first: when the segment is flat (Segments keeps one
+// bit per segment register current, and FLAT_STACK for a flat 32-bit SS) the offset is
+// the linear address, and a TLB entry into guest RAM for the current privilege's
+// access kind (LinearMemory.ramEntries) gives the RAM offset straight away; the access
+// is then one get or set on the RAM segment, little-endian and unaligned. Everything
+// else (a segment with a base or limit, alignment checking, a TLB miss, an entry that
+// is not RAM, an access running into the next page, which also covers the 4 GiB end
+// of a flat segment) goes the interpreter's way, which checks the segment, walks the
+// page tables, sets accessed and dirty bits, raises #GP, #SS or #PF exactly, tells the
+// code cache of a store into code and records data breakpoints. A store into a page
+// holding decoded code is never a hit (such pages have no write entries), nor is any
+// access to a watched page (they have no entries).
 package dev.lguest.cpu.interpreter;
+
+import static dev.lguest.cpu.interpreter.LinearMemory.BYTE;
+import static dev.lguest.cpu.interpreter.LinearMemory.INT_LE;
+import static dev.lguest.cpu.interpreter.LinearMemory.SHORT_LE;
+import static dev.lguest.cpu.interpreter.LinearMemory.WRITE;
+import static dev.lguest.cpu.interpreter.LinearMemory.ramOffset;
+import static dev.lguest.cpu.interpreter.LinearMemory.slot;
 
 final class JitRuntime {
     private JitRuntime() {
@@ -18,7 +38,99 @@ final class JitRuntime {
 
     /** The doubleword at the top of the stack when ESP is {@code esp} (peek). */
     static int stackTop32(InterpreterCpu cpu, int esp) {
+        if ((cpu.segments.flatReadable & Segments.FLAT_STACK) != 0) {
+            LinearMemory memory = cpu.memory;
+            long at = ramOffset(memory.ramEntries[slot(esp, cpu.accessKind)], esp, 4);
+            if (at >= 0) {
+                return memory.ram.get(INT_LE, at);
+            }
+        }
         return cpu.read(Segments.SS, cpu.stackOffset(esp), 4);
+    }
+
+    /** PUSH of a doubleword: stores it below {@code esp} and returns the new ESP (pushAt). */
+    static int push32(InterpreterCpu cpu, int esp, int value) {
+        if ((cpu.segments.flatWritable & Segments.FLAT_STACK) != 0) {
+            int top = esp - 4;
+            LinearMemory memory = cpu.memory;
+            long at = ramOffset(memory.ramEntries[slot(top, cpu.accessKind | WRITE)], top, 4);
+            if (at >= 0) {
+                memory.ram.set(INT_LE, at, value);
+                return top;
+            }
+        }
+        return cpu.pushAt(esp, value, 4);
+    }
+
+    // ---- memory operands (InterpreterCpu.read32, read, write32, write) ----
+
+    static int read32(InterpreterCpu cpu, int segment, int offset) {
+        if ((cpu.segments.flatReadable & (1 << segment)) != 0) {
+            LinearMemory memory = cpu.memory;
+            long at = ramOffset(memory.ramEntries[slot(offset, cpu.accessKind)], offset, 4);
+            if (at >= 0) {
+                return memory.ram.get(INT_LE, at);
+            }
+        }
+        return cpu.read32(segment, offset);
+    }
+
+    static int read16(InterpreterCpu cpu, int segment, int offset) {
+        if ((cpu.segments.flatReadable & (1 << segment)) != 0) {
+            LinearMemory memory = cpu.memory;
+            long at = ramOffset(memory.ramEntries[slot(offset, cpu.accessKind)], offset, 2);
+            if (at >= 0) {
+                return memory.ram.get(SHORT_LE, at) & 0xffff;
+            }
+        }
+        return cpu.read(segment, offset, 2);
+    }
+
+    static int read8(InterpreterCpu cpu, int segment, int offset) {
+        if ((cpu.segments.flatReadable & (1 << segment)) != 0) {
+            LinearMemory memory = cpu.memory;
+            long at = ramOffset(memory.ramEntries[slot(offset, cpu.accessKind)], offset, 1);
+            if (at >= 0) {
+                return memory.ram.get(BYTE, at) & 0xff;
+            }
+        }
+        return cpu.read(segment, offset, 1);
+    }
+
+    static void write32(InterpreterCpu cpu, int segment, int offset, int value) {
+        if ((cpu.segments.flatWritable & (1 << segment)) != 0) {
+            LinearMemory memory = cpu.memory;
+            long at = ramOffset(memory.ramEntries[slot(offset, cpu.accessKind | WRITE)], offset, 4);
+            if (at >= 0) {
+                memory.ram.set(INT_LE, at, value);
+                return;
+            }
+        }
+        cpu.write32(segment, offset, value);
+    }
+
+    static void write16(InterpreterCpu cpu, int segment, int offset, int value) {
+        if ((cpu.segments.flatWritable & (1 << segment)) != 0) {
+            LinearMemory memory = cpu.memory;
+            long at = ramOffset(memory.ramEntries[slot(offset, cpu.accessKind | WRITE)], offset, 2);
+            if (at >= 0) {
+                memory.ram.set(SHORT_LE, at, (short) value);
+                return;
+            }
+        }
+        cpu.write(segment, offset, 2, value);
+    }
+
+    static void write8(InterpreterCpu cpu, int segment, int offset, int value) {
+        if ((cpu.segments.flatWritable & (1 << segment)) != 0) {
+            LinearMemory memory = cpu.memory;
+            long at = ramOffset(memory.ramEntries[slot(offset, cpu.accessKind | WRITE)], offset, 1);
+            if (at >= 0) {
+                memory.ram.set(BYTE, at, (byte) value);
+                return;
+            }
+        }
+        cpu.write(segment, offset, 1, value);
     }
 
     /** A memory destination's linear address, with write rights checked (readForUpdate). */
