@@ -7,7 +7,8 @@
 // a test mode. lguest.jit.background=true compiles on a background thread while the
 // guest interprets (BackgroundCompiler; never with threshold 0, where a block must be
 // compiled the first time it runs); lguest.jit.maxTranslations caps the translations a
-// CPU keeps (Translations). lguest.jit.report=true prints each CPU's translation figures
+// CPU keeps, and lguest.jit.unloadAfter is how many dropped translations make it ask
+// the JVM for a collection that unloads them (Translations). lguest.jit.report=true prints each CPU's translation figures
 // and the JVM's metaspace when the JVM ends (JitReport).
 package dev.lguest.cpu.interpreter;
 
