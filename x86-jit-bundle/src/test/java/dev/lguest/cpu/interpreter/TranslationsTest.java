@@ -1,12 +1,17 @@
 // The code cache's bound and its unloading policy (Translations): past the cap every
 // translation is dropped and its block counts runs again; dropped translations, flushed
 // or whose block the heap collected, ask for a collection that unloads them once they
-// reach the lguest.jit.unloadAfter budget, and not before.
+// reach the lguest.jit.unloadAfter budget, and not before; and a dropped translation's
+// hidden class really is unloaded by such a collection (nothing else keeps it: not the
+// translator's Lookup, not a method handle, not the block's decoded code).
 package dev.lguest.cpu.interpreter;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.lguest.api.cpu.ExitReason;
+import java.lang.ref.WeakReference;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -88,5 +93,33 @@ class TranslationsTest {
         }
         assertEquals(1, unloadsAsked.get(), "dropped blocks the heap collected ask for one unloading");
         assertEquals(0, translations.flushes, "far below the cap: no flush");
+    }
+
+    @Test
+    void aDroppedTranslationsClassIsUnloadedByACollection() throws InterruptedException {
+        WeakReference<Class<?>> translationClass = compileTheLoopAndDropItsFirstTranslation();
+        for (int attempt = 0; attempt < 100 && translationClass.get() != null; attempt++) {
+            System.gc();
+            Thread.sleep(10);
+        }
+        assertNull(translationClass.get(), "the hidden class was unloaded");
+    }
+
+    /** In a method of its own, so that no local of the test's frame still holds the translation. */
+    private static WeakReference<Class<?>> compileTheLoopAndDropItsFirstTranslation() {
+        try (TestMachine m = new TestMachine()) {
+            TranslatingCpu cpu = new TranslatingCpu(m.bus, 0, true);
+            cpu.loadState(m.cpu.saveState());
+            m.load(TestMachine.CODE, TranslatorTest.LOOP);
+            cpu.setEip(TestMachine.CODE);
+            assertEquals(ExitReason.VECTOR, cpu.run(1_000_000).reason());
+            Block first = cpu.codeCache.lookup(TestMachine.CODE >>> 12, TestMachine.CODE & 0xfff, TestMachine.CODE, true);
+            Object translation = first.translation;
+            assertTrue(translation instanceof CompiledBlock, "the loop's first block was compiled");
+            assertTrue(translation.getClass().isHidden());
+            // What a flush does: the block keeps its decoded code and loses its translation.
+            first.translation = null;
+            return new WeakReference<>(translation.getClass());
+        }
     }
 }
