@@ -91,6 +91,12 @@ final class LguestProcess {
             return Files.readString(err, StandardCharsets.ISO_8859_1);
         }
 
+        /** Types {@code text} on the process's standard input (the guest's console). */
+        void type(String text) throws IOException {
+            process.getOutputStream().write(text.getBytes(StandardCharsets.ISO_8859_1));
+            process.getOutputStream().flush();
+        }
+
         /** The first match of {@code pattern} (its group 1) in standard error, waiting for it. */
         String awaitErr(java.util.regex.Pattern pattern, java.time.Duration timeout) throws Exception {
             long deadline = System.nanoTime() + timeout.toNanos();

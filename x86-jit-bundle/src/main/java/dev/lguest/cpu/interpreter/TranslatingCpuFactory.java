@@ -4,11 +4,14 @@
 // lguest.jit.threshold (0: every block is compiled the first time it runs, which is how
 // the tests run every vector and program on compiled code); lguest.jit.lockstep=true
 // gives every CPU a reference interpreter to agree with after every block (Lockstep),
-// a test mode. lguest.jit.background=true compiles on a background thread while the
-// guest interprets (BackgroundCompiler; never with threshold 0, where a block must be
+// a test mode (lguest.jit.lockstepEvery=N checks one run() in N).
+// lguest.jit.background=true compiles on a background thread while the guest
+// interprets (BackgroundCompiler; never with threshold 0, where a block must be
 // compiled the first time it runs); lguest.jit.maxTranslations caps the translations a
-// CPU keeps (Translations). lguest.jit.report=true prints each CPU's translation figures
-// and the JVM's metaspace when the JVM ends (JitReport).
+// CPU keeps, and lguest.jit.unloadAfter is how many dropped translations make it ask
+// the JVM for a collection that unloads them (Translations). lguest.jit.report=true
+// prints each CPU's translation figures and the JVM's metaspace when the JVM ends
+// (JitReport).
 package dev.lguest.cpu.interpreter;
 
 import dev.lguest.api.cpu.X86Cpu;
@@ -59,7 +62,7 @@ public final class TranslatingCpuFactory implements X86CpuFactory {
             JitReport.watch(cpu);
         }
         if (Boolean.getBoolean("lguest.jit.lockstep")) {
-            cpu.lockstep = new Lockstep(bus);
+            cpu.lockstep = new Lockstep(bus, Integer.getInteger("lguest.jit.lockstepEvery", 1));
         }
         return cpu;
     }

@@ -184,15 +184,7 @@ class TranslatorTest {
 
             // A translation that gets one register wrong: lockstep must stop the CPU at it.
             cpu.setEip(CODE);
-            Block first = cpu.codeCache.lookup(CODE >>> 12, CODE & 0xfff, CODE, true);
-            CompiledBlock right = (CompiledBlock) first.translation;
-            first.translation = new CompiledBlock(first.code) {
-                @Override
-                void run(InterpreterCpu c, long budget) {
-                    right.run(c, budget);
-                    c.gpr[X86.EDI] ^= 1;
-                }
-            };
+            LockstepTest.spoilFirstBlock(cpu, c -> c.gpr[X86.EDI] ^= 1);
             CpuExit exit = cpu.run(1_000_000);
             assertEquals(ExitReason.SHUTDOWN, exit.reason());
             assertEquals(1, cpu.internalErrors);
