@@ -1,7 +1,6 @@
 package dev.lguest.launcher;
 
 import dev.lguest.api.launcher.GuestSession;
-import dev.lguest.api.memory.PhysicalMemory;
 import dev.lguest.api.snapshot.SnapshotException;
 import dev.lguest.api.snapshot.SnapshotFile;
 
@@ -60,7 +59,7 @@ final class IncomingMigration {
             arena = Arena.ofShared();
             MemorySegment ram;
             try {
-                ram = arena.allocate(totalBytes, PhysicalMemory.PAGE_SIZE);
+                ram = GuestRam.allocate(arena, totalBytes);
             } catch (OutOfMemoryError e) {
                 throw new SnapshotException("no memory for the migrating " + (memoryBytes >> 20) + " MB guest");
             }

@@ -161,7 +161,7 @@ public final class LauncherComponent implements GuestLauncher, Snapshots, Migrat
         List<GuestDevice> opened = new ArrayList<>();
         boolean handedOver = false;
         try {
-            MemorySegment launcherMemory = arena.allocate(layout.totalBytes(), PhysicalMemory.PAGE_SIZE);
+            MemorySegment launcherMemory = GuestRam.allocate(arena, layout.totalBytes());
             GuestMemory memory = new GuestMemory(launcherMemory);
             List<String> verbose = new ArrayList<>();
 
@@ -353,7 +353,7 @@ public final class LauncherComponent implements GuestLauncher, Snapshots, Migrat
             MemorySegment launcherMemory;
             try {
                 launcherMemory = givenMemory != null ? givenMemory
-                        : arena.allocate(layout.totalBytes(), PhysicalMemory.PAGE_SIZE);
+                        : GuestRam.allocate(arena, layout.totalBytes());
             } catch (OutOfMemoryError e) {
                 throw new SnapshotException("no memory for the snapshot's " + (plan.memoryBytes() >> 20) + " MB guest");
             }

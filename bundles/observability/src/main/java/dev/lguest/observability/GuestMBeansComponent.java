@@ -4,6 +4,7 @@ import dev.lguest.api.events.GuestStatisticsEvent;
 import dev.lguest.api.guest.Guest;
 import dev.lguest.api.guest.GuestRegistry;
 import jdk.jfr.FlightRecorder;
+import jdk.jfr.FlightRecorderListener;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -16,6 +17,7 @@ import javax.management.InstanceAlreadyExistsException;
 import javax.management.InstanceNotFoundException;
 import javax.management.JMException;
 import javax.management.MBeanServer;
+import javax.management.MBeanServerFactory;
 import javax.management.ObjectName;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
@@ -27,6 +29,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 /**
  * Publishes the host's guests to JMX and JDK Flight Recorder.
@@ -39,6 +42,13 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * JFR: a periodic dev.lguest.GuestStatistics event per live guest (once a second while
  * a recording enables it), so that a recording has every guest's counters over time.
+ *
+ * Neither is made for a process that does not use it: creating the platform MBean
+ * server and starting the Flight Recorder each cost a cold JVM a few hundred
+ * milliseconds of CPU, in the middle of `./lguest`'s start. So the MBeans go into the
+ * platform MBean server only once someone has made it (a JMX agent, jconsole attaching,
+ * a test asking for it; the refresh looks for it), and the periodic event is added when
+ * the recorder starts (at once if a recording is already running).
  */
 @Component(service = {})
 public final class GuestMBeansComponent {
@@ -46,12 +56,24 @@ public final class GuestMBeansComponent {
     static final long REFRESH_MILLIS = 200;
     private static final System.Logger LOG = System.getLogger(GuestMBeansComponent.class.getName());
 
-    private final MBeanServer server;
+    /** Where the MBeans go: the server, or null while there is none to use yet. */
+    private final Supplier<MBeanServer> serverSource;
+    /** The server the MBeans are in, once {@link #serverSource} gave one; guarded by {@link #registered}. */
+    private MBeanServer server;
     private final Map<Guest, ObjectName> registered = new IdentityHashMap<>();
     private final AtomicLong guestsSeen = new AtomicLong();
     private final ObjectName platformName;
     private final ScheduledExecutorService refresher;
     private final Runnable statisticsHook = this::emitStatistics;
+    private final FlightRecorderListener recorderStarts = new FlightRecorderListener() {
+        @Override
+        public void recorderInitialized(FlightRecorder recorder) {
+            addStatisticsHook();
+        }
+    };
+    /** Whether the periodic event is added (only once the recorder runs); guarded by {@link #recorderStarts}. */
+    private boolean statisticsAdded;
+    private boolean deactivated;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
@@ -59,20 +81,43 @@ public final class GuestMBeansComponent {
 
     @Activate
     public GuestMBeansComponent() {
-        this(ManagementFactory.getPlatformMBeanServer());
+        this(GuestMBeansComponent::platformServerOnceMade);
     }
 
+    /** MBeans into {@code server} from the first refresh on (tests). */
     GuestMBeansComponent(MBeanServer server) {
-        this.server = server;
+        this(() -> server);
+    }
+
+    GuestMBeansComponent(Supplier<MBeanServer> serverSource) {
+        this.serverSource = serverSource;
         this.platformName = name("type=Platform");
-        register(platformName, new PlatformMBean());
-        FlightRecorder.addPeriodicEvent(GuestStatisticsEvent.class, statisticsHook);
+        FlightRecorder.addListener(recorderStarts);
         refresher = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "lguest-mbeans");
             t.setDaemon(true);
             return t;
         });
         refresher.scheduleWithFixedDelay(this::refreshSafely, 0, REFRESH_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * The platform MBean server if something in the process has made it, else null.
+     * It is made through MBeanServerFactory.createMBeanServer, which lists it for
+     * findMBeanServer; asking ManagementFactory for it when the list is empty would
+     * make it here, which is what this avoids.
+     */
+    static MBeanServer platformServerOnceMade() {
+        return MBeanServerFactory.findMBeanServer(null).isEmpty() ? null : ManagementFactory.getPlatformMBeanServer();
+    }
+
+    private void addStatisticsHook() {
+        synchronized (recorderStarts) {
+            if (!statisticsAdded && !deactivated) {
+                FlightRecorder.addPeriodicEvent(GuestStatisticsEvent.class, statisticsHook);
+                statisticsAdded = true;
+            }
+        }
     }
 
     @Deactivate
@@ -83,12 +128,21 @@ public final class GuestMBeansComponent {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        FlightRecorder.removePeriodicEvent(statisticsHook);
+        FlightRecorder.removeListener(recorderStarts);
+        synchronized (recorderStarts) {
+            deactivated = true;
+            if (statisticsAdded) {
+                FlightRecorder.removePeriodicEvent(statisticsHook);
+                statisticsAdded = false;
+            }
+        }
         synchronized (registered) {
-            registered.values().forEach(this::unregister);
+            if (server != null) {
+                registered.values().forEach(this::unregister);
+                unregister(platformName);
+            }
             registered.clear();
         }
-        unregister(platformName);
     }
 
     /** For tests: binds a registry without DS. */
@@ -116,6 +170,13 @@ public final class GuestMBeansComponent {
         Set<Guest> liveSet = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
         liveSet.addAll(live);
         synchronized (registered) {
+            if (server == null) {
+                server = serverSource.get();
+                if (server == null) {
+                    return;
+                }
+                register(platformName, new PlatformMBean());
+            }
             for (Guest gone : new ArrayList<>(registered.keySet())) {
                 if (!liveSet.contains(gone)) {
                     unregister(registered.remove(gone));

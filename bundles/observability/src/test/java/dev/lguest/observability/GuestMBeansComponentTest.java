@@ -90,4 +90,26 @@ class GuestMBeansComponentTest {
         component.deactivate();
         assertEquals(0, server.queryNames(new ObjectName("dev.lguest:*"), null).size());
     }
+
+    @Test
+    void nothingIsRegisteredUntilThereIsAServerToRegisterIn() throws Exception {
+        java.util.concurrent.atomic.AtomicReference<MBeanServer> made = new java.util.concurrent.atomic.AtomicReference<>();
+        MBeanServer later = MBeanServerFactory.newMBeanServer();
+        GuestMBeansComponent waiting = new GuestMBeansComponent(made::get);
+        try {
+            waiting.setRegistry(() -> live);
+            Guest g = guest();
+            live.add(g);
+            waiting.refresh();
+            assertTrue(later.queryNames(new ObjectName("dev.lguest:*"), null).isEmpty());
+
+            made.set(later);
+            waiting.refresh();
+            assertTrue(later.isRegistered(new ObjectName("dev.lguest:type=Platform")));
+            assertTrue(later.isRegistered(new ObjectName("dev.lguest:type=Guest,id=" + g.id())));
+        } finally {
+            waiting.deactivate();
+        }
+        assertTrue(later.queryNames(new ObjectName("dev.lguest:*"), null).isEmpty());
+    }
 }
