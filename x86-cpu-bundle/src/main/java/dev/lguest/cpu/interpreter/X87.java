@@ -139,35 +139,46 @@ final class X87 {
         registers8(0xdf, 0x30, R_FCOMIP);
     }
 
-    /** True if the instruction with this opcode and ModRM is one of the x87's control forms (no pointer update). */
-    private static boolean isControl(int opcode, int mod, int reg, int form) {
-        if (mod != 3) {
-            return form == M_FLDENV || form == M_FLDCW || form == M_FNSTENV || form == M_FNSTCW || form == M_FRSTOR
-                    || form == M_FNSAVE || form == M_FNSTSW;
-        }
-        return form == R_FNCLEX || form == R_FNINIT || form == R_FNSTSW_AX;
-    }
+    /**
+     * The control forms (no FPU pointer update) and the forms that do not wait (they run
+     * even with an unmasked exception pending), by form number, for memory and register forms.
+     */
+    private static final boolean[] MEMORY_CONTROL = new boolean[M_FNSTSW + 1],
+            MEMORY_NON_WAITING = new boolean[M_FNSTSW + 1], REGISTER_CONTROL = new boolean[R_FNSTSW_AX + 1],
+            REGISTER_NON_WAITING = new boolean[R_FNSTSW_AX + 1];
 
-    /** The forms that do not wait: they run even with an unmasked exception pending. */
-    private static boolean isNonWaiting(int mod, int form) {
-        if (mod != 3) {
-            return form == M_FNSTENV || form == M_FNSTCW || form == M_FNSAVE || form == M_FNSTSW;
+    static {
+        for (int form : new int[] {M_FLDENV, M_FLDCW, M_FNSTENV, M_FNSTCW, M_FRSTOR, M_FNSAVE, M_FNSTSW}) {
+            MEMORY_CONTROL[form] = true;
         }
-        return form == R_FNCLEX || form == R_FNINIT || form == R_FNSTSW_AX;
+        for (int form : new int[] {M_FNSTENV, M_FNSTCW, M_FNSAVE, M_FNSTSW}) {
+            MEMORY_NON_WAITING[form] = true;
+        }
+        for (int form : new int[] {R_FNCLEX, R_FNINIT, R_FNSTSW_AX}) {
+            REGISTER_CONTROL[form] = true;
+            REGISTER_NON_WAITING[form] = true;
+        }
     }
 
     // ---- machine state in the image ----
 
     /** The significands are 8 little-endian bytes at the start of each 10-byte register. */
-    private static final java.lang.invoke.VarHandle LONG = java.lang.invoke.MethodHandles
+    static final java.lang.invoke.VarHandle LONG = java.lang.invoke.MethodHandles
             .byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    static final java.lang.invoke.VarHandle SHORT = java.lang.invoke.MethodHandles
+            .byteArrayViewVarHandle(short[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    static final java.lang.invoke.VarHandle INT = java.lang.invoke.MethodHandles
+            .byteArrayViewVarHandle(int[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
 
-    private final InterpreterCpu cpu;
-    private final byte[] image;
+    final InterpreterCpu cpu;
+    final byte[] image;
     /** Scratch for the register that wraps around when the stack rotates. */
     private final byte[] rotation = new byte[10];
     private Executor x;
-    private Instruction in;
+    Instruction in;
+    /** The common cases on primitives; off only in tests that hold them against the general code. */
+    private final X87FastForms fast = new X87FastForms(this);
+    boolean fastForms = true;
     /** The memory operand's offset, for the instruction being executed. */
     private int effectiveAddress;
 
@@ -214,7 +225,7 @@ final class X87 {
         return get16(image, STATUS);
     }
 
-    private int top() {
+    int top() {
         return (status() >>> 11) & 7;
     }
 
@@ -238,7 +249,7 @@ final class X87 {
         put16(image, STATUS, (get16(image, STATUS) & ~0x3800) | ((top & 7) << 11));
     }
 
-    private boolean empty(int i) {
+    boolean empty(int i) {
         int physical = (top() + i) & 7;
         return (get16(image, TAG) >>> (physical * 2) & 3) == 3;
     }
@@ -246,32 +257,61 @@ final class X87 {
     private void setEmpty(int i, boolean isEmpty) {
         int physical = (top() + i) & 7;
         int tag = get16(image, TAG) & ~(3 << (physical * 2));
-        // Non-empty tags are recomputed from the contents when the instruction ends.
+        // A non-empty tag is recomputed from the contents when the instruction ends.
         put16(image, TAG, tag | (isEmpty ? 3 << (physical * 2) : 0));
     }
 
     Float80 st(int i) {
-        int at = REGISTERS + 10 * (i & 7);
-        return new Float80(get16(image, at + 8), (long) LONG.get(image, at));
+        return new Float80(se(i), significand(i));
+    }
+
+    /** ST(i)'s sign and exponent word. */
+    int se(int i) {
+        return (short) SHORT.get(image, REGISTERS + 10 * (i & 7) + 8) & 0xffff;
+    }
+
+    /** ST(i)'s significand. */
+    long significand(int i) {
+        return (long) LONG.get(image, REGISTERS + 10 * (i & 7));
     }
 
     private void setSt(int i, Float80 v) {
+        setSt(i, v.se(), v.m());
+    }
+
+    /** ST(i) = the value, its tag that of the value: valid, zero or special. */
+    void setSt(int i, int se, long m) {
         int at = REGISTERS + 10 * (i & 7);
-        LONG.set(image, at, v.m());
-        put16(image, at + 8, v.se());
-        setEmpty(i, false);
+        LONG.set(image, at, m);
+        SHORT.set(image, at + 8, (short) se);
+        int shift = ((top() + i) & 7) * 2;
+        int tag = (short) SHORT.get(image, TAG) & ~(3 << shift);
+        SHORT.set(image, TAG, (short) (tag | tagOf(se, m) << shift));
+    }
+
+    /** 0 valid (normal), 1 zero, 2 special (NaN, infinity, denormal, unsupported). */
+    static int tagOf(int se, long m) {
+        int exponent = se & 0x7fff;
+        if (exponent == 0) {
+            return m == 0 ? 1 : 2;
+        }
+        return exponent != 0x7fff && m < 0 ? 0 : 2;
+    }
+
+    private void push(Float80 v) {
+        push(v.se(), v.m());
     }
 
     /** TOP-1, with the register area rotated so the new top is listed first. */
-    private void push(Float80 v) {
+    void push(int se, long m) {
         System.arraycopy(image, REGISTERS + 70, rotation, 0, 10);
         System.arraycopy(image, REGISTERS, image, REGISTERS + 10, 70);
         System.arraycopy(rotation, 0, image, REGISTERS, 10);
         setTop(top() - 1);
-        setSt(0, v);
+        setSt(0, se, m);
     }
 
-    private void pop() {
+    void pop() {
         setEmpty(0, true);
         System.arraycopy(image, REGISTERS, rotation, 0, 10);
         System.arraycopy(image, REGISTERS + 10, image, REGISTERS, 70);
@@ -279,30 +319,29 @@ final class X87 {
         setTop(top() + 1);
     }
 
-    /** The full tag word from the contents: valid, zero, special (NaN, infinity, denormal, unsupported) or empty. */
+    /**
+     * The full tag word from the contents: valid, zero, special (NaN, infinity, denormal,
+     * unsupported) or empty. Every instruction ends with it (the image may have been
+     * loaded from outside with any tags), so the common case, a normal number, is told
+     * from one 4-byte read of the significand's top bytes and the exponent.
+     */
     private void recomputeTags() {
-        int tag = get16(image, TAG);
+        byte[] image = this.image;
+        int tag = (short) SHORT.get(image, TAG);
         int top = top();
         int result = 0;
         for (int i = 0; i < 8; i++) {
-            int physical = (top + i) & 7;
-            int t;
-            if ((tag >>> (physical * 2) & 3) == 3) {
-                t = 3;
-            } else {
-                int at = REGISTERS + 10 * i;
-                int exponent = get16(image, at + 8) & 0x7fff;
-                if (exponent == 0x7fff) {
-                    t = 2;
-                } else if (exponent == 0) {
-                    t = (long) LONG.get(image, at) == 0 ? 1 : 2;
-                } else {
-                    t = image[at + 7] < 0 ? 0 : 2; // the integer bit: an unnormal is special
-                }
+            int shift = ((top + i) & 7) * 2;
+            int t = 3;
+            if ((tag >>> shift & 3) != 3) {
+                int word = (int) INT.get(image, REGISTERS + 10 * i + 6);
+                int exponent = (word >>> 16) & 0x7fff;
+                boolean normal = exponent != 0 && exponent != 0x7fff && (word & 0x8000) != 0;
+                t = normal ? 0 : tagOf(word >>> 16, significand(i));
             }
-            result |= t << (physical * 2);
+            result |= t << shift;
         }
-        put16(image, TAG, result);
+        SHORT.set(image, TAG, (short) result);
     }
 
     /**
@@ -315,7 +354,7 @@ final class X87 {
     }
 
     /** Raises exception flags (SF comes with IE), and keeps ES and B equal to "an unmasked flag is set". */
-    private void raise(int flags) {
+    void raise(int flags) {
         int sw = status() | (flags & 0x7f);
         put16(image, STATUS, summarize(sw, control()));
     }
@@ -324,11 +363,11 @@ final class X87 {
         return (sw & 0x3f & ~cw) != 0 ? sw | ES | B : sw & ~(ES | B);
     }
 
-    private void setConditions(int mask, int value) {
+    void setConditions(int mask, int value) {
         put16(image, STATUS, (status() & ~mask) | (value & mask));
     }
 
-    private void setC1(boolean on) {
+    void setC1(boolean on) {
         setConditions(C1, on ? C1 : 0);
     }
 
@@ -341,23 +380,25 @@ final class X87 {
             throw CpuFault.of(X86.NM, 0);
         }
         int op = in.opcode;
-        int form = in.mod == 3 ? REGISTER_FORMS[(op - 0xd8) * 64 + (in.reg << 3) + in.rm]
-                : MEMORY_FORMS[(op - 0xd8) * 8 + in.reg];
+        boolean memoryForm = in.mod != 3;
+        int form = memoryForm ? MEMORY_FORMS[(op - 0xd8) * 8 + in.reg]
+                : REGISTER_FORMS[(op - 0xd8) * 64 + (in.reg << 3) + in.rm];
         if (form == 0) {
             throw CpuFault.invalidOpcode();
         }
-        if (!isNonWaiting(in.mod, form)) {
+        if (!(memoryForm ? MEMORY_NON_WAITING : REGISTER_NON_WAITING)[form]) {
             checkPending();
         }
-        boolean control = isControl(op, in.mod, in.reg, form);
         // Worked out once: the x87 changes no register the address depends on.
-        effectiveAddress = in.mod != 3 ? x.effectiveAddress() : 0;
-        if (in.mod == 3) {
-            executeRegister(form);
-        } else {
-            executeMemory(form);
+        effectiveAddress = memoryForm ? x.effectiveAddress() : 0;
+        if (!fastForms || !(memoryForm ? fast.memory(form) : fast.register(form))) {
+            if (memoryForm) {
+                executeMemory(form);
+            } else {
+                executeRegister(form);
+            }
         }
-        if (!control) {
+        if (!(memoryForm ? MEMORY_CONTROL : REGISTER_CONTROL)[form]) {
             updatePointers();
         }
         recomputeTags();
@@ -749,7 +790,7 @@ final class X87 {
         return effectiveAddress;
     }
 
-    private long readMemory(int size) {
+    long readMemory(int size) {
         int seg = in.segment();
         int ea = address();
         if (size <= 4) {
@@ -786,7 +827,7 @@ final class X87 {
      * bytes the last byte is probed first, so a fault on the second page (or past the
      * segment's limit) leaves memory as it was.
      */
-    private void writeLong(long value, int size) {
+    void writeLong(long value, int size) {
         int seg = in.segment();
         int ea = address();
         if (size <= 4) {
