@@ -172,13 +172,13 @@ final class X87 {
 
     final InterpreterCpu cpu;
     final byte[] image;
-    /** Scratch for the register that wraps around when the stack rotates. */
-    private final byte[] rotation = new byte[10];
     private Executor x;
     Instruction in;
     /** The common cases on primitives; off only in tests that hold them against the general code. */
     private final X87FastForms fast = new X87FastForms(this);
     boolean fastForms = true;
+    /** The code cache epoch (the CPU's run) of the last full recomputation of the tag word. */
+    private int tagsRecomputedInEpoch;
     /** The memory operand's offset, for the instruction being executed. */
     private int effectiveAddress;
 
@@ -304,18 +304,20 @@ final class X87 {
 
     /** TOP-1, with the register area rotated so the new top is listed first. */
     void push(int se, long m) {
-        System.arraycopy(image, REGISTERS + 70, rotation, 0, 10);
+        // The register that wraps round to the top is the one the value overwrites.
         System.arraycopy(image, REGISTERS, image, REGISTERS + 10, 70);
-        System.arraycopy(rotation, 0, image, REGISTERS, 10);
         setTop(top() - 1);
         setSt(0, se, m);
     }
 
     void pop() {
         setEmpty(0, true);
-        System.arraycopy(image, REGISTERS, rotation, 0, 10);
+        // The popped register keeps its contents, now listed last.
+        long m = (long) LONG.get(image, REGISTERS);
+        short se = (short) SHORT.get(image, REGISTERS + 8);
         System.arraycopy(image, REGISTERS + 10, image, REGISTERS, 70);
-        System.arraycopy(rotation, 0, image, REGISTERS + 70, 10);
+        LONG.set(image, REGISTERS + 70, m);
+        SHORT.set(image, REGISTERS + 78, se);
         setTop(top() + 1);
     }
 
@@ -391,7 +393,8 @@ final class X87 {
         }
         // Worked out once: the x87 changes no register the address depends on.
         effectiveAddress = memoryForm ? x.effectiveAddress() : 0;
-        if (!fastForms || !(memoryForm ? fast.memory(form) : fast.register(form))) {
+        boolean fastForm = fastForms && (memoryForm ? fast.memory(form) : fast.register(form));
+        if (!fastForm) {
             if (memoryForm) {
                 executeMemory(form);
             } else {
@@ -401,7 +404,16 @@ final class X87 {
         if (!(memoryForm ? MEMORY_CONTROL : REGISTER_CONTROL)[form]) {
             updatePointers();
         }
-        recomputeTags();
+        // The fast forms keep the tags of the registers they write (setSt, pop), which is
+        // the whole recomputation when every other tag already agrees with its register:
+        // so since this unit's last full recomputation in this run() of the CPU. Between
+        // runs the image may have been loaded from outside (loadState, a debugger, a
+        // test) with tags that disagree, and a new run is a new code cache epoch.
+        int epoch = cpu.codeCache.epoch;
+        if (!fastForm || epoch != tagsRecomputedInEpoch) {
+            recomputeTags();
+            tagsRecomputedInEpoch = epoch;
+        }
     }
 
     /** FIP/FCS/opcode for every non-control instruction, FDP/FDS for those with a memory operand. */

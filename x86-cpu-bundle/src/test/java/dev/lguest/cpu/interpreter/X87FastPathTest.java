@@ -3,7 +3,9 @@
 // operand, each x87 instruction a compiler emits runs once with the fast forms and once
 // without, and everything must come out the same to the bit: the FSAVE image (values,
 // status word with C0-C3, the flags, ES and TOP, the tag word, the FPU pointers), the
-// memory operand, EAX, EFLAGS, EIP and how the run ended (#MF, #NM, page faults).
+// memory operand, EAX, EFLAGS, EIP and how the run ended (#MF, #NM, page faults). A
+// case is one to four instructions in one run, so instructions after the first start
+// from what the fast forms left (their tag word kept register by register).
 // The states are built to reach the fast forms' edges: normal numbers near the ends of
 // the exponent range and with carries and ties in their significands, zeros, denormals,
 // pseudo-denormals, infinities, NaNs and unsupported formats beside them, empty and full
@@ -190,8 +192,8 @@ class X87FastPathTest {
         }
     }
 
-    private static Outcome run(TestMachine m, X87 x87, boolean fast, int[] code, byte[] image, long operand,
-            int eax, int eflags, boolean numericErrors) {
+    private static Outcome run(TestMachine m, X87 x87, boolean fast, int[] code, int count, byte[] image,
+            long operand, int eax, int eflags, boolean numericErrors) {
         x87.fastForms = fast;
         m.load(TestMachine.CODE, code);
         m.load(TestMachine.CODE + code.length, 0xf4, 0xf4, 0xf4); // HLT after it
@@ -204,7 +206,7 @@ class X87FastPathTest {
         cpu.eflags = eflags;
         cpu.cr0 = numericErrors ? cpu.cr0 | X86.CR0_NE : cpu.cr0 & ~X86.CR0_NE;
         cpu.setEip(TestMachine.CODE);
-        CpuExit exit = cpu.run(1);
+        CpuExit exit = cpu.run(count);
         byte[] memory = new byte[16];
         m.ram.asSlice(DATA, 16).asByteBuffer().get(memory);
         return new Outcome(exit.reason() + "/" + exit.vector(), cpu.eip, cpu.gpr[X86.EAX], cpu.eflags,
@@ -218,16 +220,22 @@ class X87FastPathTest {
         try (TestMachine m = new TestMachine()) {
             X87 x87 = x87(m.cpu);
             for (int n = 0; n < CASES; n++) {
-                int[] form = FORMS[random.nextInt(FORMS.length)];
-                int[] code = (form[1] & 0xc0) == 0xc0 ? form
-                        : TestMachine.concat(form, TestMachine.imm32(DATA));
+                // One to four instructions in one run: the first after a state loaded from
+                // outside, the others after x87 instructions (the fast forms keep the tags).
+                int count = 1 + random.nextInt(4);
+                int[] code = new int[0];
+                for (int k = 0; k < count; k++) {
+                    int[] form = FORMS[random.nextInt(FORMS.length)];
+                    code = TestMachine.concat(code, (form[1] & 0xc0) == 0xc0 ? form
+                            : TestMachine.concat(form, TestMachine.imm32(DATA)));
+                }
                 byte[] image = image(random);
                 long operand = memoryOperand(random);
                 int eax = random.nextInt();
                 int eflags = 0x202 | (random.nextInt() & (X86.CF | X86.PF | X86.AF | X86.ZF | X86.SF | X86.OF));
                 boolean numericErrors = random.nextInt(4) == 0;
-                Outcome general = run(m, x87, false, code, image, operand, eax, eflags, numericErrors);
-                Outcome fast = run(m, x87, true, code, image, operand, eax, eflags, numericErrors);
+                Outcome general = run(m, x87, false, code, count, image, operand, eax, eflags, numericErrors);
+                Outcome fast = run(m, x87, true, code, count, image, operand, eax, eflags, numericErrors);
                 String what = "case " + n + ": " + HexFormat.of().formatHex(toBytes(code)) + " from image "
                         + HexFormat.of().formatHex(image) + " operand " + Long.toHexString(operand);
                 assertEquals(general.describe(), fast.describe(), what);
