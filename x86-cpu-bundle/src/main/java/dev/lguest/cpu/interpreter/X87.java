@@ -369,6 +369,12 @@ final class X87 {
         put16(image, STATUS, (status() & ~mask) | (value & mask));
     }
 
+    /** C1 set to {@code c1}, then the flags raised: one write of the status word. */
+    void setC1AndRaise(boolean c1, int flags) {
+        int sw = (status() & ~C1) | (c1 ? C1 : 0) | (flags & 0x7f);
+        put16(image, STATUS, summarize(sw, control()));
+    }
+
     void setC1(boolean on) {
         setConditions(C1, on ? C1 : 0);
     }
@@ -1060,20 +1066,18 @@ final class X87 {
     // ---- little-endian helpers ----
 
     static int get16(byte[] b, int at) {
-        return (b[at] & 0xff) | ((b[at + 1] & 0xff) << 8);
+        return (short) SHORT.get(b, at) & 0xffff;
     }
 
     static void put16(byte[] b, int at, int value) {
-        b[at] = (byte) value;
-        b[at + 1] = (byte) (value >>> 8);
+        SHORT.set(b, at, (short) value);
     }
 
     static int get32(byte[] b, int at) {
-        return get16(b, at) | (get16(b, at + 2) << 16);
+        return (int) INT.get(b, at);
     }
 
     static void put32(byte[] b, int at, int value) {
-        put16(b, at, value);
-        put16(b, at + 2, value >>> 16);
+        INT.set(b, at, value);
     }
 }

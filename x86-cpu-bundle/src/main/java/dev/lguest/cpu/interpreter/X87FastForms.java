@@ -83,8 +83,7 @@ final class X87FastForms {
 
     /** C1 is the rounding direction; the flags raised (PE at most) and ES/B summarized. */
     private void finish(int flags, boolean roundedUp) {
-        x87.setC1(roundedUp);
-        x87.raise(flags);
+        x87.setC1AndRaise(roundedUp, flags);
     }
 
     // ---- register forms ----
