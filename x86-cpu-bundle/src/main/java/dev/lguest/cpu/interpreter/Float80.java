@@ -7,7 +7,9 @@
 // keeps. What FPU-heavy guests do most (FADD/FSUB, FMUL, FDIV, FSQRT, FST m32/m64, FIST
 // and FRNDINT of normal numbers with normal results) takes a fast path in 128-bit long
 // arithmetic instead, checked against the exact path by Float80FastPathTest; everything
-// else stays exact and simple.
+// else stays exact and simple. The x87's commonest instructions go one step further
+// (X87FastForms with FastFloat80: the same arithmetic on primitives, no objects at all)
+// and come here only for what that does not take.
 package dev.lguest.cpu.interpreter;
 
 import java.math.BigInteger;

@@ -4,7 +4,10 @@
 // round-trips through saveState/loadState untouched. Pushing and popping rotate the
 // register area, because FSAVE lists the registers from the top of the stack, not by
 // physical number. Numbers are Float80 values; this class does the stack, tags,
-// condition codes, exception masking and the FPU pointers.
+// condition codes, exception masking and the FPU pointers. The instructions compiled
+// code runs most, on ordinary operands, are first offered to X87FastForms, which does
+// them on primitives and leaves exactly the same state, or declines before changing
+// anything.
 //
 // Like the rest of the interpreter, an instruction reads its memory operand and does
 // its memory store before it changes any FPU state, so a page fault leaves the FPU as

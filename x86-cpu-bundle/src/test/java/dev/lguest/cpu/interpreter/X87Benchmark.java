@@ -1,13 +1,18 @@
 // How fast the x87 computes, printed, never asserted: the Float80 operations an
 // FPU-heavy guest leans on (FADD, FMUL, FDIV, FLD/FST, FIST, FRNDINT, FSQRT) on normal
 // operands in nanoseconds each, the transcendental kernels (and the BigDecimal reference
-// they replaced) in microseconds, and a loop of x87 instructions run by the interpreter
-// in guest instructions per second, next to the same loop in integer code. Not a test (no @Test); run it by hand with a JDK 25 java:
+// they replaced) in microseconds, and loops of x87 instructions run by the interpreter
+// in guest instructions per second: a load/arithmetic/store loop next to the same loop
+// in integer code, and the inner loop of guest/benchmarks/x87.c's Mandelbrot set, which
+// also prints its CPU time per instruction (steadier than the wall time on a loaded
+// machine). Not a test (no @Test); run it by hand with a JDK 25 java (the reactor's
+// api classes first: the ~/.m2 copy may be older):
 //
-//   ./mvnw -q -pl x86-cpu-bundle test-compile dependency:build-classpath -Dmdep.outputFile=/tmp/cp.txt
+//   ./mvnw -q -pl x86-cpu-bundle -am test-compile
+//   ./mvnw -q -pl x86-cpu-bundle dependency:build-classpath -Dmdep.outputFile=/tmp/cp.txt
 //   (. .mvn/jdk.sh; "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED \
-//       -cp x86-cpu-bundle/target/classes:x86-cpu-bundle/target/test-classes:$(cat /tmp/cp.txt) \
-//       dev.lguest.cpu.interpreter.X87Benchmark)
+//       -cp x86-cpu-bundle/target/classes:x86-cpu-bundle/target/test-classes:bundles/api/target/classes:$(cat /tmp/cp.txt) \
+//       dev.lguest.cpu.interpreter.X87Benchmark [loop])
 package dev.lguest.cpu.interpreter;
 
 import dev.lguest.api.cpu.CpuExit;
@@ -50,7 +55,7 @@ public final class X87Benchmark {
         return best;
     }
 
-    /** With the argument "loop", only the interpreter loops (for a profiler). */
+    /** With the argument "loop", only the Mandelbrot loop (for a profiler). */
     public static void main(String[] args) {
         if (args.length > 0 && args[0].equals("loop")) {
             for (int i = 0; i < 5; i++) {
