@@ -25,6 +25,9 @@ final class FastFloat80 {
     /** The rounding went away from zero (C1). */
     boolean roundedUp;
 
+    /** Float80.divide128's remainder, kept here so that a division allocates nothing. */
+    private final long[] remainder = new long[1];
+
     // ---- classes of operands ----
 
     /** Exponent 1..7ffe with the integer bit set. */
@@ -48,15 +51,6 @@ final class FastFloat80 {
             case 0 -> 24;
             case 2 -> 53;
             default -> 64;
-        };
-    }
-
-    private static boolean roundsUp(boolean negative, boolean odd, int versusHalf, int rc) {
-        return switch (rc) {
-            case 0 -> versusHalf > 0 || (versusHalf == 0 && odd);
-            case 1 -> negative;
-            case 2 -> !negative;
-            default -> false;
         };
     }
 
@@ -90,7 +84,7 @@ final class FastFloat80 {
             inexact = rest != 0 || lo != 0;
             versusHalf = rest == half ? (lo != 0 ? 1 : 0) : (rest > half ? 1 : -1);
         }
-        boolean up = inexact && roundsUp(negative, (q & 1) != 0, versusHalf, rc);
+        boolean up = inexact && Float80.roundsUp(negative, (q & 1) != 0, versusHalf, rc);
         if (up) {
             q++;
             if (p == 64 ? q == 0 : q == 1L << p) {
@@ -243,53 +237,18 @@ final class FastFloat80 {
         if (Long.compareUnsigned(mA, mB) < 0) {
             // mA/mB in [1/2, 1): 64 quotient bits q, then the remainder r < mB says the
             // rest r/mB: at least a half (2r >= mB), exactly a half, or nothing.
-            hi = divide128(mA, 0, mB);
-            long r = remainder, other = mB - r;
+            hi = Float80.divide128(mA, 0, mB, remainder);
+            long r = remainder[0], other = mB - r;
             lo = (Long.compareUnsigned(r, other) >= 0 ? Long.MIN_VALUE : 0) | (r != 0 && r != other ? 1 : 0);
             e--;
         } else {
             // mA/mB = 1 + (mA - mB)/mB in [1, 2): the leading 1, 64 fraction bits f of
             // which the last becomes the rounding bit, and the remainder's sticky bit.
-            long f = divide128(mA - mB, 0, mB);
+            long f = Float80.divide128(mA - mB, 0, mB, remainder);
             hi = Long.MIN_VALUE | (f >>> 1);
-            lo = (f << 63) | (remainder != 0 ? 1 : 0);
+            lo = (f << 63) | (remainder[0] != 0 ? 1 : 0);
         }
         return roundRegister(control, negative, hi, lo, e);
-    }
-
-    /** The remainder of the last divide128. */
-    private long remainder;
-
-    /**
-     * (u1:u0) / v in unsigned 128-by-64-bit arithmetic for a normalized v (top bit set)
-     * and u1 < v, so the quotient fits 64 bits; the remainder goes to {@code remainder}.
-     * Knuth's algorithm D on 32-bit digits, as Float80.divide128.
-     */
-    private long divide128(long u1, long u0, long v) {
-        final long base = 1L << 32;
-        long v1 = v >>> 32, v0 = v & 0xffff_ffffL;
-        long u01 = u0 >>> 32, u00 = u0 & 0xffff_ffffL;
-        long q1 = Long.divideUnsigned(u1, v1);
-        long rest = u1 - q1 * v1;
-        while (Long.compareUnsigned(q1, base) >= 0 || Long.compareUnsigned(q1 * v0, (rest << 32) | u01) > 0) {
-            q1--;
-            rest += v1;
-            if (Long.compareUnsigned(rest, base) >= 0) {
-                break;
-            }
-        }
-        long u21 = (u1 << 32) + u01 - q1 * v;
-        long q0 = Long.divideUnsigned(u21, v1);
-        rest = u21 - q0 * v1;
-        while (Long.compareUnsigned(q0, base) >= 0 || Long.compareUnsigned(q0 * v0, (rest << 32) | u00) > 0) {
-            q0--;
-            rest += v1;
-            if (Long.compareUnsigned(rest, base) >= 0) {
-                break;
-            }
-        }
-        remainder = (u21 << 32) + u00 - q0 * v;
-        return (q1 << 32) + q0;
     }
 
     /** The square root of a zero or positive normal number, as Float80.sqrt. */
@@ -308,21 +267,21 @@ final class FastFloat80 {
         // N = m * 2^s with s = 64 for odd e, 63 for even e, so (e - 63 - s) is even.
         boolean odd = (e & 1) != 0;
         long hi = odd ? m : m >>> 1, lo = odd ? 0 : m << 63;
-        double estimate = Math.sqrt(unsignedToDouble(hi) * 0x1p64 + unsignedToDouble(lo));
+        double estimate = Math.sqrt(Float80.unsignedToDouble(hi) * 0x1p64 + Float80.unsignedToDouble(lo));
         long r = estimate >= 0x1p63 ? (long) (estimate - 0x1p63) + Long.MIN_VALUE : Long.MIN_VALUE;
         if (Long.compareUnsigned(hi, r) >= 0) {
             return false;
         }
         // One Newton step from the double's 53 bits, then corrected to floor(sqrt N).
-        long q = divide128(hi, lo, r);
+        long q = Float80.divide128(hi, lo, r, remainder);
         r = (r >>> 1) + (q >>> 1) + (r & q & 1);
         r |= Long.MIN_VALUE; // the root of N >= 2^126 is at least 2^63
-        while (compare128(Math.unsignedMultiplyHigh(r, r), r * r, hi, lo) > 0) {
+        while (Float80.compare128(Math.unsignedMultiplyHigh(r, r), r * r, hi, lo) > 0) {
             r--;
         }
         while (r != -1L) {
             long next = r + 1;
-            if (compare128(Math.unsignedMultiplyHigh(next, next), next * next, hi, lo) > 0) {
+            if (Float80.compare128(Math.unsignedMultiplyHigh(next, next), next * next, hi, lo) > 0) {
                 break;
             }
             r = next;
@@ -336,14 +295,6 @@ final class FastFloat80 {
         int s = odd ? 64 : 63;
         return roundRegister(control, false, r, (aboveHalf ? Long.MIN_VALUE : 0) | (exact ? 0 : 1),
                 63 + (e - 63 - s) / 2);
-    }
-
-    private static double unsignedToDouble(long v) {
-        return v >= 0 ? v : (v >>> 1) * 2.0;
-    }
-
-    private static int compare128(long aHi, long aLo, long bHi, long bLo) {
-        return aHi != bHi ? Long.compareUnsigned(aHi, bHi) : Long.compareUnsigned(aLo, bLo);
     }
 
     /**
@@ -479,7 +430,7 @@ final class FastFloat80 {
         }
         boolean inexact = fraction != 0;
         int versusHalf = fraction == Long.MIN_VALUE ? 0 : (Long.compareUnsigned(fraction, Long.MIN_VALUE) > 0 ? 1 : -1);
-        boolean up = inexact && roundsUp(negative, (q & 1) != 0, versusHalf, rc);
+        boolean up = inexact && Float80.roundsUp(negative, (q & 1) != 0, versusHalf, rc);
         if (up) {
             q++;
         }

@@ -217,7 +217,7 @@ record Float80(int se, long m) {
         return encode(negative, q, lsb);
     }
 
-    private static boolean roundsUp(boolean negative, boolean odd, int versusHalf, int rc) {
+    static boolean roundsUp(boolean negative, boolean odd, int versusHalf, int rc) {
         return switch (rc) {
             case 0 -> versusHalf > 0 || (versusHalf == 0 && odd);
             case 1 -> negative;
@@ -708,11 +708,11 @@ record Float80(int se, long m) {
                 env.precision(), EMIN, EMAX);
     }
 
-    private static double unsignedToDouble(long v) {
+    static double unsignedToDouble(long v) {
         return v >= 0 ? v : (v >>> 1) * 2.0;
     }
 
-    private static int compare128(long aHi, long aLo, long bHi, long bLo) {
+    static int compare128(long aHi, long aLo, long bHi, long bLo) {
         return aHi != bHi ? Long.compareUnsigned(aHi, bHi) : Long.compareUnsigned(aLo, bLo);
     }
 
