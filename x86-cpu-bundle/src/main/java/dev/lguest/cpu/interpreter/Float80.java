@@ -7,7 +7,9 @@
 // keeps. What FPU-heavy guests do most (FADD/FSUB, FMUL, FDIV, FSQRT, FST m32/m64, FIST
 // and FRNDINT of normal numbers with normal results) takes a fast path in 128-bit long
 // arithmetic instead, checked against the exact path by Float80FastPathTest; everything
-// else stays exact and simple.
+// else stays exact and simple. The x87's commonest instructions go one step further
+// (X87FastForms with FastFloat80: the same arithmetic on primitives, no objects at all)
+// and come here only for what that does not take.
 package dev.lguest.cpu.interpreter;
 
 import java.math.BigInteger;
@@ -215,7 +217,7 @@ record Float80(int se, long m) {
         return encode(negative, q, lsb);
     }
 
-    private static boolean roundsUp(boolean negative, boolean odd, int versusHalf, int rc) {
+    static boolean roundsUp(boolean negative, boolean odd, int versusHalf, int rc) {
         return switch (rc) {
             case 0 -> versusHalf > 0 || (versusHalf == 0 && odd);
             case 1 -> negative;
@@ -706,11 +708,11 @@ record Float80(int se, long m) {
                 env.precision(), EMIN, EMAX);
     }
 
-    private static double unsignedToDouble(long v) {
+    static double unsignedToDouble(long v) {
         return v >= 0 ? v : (v >>> 1) * 2.0;
     }
 
-    private static int compare128(long aHi, long aLo, long bHi, long bLo) {
+    static int compare128(long aHi, long aLo, long bHi, long bLo) {
         return aHi != bHi ? Long.compareUnsigned(aHi, bHi) : Long.compareUnsigned(aLo, bLo);
     }
 

@@ -4,7 +4,10 @@
 // round-trips through saveState/loadState untouched. Pushing and popping rotate the
 // register area, because FSAVE lists the registers from the top of the stack, not by
 // physical number. Numbers are Float80 values; this class does the stack, tags,
-// condition codes, exception masking and the FPU pointers.
+// condition codes, exception masking and the FPU pointers. The instructions compiled
+// code runs most, on ordinary operands, are first offered to X87FastForms, which does
+// them on primitives and leaves exactly the same state, or declines before changing
+// anything.
 //
 // Like the rest of the interpreter, an instruction reads its memory operand and does
 // its memory store before it changes any FPU state, so a page fault leaves the FPU as
@@ -139,35 +142,46 @@ final class X87 {
         registers8(0xdf, 0x30, R_FCOMIP);
     }
 
-    /** True if the instruction with this opcode and ModRM is one of the x87's control forms (no pointer update). */
-    private static boolean isControl(int opcode, int mod, int reg, int form) {
-        if (mod != 3) {
-            return form == M_FLDENV || form == M_FLDCW || form == M_FNSTENV || form == M_FNSTCW || form == M_FRSTOR
-                    || form == M_FNSAVE || form == M_FNSTSW;
-        }
-        return form == R_FNCLEX || form == R_FNINIT || form == R_FNSTSW_AX;
-    }
+    /**
+     * The control forms (no FPU pointer update) and the forms that do not wait (they run
+     * even with an unmasked exception pending), by form number, for memory and register forms.
+     */
+    private static final boolean[] MEMORY_CONTROL = new boolean[M_FNSTSW + 1],
+            MEMORY_NON_WAITING = new boolean[M_FNSTSW + 1], REGISTER_CONTROL = new boolean[R_FNSTSW_AX + 1],
+            REGISTER_NON_WAITING = new boolean[R_FNSTSW_AX + 1];
 
-    /** The forms that do not wait: they run even with an unmasked exception pending. */
-    private static boolean isNonWaiting(int mod, int form) {
-        if (mod != 3) {
-            return form == M_FNSTENV || form == M_FNSTCW || form == M_FNSAVE || form == M_FNSTSW;
+    static {
+        for (int form : new int[] {M_FLDENV, M_FLDCW, M_FNSTENV, M_FNSTCW, M_FRSTOR, M_FNSAVE, M_FNSTSW}) {
+            MEMORY_CONTROL[form] = true;
         }
-        return form == R_FNCLEX || form == R_FNINIT || form == R_FNSTSW_AX;
+        for (int form : new int[] {M_FNSTENV, M_FNSTCW, M_FNSAVE, M_FNSTSW}) {
+            MEMORY_NON_WAITING[form] = true;
+        }
+        for (int form : new int[] {R_FNCLEX, R_FNINIT, R_FNSTSW_AX}) {
+            REGISTER_CONTROL[form] = true;
+            REGISTER_NON_WAITING[form] = true;
+        }
     }
 
     // ---- machine state in the image ----
 
     /** The significands are 8 little-endian bytes at the start of each 10-byte register. */
-    private static final java.lang.invoke.VarHandle LONG = java.lang.invoke.MethodHandles
+    static final java.lang.invoke.VarHandle LONG = java.lang.invoke.MethodHandles
             .byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    static final java.lang.invoke.VarHandle SHORT = java.lang.invoke.MethodHandles
+            .byteArrayViewVarHandle(short[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    static final java.lang.invoke.VarHandle INT = java.lang.invoke.MethodHandles
+            .byteArrayViewVarHandle(int[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
 
-    private final InterpreterCpu cpu;
-    private final byte[] image;
-    /** Scratch for the register that wraps around when the stack rotates. */
-    private final byte[] rotation = new byte[10];
+    final InterpreterCpu cpu;
+    final byte[] image;
     private Executor x;
-    private Instruction in;
+    Instruction in;
+    /** The common cases on primitives; off only in tests that hold them against the general code. */
+    private final X87FastForms fast = new X87FastForms(this);
+    boolean fastForms = true;
+    /** The code cache epoch (the CPU's run) of the last full recomputation of the tag word. */
+    private int tagsRecomputedInEpoch;
     /** The memory operand's offset, for the instruction being executed. */
     private int effectiveAddress;
 
@@ -214,7 +228,7 @@ final class X87 {
         return get16(image, STATUS);
     }
 
-    private int top() {
+    int top() {
         return (status() >>> 11) & 7;
     }
 
@@ -238,7 +252,7 @@ final class X87 {
         put16(image, STATUS, (get16(image, STATUS) & ~0x3800) | ((top & 7) << 11));
     }
 
-    private boolean empty(int i) {
+    boolean empty(int i) {
         int physical = (top() + i) & 7;
         return (get16(image, TAG) >>> (physical * 2) & 3) == 3;
     }
@@ -246,63 +260,93 @@ final class X87 {
     private void setEmpty(int i, boolean isEmpty) {
         int physical = (top() + i) & 7;
         int tag = get16(image, TAG) & ~(3 << (physical * 2));
-        // Non-empty tags are recomputed from the contents when the instruction ends.
+        // A non-empty tag is recomputed from the contents when the instruction ends.
         put16(image, TAG, tag | (isEmpty ? 3 << (physical * 2) : 0));
     }
 
     Float80 st(int i) {
-        int at = REGISTERS + 10 * (i & 7);
-        return new Float80(get16(image, at + 8), (long) LONG.get(image, at));
+        return new Float80(se(i), significand(i));
+    }
+
+    /** ST(i)'s sign and exponent word. */
+    int se(int i) {
+        return (short) SHORT.get(image, REGISTERS + 10 * (i & 7) + 8) & 0xffff;
+    }
+
+    /** ST(i)'s significand. */
+    long significand(int i) {
+        return (long) LONG.get(image, REGISTERS + 10 * (i & 7));
     }
 
     private void setSt(int i, Float80 v) {
+        setSt(i, v.se(), v.m());
+    }
+
+    /** ST(i) = the value, its tag that of the value: valid, zero or special. */
+    void setSt(int i, int se, long m) {
         int at = REGISTERS + 10 * (i & 7);
-        LONG.set(image, at, v.m());
-        put16(image, at + 8, v.se());
-        setEmpty(i, false);
+        LONG.set(image, at, m);
+        SHORT.set(image, at + 8, (short) se);
+        int shift = ((top() + i) & 7) * 2;
+        int tag = (short) SHORT.get(image, TAG) & ~(3 << shift);
+        SHORT.set(image, TAG, (short) (tag | tagOf(se, m) << shift));
+    }
+
+    /** 0 valid (normal), 1 zero, 2 special (NaN, infinity, denormal, unsupported). */
+    static int tagOf(int se, long m) {
+        int exponent = se & 0x7fff;
+        if (exponent == 0) {
+            return m == 0 ? 1 : 2;
+        }
+        return exponent != 0x7fff && m < 0 ? 0 : 2;
+    }
+
+    private void push(Float80 v) {
+        push(v.se(), v.m());
     }
 
     /** TOP-1, with the register area rotated so the new top is listed first. */
-    private void push(Float80 v) {
-        System.arraycopy(image, REGISTERS + 70, rotation, 0, 10);
+    void push(int se, long m) {
+        // The register that wraps round to the top is the one the value overwrites.
         System.arraycopy(image, REGISTERS, image, REGISTERS + 10, 70);
-        System.arraycopy(rotation, 0, image, REGISTERS, 10);
         setTop(top() - 1);
-        setSt(0, v);
+        setSt(0, se, m);
     }
 
-    private void pop() {
+    void pop() {
         setEmpty(0, true);
-        System.arraycopy(image, REGISTERS, rotation, 0, 10);
+        // The popped register keeps its contents, now listed last.
+        long m = (long) LONG.get(image, REGISTERS);
+        short se = (short) SHORT.get(image, REGISTERS + 8);
         System.arraycopy(image, REGISTERS + 10, image, REGISTERS, 70);
-        System.arraycopy(rotation, 0, image, REGISTERS + 70, 10);
+        LONG.set(image, REGISTERS + 70, m);
+        SHORT.set(image, REGISTERS + 78, se);
         setTop(top() + 1);
     }
 
-    /** The full tag word from the contents: valid, zero, special (NaN, infinity, denormal, unsupported) or empty. */
+    /**
+     * The full tag word from the contents: valid, zero, special (NaN, infinity, denormal,
+     * unsupported) or empty. Every instruction ends with it (the image may have been
+     * loaded from outside with any tags), so the common case, a normal number, is told
+     * from one 4-byte read of the significand's top bytes and the exponent.
+     */
     private void recomputeTags() {
-        int tag = get16(image, TAG);
+        byte[] image = this.image;
+        int tag = (short) SHORT.get(image, TAG);
         int top = top();
         int result = 0;
         for (int i = 0; i < 8; i++) {
-            int physical = (top + i) & 7;
-            int t;
-            if ((tag >>> (physical * 2) & 3) == 3) {
-                t = 3;
-            } else {
-                int at = REGISTERS + 10 * i;
-                int exponent = get16(image, at + 8) & 0x7fff;
-                if (exponent == 0x7fff) {
-                    t = 2;
-                } else if (exponent == 0) {
-                    t = (long) LONG.get(image, at) == 0 ? 1 : 2;
-                } else {
-                    t = image[at + 7] < 0 ? 0 : 2; // the integer bit: an unnormal is special
-                }
+            int shift = ((top + i) & 7) * 2;
+            int t = 3;
+            if ((tag >>> shift & 3) != 3) {
+                int word = (int) INT.get(image, REGISTERS + 10 * i + 6);
+                int exponent = (word >>> 16) & 0x7fff;
+                boolean normal = exponent != 0 && exponent != 0x7fff && (word & 0x8000) != 0;
+                t = normal ? 0 : tagOf(word >>> 16, significand(i));
             }
-            result |= t << (physical * 2);
+            result |= t << shift;
         }
-        put16(image, TAG, result);
+        SHORT.set(image, TAG, (short) result);
     }
 
     /**
@@ -315,7 +359,7 @@ final class X87 {
     }
 
     /** Raises exception flags (SF comes with IE), and keeps ES and B equal to "an unmasked flag is set". */
-    private void raise(int flags) {
+    void raise(int flags) {
         int sw = status() | (flags & 0x7f);
         put16(image, STATUS, summarize(sw, control()));
     }
@@ -324,11 +368,17 @@ final class X87 {
         return (sw & 0x3f & ~cw) != 0 ? sw | ES | B : sw & ~(ES | B);
     }
 
-    private void setConditions(int mask, int value) {
+    void setConditions(int mask, int value) {
         put16(image, STATUS, (status() & ~mask) | (value & mask));
     }
 
-    private void setC1(boolean on) {
+    /** C1 set to {@code c1}, then the flags raised: one write of the status word. */
+    void setC1AndRaise(boolean c1, int flags) {
+        int sw = (status() & ~C1) | (c1 ? C1 : 0) | (flags & 0x7f);
+        put16(image, STATUS, summarize(sw, control()));
+    }
+
+    void setC1(boolean on) {
         setConditions(C1, on ? C1 : 0);
     }
 
@@ -341,26 +391,38 @@ final class X87 {
             throw CpuFault.of(X86.NM, 0);
         }
         int op = in.opcode;
-        int form = in.mod == 3 ? REGISTER_FORMS[(op - 0xd8) * 64 + (in.reg << 3) + in.rm]
-                : MEMORY_FORMS[(op - 0xd8) * 8 + in.reg];
+        boolean memoryForm = in.mod != 3;
+        int form = memoryForm ? MEMORY_FORMS[(op - 0xd8) * 8 + in.reg]
+                : REGISTER_FORMS[(op - 0xd8) * 64 + (in.reg << 3) + in.rm];
         if (form == 0) {
             throw CpuFault.invalidOpcode();
         }
-        if (!isNonWaiting(in.mod, form)) {
+        if (!(memoryForm ? MEMORY_NON_WAITING : REGISTER_NON_WAITING)[form]) {
             checkPending();
         }
-        boolean control = isControl(op, in.mod, in.reg, form);
         // Worked out once: the x87 changes no register the address depends on.
-        effectiveAddress = in.mod != 3 ? x.effectiveAddress() : 0;
-        if (in.mod == 3) {
-            executeRegister(form);
-        } else {
-            executeMemory(form);
+        effectiveAddress = memoryForm ? x.effectiveAddress() : 0;
+        boolean fastForm = fastForms && (memoryForm ? fast.memory(form) : fast.register(form));
+        if (!fastForm) {
+            if (memoryForm) {
+                executeMemory(form);
+            } else {
+                executeRegister(form);
+            }
         }
-        if (!control) {
+        if (!(memoryForm ? MEMORY_CONTROL : REGISTER_CONTROL)[form]) {
             updatePointers();
         }
-        recomputeTags();
+        // The fast forms keep the tags of the registers they write (setSt, pop), which is
+        // the whole recomputation when every other tag already agrees with its register:
+        // so since this unit's last full recomputation in this run() of the CPU. Between
+        // runs the image may have been loaded from outside (loadState, a debugger, a
+        // test) with tags that disagree, and a new run is a new code cache epoch.
+        int epoch = cpu.codeCache.epoch;
+        if (!fastForm || epoch != tagsRecomputedInEpoch) {
+            recomputeTags();
+            tagsRecomputedInEpoch = epoch;
+        }
     }
 
     /** FIP/FCS/opcode for every non-control instruction, FDP/FDS for those with a memory operand. */
@@ -749,7 +811,7 @@ final class X87 {
         return effectiveAddress;
     }
 
-    private long readMemory(int size) {
+    long readMemory(int size) {
         int seg = in.segment();
         int ea = address();
         if (size <= 4) {
@@ -786,7 +848,7 @@ final class X87 {
      * bytes the last byte is probed first, so a fault on the second page (or past the
      * segment's limit) leaves memory as it was.
      */
-    private void writeLong(long value, int size) {
+    void writeLong(long value, int size) {
         int seg = in.segment();
         int ea = address();
         if (size <= 4) {
@@ -1007,20 +1069,18 @@ final class X87 {
     // ---- little-endian helpers ----
 
     static int get16(byte[] b, int at) {
-        return (b[at] & 0xff) | ((b[at + 1] & 0xff) << 8);
+        return (short) SHORT.get(b, at) & 0xffff;
     }
 
     static void put16(byte[] b, int at, int value) {
-        b[at] = (byte) value;
-        b[at + 1] = (byte) (value >>> 8);
+        SHORT.set(b, at, (short) value);
     }
 
     static int get32(byte[] b, int at) {
-        return get16(b, at) | (get16(b, at + 2) << 16);
+        return (int) INT.get(b, at);
     }
 
     static void put32(byte[] b, int at, int value) {
-        put16(b, at, value);
-        put16(b, at + 2, value >>> 16);
+        INT.set(b, at, value);
     }
 }

@@ -1,13 +1,18 @@
 // How fast the x87 computes, printed, never asserted: the Float80 operations an
 // FPU-heavy guest leans on (FADD, FMUL, FDIV, FLD/FST, FIST, FRNDINT, FSQRT) on normal
 // operands in nanoseconds each, the transcendental kernels (and the BigDecimal reference
-// they replaced) in microseconds, and a loop of x87 instructions run by the interpreter
-// in guest instructions per second, next to the same loop in integer code. Not a test (no @Test); run it by hand with a JDK 25 java:
+// they replaced) in microseconds, and loops of x87 instructions run by the interpreter
+// in guest instructions per second: a load/arithmetic/store loop next to the same loop
+// in integer code, and the inner loop of guest/benchmarks/x87.c's Mandelbrot set, which
+// also prints its CPU time per instruction (steadier than the wall time on a loaded
+// machine). Not a test (no @Test); run it by hand with a JDK 25 java (the reactor's
+// api classes first: the ~/.m2 copy may be older):
 //
-//   ./mvnw -q -pl x86-cpu-bundle test-compile dependency:build-classpath -Dmdep.outputFile=/tmp/cp.txt
+//   ./mvnw -q -pl x86-cpu-bundle -am test-compile
+//   ./mvnw -q -pl x86-cpu-bundle dependency:build-classpath -Dmdep.outputFile=/tmp/cp.txt
 //   (. .mvn/jdk.sh; "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED \
-//       -cp x86-cpu-bundle/target/classes:x86-cpu-bundle/target/test-classes:$(cat /tmp/cp.txt) \
-//       dev.lguest.cpu.interpreter.X87Benchmark)
+//       -cp x86-cpu-bundle/target/classes:x86-cpu-bundle/target/test-classes:bundles/api/target/classes:$(cat /tmp/cp.txt) \
+//       dev.lguest.cpu.interpreter.X87Benchmark [loop])
 package dev.lguest.cpu.interpreter;
 
 import dev.lguest.api.cpu.CpuExit;
@@ -50,11 +55,11 @@ public final class X87Benchmark {
         return best;
     }
 
-    /** With the argument "loop", only the interpreter loops (for a profiler). */
+    /** With the argument "loop", only the Mandelbrot loop (for a profiler). */
     public static void main(String[] args) {
         if (args.length > 0 && args[0].equals("loop")) {
             for (int i = 0; i < 5; i++) {
-                interpreterLoop();
+                mandelbrotLoop();
             }
             return;
         }
@@ -92,6 +97,7 @@ public final class X87Benchmark {
         timeSlow("arctangent (FPATAN)", i -> X87Math.angleFixed(b[i], small[i]).round(new Float80.Env(control)).m());
         timeSlow("reference arctangent", i -> X87Math.exactValue(X87.R_FPATAN, small[i], b[i]).hashCode());
         interpreterLoop();
+        mandelbrotLoop();
     }
 
     /** Like time(), for operations slow enough that a few hundred calls tell. */
@@ -167,6 +173,69 @@ public final class X87Benchmark {
                         + " (%.1f ns each)%n", x87 ? "x87 loop, 7 of 9 instructions x87" : "same loop in integer code",
                         instructions * 1e3 / best, (double) best / instructions);
             }
+        }
+    }
+
+    /**
+     * The inner loop of guest/benchmarks/x87.c's Mandelbrot set as gcc -O2 -march=i686
+     * compiles it (register-to-register FMUL/FADD/FSUBRP/FMULP, FLD ST(i), FXCH, FLDS
+     * m32, FCOMIP, FSTP ST(0)), on a point inside the set so it never escapes; only the
+     * loop counter differs (DEC ECX; JNZ instead of the iteration count's compare).
+     */
+    private static void mandelbrotLoop() {
+        int data = TestMachine.DATA;
+        int iterations = 100_000;
+        int[] head = {
+            0xdb, 0xe3, // fninit
+            0xdd, 0x05, data & 0xff, (data >>> 8) & 0xff, data >>> 16, 0, // fld qword [ci]
+            0xdd, 0x05, (data + 8) & 0xff, ((data + 8) >>> 8) & 0xff, (data + 8) >>> 16, 0, // fld qword [cr]
+            0xd9, 0xee, // fldz
+            0xd9, 0xc0, // fld st0
+            0xb9, iterations & 0xff, (iterations >>> 8) & 0xff, iterations >>> 16, 0, // mov ecx, iterations
+        };
+        int[] body = {
+            0xd9, 0xc1, 0xd8, 0xca, // fld st1; fmul st, st2
+            0xd9, 0xc1, 0xd8, 0xca, // fld st1; fmul st, st2
+            0xd9, 0xc1, 0xd8, 0xc1, // fld st1; fadd st, st1
+            0xd9, 0x05, (data + 16) & 0xff, ((data + 16) >>> 8) & 0xff, (data + 16) >>> 16, 0, // flds [four]
+            0xdf, 0xf1, 0xdd, 0xd8, // fcomip st, st1; fstp st0
+            0xde, 0xe9, 0xd8, 0xc3, // fsubrp st1, st; fadd st, st3
+            0xd9, 0xca, 0xd8, 0xc0, // fxch st2; fadd st, st0
+            0xde, 0xc9, 0xd8, 0xc3, // fmulp st1, st; fadd st, st3
+        };
+        int[] code = new int[head.length + body.length + 3];
+        System.arraycopy(head, 0, code, 0, head.length);
+        System.arraycopy(body, 0, code, head.length, body.length);
+        int at = head.length + body.length;
+        code[at] = 0x49; // dec ecx
+        code[at + 1] = 0x75; // jnz loop
+        code[at + 2] = -(body.length + 3) & 0xff;
+        try (TestMachine m = new TestMachine()) {
+            int[] constants = doubleBytes(0.25, -0.5, 0);
+            int four = Float.floatToRawIntBits(4.0f);
+            for (int k = 0; k < 4; k++) {
+                constants[16 + k] = (four >>> (8 * k)) & 0xff;
+            }
+            m.load(data, constants);
+            m.load(TestMachine.CODE, code);
+            long instructions = 6 + 17L * iterations;
+            long best = Long.MAX_VALUE, bestCpu = Long.MAX_VALUE;
+            java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+            for (int round = 0; round < 7; round++) {
+                CpuState s = m.cpu.saveState();
+                s.eip = TestMachine.CODE;
+                m.cpu.loadState(s);
+                long start = System.nanoTime(), startCpu = threads.getCurrentThreadCpuTime();
+                CpuExit exit = m.cpu.run(instructions);
+                best = Math.min(best, System.nanoTime() - start);
+                bestCpu = Math.min(bestCpu, threads.getCurrentThreadCpuTime() - startCpu);
+                if (exit.reason() != ExitReason.BUDGET || m.cpu.gpr[dev.lguest.api.cpu.X86.ECX] != 0) {
+                    throw new IllegalStateException("the loop ended with " + exit);
+                }
+            }
+            System.out.printf("Interpreter Mandelbrot loop (best of 7 rounds, 15 of 17 instructions x87):"
+                    + " %.1f million guest instructions per second (%.1f ns each; %.1f ns of CPU time)%n",
+                    instructions * 1e3 / best, (double) best / instructions, (double) bestCpu / instructions);
         }
     }
 
