@@ -22,6 +22,12 @@ final class Block {
     /** The bytes decoded, to re-check the block after memory was written behind the CPU's back. */
     final byte[] bytes;
     /**
+     * The same bytes as little-endian longs, the last one zero-padded, with the mask of
+     * its real bytes: the re-check compares a word at a time (see CodeCache.unchanged).
+     */
+    final long[] words;
+    final long lastWordMask;
+    /**
      * The block ends in a flag-setting fast form (CMP, TEST, an ALU operation, INC, DEC)
      * and the Jcc reading its flags: the pair compiled code ends nearly every loop
      * with. The executor runs the two without dispatching the Jcc.
@@ -75,6 +81,12 @@ final class Block {
         this.code = code;
         this.eip = code[0].start;
         this.bytes = bytes;
+        this.words = new long[(bytes.length + 7) >>> 3];
+        for (int i = 0; i < bytes.length; i++) {
+            words[i >>> 3] |= (bytes[i] & 0xffL) << (8 * (i & 7));
+        }
+        int tail = bytes.length & 7;
+        this.lastWordMask = tail == 0 ? -1L : (1L << (8 * tail)) - 1;
         int n = code.length;
         this.endsInCompareAndBranch = n >= 2 && code[n - 1].handler == Executor.JCC
                 && Executor.setsFlagsOnly(code[n - 2].handler);

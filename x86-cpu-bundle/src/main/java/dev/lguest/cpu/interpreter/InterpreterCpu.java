@@ -167,6 +167,50 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
         pagingChanged();
     }
 
+    /**
+     * The state without a TLB flush when nothing paging depends on differs: CR0 (TS
+     * aside: the FPU instructions read it as they run), CR3, CR4 and the debug
+     * registers. The CPL may change (a trap frame entering ring 1): the TLB keeps
+     * supervisor and user translations apart, so it stays valid; the block links go,
+     * as on any CS change.
+     */
+    @Override
+    public void loadStateKeepingTlb(CpuState s) {
+        if (((s.cr0 ^ cr0) & ~X86.CR0_TS) != 0 || s.cr3 != cr3 || s.cr4 != cr4
+                || !java.util.Arrays.equals(s.debugRegisters, debugRegisters)) {
+            loadState(s);
+            return;
+        }
+        System.arraycopy(s.gpr, 0, gpr, 0, 8);
+        eip = s.eip;
+        setEflags((s.eflags | X86.EFLAGS_FIXED) & ~((1 << 3) | (1 << 5) | (1 << 15)));
+        for (int i = 0; i < 6; i++) {
+            segments.set(i, s.segments[i]);
+        }
+        ldtr = s.ldtr;
+        tr = s.tr;
+        gdtBase = s.gdtBase;
+        gdtLimit = s.gdtLimit;
+        idtBase = s.idtBase;
+        idtLimit = s.idtLimit;
+        cr0 = s.cr0;
+        cr2 = s.cr2;
+        tscBase = s.tsc - retired;
+        System.arraycopy(s.fpu, 0, fpu, 0, fpu.length);
+        System.arraycopy(s.hostVectors, 0, hostVectors, 0, 4);
+        privilegeChanged();
+    }
+
+    @Override
+    public int cr0() {
+        return cr0;
+    }
+
+    @Override
+    public int cr2() {
+        return cr2;
+    }
+
     @Override
     public CpuExit run(long instructionBudget) {
         long first = retired;
