@@ -44,18 +44,24 @@ final class Block {
 
     /**
      * Two remembered successors: the block found at an EIP right after this one ran,
-     * valid while the CPU's link generation is unchanged (no TLB flush, CS or CPL change,
-     * dropped code or new run() since), which lets a loop skip the TLB and the cache.
+     * valid while the CPU's link generation is unchanged (no TLB flush, CS or CPL change
+     * or dropped code since), which lets a loop skip the TLB and the cache.
      */
     Block link0, link1;
     int linkEip0, linkEip1, linkGeneration0, linkGeneration1;
 
-    /** The remembered block at this EIP, or null. */
+    /**
+     * The remembered block at this EIP, or null. Only one checked in this block's epoch
+     * (the current one: this block is running) is returned; a link may be older than
+     * the run, and the block it names not yet re-checked in it.
+     */
     Block successor(int eip, int generation) {
-        if (linkEip0 == eip && linkGeneration0 == generation && link0 != null) {
+        if (linkEip0 == eip && linkGeneration0 == generation && link0 != null
+                && link0.checkedEpoch == checkedEpoch) {
             return link0;
         }
-        if (linkEip1 == eip && linkGeneration1 == generation && link1 != null) {
+        if (linkEip1 == eip && linkGeneration1 == generation && link1 != null
+                && link1.checkedEpoch == checkedEpoch) {
             return link1;
         }
         return null;

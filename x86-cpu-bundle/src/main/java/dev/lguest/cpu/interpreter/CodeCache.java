@@ -16,7 +16,10 @@
 //  - something other than this CPU writes RAM (the Launcher loading an image, a device
 //    filling a buffer that later becomes code). That can only be seen by the guest
 //    after the CPU was stopped and resumed, so each run() starts a new epoch and a
-//    block's bytes are compared with memory the first time it runs in an epoch.
+//    block's bytes are compared with memory the first time it runs in an epoch;
+//    unless the host names the frames it wrote (X86Cpu.frameWritten, then a run with
+//    onlyNamedWrites): those frames' blocks are dropped and no new epoch starts, so
+//    the few hundred blocks a Linux fork enters between two exits are not re-read.
 package dev.lguest.cpu.interpreter;
 
 import dev.lguest.api.memory.PhysicalMemory;
@@ -209,6 +212,17 @@ final class CodeCache {
                 drop(frame);
                 return;
             }
+        }
+    }
+
+    /**
+     * The host wrote into a frame from outside the CPU (and will not start a new epoch
+     * for it): its blocks go. Such frames are the host's usual targets (a trap frame on
+     * a stack, lguest_data, a page table), which rarely hold code.
+     */
+    void writtenOutside(int frame) {
+        if (frame >= 0 && frame < pages.length && pages[frame] != null) {
+            drop(frame);
         }
     }
 

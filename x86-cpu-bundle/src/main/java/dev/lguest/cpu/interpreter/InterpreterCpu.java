@@ -13,12 +13,14 @@
 //    the TLB with fetch rights on every block entry, so the page tables in force decide
 //    which physical code runs (INVLPG and CR3 loads need not touch the code cache).
 //    A block remembers up to two successors; those links are valid for one "link
-//    generation", bumped by any TLB flush, CS/CPL change, dropped code or new run().
+//    generation", bumped by any TLB flush, CS/CPL change or dropped code, and lead
+//    only to a block already checked in the current epoch (see CodeCache).
 //  - How it is invalidated: frames holding blocks are never cached for writing in the
 //    TLB, so every CPU store into them is seen and drops the page's blocks if it touches
 //    decoded bytes (paravirt patching, module loading, page reuse). Writes from outside
 //    the CPU (Launcher, devices) are caught by re-checking a block's bytes against RAM
-//    the first time it runs in each run() call.
+//    the first time it runs in each run() call, or, when the host names the frames it
+//    wrote (frameWritten, run(budget, true)), by dropping those frames' blocks.
 //  - Budget and interrupt(): checked per block; a block runs at most the instructions
 //    left. A run of fast forms commits EIP and the retired count once, when it ends or
 //    faults (Executor.runBlock), so counts and fault EIPs stay exact.
@@ -202,6 +204,11 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
     }
 
     @Override
+    public void frameWritten(int frame) {
+        codeCache.writtenOutside(frame);
+    }
+
+    @Override
     public int cr0() {
         return cr0;
     }
@@ -213,11 +220,24 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
 
     @Override
     public CpuExit run(long instructionBudget) {
+        return run(instructionBudget, false);
+    }
+
+    /**
+     * A run. Unless the host named every frame it wrote since the last run (and
+     * frameWritten dropped their code), anything may have written RAM: a new epoch,
+     * in which each cached block is re-checked against memory the first time it runs.
+     * Block links survive from run to run: a link is followed only to a block checked
+     * in the current epoch (Block.successor), and everything else that changes what a
+     * link means (mappings, CS, dropped code) unlinks as it happens.
+     */
+    @Override
+    public CpuExit run(long instructionBudget, boolean onlyNamedWrites) {
         long first = retired;
         pendingExit = null;
-        // Anything may have written RAM since the last run: cached code is re-checked.
-        codeCache.epoch++;
-        unlinkBlocks();
+        if (!onlyNamedWrites) {
+            codeCache.epoch++;
+        }
         Block previous = null;
         while (true) {
             if (interruptRequested) {

@@ -55,6 +55,26 @@ public interface X86Cpu {
      */
     CpuExit run(long instructionBudget);
 
+    /**
+     * {@link #run}, for a host that knows what was written into RAM from outside the
+     * CPU since the last run: with {@code onlyNamedWrites} the host promises that
+     * nothing was but the frames it named with {@link #frameWritten}, and the CPU may
+     * keep using, unchecked, code it decoded or compiled from every other frame. The
+     * host passes false whenever anything else may have written (a device, another
+     * thread, a stop of the guest), which is a plain run. The default is a plain run.
+     */
+    default CpuExit run(long instructionBudget, boolean onlyNamedWrites) {
+        return run(instructionBudget);
+    }
+
+    /**
+     * The host wrote into this guest-physical frame (not through the CPU) since the
+     * last run: what the CPU cached from it must be looked at again. The default
+     * caches nothing across a plain run, so it has nothing to do.
+     */
+    default void frameWritten(int frame) {
+    }
+
     /** Asks the running CPU to stop at the next instruction boundary. Thread-safe. */
     void interrupt();
 
