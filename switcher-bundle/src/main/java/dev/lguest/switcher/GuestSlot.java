@@ -4,6 +4,7 @@ import dev.lguest.api.cpu.CpuState;
 import dev.lguest.api.cpu.X86Cpu;
 import dev.lguest.api.guest.Guest;
 
+import dev.lguest.api.memory.DirtyLog;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -34,6 +35,17 @@ final class GuestSlot {
     X86Cpu loadedInto;
     /** Whether #DB and #BP go to the host for a debugger now (see RunLoop.runCpu). */
     boolean debugRouted;
+    /**
+     * The pages the host components wrote through guest.memory since the last run,
+     * named to the CPU before the next (see RunLoop.runCpu); null until the loop runs.
+     */
+    DirtyLog hostWrites;
+    /**
+     * Something other than the host components on the guest's thread may have written
+     * guest RAM since the last run (a device, another thread, a stop of the guest):
+     * the next run is a plain one, in which the CPU re-checks all it cached.
+     */
+    boolean ramSuspect = true;
 
     GuestSlot(Guest guest, SwitcherSettingsValue settings) {
         this.cpuLock = guest.cpuLock();

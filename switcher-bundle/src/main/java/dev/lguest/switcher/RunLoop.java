@@ -1,6 +1,7 @@
 package dev.lguest.switcher;
 
 import dev.lguest.api.cpu.CpuExit;
+import dev.lguest.api.cpu.ExitReason;
 import dev.lguest.api.cpu.X86Cpu;
 import dev.lguest.api.debug.GuestDebugger;
 import dev.lguest.api.device.Errno;
@@ -8,6 +9,7 @@ import dev.lguest.api.events.GuestExitEvent;
 import dev.lguest.api.guest.Guest;
 import dev.lguest.api.guest.GuestStatistics.Exit;
 import dev.lguest.api.guest.LguestData;
+import dev.lguest.api.memory.DirtyLog;
 import dev.lguest.api.memory.GuestMemoryFault;
 import dev.lguest.api.mmu.ShadowPageTables;
 import dev.lguest.api.traps.TrapDelivery;
@@ -60,6 +62,12 @@ final class RunLoop {
     /** Runs the guest until the Launcher is needed; returns what /dev/lguest's read returns. */
     long run(Guest guest, GuestSlot slot) {
         SwitcherSettingsValue config = slot.settings;
+        // Back from the Launcher (or new to this switcher): anything may have written.
+        slot.ramSuspect = true;
+        if (slot.hostWrites == null) {
+            slot.hostWrites = new DirtyLog(guest.memory.size());
+        }
+        guest.memory.logHostWrites(slot.hostWrites);
         try {
             while (!guest.isDead()) {
                 if (retired.getAsBoolean()) {
@@ -104,6 +112,7 @@ final class RunLoop {
                             debugger.holdStopped(guest, new DebugStop(guest, slot, collaborators));
                         } finally {
                             slot.cpuLock.lock();
+                            slot.ramSuspect = true;
                         }
                         continue;
                     }
@@ -128,6 +137,7 @@ final class RunLoop {
                             guest.sleep(guest.clockDeadline);
                         } finally {
                             slot.cpuLock.lock();
+                            slot.ramSuspect = true;
                         }
                         ExitLog.finishExit(guest, config, event, Exit.HALT, -1, 0, 0, 0, 0);
                         continue;
@@ -188,13 +198,41 @@ final class RunLoop {
         // it changes inside a root itself.
         int root = mmu.shadowRoot(guest);
         if (root != slot.loadedRoot || cpu != slot.loadedInto) {
+            if (cpu != slot.loadedInto) {
+                slot.ramSuspect = true;
+            }
             cpu.setCr3(root);
             slot.loadedRoot = root;
             slot.loadedInto = cpu;
         }
-        CpuExit exit = cpu.run(sliceUntilClock(guest, slot.settings.sliceInstructions()));
+        boolean onlyNamedWrites = tellWrites(guest, slot, cpu);
+        CpuExit exit = cpu.run(sliceUntilClock(guest, slot.settings.sliceInstructions()), onlyNamedWrites);
         guest.statistics.addInstructions(exit.instructions());
+        if (exit.reason() != ExitReason.VECTOR) {
+            // Stopped from outside (interrupt(): a device's interrupt, a swap), or
+            // time went by (the budget): the next run looks at everything again.
+            slot.ramSuspect = true;
+        }
         return exit;
+    }
+
+    /**
+     * Names to the CPU each page the host wrote since its last run (trap frames,
+     * lguest_data, page table bits, a hypercall's answers), and says whether that is
+     * all that was written: then the CPU may keep what it decoded from every other
+     * page without reading it again, which is most of the cost of an exit on a CPU
+     * that caches code. A device finishing raises an interrupt, which stops the run
+     * or is pending when the next starts: then, as after any stop of the guest, the
+     * run is a plain one.
+     */
+    private static boolean tellWrites(Guest guest, GuestSlot slot, X86Cpu cpu) {
+        for (int frame : slot.hostWrites.drain()) {
+            cpu.frameWritten(frame);
+        }
+        boolean onlyNamed = !slot.ramSuspect && guest.pendingIrqs() == 0
+                && guest.memory.hostWriteLog() == slot.hostWrites;
+        slot.ramSuspect = false;
+        return onlyNamed;
     }
 
     /**

@@ -41,10 +41,10 @@ final class TrapHandler {
         if (!guest.taskSwitched) {
             return;
         }
-        CpuState s = cpu.saveState();
-        if ((s.cr0 & X86.CR0_TS) == 0) {
+        if ((cpu.cr0() & X86.CR0_TS) == 0) {
+            CpuState s = cpu.saveState();
             s.cr0 |= X86.CR0_TS;
-            cpu.loadState(s);
+            cpu.loadStateKeepingTlb(s);
         }
     }
 
@@ -63,7 +63,7 @@ final class TrapHandler {
                 s.setHostVector(v, !direct[v] || (slot.debugRouted && (v == X86.DB || v == X86.BP)));
             }
             slot.pages.copyIdt(guest, direct);
-            cpu.loadState(s);
+            cpu.loadStateKeepingTlb(s);
         }
         slot.pages.setRing1Stack(guest.traps.ss1, guest.traps.esp1);
     }
@@ -146,7 +146,7 @@ final class TrapHandler {
                 }
             }
             case X86.PF_VECTOR -> {
-                int address = guest.cpu().saveState().cr2;
+                int address = guest.cpu().cr2();
                 guest.lastPageFault = address;
                 // Usually the guest's mapping is fine and only our shadow lacks it.
                 ShadowPageTables mmu = collaborators.await(collaborators.mmus);
@@ -169,7 +169,7 @@ final class TrapHandler {
                 if (!guest.taskSwitched) {
                     CpuState s = guest.cpu().saveState();
                     s.cr0 &= ~X86.CR0_TS;
-                    guest.cpu().loadState(s);
+                    guest.cpu().loadStateKeepingTlb(s);
                     return;
                 }
             }

@@ -34,9 +34,24 @@ final class Fakes {
         }
 
         final Deque<Step> script;
+        /** Each run's promise that the host named every frame it wrote, in order. */
+        final List<Boolean> onlyNamedWrites = new ArrayList<>();
+        /** The frames the host named (frameWritten), in order. */
+        final List<Integer> framesWritten = new ArrayList<>();
 
         ScriptedCpu(Deque<Step> script) {
             this.script = script;
+        }
+
+        @Override
+        public CpuExit run(long budget, boolean onlyNamed) {
+            onlyNamedWrites.add(onlyNamed);
+            return run(budget);
+        }
+
+        @Override
+        public void frameWritten(int frame) {
+            framesWritten.add(frame);
         }
 
         @Override

@@ -116,6 +116,34 @@ class SwitcherComponentTest {
     }
 
     @Test
+    void theCpuIsToldWhatTheHostWroteAndRunsPlainAfterAStopFromOutside() {
+        // The clock goes into lguest_data (frame 8) on every turn: a host write.
+        guest.lguestData = 0x8000;
+        step(s -> s.cr2 = 0xc0001000, ExitReason.VECTOR, X86.PF_VECTOR, 2);
+        mmu.fixable.add(0xc0001000);
+        step(s -> { }, ExitReason.INTERRUPTED, 0, 0);
+        hypercall(17, 1);
+        assertEquals(1, switcher.run(guest));
+        Fakes.ScriptedCpu cpu = cpus.made.get(cpus.made.size() - 1);
+        // The first run is plain; after a fault the host fixed, only the frames it named
+        // were written; after interrupt() (a device's interrupt, say) anything may have been.
+        assertEquals(java.util.List.of(false, true, false), cpu.onlyNamedWrites);
+        assertTrue(cpu.framesWritten.contains(8), cpu.framesWritten.toString());
+    }
+
+    @Test
+    void aPendingInterruptMakesEveryRunPlain() {
+        // A device raised IRQ 3 (its buffers are written) and the guest has not taken it.
+        guest.raiseIrq(3);
+        step(s -> s.cr2 = 0xc0001000, ExitReason.VECTOR, X86.PF_VECTOR, 2);
+        mmu.fixable.add(0xc0001000);
+        hypercall(17, 1);
+        assertEquals(1, switcher.run(guest));
+        Fakes.ScriptedCpu cpu = cpus.made.get(cpus.made.size() - 1);
+        assertEquals(java.util.List.of(false, false), cpu.onlyNamedWrites);
+    }
+
+    @Test
     void aRealPageFaultGoesToTheGuestWithCr2InLguestData() {
         guest.lguestData = 0x8000;
         traps.handled.add(X86.PF_VECTOR);

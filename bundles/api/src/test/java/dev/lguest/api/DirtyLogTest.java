@@ -50,4 +50,38 @@ class DirtyLogTest {
             assertArrayEquals(new int[] {5, 6, 9}, log.drain());
         }
     }
+
+    @Test
+    void drainsPagesFarApartAndMarkedAgainAfterADrain() {
+        // 64 MiB: the drain reads only the words a mark named (the summary), so pages in
+        // the first and the last word, and a page marked again after its drain, all come back.
+        DirtyLog log = new DirtyLog(64L << 20);
+        log.mark(3);
+        log.mark(16383);
+        log.mark(8200);
+        assertArrayEquals(new int[] {3, 8200, 16383}, log.drain());
+        log.mark(8200);
+        log.mark(8201);
+        assertArrayEquals(new int[] {8200, 8201}, log.drain());
+        assertArrayEquals(new int[0], log.drain());
+    }
+
+    @Test
+    void hostWritesGoToTheirOwnLogBesideAMigrationsLog() {
+        try (Arena arena = Arena.ofConfined()) {
+            GuestMemory memory = new GuestMemory(arena.allocate(16 * 4096L));
+            DirtyLog migration = new DirtyLog(memory.size());
+            DirtyLog host = new DirtyLog(memory.size());
+            memory.logWrites(migration);
+            memory.logHostWrites(host);
+            memory.write32(2 * 4096L, 1);
+            memory.logWrites(null);
+            memory.write32(7 * 4096L + 4094, 1);
+            assertArrayEquals(new int[] {2}, migration.drain());
+            assertArrayEquals(new int[] {2, 7, 8}, host.drain());
+            memory.logHostWrites(null);
+            memory.write8(1, 1);
+            assertArrayEquals(new int[0], host.drain());
+        }
+    }
 }

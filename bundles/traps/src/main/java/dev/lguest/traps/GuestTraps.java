@@ -238,7 +238,8 @@ public final class GuestTraps implements TrapDelivery {
         state.eip = handlerAddress(low, high);
         // The real IF stays set: the guest only ever disables interrupts in lguest_data.
         state.eflags &= ~CLEARED_ON_ENTRY;
-        cpu.loadState(state);
+        // Entering a handler changes no mapping: a real CPU keeps its TLB.
+        cpu.loadStateKeepingTlb(state);
     }
 
     /**
@@ -386,7 +387,9 @@ public final class GuestTraps implements TrapDelivery {
         traps.ss1 = segment;
         traps.esp1 = esp;
         traps.stackPages = pages;
-        traps.changed = true;
+        // The IDT is untouched (the switcher copies the stack into its TSS on every
+        // entry): marking it changed would rebuild the host's IDT on every context
+        // switch, as lguest's guest_set_stack does not either.
         // Pinning keeps the stack mapped so a direct trap can never fault pushing its
         // frame. Without a page table service no guest can run at all, and the next one
         // to bind finds the stack in guest.traps, so there is nothing to kill for here.

@@ -471,7 +471,8 @@ class GuestTrapsTest {
         assertEquals(Lguest.KERNEL_DS, guest.traps.ss1);
         assertEquals(0xC0020000, guest.traps.esp1);
         assertEquals(2, guest.traps.stackPages);
-        assertTrue(guest.traps.changed);
+        // A new stack leaves the IDT as it was: the switcher need not rebuild it.
+        assertFalse(guest.traps.changed);
         assertEquals(1, mmu.pinned.size());
         assertArrayEquals(new int[] {0xC0020000, 2}, mmu.pinned.get(0));
     }

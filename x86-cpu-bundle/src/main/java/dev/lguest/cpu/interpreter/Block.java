@@ -22,6 +22,12 @@ final class Block {
     /** The bytes decoded, to re-check the block after memory was written behind the CPU's back. */
     final byte[] bytes;
     /**
+     * The same bytes as little-endian longs, the last one zero-padded, with the mask of
+     * its real bytes: the re-check compares a word at a time (see CodeCache.unchanged).
+     */
+    final long[] words;
+    final long lastWordMask;
+    /**
      * The block ends in a flag-setting fast form (CMP, TEST, an ALU operation, INC, DEC)
      * and the Jcc reading its flags: the pair compiled code ends nearly every loop
      * with. The executor runs the two without dispatching the Jcc.
@@ -38,18 +44,24 @@ final class Block {
 
     /**
      * Two remembered successors: the block found at an EIP right after this one ran,
-     * valid while the CPU's link generation is unchanged (no TLB flush, CS or CPL change,
-     * dropped code or new run() since), which lets a loop skip the TLB and the cache.
+     * valid while the CPU's link generation is unchanged (no TLB flush, CS or CPL change
+     * or dropped code since), which lets a loop skip the TLB and the cache.
      */
     Block link0, link1;
     int linkEip0, linkEip1, linkGeneration0, linkGeneration1;
 
-    /** The remembered block at this EIP, or null. */
+    /**
+     * The remembered block at this EIP, or null. Only one checked in this block's epoch
+     * (the current one: this block is running) is returned; a link may be older than
+     * the run, and the block it names not yet re-checked in it.
+     */
     Block successor(int eip, int generation) {
-        if (linkEip0 == eip && linkGeneration0 == generation && link0 != null) {
+        if (linkEip0 == eip && linkGeneration0 == generation && link0 != null
+                && link0.checkedEpoch == checkedEpoch) {
             return link0;
         }
-        if (linkEip1 == eip && linkGeneration1 == generation && link1 != null) {
+        if (linkEip1 == eip && linkGeneration1 == generation && link1 != null
+                && link1.checkedEpoch == checkedEpoch) {
             return link1;
         }
         return null;
@@ -75,6 +87,12 @@ final class Block {
         this.code = code;
         this.eip = code[0].start;
         this.bytes = bytes;
+        this.words = new long[(bytes.length + 7) >>> 3];
+        for (int i = 0; i < bytes.length; i++) {
+            words[i >>> 3] |= (bytes[i] & 0xffL) << (8 * (i & 7));
+        }
+        int tail = bytes.length & 7;
+        this.lastWordMask = tail == 0 ? -1L : (1L << (8 * tail)) - 1;
         int n = code.length;
         this.endsInCompareAndBranch = n >= 2 && code[n - 1].handler == Executor.JCC
                 && Executor.setsFlagsOnly(code[n - 2].handler);

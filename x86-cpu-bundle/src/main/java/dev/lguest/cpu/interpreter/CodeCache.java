@@ -16,14 +16,21 @@
 //  - something other than this CPU writes RAM (the Launcher loading an image, a device
 //    filling a buffer that later becomes code). That can only be seen by the guest
 //    after the CPU was stopped and resumed, so each run() starts a new epoch and a
-//    block's bytes are compared with memory the first time it runs in an epoch.
+//    block's bytes are compared with memory the first time it runs in an epoch;
+//    unless the host names the frames it wrote (X86Cpu.frameWritten, then a run with
+//    onlyNamedWrites): those frames' blocks are dropped and no new epoch starts, so
+//    the few hundred blocks a Linux fork enters between two exits are not re-read.
 package dev.lguest.cpu.interpreter;
 
 import dev.lguest.api.memory.PhysicalMemory;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 
 final class CodeCache {
+    private static final ValueLayout.OfLong LONG_LE =
+            ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     /** Longest block: bounds the decode work wasted when a page is overwritten. */
     static final int MAX_INSTRUCTIONS = 64;
     /** Blocks kept at one physical place for different EIPs; the oldest goes first. */
@@ -102,15 +109,32 @@ final class CodeCache {
         return build(frame, offset, eip, code32);
     }
 
+    /**
+     * Whether RAM still holds the bytes the block was decoded from. Every block a run
+     * enters is checked once, so this is on the path of every exit to the host (a
+     * fork in Linux enters a few hundred blocks between two exits): a word at a time,
+     * the last word masked to the block's bytes. A block too near the end of RAM for
+     * a whole last word is compared byte by byte.
+     */
     private boolean unchanged(Block block) {
         long base = ((long) block.frame << PhysicalMemory.PAGE_SHIFT) + block.offset;
-        byte[] bytes = block.bytes;
-        for (int i = 0; i < bytes.length; i++) {
-            if (ram.get(LinearMemory.BYTE, base + i) != bytes[i]) {
+        long[] words = block.words;
+        int last = words.length - 1;
+        if (base + 8L * words.length > ram.byteSize()) {
+            byte[] bytes = block.bytes;
+            for (int i = 0; i < bytes.length; i++) {
+                if (ram.get(LinearMemory.BYTE, base + i) != bytes[i]) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        for (int i = 0; i < last; i++) {
+            if (ram.get(LONG_LE, base + 8L * i) != words[i]) {
                 return false;
             }
         }
-        return true;
+        return (ram.get(LONG_LE, base + 8L * last) & block.lastWordMask) == words[last];
     }
 
     private Block build(int frame, int offset, int eip, boolean code32) {
@@ -188,6 +212,17 @@ final class CodeCache {
                 drop(frame);
                 return;
             }
+        }
+    }
+
+    /**
+     * The host wrote into a frame from outside the CPU (and will not start a new epoch
+     * for it): its blocks go. Such frames are the host's usual targets (a trap frame on
+     * a stack, lguest_data, a page table), which rarely hold code.
+     */
+    void writtenOutside(int frame) {
+        if (frame >= 0 && frame < pages.length && pages[frame] != null) {
+            drop(frame);
         }
     }
 

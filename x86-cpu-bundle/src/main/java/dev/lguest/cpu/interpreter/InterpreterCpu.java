@@ -13,12 +13,14 @@
 //    the TLB with fetch rights on every block entry, so the page tables in force decide
 //    which physical code runs (INVLPG and CR3 loads need not touch the code cache).
 //    A block remembers up to two successors; those links are valid for one "link
-//    generation", bumped by any TLB flush, CS/CPL change, dropped code or new run().
+//    generation", bumped by any TLB flush, CS/CPL change or dropped code, and lead
+//    only to a block already checked in the current epoch (see CodeCache).
 //  - How it is invalidated: frames holding blocks are never cached for writing in the
 //    TLB, so every CPU store into them is seen and drops the page's blocks if it touches
 //    decoded bytes (paravirt patching, module loading, page reuse). Writes from outside
 //    the CPU (Launcher, devices) are caught by re-checking a block's bytes against RAM
-//    the first time it runs in each run() call.
+//    the first time it runs in each run() call, or, when the host names the frames it
+//    wrote (frameWritten, run(budget, true)), by dropping those frames' blocks.
 //  - Budget and interrupt(): checked per block; a block runs at most the instructions
 //    left. A run of fast forms commits EIP and the retired count once, when it ends or
 //    faults (Executor.runBlock), so counts and fault EIPs stay exact.
@@ -167,13 +169,75 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
         pagingChanged();
     }
 
+    /**
+     * The state without a TLB flush when nothing paging depends on differs: CR0 (TS
+     * aside: the FPU instructions read it as they run), CR3, CR4 and the debug
+     * registers. The CPL may change (a trap frame entering ring 1): the TLB keeps
+     * supervisor and user translations apart, so it stays valid; the block links go,
+     * as on any CS change.
+     */
+    @Override
+    public void loadStateKeepingTlb(CpuState s) {
+        if (((s.cr0 ^ cr0) & ~X86.CR0_TS) != 0 || s.cr3 != cr3 || s.cr4 != cr4
+                || !java.util.Arrays.equals(s.debugRegisters, debugRegisters)) {
+            loadState(s);
+            return;
+        }
+        System.arraycopy(s.gpr, 0, gpr, 0, 8);
+        eip = s.eip;
+        setEflags((s.eflags | X86.EFLAGS_FIXED) & ~((1 << 3) | (1 << 5) | (1 << 15)));
+        for (int i = 0; i < 6; i++) {
+            segments.set(i, s.segments[i]);
+        }
+        ldtr = s.ldtr;
+        tr = s.tr;
+        gdtBase = s.gdtBase;
+        gdtLimit = s.gdtLimit;
+        idtBase = s.idtBase;
+        idtLimit = s.idtLimit;
+        cr0 = s.cr0;
+        cr2 = s.cr2;
+        tscBase = s.tsc - retired;
+        System.arraycopy(s.fpu, 0, fpu, 0, fpu.length);
+        System.arraycopy(s.hostVectors, 0, hostVectors, 0, 4);
+        privilegeChanged();
+    }
+
+    @Override
+    public void frameWritten(int frame) {
+        codeCache.writtenOutside(frame);
+    }
+
+    @Override
+    public int cr0() {
+        return cr0;
+    }
+
+    @Override
+    public int cr2() {
+        return cr2;
+    }
+
     @Override
     public CpuExit run(long instructionBudget) {
+        return run(instructionBudget, false);
+    }
+
+    /**
+     * A run. Unless the host named every frame it wrote since the last run (and
+     * frameWritten dropped their code), anything may have written RAM: a new epoch,
+     * in which each cached block is re-checked against memory the first time it runs.
+     * Block links survive from run to run: a link is followed only to a block checked
+     * in the current epoch (Block.successor), and everything else that changes what a
+     * link means (mappings, CS, dropped code) unlinks as it happens.
+     */
+    @Override
+    public CpuExit run(long instructionBudget, boolean onlyNamedWrites) {
         long first = retired;
         pendingExit = null;
-        // Anything may have written RAM since the last run: cached code is re-checked.
-        codeCache.epoch++;
-        unlinkBlocks();
+        if (!onlyNamedWrites) {
+            codeCache.epoch++;
+        }
         Block previous = null;
         while (true) {
             if (interruptRequested) {

@@ -64,6 +64,65 @@ class CodeCacheTest {
         }
     }
 
+    @Test
+    void aByteRewrittenInTheLastPartWordOfABlock() {
+        // 11 bytes: the re-check compares two words, the second masked to 3 bytes; the
+        // byte changed is the first of those.
+        try (TestMachine m = new TestMachine()) {
+            for (int value = 1; value <= 3; value++) {
+                m.program(concat(new int[] {0xb8}, imm32(0x100), // mov eax, 0x100
+                        new int[] {0xb3, 0x07}, // mov bl, 7
+                        new int[] {0xb1, value}, // mov cl, value (its immediate is byte 8)
+                        new int[] {0xcd, 0x1f}));
+                assertEquals(ExitReason.VECTOR, m.run().reason());
+                assertEquals(value, m.cpu.gpr(ECX) & 0xff);
+            }
+        }
+    }
+
+    @Test
+    void codeRewrittenAtTheVeryEndOfRam() {
+        // No whole word fits past the block: compared byte by byte.
+        try (TestMachine m = new TestMachine()) {
+            int end = TestMachine.RAM_SIZE - 4;
+            for (int value = 1; value <= 3; value++) {
+                m.load(end, 0xb0, value, 0xcd, 0x1f); // mov al, value; int 0x1f
+                m.cpu.setEip(end);
+                assertEquals(ExitReason.VECTOR, m.run().reason());
+                assertEquals(value, m.cpu.gpr(EAX) & 0xff);
+            }
+        }
+    }
+
+    @Test
+    void aFrameTheHostNamesIsReadAgainInARunWithOnlyNamedWrites() {
+        try (TestMachine m = new TestMachine()) {
+            for (int value = 1; value <= 3; value++) {
+                m.program(concat(new int[] {0xb8}, imm32(value), new int[] {0xcd, 0x1f}));
+                m.cpu.frameWritten(CODE >>> 12);
+                assertEquals(ExitReason.VECTOR, m.cpu.run(1_000_000, value > 1).reason());
+                assertEquals(value, m.cpu.gpr(EAX));
+            }
+        }
+    }
+
+    @Test
+    void aLinkFromAnEarlierRunLeadsOnlyToCodeCheckedInThisOne() {
+        // The block at CODE jumps to one on the next page; the link between them is
+        // made in the first run and survives it. The second block is rewritten behind
+        // the CPU: the next plain run must re-check it, not follow the link into it.
+        int next = CODE + 0x1000;
+        try (TestMachine m = new TestMachine()) {
+            m.load(CODE, concat(new int[] {0xe9}, imm32(next - (CODE + 5)))); // jmp next
+            for (int value = 1; value <= 3; value++) {
+                m.load(next, concat(new int[] {0xb8}, imm32(value), new int[] {0xcd, 0x1f}));
+                m.cpu.setEip(CODE);
+                assertEquals(ExitReason.VECTOR, m.run().reason());
+                assertEquals(value, m.cpu.gpr(EAX));
+            }
+        }
+    }
+
     /** A second linear address of the page at CODE. */
     private static final int ALIAS = 0x300000;
     private static final int HANDLER = 0x11000;

@@ -59,12 +59,12 @@ class TranslatingCpu extends InterpreterCpu {
     }
 
     @Override
-    public CpuExit run(long instructionBudget) {
+    public CpuExit run(long instructionBudget, boolean onlyNamedWrites) {
         if (lockstep == null) {
-            return super.run(instructionBudget);
+            return super.run(instructionBudget, onlyNamedWrites);
         }
         lockstep.startRun(this);
-        CpuExit exit = super.run(instructionBudget);
+        CpuExit exit = super.run(instructionBudget, onlyNamedWrites);
         if (!lockstep.finishRun(this, exit)) {
             internalErrors++;
             return new CpuExit(ExitReason.SHUTDOWN, 0, 0, exit.instructions());

@@ -27,11 +27,53 @@ public interface X86Cpu {
     void loadState(CpuState state);
 
     /**
+     * Takes the whole architectural state as {@link #loadState} does, but keeps the
+     * cached translations when the state's paging controls (CR0 apart from TS, CR3,
+     * CR4) and debug registers are the ones the CPU has: what a host does when it
+     * moves the CPU into a trap handler or changes TS, which costs a real CPU no TLB
+     * flush. The host must still flush (setCr3, invalidatePage) for what it changed
+     * in the page tables. The default is loadState.
+     */
+    default void loadStateKeepingTlb(CpuState state) {
+        loadState(state);
+    }
+
+    /** CR0 as the CPU has it now (TS included). */
+    default int cr0() {
+        return saveState().cr0;
+    }
+
+    /** CR2: the address of the last page fault. */
+    default int cr2() {
+        return saveState().cr2;
+    }
+
+    /**
      * Runs until an exit: a vector routed to the host, an {@link #interrupt()}, the
      * budget of instructions, or a shutdown. Never throws for anything the code it runs
      * does: every outcome of guest code is an x86 outcome.
      */
     CpuExit run(long instructionBudget);
+
+    /**
+     * {@link #run}, for a host that knows what was written into RAM from outside the
+     * CPU since the last run: with {@code onlyNamedWrites} the host promises that
+     * nothing was but the frames it named with {@link #frameWritten}, and the CPU may
+     * keep using, unchecked, code it decoded or compiled from every other frame. The
+     * host passes false whenever anything else may have written (a device, another
+     * thread, a stop of the guest), which is a plain run. The default is a plain run.
+     */
+    default CpuExit run(long instructionBudget, boolean onlyNamedWrites) {
+        return run(instructionBudget);
+    }
+
+    /**
+     * The host wrote into this guest-physical frame (not through the CPU) since the
+     * last run: what the CPU cached from it must be looked at again. The default
+     * caches nothing across a plain run, so it has nothing to do.
+     */
+    default void frameWritten(int frame) {
+    }
 
     /** Asks the running CPU to stop at the next instruction boundary. Thread-safe. */
     void interrupt();

@@ -21,11 +21,21 @@ import java.util.concurrent.atomic.AtomicLongArray;
 public final class DirtyLog {
     private final AtomicLongArray words;
     private final long pages;
+    /**
+     * One bit per word of {@link #words}: set after a page in that word is newly
+     * marked, cleared by a drain before it reads the word. A drain reads only the
+     * words named here (a log drained before every run of a guest holds a page or
+     * two), and a mark racing a drain is found by that drain or left for the next.
+     */
+    private final AtomicLongArray summary;
+
+    private static final int[] NONE = new int[0];
 
     /** A clean log for {@code bytes} of memory (rounded up to whole pages). */
     public DirtyLog(long bytes) {
         this.pages = (bytes + PhysicalMemory.PAGE_SIZE - 1) / PhysicalMemory.PAGE_SIZE;
         this.words = new AtomicLongArray((int) ((pages + 63) / 64));
+        this.summary = new AtomicLongArray((words.length() + 63) / 64);
     }
 
     /** How many pages the log covers. */
@@ -43,6 +53,10 @@ public final class DirtyLog {
         // Most marks are of pages already marked: a plain read spares the atomic write.
         if ((words.get(word) & bit) == 0) {
             words.getAndAccumulate(word, bit, (w, b) -> w | b);
+            long wordBit = 1L << (word & 63);
+            if ((summary.get(word >>> 6) & wordBit) == 0) {
+                summary.getAndAccumulate(word >>> 6, wordBit, (w, b) -> w | b);
+            }
         }
     }
 
@@ -76,18 +90,23 @@ public final class DirtyLog {
 
     /** The marked pages, in ascending order, and a clean log. */
     public int[] drain() {
-        int[] pfns = new int[64];
+        int[] pfns = NONE;
         int n = 0;
-        for (int i = 0; i < words.length(); i++) {
-            long bits = words.get(i) == 0 ? 0 : words.getAndSet(i, 0);
-            while (bits != 0) {
-                if (n == pfns.length) {
-                    pfns = java.util.Arrays.copyOf(pfns, n * 2);
+        for (int s = 0; s < summary.length(); s++) {
+            long named = summary.get(s) == 0 ? 0 : summary.getAndSet(s, 0);
+            while (named != 0) {
+                int i = s * 64 + Long.numberOfTrailingZeros(named);
+                named &= named - 1;
+                long bits = words.get(i) == 0 ? 0 : words.getAndSet(i, 0);
+                while (bits != 0) {
+                    if (n == pfns.length) {
+                        pfns = java.util.Arrays.copyOf(pfns, Math.max(8, n * 2));
+                    }
+                    pfns[n++] = i * 64 + Long.numberOfTrailingZeros(bits);
+                    bits &= bits - 1;
                 }
-                pfns[n++] = i * 64 + Long.numberOfTrailingZeros(bits);
-                bits &= bits - 1;
             }
         }
-        return java.util.Arrays.copyOf(pfns, n);
+        return n == pfns.length ? pfns : java.util.Arrays.copyOf(pfns, n);
     }
 }

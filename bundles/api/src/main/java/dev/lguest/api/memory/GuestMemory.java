@@ -31,6 +31,7 @@ public final class GuestMemory {
 
     private final MemorySegment window;
     private volatile DirtyLog dirtyLog;
+    private volatile DirtyLog hostWriteLog;
 
     public GuestMemory(MemorySegment window) {
         this.window = window;
@@ -46,11 +47,29 @@ public final class GuestMemory {
         return dirtyLog;
     }
 
+    /**
+     * A second log, apart from a migration's: the switcher's, which tells the guest's
+     * CPU what the host wrote between two runs, so that code the CPU decoded from
+     * those pages is not run stale. Null stops it.
+     */
+    public void logHostWrites(DirtyLog log) {
+        this.hostWriteLog = log;
+    }
+
+    /** The log {@link #logHostWrites} attached, or null. */
+    public DirtyLog hostWriteLog() {
+        return hostWriteLog;
+    }
+
     private long written(long address, long length) {
         check(address, length);
         DirtyLog log = dirtyLog;
         if (log != null) {
             log.markRange(address, length);
+        }
+        DirtyLog hostLog = hostWriteLog;
+        if (hostLog != null) {
+            hostLog.markRange(address, length);
         }
         return address;
     }
