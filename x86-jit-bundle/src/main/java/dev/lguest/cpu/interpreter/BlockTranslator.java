@@ -189,7 +189,6 @@ final class BlockTranslator {
         FORMS[Executor.JMP] = (e, in) -> e.jump(in, in.next + in.immediate);
         FORMS[Executor.CALL32] = Emitter::call;
         FORMS[Executor.RET32] = Emitter::ret;
-        FORMS[Executor.SHIFT32] = Emitter::shift;
         FORMS[Executor.IMUL_R_RM32] = (e, in) -> {
             e.loadReg(in.reg);
             e.loadRm32(in);
@@ -200,25 +199,29 @@ final class BlockTranslator {
             e.code.loadConstant(in.immediate);
             e.multiply(in.reg);
         };
+        ShiftForms.register();
+        ByteWordForms.register();
+        UnaryMultiplyDivideForms.register();
+        MiscellaneousForms.register();
     }
 
     /** The form that compiles this instruction, or null: the interpreter runs it. */
     static Form formFor(Instruction in) {
+        Form first = firstGenerationForm(in);
+        if (first != null) {
+            return first;
+        }
         OpcodeForm form = opcodeFormFor(in);
-        if (form != null) {
-            return form.form();
-        }
-        // Shifts of memory are left to the interpreter (its read-modify-write path).
-        if (in.handler < FORMS.length && FORMS[in.handler] != null
-                && !(in.handler == Executor.SHIFT32 && in.mod != 3)) {
-            return FORMS[in.handler];
-        }
-        return null;
+        return form != null ? form.form() : null;
+    }
+
+    private static Form firstGenerationForm(Instruction in) {
+        return in.handler != Executor.GENERIC && in.handler < FORMS.length ? FORMS[in.handler] : null;
     }
 
     /** The opcode-table form for this instruction, or null (LOCK and undefined encodings never). */
     private static OpcodeForm opcodeFormFor(Instruction in) {
-        if (in.lock || (in.flags & OpcodeTable.UNDEFINED) != 0 || in.handler != Executor.GENERIC
+        if (in.lock || (in.flags & OpcodeTable.UNDEFINED) != 0 || firstGenerationForm(in) != null
                 || in.opcode < 0 || in.opcode >= BY_OPCODE.size()) {
             return null;
         }
