@@ -24,7 +24,9 @@
 //    keeps its result and operands in locals and the kind of operation is known at
 //    translation time, so a Jcc after a CMP in the same block is one JVM compare. The
 //    record is written to the Alu where the block is left; before any flag-setting form
-//    of the block ran, the Alu's own record is used.
+//    of the block ran, the Alu's own record is used. Operations the Alu has no lazy kind
+//    for (bytes and words, shifts, multiplies, ...) leave all six flags worked out in a
+//    local instead (Emitter.FLAGS_EAGER), computed by the Alu's own pure functions.
 //  - An instruction's register and flag writes happen after its last possible fault.
 //    Each instruction that can fault has its own exception handler, which writes back
 //    the registers and flags as they were at its start, commits EIP (its start) and the
