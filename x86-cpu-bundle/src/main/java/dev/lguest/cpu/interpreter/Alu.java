@@ -22,6 +22,8 @@ import static dev.lguest.api.cpu.X86.PF;
 import static dev.lguest.api.cpu.X86.SF;
 import static dev.lguest.api.cpu.X86.ZF;
 
+import dev.lguest.api.cpu.X86;
+
 final class Alu {
     static final int STATUS = CF | PF | AF | ZF | SF | OF;
     static final int ADD = 0, OR = 1, ADC = 2, SBB = 3, AND = 4, SUB = 5, XOR = 6, CMP = 7;
@@ -85,8 +87,12 @@ final class Alu {
 
     /** The six status flags the pending operation produced. */
     private int pendingStatus() {
-        int result = lastResult, dst = lastDestination, src = lastSource;
-        return switch (pending) {
+        return lazyStatus(pending, lastResult, lastDestination, lastSource);
+    }
+
+    /** The six status flags of a lazy record (kind, result, operands): what materialize works out. */
+    static int lazyStatus(int kind, int result, int dst, int src) {
+        return switch (kind) {
             case LAZY_ADD -> resultFlags32(result) | (Integer.compareUnsigned(result, dst) < 0 ? CF : 0)
                     | (((dst ^ result) & (src ^ result)) < 0 ? OF : 0) | ((dst ^ src ^ result) & AF);
             case LAZY_SUB -> resultFlags32(result) | (Integer.compareUnsigned(dst, src) < 0 ? CF : 0)
@@ -182,6 +188,12 @@ final class Alu {
     }
 
     int add(int dst, int src, int carryIn, int size) {
+        setStatus(addStatus(dst, src, carryIn, size));
+        return (dst + src + carryIn) & mask(size);
+    }
+
+    /** The six status flags of dst + src + carryIn on {@code size} bytes (ADD, ADC, INC). */
+    static int addStatus(int dst, int src, int carryIn, int size) {
         int m = mask(size);
         long sum = (dst & m & 0xffffffffL) + (src & m & 0xffffffffL) + carryIn;
         int result = (int) sum & m;
@@ -192,12 +204,16 @@ final class Alu {
         if (((dst ^ result) & (src ^ result) & signBit(size)) != 0) {
             flags |= OF;
         }
-        flags |= (dst ^ src ^ result) & AF;
-        setStatus(flags);
-        return result;
+        return flags | ((dst ^ src ^ result) & AF);
     }
 
     int sub(int dst, int src, int borrowIn, int size) {
+        setStatus(subStatus(dst, src, borrowIn, size));
+        return (dst - src - borrowIn) & mask(size);
+    }
+
+    /** The six status flags of dst - src - borrowIn on {@code size} bytes (SUB, SBB, CMP, DEC, NEG). */
+    static int subStatus(int dst, int src, int borrowIn, int size) {
         int m = mask(size);
         long a = dst & m & 0xffffffffL, b = src & m & 0xffffffffL;
         int result = (int) (a - b - borrowIn) & m;
@@ -208,9 +224,7 @@ final class Alu {
         if (((dst ^ src) & (dst ^ result) & signBit(size)) != 0) {
             flags |= OF;
         }
-        flags |= (dst ^ src ^ result) & AF;
-        setStatus(flags);
-        return result;
+        return flags | ((dst ^ src ^ result) & AF);
     }
 
     int logic(int result, int size) {
@@ -288,75 +302,120 @@ final class Alu {
         if (count == 0) {
             return value & mask(size);
         }
+        materialize(); // rotates keep SF, ZF, AF and PF
+        long packed = shifted(op, value, count, size, cpu.eflags & STATUS);
+        cpu.eflags = (cpu.eflags & ~STATUS) | (int) (packed >>> 32);
+        return (int) packed;
+    }
+
+    /**
+     * A shift or rotate as a pure function: the result in the low half, the six status
+     * flags after it in the high half, given those before it ({@code status}). A count
+     * of 0 (after masking to 5 bits) changes nothing. Compiled code calls this directly.
+     */
+    static long shifted(int op, int value, int count, int size, int status) {
+        count &= 31;
+        if (count == 0) {
+            return packed(value & mask(size), status);
+        }
+        return switch (op) {
+            case 0, 1 -> rotated(op == 0, value, count, size, status);
+            case 2, 3 -> rotatedThroughCarry(op == 2, value, count, size, status);
+            case 4, 6 -> shiftedLeft(value, count, size);
+            case 5 -> shiftedRight(value, count, size);
+            default -> shiftedArithmetic(value, count, size);
+        };
+    }
+
+    private static long packed(int result, int status) {
+        return (result & 0xffffffffL) | ((long) status << 32);
+    }
+
+    /** ROL, ROR: only CF and OF change. */
+    private static long rotated(boolean left, int value, int count, int size, int status) {
         int bits = size * 8;
         int m = mask(size);
         int v = value & m;
-        materialize(); // rotates keep SF, ZF, AF and PF
-        int flags = cpu.eflags;
+        int n = count % bits;
         int result;
-        switch (op) {
-            case 0, 1 -> { // ROL, ROR: only CF and OF change
-                int n = count % bits;
-                if (op == 0) {
-                    result = n == 0 ? v : ((v << n) | (v >>> (bits - n))) & m;
-                    boolean cf = (result & 1) != 0;
-                    boolean of = ((result & signBit(size)) != 0) ^ cf;
-                    flags = (flags & ~(CF | OF)) | (cf ? CF : 0) | (of ? OF : 0);
-                } else {
-                    result = n == 0 ? v : ((v >>> n) | (v << (bits - n))) & m;
-                    boolean msb = (result & signBit(size)) != 0;
-                    boolean next = (result & (signBit(size) >>> 1)) != 0;
-                    flags = (flags & ~(CF | OF)) | (msb ? CF : 0) | (msb ^ next ? OF : 0);
-                }
-            }
-            case 2, 3 -> { // RCL, RCR through the carry: a rotate of bits + 1 bits
-                int n = count % (bits + 1);
-                long wide = (v & 0xffffffffL) | ((long) (flags & CF) << bits);
-                long wideMask = (1L << (bits + 1)) - 1;
-                if (op == 2) {
-                    wide = n == 0 ? wide : ((wide << n) | (wide >>> (bits + 1 - n))) & wideMask;
-                } else {
-                    wide = n == 0 ? wide : ((wide >>> n) | (wide << (bits + 1 - n))) & wideMask;
-                }
-                result = (int) wide & m;
-                boolean cf = ((wide >>> bits) & 1) != 0;
-                boolean msb = (result & signBit(size)) != 0;
-                boolean of = op == 2 ? msb ^ cf : msb ^ ((result & (signBit(size) >>> 1)) != 0);
-                flags = (flags & ~(CF | OF)) | (cf ? CF : 0) | (of ? OF : 0);
-            }
-            case 4, 6 -> { // SHL/SAL
-                long wide = (v & 0xffffffffL) << count;
-                result = (int) wide & m;
-                boolean cf = ((wide >>> bits) & 1) != 0;
-                boolean of = ((result & signBit(size)) != 0) ^ cf;
-                flags = (flags & ~STATUS) | resultFlags(result, size) | (cf ? CF : 0) | (of ? OF : 0);
-            }
-            case 5 -> { // SHR
-                long wide = v & 0xffffffffL;
-                result = (int) (wide >>> count) & m;
-                boolean cf = ((wide >>> (count - 1)) & 1) != 0;
-                boolean of = (v & signBit(size)) != 0;
-                flags = (flags & ~STATUS) | resultFlags(result, size) | (cf ? CF : 0) | (of ? OF : 0);
-            }
-            default -> { // SAR
-                int signed = signExtend(v, size);
-                result = (signed >> Math.min(count, 31)) & m;
-                boolean cf = ((signed >> Math.min(count - 1, 31)) & 1) != 0;
-                flags = (flags & ~STATUS) | resultFlags(result, size) | (cf ? CF : 0);
-            }
+        int flags;
+        if (left) {
+            result = n == 0 ? v : ((v << n) | (v >>> (bits - n))) & m;
+            boolean cf = (result & 1) != 0;
+            boolean of = ((result & signBit(size)) != 0) ^ cf;
+            flags = (status & ~(CF | OF)) | (cf ? CF : 0) | (of ? OF : 0);
+        } else {
+            result = n == 0 ? v : ((v >>> n) | (v << (bits - n))) & m;
+            boolean msb = (result & signBit(size)) != 0;
+            boolean next = (result & (signBit(size) >>> 1)) != 0;
+            flags = (status & ~(CF | OF)) | (msb ? CF : 0) | (msb ^ next ? OF : 0);
         }
-        cpu.eflags = flags;
-        return result;
+        return packed(result, flags);
+    }
+
+    /** RCL, RCR through the carry: a rotate of bits + 1 bits. */
+    private static long rotatedThroughCarry(boolean left, int value, int count, int size, int status) {
+        int bits = size * 8;
+        int m = mask(size);
+        int v = value & m;
+        int n = count % (bits + 1);
+        long wide = (v & 0xffffffffL) | ((long) (status & CF) << bits);
+        long wideMask = (1L << (bits + 1)) - 1;
+        if (left) {
+            wide = n == 0 ? wide : ((wide << n) | (wide >>> (bits + 1 - n))) & wideMask;
+        } else {
+            wide = n == 0 ? wide : ((wide >>> n) | (wide << (bits + 1 - n))) & wideMask;
+        }
+        int result = (int) wide & m;
+        boolean cf = ((wide >>> bits) & 1) != 0;
+        boolean msb = (result & signBit(size)) != 0;
+        boolean of = left ? msb ^ cf : msb ^ ((result & (signBit(size) >>> 1)) != 0);
+        return packed(result, (status & ~(CF | OF)) | (cf ? CF : 0) | (of ? OF : 0));
+    }
+
+    /** SHL/SAL: AF is left clear. */
+    private static long shiftedLeft(int value, int count, int size) {
+        int bits = size * 8;
+        long wide = (value & mask(size) & 0xffffffffL) << count;
+        int result = (int) wide & mask(size);
+        boolean cf = ((wide >>> bits) & 1) != 0;
+        boolean of = ((result & signBit(size)) != 0) ^ cf;
+        return packed(result, resultFlags(result, size) | (cf ? CF : 0) | (of ? OF : 0));
+    }
+
+    private static long shiftedRight(int value, int count, int size) {
+        int v = value & mask(size);
+        long wide = v & 0xffffffffL;
+        int result = (int) (wide >>> count) & mask(size);
+        boolean cf = ((wide >>> (count - 1)) & 1) != 0;
+        boolean of = (v & signBit(size)) != 0;
+        return packed(result, resultFlags(result, size) | (cf ? CF : 0) | (of ? OF : 0));
+    }
+
+    private static long shiftedArithmetic(int value, int count, int size) {
+        int signed = signExtend(value, size);
+        int result = (signed >> Math.min(count, 31)) & mask(size);
+        boolean cf = ((signed >> Math.min(count - 1, 31)) & 1) != 0;
+        return packed(result, resultFlags(result, size) | (cf ? CF : 0));
     }
 
     /** SHLD (left) and SHRD: shift dst, filling from src. */
     int doubleShift(boolean left, int dst, int src, int count, int size) {
+        if ((count & 31) == 0) {
+            return dst & mask(size);
+        }
+        long packed = doubleShifted(left, dst, src, count, size, 0);
+        setStatus((int) (packed >>> 32));
+        return (int) packed;
+    }
+
+    /** SHLD/SHRD as a pure function, packed as shifted's: a count of 0 changes nothing. */
+    static long doubleShifted(boolean left, int dst, int src, int count, int size, int status) {
         count &= 31;
         int m = mask(size);
         if (count == 0) {
-            return dst & m;
+            return packed(dst & m, status);
         }
-        int bits = size * 8;
         long result;
         boolean cf;
         if (size == 4) {
@@ -386,13 +445,121 @@ final class Alu {
         }
         int r = (int) result & m;
         boolean of = ((r ^ dst) & signBit(size)) != 0;
-        setStatus(resultFlags(r, size) | (cf ? CF : 0) | (of ? OF : 0));
-        return r;
+        return packed(r, resultFlags(r, size) | (cf ? CF : 0) | (of ? OF : 0));
     }
 
     /** Sets CF and OF together, as the multiplies do, leaving SF/ZF/PF from the low result. */
     void multiplyFlags(int low, int size, boolean overflow) {
         setStatus(resultFlags(low, size) | (overflow ? CF | OF : 0));
+    }
+
+    /**
+     * MUL and one-operand IMUL as a pure function: the accumulator's low {@code size}
+     * bytes times the operand's, the whole product (16 bits for bytes, 32 for words, 64).
+     */
+    static long multiplied(int accumulator, int source, int size, boolean signed) {
+        return switch (size) {
+            case 1 -> signed ? (byte) accumulator * (byte) source : (accumulator & 0xff) * (source & 0xff);
+            case 2 -> signed ? (short) accumulator * (short) source : (accumulator & 0xffff) * (source & 0xffff);
+            default -> signed ? (long) accumulator * source : (accumulator & 0xffffffffL) * (source & 0xffffffffL);
+        };
+    }
+
+    /** The flags MUL and one-operand IMUL leave: CF=OF when the product needs its upper half. */
+    static int multiplyStatus(long product, int size, boolean signed) {
+        boolean overflow = switch (size) {
+            case 1 -> signed ? product != (byte) product : (product & 0xff00) != 0;
+            case 2 -> signed ? product != (short) product : (product & 0xffff0000L) != 0;
+            default -> signed ? product != (int) product : (product >>> 32) != 0;
+        };
+        return resultFlags((int) product, size) | (overflow ? CF | OF : 0);
+    }
+
+    /**
+     * Two- and three-operand IMUL as a pure function: the truncated product in the low
+     * half, the flags in the high half (CF=OF when the product did not fit).
+     */
+    static long multipliedSigned(int a, int b, int size) {
+        long product = (long) signExtend(a, size) * signExtend(b, size);
+        int result = (int) product & mask(size);
+        boolean overflow = product != signExtend((int) product, size);
+        return packed(result, resultFlags(result, size) | (overflow ? CF | OF : 0));
+    }
+
+    /**
+     * DIV and IDIV as a pure function: (E)DX:(E)AX, or AX for bytes, divided by the
+     * operand; the quotient in the low half, the remainder in the high half. A zero
+     * divisor or a quotient too big for its register raises #DE before anything changes.
+     */
+    static long divided(int edx, int eax, int divisorValue, int size, boolean signed) {
+        long quotient, remainder;
+        switch (size) {
+            case 1 -> {
+                int dividend = eax & 0xffff;
+                int divisor = signed ? (byte) divisorValue : divisorValue & 0xff;
+                if (divisor == 0) {
+                    throw CpuFault.of(X86.DE, 0);
+                }
+                if (signed) {
+                    quotient = (short) dividend / divisor;
+                    remainder = (short) dividend % divisor;
+                    if (quotient != (byte) quotient) {
+                        throw CpuFault.of(X86.DE, 0);
+                    }
+                } else {
+                    quotient = dividend / divisor;
+                    remainder = dividend % divisor;
+                    if (quotient > 0xff) {
+                        throw CpuFault.of(X86.DE, 0);
+                    }
+                }
+            }
+            case 2 -> {
+                int dividend = ((edx & 0xffff) << 16) | (eax & 0xffff);
+                int divisor = signed ? (short) divisorValue : divisorValue & 0xffff;
+                if (divisor == 0) {
+                    throw CpuFault.of(X86.DE, 0);
+                }
+                if (signed) {
+                    quotient = (long) dividend / divisor;
+                    remainder = (long) dividend % divisor;
+                    if (quotient != (short) quotient) {
+                        throw CpuFault.of(X86.DE, 0);
+                    }
+                } else {
+                    long unsignedDividend = dividend & 0xffffffffL;
+                    quotient = unsignedDividend / divisor;
+                    remainder = unsignedDividend % divisor;
+                    if (quotient > 0xffff) {
+                        throw CpuFault.of(X86.DE, 0);
+                    }
+                }
+            }
+            default -> {
+                long dividend = ((long) edx << 32) | (eax & 0xffffffffL);
+                if (divisorValue == 0) {
+                    throw CpuFault.of(X86.DE, 0);
+                }
+                if (signed) {
+                    if (dividend == Long.MIN_VALUE && divisorValue == -1) {
+                        throw CpuFault.of(X86.DE, 0);
+                    }
+                    quotient = dividend / divisorValue;
+                    remainder = dividend % divisorValue;
+                    if (quotient != (int) quotient) {
+                        throw CpuFault.of(X86.DE, 0);
+                    }
+                } else {
+                    long divisor = divisorValue & 0xffffffffL;
+                    quotient = Long.divideUnsigned(dividend, divisor);
+                    remainder = Long.remainderUnsigned(dividend, divisor);
+                    if ((quotient >>> 32) != 0) {
+                        throw CpuFault.of(X86.DE, 0);
+                    }
+                }
+            }
+        }
+        return (quotient & 0xffffffffL) | (remainder << 32);
     }
 
     static boolean condition(int cc, int eflags) {

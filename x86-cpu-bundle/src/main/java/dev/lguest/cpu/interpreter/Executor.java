@@ -908,113 +908,40 @@ final class Executor {
 
     /** MUL and one-operand IMUL: the accumulator times the operand into (E)DX:(E)AX or AX. */
     private void multiplyAccumulator(int source, int size, boolean signed) {
+        long product = Alu.multiplied(gpr[EAX], source, size, signed);
         switch (size) {
-            case 1 -> {
-                int a = gpr[EAX] & 0xff;
-                int product = signed ? (byte) a * (byte) source : a * (source & 0xff);
-                cpu.setReg(EAX, 2, product);
-                boolean overflow = signed ? product != (byte) product : (product & 0xff00) != 0;
-                alu.multiplyFlags(product, 1, overflow);
-            }
+            case 1 -> cpu.setReg(EAX, 2, (int) product);
             case 2 -> {
-                int a = gpr[EAX] & 0xffff;
-                int product = signed ? (short) a * (short) source : a * (source & 0xffff);
-                cpu.setReg(EAX, 2, product);
-                cpu.setReg(EDX, 2, product >>> 16);
-                boolean overflow = signed ? product != (short) product : (product & 0xffff0000) != 0;
-                alu.multiplyFlags(product, 2, overflow);
+                cpu.setReg(EAX, 2, (int) product);
+                cpu.setReg(EDX, 2, (int) product >>> 16);
             }
             default -> {
-                long product = signed ? (long) gpr[EAX] * source : (gpr[EAX] & 0xffffffffL) * (source & 0xffffffffL);
                 gpr[EAX] = (int) product;
                 gpr[EDX] = (int) (product >>> 32);
-                boolean overflow = signed ? product != (int) product : (product >>> 32) != 0;
-                alu.multiplyFlags((int) product, 4, overflow);
             }
         }
+        alu.setStatus(Alu.multiplyStatus(product, size, signed));
     }
 
     /** Two- and three-operand IMUL: a truncated product, CF=OF when it did not fit. */
     int multiplySigned(int a, int b, int size) {
-        long product = (long) Alu.signExtend(a, size) * Alu.signExtend(b, size);
-        int result = (int) product & Alu.mask(size);
-        alu.multiplyFlags(result, size, product != Alu.signExtend((int) product, size));
-        return result;
+        long packed = Alu.multipliedSigned(a, b, size);
+        alu.setStatus((int) (packed >>> 32));
+        return (int) packed;
     }
 
     private void divideAccumulator(int divisorValue, int size, boolean signed) {
+        long packed = Alu.divided(gpr[EDX], gpr[EAX], divisorValue, size, signed);
+        int quotient = (int) packed, remainder = (int) (packed >>> 32);
         switch (size) {
-            case 1 -> {
-                int dividend = gpr[EAX] & 0xffff;
-                int divisor = signed ? (byte) divisorValue : divisorValue & 0xff;
-                if (divisor == 0) {
-                    throw CpuFault.of(X86.DE, 0);
-                }
-                int quotient, remainder;
-                if (signed) {
-                    quotient = (short) dividend / divisor;
-                    remainder = (short) dividend % divisor;
-                    if (quotient != (byte) quotient) {
-                        throw CpuFault.of(X86.DE, 0);
-                    }
-                } else {
-                    quotient = dividend / divisor;
-                    remainder = dividend % divisor;
-                    if (quotient > 0xff) {
-                        throw CpuFault.of(X86.DE, 0);
-                    }
-                }
-                cpu.setReg(EAX, 2, (quotient & 0xff) | ((remainder & 0xff) << 8));
-            }
+            case 1 -> cpu.setReg(EAX, 2, (quotient & 0xff) | ((remainder & 0xff) << 8));
             case 2 -> {
-                int dividend = ((gpr[EDX] & 0xffff) << 16) | (gpr[EAX] & 0xffff);
-                int divisor = signed ? (short) divisorValue : divisorValue & 0xffff;
-                if (divisor == 0) {
-                    throw CpuFault.of(X86.DE, 0);
-                }
-                long quotient, remainder;
-                if (signed) {
-                    quotient = (long) dividend / divisor;
-                    remainder = (long) dividend % divisor;
-                    if (quotient != (short) quotient) {
-                        throw CpuFault.of(X86.DE, 0);
-                    }
-                } else {
-                    long unsignedDividend = dividend & 0xffffffffL;
-                    quotient = unsignedDividend / divisor;
-                    remainder = unsignedDividend % divisor;
-                    if (quotient > 0xffff) {
-                        throw CpuFault.of(X86.DE, 0);
-                    }
-                }
-                cpu.setReg(EAX, 2, (int) quotient);
-                cpu.setReg(EDX, 2, (int) remainder);
+                cpu.setReg(EAX, 2, quotient);
+                cpu.setReg(EDX, 2, remainder);
             }
             default -> {
-                long dividend = ((long) gpr[EDX] << 32) | (gpr[EAX] & 0xffffffffL);
-                if (divisorValue == 0) {
-                    throw CpuFault.of(X86.DE, 0);
-                }
-                long quotient, remainder;
-                if (signed) {
-                    if (dividend == Long.MIN_VALUE && divisorValue == -1) {
-                        throw CpuFault.of(X86.DE, 0);
-                    }
-                    quotient = dividend / divisorValue;
-                    remainder = dividend % divisorValue;
-                    if (quotient != (int) quotient) {
-                        throw CpuFault.of(X86.DE, 0);
-                    }
-                } else {
-                    long divisor = divisorValue & 0xffffffffL;
-                    quotient = Long.divideUnsigned(dividend, divisor);
-                    remainder = Long.remainderUnsigned(dividend, divisor);
-                    if ((quotient >>> 32) != 0) {
-                        throw CpuFault.of(X86.DE, 0);
-                    }
-                }
-                gpr[EAX] = (int) quotient;
-                gpr[EDX] = (int) remainder;
+                gpr[EAX] = quotient;
+                gpr[EDX] = remainder;
             }
         }
     }

@@ -24,7 +24,9 @@
 //    keeps its result and operands in locals and the kind of operation is known at
 //    translation time, so a Jcc after a CMP in the same block is one JVM compare. The
 //    record is written to the Alu where the block is left; before any flag-setting form
-//    of the block ran, the Alu's own record is used.
+//    of the block ran, the Alu's own record is used. Operations the Alu has no lazy kind
+//    for (bytes and words, shifts, multiplies, ...) leave all six flags worked out in a
+//    local instead (Emitter.FLAGS_EAGER), computed by the Alu's own pure functions.
 //  - An instruction's register and flag writes happen after its last possible fault.
 //    Each instruction that can fault has its own exception handler, which writes back
 //    the registers and flags as they were at its start, commits EIP (its start) and the
@@ -189,7 +191,6 @@ final class BlockTranslator {
         FORMS[Executor.JMP] = (e, in) -> e.jump(in, in.next + in.immediate);
         FORMS[Executor.CALL32] = Emitter::call;
         FORMS[Executor.RET32] = Emitter::ret;
-        FORMS[Executor.SHIFT32] = Emitter::shift;
         FORMS[Executor.IMUL_R_RM32] = (e, in) -> {
             e.loadReg(in.reg);
             e.loadRm32(in);
@@ -200,25 +201,29 @@ final class BlockTranslator {
             e.code.loadConstant(in.immediate);
             e.multiply(in.reg);
         };
+        ShiftForms.register();
+        ByteWordForms.register();
+        UnaryMultiplyDivideForms.register();
+        MiscellaneousForms.register();
     }
 
     /** The form that compiles this instruction, or null: the interpreter runs it. */
     static Form formFor(Instruction in) {
+        Form first = firstGenerationForm(in);
+        if (first != null) {
+            return first;
+        }
         OpcodeForm form = opcodeFormFor(in);
-        if (form != null) {
-            return form.form();
-        }
-        // Shifts of memory are left to the interpreter (its read-modify-write path).
-        if (in.handler < FORMS.length && FORMS[in.handler] != null
-                && !(in.handler == Executor.SHIFT32 && in.mod != 3)) {
-            return FORMS[in.handler];
-        }
-        return null;
+        return form != null ? form.form() : null;
+    }
+
+    private static Form firstGenerationForm(Instruction in) {
+        return in.handler != Executor.GENERIC && in.handler < FORMS.length ? FORMS[in.handler] : null;
     }
 
     /** The opcode-table form for this instruction, or null (LOCK and undefined encodings never). */
     private static OpcodeForm opcodeFormFor(Instruction in) {
-        if (in.lock || (in.flags & OpcodeTable.UNDEFINED) != 0 || in.handler != Executor.GENERIC
+        if (in.lock || (in.flags & OpcodeTable.UNDEFINED) != 0 || firstGenerationForm(in) != null
                 || in.opcode < 0 || in.opcode >= BY_OPCODE.size()) {
             return null;
         }

@@ -36,7 +36,16 @@ final class Emitter {
     // Local variable slots: the parameters (the budget is a long: two slots), then ours.
     static final int THIS = 0, CPU = 1, BUDGET = 2, GPR = 4, REG0 = 5, RESULT = 13, DESTINATION = 14,
             SOURCE = 15, TEMP = 16, TEMP2 = 17, TEMP3 = 18, THROWN = 19, ALU = 20;
+    /**
+     * Locals of the form files: the six status flags when they are eager (FLAGS), the
+     * flags an instruction computes before its commit (NEW_FLAGS), a read-modify-write's
+     * linear address and new value, a carry read before the flags change, scratch.
+     */
+    static final int FLAGS = 21, NEW_FLAGS = 22, UPDATE_LINEAR = 23, NEW_VALUE = 24, CARRY = 25,
+            SCRATCH = 26, SCRATCH2 = 27, SCRATCH3 = 28, SCRATCH4 = 29;
     static final int FLAGS_UNKNOWN = -1;
+    /** The flag kind where the six status flags sit, worked out, in the FLAGS local. */
+    static final int FLAGS_EAGER = Alu.EAGER;
 
     final CodeBuilder code;
     final Block block;
@@ -85,6 +94,9 @@ final class Emitter {
         code.aload(CPU).getfield(CD_CPU, "gpr", CD_INT_ARRAY).astore(GPR);
         // Every local starts defined, so every handler's frame is simple.
         for (int slot = REG0; slot <= TEMP3; slot++) {
+            code.iconst_0().istore(slot);
+        }
+        for (int slot = FLAGS; slot <= SCRATCH4; slot++) {
             code.iconst_0().istore(slot);
         }
         code.aconst_null().astore(THROWN).aconst_null().astore(ALU);
@@ -170,7 +182,12 @@ final class Emitter {
                 code.aload(GPR).loadConstant(r).iload(REG0 + r).iastore();
             }
         }
-        if (kind != FLAGS_UNKNOWN) {
+        if (kind == FLAGS_EAGER) {
+            code.aload(CPU).dup().getfield(CD_CPU, "eflags", CD_int).loadConstant(~Alu.STATUS).iand()
+                    .iload(FLAGS).ior().putfield(CD_CPU, "eflags", CD_int);
+            code.aload(CPU).getfield(CD_CPU, "alu", CD_ALU).loadConstant(Alu.EAGER)
+                    .putfield(CD_ALU, "pending", CD_int);
+        } else if (kind != FLAGS_UNKNOWN) {
             code.aload(CPU).getfield(CD_CPU, "alu", CD_ALU).astore(ALU);
             code.aload(ALU).loadConstant(kind).putfield(CD_ALU, "pending", CD_int);
             code.aload(ALU).iload(RESULT).putfield(CD_ALU, "lastResult", CD_int);
@@ -243,7 +260,7 @@ final class Emitter {
         }
     }
 
-    private void mayFault() {
+    void mayFault() {
         mayFault = true;
     }
 
@@ -459,8 +476,9 @@ final class Emitter {
     }
 
     /** CF (0 or 1) as the flags stand now. */
-    private void pushCarry() {
+    void pushCarry() {
         switch (flagKind) {
+            case FLAGS_EAGER -> code.iload(FLAGS).iconst_1().iand();
             case FLAGS_UNKNOWN -> code.aload(CPU).getfield(CD_CPU, "alu", CD_ALU)
                     .invokevirtual(CD_ALU, "carry", MethodTypeDesc.of(CD_int));
             case Alu.LAZY_ADD -> code.iload(RESULT).iload(DESTINATION)
@@ -476,7 +494,7 @@ final class Emitter {
      * Jumps to {@code taken} if condition cc holds. The commonest pairs are one JVM
      * compare on the flag record; the rest ask the Alu, given the record first.
      */
-    private void branchIf(int cc, Label taken) {
+    void branchIf(int cc, Label taken) {
         int kind = cc >>> 1;
         boolean negate = (cc & 1) != 0;
         if (flagKind == Alu.LAZY_SUB && (kind == 1 || kind == 3)) {
@@ -487,6 +505,10 @@ final class Emitter {
         } else if (flagKind == Alu.LAZY_SUB && (kind == 6 || kind == 7)) {
             code.iload(DESTINATION).iload(SOURCE);
             compareBranch(kind == 6 ? (negate ? Cmp.GE : Cmp.LT) : (negate ? Cmp.GT : Cmp.LE), taken);
+        } else if (flagKind == FLAGS_EAGER) {
+            code.loadConstant(cc).iload(FLAGS)
+                    .invokestatic(CD_ALU, "condition", MethodTypeDesc.of(CD_boolean, CD_int, CD_int));
+            code.ifne(taken);
         } else if (flagKind != FLAGS_UNKNOWN && (kind == 2 || kind == 4)) {
             // ZF and SF come straight from the result after every lazy operation.
             code.iload(RESULT);
@@ -588,34 +610,17 @@ final class Emitter {
         exit(index + 1, () -> code.loadConstant(target));
     }
 
-    /** SHL, SHR, SAR, ROL, ... of a register, by the Alu itself (its flags are eager). */
-    void shift(Instruction in) {
-        closeFaultRange();
-        writeBack(0, flagKind);
-        code.aload(CPU).getfield(CD_CPU, "alu", CD_ALU).loadConstant(in.reg);
-        loadReg(in.rm);
-        switch (in.opcode) {
-            case 0xc1 -> code.loadConstant(in.immediate & 0xff);
-            case 0xd1 -> code.loadConstant(1);
-            default -> {
-                loadReg(X86.ECX);
-                code.loadConstant(0xff).iand();
-            }
-        }
-        code.loadConstant(4);
-        code.invokevirtual(CD_ALU, "shift", MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int, CD_int));
-        flagKind = FLAGS_UNKNOWN;
-        commitReg(in.rm);
+    /** Two- and three-operand IMUL, operands on the stack: the interpreter's pure function, flags eager. */
+    void multiply(int target) {
+        multiply(target, 4);
     }
 
-    /** Two- and three-operand IMUL, operands on the stack: the Executor's multiply (eager flags). */
-    void multiply(int target) {
-        code.istore(TEMP2).istore(TEMP);
-        closeFaultRange();
-        code.aload(CPU).getfield(CD_CPU, "executor", CD_EXECUTOR).iload(TEMP).iload(TEMP2).loadConstant(4);
-        code.invokevirtual(CD_EXECUTOR, "multiplySigned", MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int));
-        flagKind = FLAGS_UNKNOWN;
-        commitReg(target);
+    void multiply(int target, int size) {
+        code.loadConstant(size);
+        code.invokestatic(CD_ALU, "multipliedSigned", MethodTypeDesc.of(CD_long, CD_int, CD_int, CD_int));
+        unpackResultAndFlags();
+        commitReg(target, size);
+        commitFlags();
     }
 
     /** PUSH: the value is written below ESP, then ESP moves (InterpreterCpu.pushAt). */
@@ -675,5 +680,227 @@ final class Emitter {
         code.invokevirtual(CD_CPU, "stackPointerPlus", MethodTypeDesc.of(CD_int, CD_int, CD_int));
         commitReg(X86.ESP);
         exit(index + 1, () -> code.iload(TEMP));
+    }
+
+    // ---- operands of any size and eager flags, for the form files ----
+
+    /** Register r's low {@code size} bytes (byte registers as AL..BH), zero-extended. */
+    void loadReg(int r, int size) {
+        switch (size) {
+            case 4 -> loadReg(r);
+            case 2 -> {
+                loadReg(r);
+                code.loadConstant(0xffff).iand();
+            }
+            default -> loadByteReg(r);
+        }
+    }
+
+    /** Stores the value on the stack into register r's low {@code size} bytes: the commit. */
+    void commitReg(int r, int size) {
+        switch (size) {
+            case 4 -> commitReg(r);
+            case 2 -> {
+                closeFaultRange();
+                code.loadConstant(0xffff).iand();
+                loadReg(r);
+                code.loadConstant(0xffff0000).iand().ior();
+                commitReg(r);
+            }
+            default -> commitByteReg(r);
+        }
+    }
+
+    /** Pushes the r/m operand's value of {@code size} bytes, zero-extended (a read: may fault). */
+    void loadOperand(Instruction in, int size) {
+        if (size == 4) {
+            loadRm32(in);
+        } else {
+            loadRm(in, size);
+        }
+    }
+
+    /** Writes what {@code value} pushes into the r/m operand of {@code size} bytes. */
+    void storeOperand(Instruction in, int size, Runnable value) {
+        if (size == 4) {
+            storeRm32(in, value);
+        } else if (in.mod == 3) {
+            value.run();
+            commitReg(in.rm, size);
+        } else {
+            code.aload(CPU).loadConstant(in.segment());
+            effectiveAddress(in);
+            code.loadConstant(size);
+            value.run();
+            mayFault();
+            code.invokevirtual(CD_CPU, "write", MethodTypeDesc.of(CD_void, CD_int, CD_int, CD_int, CD_int));
+            closeFaultRange();
+            exitIfBlockEnded(in);
+        }
+    }
+
+    /**
+     * A read-modify-write of the r/m operand (Executor.readForUpdate/writeBack): a
+     * memory operand is translated for writing first, so nothing after the read can
+     * fault. {@code compute} gets the old value on the stack and leaves the new one;
+     * with {@code setsFlags} it has put the flags in NEW_FLAGS, which become the
+     * block's flags once the value is written.
+     */
+    void readModifyWrite(Instruction in, int size, boolean setsFlags, Runnable compute) {
+        readModifyWrite(in, size, setsFlags, compute, null);
+    }
+
+    /** As above; {@code afterWrite} (if not null) emits the instruction's further commits after the write. */
+    void readModifyWrite(Instruction in, int size, boolean setsFlags, Runnable compute, Runnable afterWrite) {
+        if (in.mod == 3) {
+            loadReg(in.rm, size);
+            compute.run();
+            commitReg(in.rm, size);
+            if (setsFlags) {
+                commitFlags();
+            }
+            if (afterWrite != null) {
+                afterWrite.run();
+            }
+            return;
+        }
+        code.aload(CPU).loadConstant(in.segment());
+        effectiveAddress(in);
+        code.loadConstant(size);
+        mayFault();
+        code.invokestatic(CD_RUNTIME, "linearForUpdate",
+                MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int, CD_int));
+        code.istore(UPDATE_LINEAR);
+        code.aload(CPU).iload(UPDATE_LINEAR).loadConstant(size);
+        code.invokestatic(CD_RUNTIME, "readForUpdate", MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int));
+        compute.run();
+        code.istore(NEW_VALUE);
+        code.aload(CPU).iload(UPDATE_LINEAR).iload(NEW_VALUE).loadConstant(size);
+        code.invokestatic(CD_RUNTIME, "writeBack", MethodTypeDesc.of(CD_void, CD_CPU, CD_int, CD_int, CD_int));
+        closeFaultRange();
+        if (setsFlags) {
+            commitFlags();
+        }
+        if (afterWrite != null) {
+            afterWrite.run();
+        }
+        exitIfBlockEnded(in);
+    }
+
+    /** The instruction's flags, computed into NEW_FLAGS, become the block's (after its last fault). */
+    void commitFlags() {
+        closeFaultRange();
+        code.iload(NEW_FLAGS).istore(FLAGS);
+        flagKind = FLAGS_EAGER;
+    }
+
+    /** Pushes the six status flags as they stand now (rotates and a count of 0 keep some). */
+    void pushStatus() {
+        switch (flagKind) {
+            case FLAGS_UNKNOWN -> code.aload(CPU)
+                    .invokestatic(CD_RUNTIME, "status", MethodTypeDesc.of(CD_int, CD_CPU));
+            case FLAGS_EAGER -> code.iload(FLAGS);
+            default -> code.loadConstant(flagKind).iload(RESULT).iload(DESTINATION).iload(SOURCE)
+                    .invokestatic(CD_ALU, "lazyStatus", MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int, CD_int));
+        }
+    }
+
+    /** Pushes 1 if condition cc holds, else 0 (SETcc, CMOVcc). */
+    void pushCondition(int cc) {
+        Label holds = code.newLabel();
+        Label done = code.newLabel();
+        branchIf(cc, holds);
+        code.iconst_0().goto_(done);
+        code.labelBinding(holds);
+        code.iconst_1();
+        code.labelBinding(done);
+    }
+
+    /**
+     * With a packed long on the stack (a result in the low half, status flags in the
+     * high half, as Alu.shifted answers): the flags go to NEW_FLAGS, the result stays.
+     */
+    void unpackResultAndFlags() {
+        code.dup2().loadConstant(32).lushr().l2i().istore(NEW_FLAGS).l2i();
+    }
+
+    /**
+     * The eight ALU operations of 00-3F and 80-83 on {@code size} bytes, with the
+     * destination and source on the stack: leaves the result (for CMP the destination)
+     * and puts the flags into NEW_FLAGS, as Alu.arith would set them.
+     */
+    void arithmetic(int operation, int size) {
+        code.istore(SCRATCH2).istore(SCRATCH);
+        if (operation == Alu.ADC || operation == Alu.SBB) {
+            pushCarry();
+            code.istore(CARRY);
+        } else {
+            code.iconst_0().istore(CARRY);
+        }
+        switch (operation) {
+            case Alu.ADD, Alu.ADC -> {
+                code.iload(SCRATCH).iload(SCRATCH2).iload(CARRY).loadConstant(size)
+                        .invokestatic(CD_ALU, "addStatus", MTD_STATUS4).istore(NEW_FLAGS);
+                code.iload(SCRATCH).iload(SCRATCH2).iadd().iload(CARRY).iadd();
+            }
+            case Alu.SUB, Alu.SBB, Alu.CMP -> {
+                code.iload(SCRATCH).iload(SCRATCH2).iload(CARRY).loadConstant(size)
+                        .invokestatic(CD_ALU, "subStatus", MTD_STATUS4).istore(NEW_FLAGS);
+                code.iload(SCRATCH).iload(SCRATCH2).isub().iload(CARRY).isub();
+            }
+            default -> {
+                code.iload(SCRATCH).iload(SCRATCH2);
+                switch (operation) {
+                    case Alu.OR -> code.ior();
+                    case Alu.AND -> code.iand();
+                    default -> code.ixor();
+                }
+                code.dup().loadConstant(size)
+                        .invokestatic(CD_ALU, "resultFlags", MethodTypeDesc.of(CD_int, CD_int, CD_int))
+                        .istore(NEW_FLAGS);
+            }
+        }
+        if (operation == Alu.CMP) {
+            code.pop().iload(SCRATCH);
+        }
+        maskTo(size);
+    }
+
+    private static final MethodTypeDesc MTD_STATUS4 = MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int, CD_int);
+
+    /** Masks the value on the stack to {@code size} bytes. */
+    void maskTo(int size) {
+        if (size != 4) {
+            code.loadConstant(Alu.mask(size)).iand();
+        }
+    }
+
+    /** PUSH of {@code size} bytes: written below ESP, then ESP moves (pushAt). */
+    void push(int size, Runnable value) {
+        code.aload(CPU);
+        loadReg(X86.ESP);
+        value.run();
+        code.loadConstant(size);
+        mayFault();
+        code.invokevirtual(CD_CPU, "pushAt", MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int));
+        commitReg(X86.ESP);
+        exitIfBlockEnded(instructions[index]);
+    }
+
+    /** Pushes the value at the top of the stack ({@code size} bytes at SS:ESP + delta): a read (peek). */
+    void peek(int delta, int size) {
+        code.aload(CPU);
+        loadReg(X86.ESP);
+        code.loadConstant(delta).loadConstant(size);
+        mayFault();
+        code.invokestatic(CD_RUNTIME, "stackRead", MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int, CD_int));
+    }
+
+    /** Pushes ESP moved by {@code delta}, wrapping within SP on a 16-bit stack. */
+    void stackPointerPlus(Runnable esp, int delta) {
+        code.aload(CPU);
+        esp.run();
+        code.loadConstant(delta);
+        code.invokevirtual(CD_CPU, "stackPointerPlus", MethodTypeDesc.of(CD_int, CD_int, CD_int));
     }
 }

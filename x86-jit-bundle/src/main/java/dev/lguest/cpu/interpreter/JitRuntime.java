@@ -154,4 +154,32 @@ final class JitRuntime {
     static int carryAfterSubtract(int destination, int source) {
         return Integer.compareUnsigned(destination, source) < 0 ? 1 : 0;
     }
+
+    /** A read-modify-write operand of any size: its linear address with write rights checked. */
+    static int linearForUpdate(InterpreterCpu cpu, int segment, int offset, int size) {
+        return cpu.segments.linearForWrite(segment, offset, size);
+    }
+
+    static int readForUpdate(InterpreterCpu cpu, int linear, int size) {
+        return cpu.memory.read(linear, size, cpu.accessKind | LinearMemory.WRITE);
+    }
+
+    static void writeBack(InterpreterCpu cpu, int linear, int value, int size) {
+        cpu.memory.write(linear, size, value, cpu.accessKind);
+    }
+
+    /** The six status flags with the Alu's pending record worked out. */
+    static int status(InterpreterCpu cpu) {
+        return cpu.eflags() & Alu.STATUS;
+    }
+
+    /** The stack's {@code size} bytes at ESP + delta, ESP being {@code esp} (peek). */
+    static int stackRead(InterpreterCpu cpu, int esp, int delta, int size) {
+        return cpu.read(Segments.SS, cpu.stackOffset(cpu.stackPointerPlus(esp, delta)), size);
+    }
+
+    /** Where LEAVE pops the old frame pointer from: EBP, or BP within ESP's upper half on a 16-bit stack. */
+    static int leaveFrameTop(InterpreterCpu cpu, int esp, int ebp) {
+        return cpu.stack32() ? ebp : (esp & 0xffff0000) | (ebp & 0xffff);
+    }
 }
