@@ -144,27 +144,11 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
 
     @Override
     public void loadState(CpuState s) {
-        System.arraycopy(s.gpr, 0, gpr, 0, 8);
-        eip = s.eip;
-        setEflags((s.eflags | X86.EFLAGS_FIXED) & ~((1 << 3) | (1 << 5) | (1 << 15)));
-        for (int i = 0; i < 6; i++) {
-            segments.set(i, s.segments[i]);
-        }
-        ldtr = s.ldtr;
-        tr = s.tr;
-        gdtBase = s.gdtBase;
-        gdtLimit = s.gdtLimit;
-        idtBase = s.idtBase;
-        idtLimit = s.idtLimit;
-        cr0 = s.cr0;
-        cr2 = s.cr2;
+        loadStateBesidesPaging(s);
         cr3 = s.cr3;
         cr4 = s.cr4;
-        tscBase = s.tsc - retired;
         System.arraycopy(s.debugRegisters, 0, debugRegisters, 0, 8);
         debugRegistersChanged();
-        System.arraycopy(s.fpu, 0, fpu, 0, fpu.length);
-        System.arraycopy(s.hostVectors, 0, hostVectors, 0, 4);
         privilegeChanged();
         pagingChanged();
     }
@@ -183,6 +167,12 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
             loadState(s);
             return;
         }
+        loadStateBesidesPaging(s);
+        privilegeChanged();
+    }
+
+    /** Everything of a CpuState but CR3, CR4 and the debug registers, with no change announced. */
+    private void loadStateBesidesPaging(CpuState s) {
         System.arraycopy(s.gpr, 0, gpr, 0, 8);
         eip = s.eip;
         setEflags((s.eflags | X86.EFLAGS_FIXED) & ~((1 << 3) | (1 << 5) | (1 << 15)));
@@ -200,7 +190,6 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
         tscBase = s.tsc - retired;
         System.arraycopy(s.fpu, 0, fpu, 0, fpu.length);
         System.arraycopy(s.hostVectors, 0, hostVectors, 0, 4);
-        privilegeChanged();
     }
 
     @Override

@@ -440,10 +440,11 @@ final class Emitter {
             code.aload(CPU).loadConstant(in.segment());
             effectiveAddress(in);
             mayFault();
-            code.invokestatic(CD_RUNTIME, "linearForUpdate32", MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int));
+            code.loadConstant(4);
+            code.invokestatic(CD_RUNTIME, "linearForUpdate", MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int, CD_int));
             code.istore(TEMP3);
-            code.aload(CPU).iload(TEMP3);
-            code.invokestatic(CD_RUNTIME, "readForUpdate32", MethodTypeDesc.of(CD_int, CD_CPU, CD_int));
+            code.aload(CPU).iload(TEMP3).loadConstant(4);
+            code.invokestatic(CD_RUNTIME, "readForUpdate", MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int));
             code.istore(TEMP);
             source.run();
             code.istore(TEMP2);
@@ -457,7 +458,8 @@ final class Emitter {
                 case Alu.AND -> code.iand();
                 default -> code.ixor();
             }
-            code.invokestatic(CD_RUNTIME, "writeBack32", MethodTypeDesc.of(CD_void, CD_CPU, CD_int, CD_int));
+            code.loadConstant(4);
+            code.invokestatic(CD_RUNTIME, "writeBack", MethodTypeDesc.of(CD_void, CD_CPU, CD_int, CD_int, CD_int));
             closeFaultRange();
             flagRecord(operation, TEMP, TEMP2);
             exitIfBlockEnded(in);
@@ -730,10 +732,10 @@ final class Emitter {
         } else {
             code.aload(CPU).loadConstant(in.segment());
             effectiveAddress(in);
-            code.loadConstant(size);
             value.run();
             mayFault();
-            code.invokevirtual(CD_CPU, "write", MethodTypeDesc.of(CD_void, CD_int, CD_int, CD_int, CD_int));
+            code.invokestatic(CD_RUNTIME, size == 1 ? "write8" : "write16",
+                    MethodTypeDesc.of(CD_void, CD_CPU, CD_int, CD_int, CD_int));
             closeFaultRange();
             exitIfBlockEnded(in);
         }

@@ -133,19 +133,6 @@ final class JitRuntime {
         cpu.write(segment, offset, 1, value);
     }
 
-    /** A memory destination's linear address, with write rights checked (readForUpdate). */
-    static int linearForUpdate32(InterpreterCpu cpu, int segment, int offset) {
-        return cpu.segments.linearForWrite(segment, offset, 4);
-    }
-
-    static int readForUpdate32(InterpreterCpu cpu, int linear) {
-        return cpu.memory.read32(linear, cpu.accessKind | LinearMemory.WRITE);
-    }
-
-    static void writeBack32(InterpreterCpu cpu, int linear, int value) {
-        cpu.memory.write32(linear, value, cpu.accessKind);
-    }
-
     /** CF as 0 or 1 after INC/DEC or ADD/SUB noted lazily: what Alu.carry() answers for them. */
     static int carryAfterAdd(int result, int destination) {
         return Integer.compareUnsigned(result, destination) < 0 ? 1 : 0;
