@@ -16,7 +16,6 @@ final class ByteWordForms {
     private ByteWordForms() {
     }
 
-    private static final MethodTypeDesc MTD_STATUS4 = MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int, CD_int);
 
     static void register() {
         for (int op = 0; op < 0x40; op++) {
@@ -168,7 +167,7 @@ final class ByteWordForms {
     private static void increment(Emitter e, int size, int delta) {
         e.code.istore(Emitter.SCRATCH);
         e.code.iload(Emitter.SCRATCH).iconst_1().iconst_0().loadConstant(size)
-                .invokestatic(CD_ALU, delta > 0 ? "addStatus" : "subStatus", MTD_STATUS4);
+                .invokestatic(CD_ALU, delta > 0 ? "addStatus" : "subStatus", Emitter.MTD_STATUS4);
         e.code.loadConstant(~X86.CF).iand();
         e.pushCarry();
         e.code.ior().istore(Emitter.NEW_FLAGS);

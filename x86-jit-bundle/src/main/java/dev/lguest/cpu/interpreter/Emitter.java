@@ -868,7 +868,7 @@ final class Emitter {
         maskTo(size);
     }
 
-    private static final MethodTypeDesc MTD_STATUS4 = MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int, CD_int);
+    static final MethodTypeDesc MTD_STATUS4 = MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int, CD_int);
 
     /** Masks the value on the stack to {@code size} bytes. */
     void maskTo(int size) {

@@ -19,7 +19,6 @@ final class MiscellaneousForms {
     private MiscellaneousForms() {
     }
 
-    private static final MethodTypeDesc MTD_STATUS4 = MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int, CD_int);
 
     static void register() {
         for (int opcode : new int[] {0x1be, 0x1bf}) {
@@ -225,7 +224,7 @@ final class MiscellaneousForms {
             e.code.istore(Emitter.SCRATCH3);
             e.loadReg(X86.EAX, size);
             e.code.iload(Emitter.SCRATCH3).iconst_0().loadConstant(size)
-                    .invokestatic(CD_ALU, "subStatus", MTD_STATUS4).istore(Emitter.NEW_FLAGS);
+                    .invokestatic(CD_ALU, "subStatus", Emitter.MTD_STATUS4).istore(Emitter.NEW_FLAGS);
             Label differ = e.code.newLabel();
             Label chosen = e.code.newLabel();
             e.loadReg(X86.EAX, size);

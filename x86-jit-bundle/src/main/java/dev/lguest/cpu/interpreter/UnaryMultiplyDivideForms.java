@@ -24,7 +24,6 @@ final class UnaryMultiplyDivideForms {
             MethodTypeDesc.of(CD_int, CD_long, CD_int, CD_boolean);
     private static final MethodTypeDesc MTD_DIVIDED =
             MethodTypeDesc.of(CD_long, CD_int, CD_int, CD_int, CD_int, CD_boolean);
-    private static final MethodTypeDesc MTD_STATUS4 = MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int, CD_int);
 
     static void register() {
         for (int opcode : new int[] {0xf6, 0xf7}) {
@@ -60,7 +59,7 @@ final class UnaryMultiplyDivideForms {
             case 3 -> e.readModifyWrite(in, size, true, () -> {
                 e.code.istore(Emitter.SCRATCH);
                 e.code.iconst_0().iload(Emitter.SCRATCH).iconst_0().loadConstant(size)
-                        .invokestatic(CD_ALU, "subStatus", MTD_STATUS4).istore(Emitter.NEW_FLAGS);
+                        .invokestatic(CD_ALU, "subStatus", Emitter.MTD_STATUS4).istore(Emitter.NEW_FLAGS);
                 e.code.iconst_0().iload(Emitter.SCRATCH).isub();
                 e.maskTo(size);
             });
