@@ -267,31 +267,13 @@ final class FastFloat80 {
         // N = m * 2^s with s = 64 for odd e, 63 for even e, so (e - 63 - s) is even.
         boolean odd = (e & 1) != 0;
         long hi = odd ? m : m >>> 1, lo = odd ? 0 : m << 63;
-        double estimate = Math.sqrt(Float80.unsignedToDouble(hi) * 0x1p64 + Float80.unsignedToDouble(lo));
-        long r = estimate >= 0x1p63 ? (long) (estimate - 0x1p63) + Long.MIN_VALUE : Long.MIN_VALUE;
-        if (Long.compareUnsigned(hi, r) >= 0) {
+        long r = Float80.floorSqrt128(hi, lo, remainder);
+        if (r == 0) {
             return false;
         }
-        // One Newton step from the double's 53 bits, then corrected to floor(sqrt N).
-        long q = Float80.divide128(hi, lo, r, remainder);
-        r = (r >>> 1) + (q >>> 1) + (r & q & 1);
-        r |= Long.MIN_VALUE; // the root of N >= 2^126 is at least 2^63
-        while (Float80.compare128(Math.unsignedMultiplyHigh(r, r), r * r, hi, lo) > 0) {
-            r--;
-        }
-        while (r != -1L) {
-            long next = r + 1;
-            if (Float80.compare128(Math.unsignedMultiplyHigh(next, next), next * next, hi, lo) > 0) {
-                break;
-            }
-            r = next;
-        }
-        // The remainder N - r^2 (at most 2r) against r says whether the rest is above half.
-        long squareLo = r * r;
-        long restLo = lo - squareLo;
-        long restHi = hi - Math.unsignedMultiplyHigh(r, r) - (Long.compareUnsigned(lo, squareLo) < 0 ? 1 : 0);
-        boolean exact = restHi == 0 && restLo == 0;
-        boolean aboveHalf = restHi != 0 || Long.compareUnsigned(restLo, r) > 0;
+        int rest = Float80.sqrtRest(hi, lo, r);
+        boolean exact = rest == Float80.SQRT_EXACT;
+        boolean aboveHalf = rest == Float80.SQRT_ABOVE_HALF;
         int s = odd ? 64 : 63;
         return roundRegister(control, false, r, (aboveHalf ? Long.MIN_VALUE : 0) | (exact ? 0 : 1),
                 63 + (e - 63 - s) / 2);

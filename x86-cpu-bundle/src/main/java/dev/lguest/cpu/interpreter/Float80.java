@@ -678,13 +678,33 @@ record Float80(int se, long m) {
         // N = m * 2^s with s = 64 for odd e, 63 for even e, so (e - 63 - s) is even.
         boolean odd = (e & 1) != 0;
         long hi = odd ? a.m : a.m >>> 1, lo = odd ? 0 : a.m << 63;
+        long r = floorSqrt128(hi, lo, new long[1]);
+        if (r == 0) {
+            return null;
+        }
+        int rest = sqrtRest(hi, lo, r);
+        boolean exact = rest == SQRT_EXACT;
+        boolean aboveHalf = rest == SQRT_ABOVE_HALF;
+        int s = odd ? 64 : 63;
+        return roundNormalized(env, false, r, aboveHalf ? Long.MIN_VALUE : 0, !exact, 63 + (e - 63 - s) / 2,
+                env.precision(), EMIN, EMAX);
+    }
+
+    /** What the remainder N - r^2 of a square root says of the rest (sqrtRest). */
+    static final int SQRT_EXACT = 0, SQRT_BELOW_HALF = 1, SQRT_ABOVE_HALF = 2;
+
+    /**
+     * floor(sqrt N) for a 128-bit N = hi:lo in [2^126, 2^128): a double's estimate, one
+     * Newton step, then corrected to exact. 0 (rarely) when the estimate is too far off
+     * for the 128-by-64 division; {@code scratch} takes that division's remainder.
+     */
+    static long floorSqrt128(long hi, long lo, long[] scratch) {
         double estimate = Math.sqrt(unsignedToDouble(hi) * 0x1p64 + unsignedToDouble(lo));
         long r = estimate >= 0x1p63 ? (long) (estimate - 0x1p63) + Long.MIN_VALUE : Long.MIN_VALUE;
         if (Long.compareUnsigned(hi, r) >= 0) {
-            return null;
+            return 0;
         }
-        long[] remainder = new long[1];
-        long q = divide128(hi, lo, r, remainder);
+        long q = divide128(hi, lo, r, scratch);
         r = (r >>> 1) + (q >>> 1) + (r & q & 1);
         r |= Long.MIN_VALUE; // the root of N >= 2^126 is at least 2^63
         // Correct r to floor(sqrt N): r^2 <= N < (r+1)^2.
@@ -698,14 +718,18 @@ record Float80(int se, long m) {
             }
             r = next;
         }
+        return r;
+    }
+
+    /** The remainder N - r^2 (at most 2r) against r: exact, below or above half (never exactly half). */
+    static int sqrtRest(long hi, long lo, long r) {
         long squareLo = r * r;
         long restLo = lo - squareLo;
         long restHi = hi - Math.unsignedMultiplyHigh(r, r) - (Long.compareUnsigned(lo, squareLo) < 0 ? 1 : 0);
-        boolean exact = restHi == 0 && restLo == 0;
-        boolean aboveHalf = restHi != 0 || Long.compareUnsigned(restLo, r) > 0;
-        int s = odd ? 64 : 63;
-        return roundNormalized(env, false, r, aboveHalf ? Long.MIN_VALUE : 0, !exact, 63 + (e - 63 - s) / 2,
-                env.precision(), EMIN, EMAX);
+        if (restHi == 0 && restLo == 0) {
+            return SQRT_EXACT;
+        }
+        return restHi != 0 || Long.compareUnsigned(restLo, r) > 0 ? SQRT_ABOVE_HALF : SQRT_BELOW_HALF;
     }
 
     static double unsignedToDouble(long v) {
