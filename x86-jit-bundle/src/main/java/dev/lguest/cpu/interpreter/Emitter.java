@@ -638,19 +638,29 @@ final class Emitter {
 
     /** POP: read the top, move ESP, then the register takes the value (POP ESP keeps it). */
     void pop(int r) {
+        stackTopIntoTemp();
+        closeFaultRange();
+        dropStackTop();
+        code.iload(TEMP);
+        commitReg(r);
+    }
+
+    /** The doubleword at the top of the stack into TEMP (may fault). */
+    private void stackTopIntoTemp() {
         code.aload(CPU);
         loadReg(X86.ESP);
         mayFault();
         code.invokestatic(CD_RUNTIME, "stackTop32", MethodTypeDesc.of(CD_int, CD_CPU, CD_int));
         code.istore(TEMP);
-        closeFaultRange();
+    }
+
+    /** ESP past the doubleword popped: the instruction's commit. */
+    private void dropStackTop() {
         code.aload(CPU);
         loadReg(X86.ESP);
         code.loadConstant(4);
         code.invokevirtual(CD_CPU, "stackPointerPlus", MethodTypeDesc.of(CD_int, CD_int, CD_int));
         commitReg(X86.ESP);
-        code.iload(TEMP);
-        commitReg(r);
     }
 
     void call(Instruction in) {
@@ -660,27 +670,19 @@ final class Emitter {
                 .invokestatic(CD_RUNTIME, "checkTarget", MethodTypeDesc.of(CD_void, CD_CPU, CD_int));
         code.aload(CPU);
         loadReg(X86.ESP);
-        code.loadConstant(in.next).loadConstant(4);
+        code.loadConstant(in.next);
         mayFault();
-        code.invokevirtual(CD_CPU, "pushAt", MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int));
+        code.invokestatic(CD_RUNTIME, "push32", MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int));
         commitReg(X86.ESP);
         exit(index + 1, () -> code.loadConstant(target));
     }
 
     void ret(Instruction in) {
-        code.aload(CPU);
-        loadReg(X86.ESP);
-        mayFault();
-        code.invokestatic(CD_RUNTIME, "stackTop32", MethodTypeDesc.of(CD_int, CD_CPU, CD_int));
-        code.istore(TEMP);
+        stackTopIntoTemp();
         code.aload(CPU).iload(TEMP)
                 .invokestatic(CD_RUNTIME, "checkTarget", MethodTypeDesc.of(CD_void, CD_CPU, CD_int));
         closeFaultRange();
-        code.aload(CPU);
-        loadReg(X86.ESP);
-        code.loadConstant(4);
-        code.invokevirtual(CD_CPU, "stackPointerPlus", MethodTypeDesc.of(CD_int, CD_int, CD_int));
-        commitReg(X86.ESP);
+        dropStackTop();
         exit(index + 1, () -> code.iload(TEMP));
     }
 
