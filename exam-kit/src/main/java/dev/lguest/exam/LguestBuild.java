@@ -36,9 +36,13 @@ public final class LguestBuild {
     static final List<String> PLATFORM = List.of(
             "org.osgi.util.function", "org.osgi.util.promise", "org.osgi.service.component", "org.apache.felix.scr",
             "org.apache.felix.configadmin", "org.osgi.service.log", "org.apache.felix.metatype");
-    /** The default build's components, in the order of cnf/run/platform.bnd's roles. */
+    /**
+     * The default build's components, in the order of cnf/run/platform.bnd's roles. The
+     * CPU is the translator; {@code replacing("lguest-x86-jit", "lguest-x86-cpu")} puts
+     * the interpreter in its place (launcher-bundle/lguest-interpreter.bndrun).
+     */
     static final List<String> DEFAULT_COMPONENTS = List.of(
-            "lguest-api", "lguest-x86-cpu", "lguest-pagetable", "lguest-segments", "lguest-traps",
+            "lguest-api", "lguest-x86-jit", "lguest-pagetable", "lguest-segments", "lguest-traps",
             "lguest-hypercalls", "lguest-switcher", "lguest-device", "lguest-virtio-console", "lguest-virtio-block",
             "lguest-virtio-net", "lguest-net-switch", "lguest-net-tap",
             "lguest-net-socket", "lguest-observability", "lguest-debugger", "lguest-launcher");

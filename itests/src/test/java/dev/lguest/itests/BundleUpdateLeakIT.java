@@ -91,7 +91,7 @@ public class BundleUpdateLeakIT {
         try (SwapKit.Run run = SwapKit.boot(launcher, SwapKit.workloadArguments(0, 1))) {
             Guest guest = run.awaitGuest();
             run.awaitOutput("ok 1 ", Duration.ofSeconds(60));
-            oldLoaders = updateRepeatedly("lguest-x86-cpu", X86CpuFactory.class);
+            oldLoaders = updateRepeatedly("lguest-x86-jit", X86CpuFactory.class);
             assertFalse("the guest lived through the updates: " + guest.deadReason() + "\n" + run.output(),
                     guest.isDead());
             assertFalse("the self-test passed throughout:\n" + run.output(), run.output().contains("not ok"));

@@ -81,7 +81,7 @@ public class ComponentUpdateIT {
 
     @Test
     public void theCpuIsUpdatedInPlaceUnderARunningGuest() throws Exception {
-        updateUnderRunningGuest(List.of(SwapKit.component("lguest-x86-cpu")));
+        updateUnderRunningGuest(List.of(SwapKit.component("lguest-x86-jit")));
     }
 
     @Test

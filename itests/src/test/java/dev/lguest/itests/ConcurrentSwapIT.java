@@ -6,7 +6,7 @@
  *
  *   ./mvnw -B verify -pl itests -am -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false \
  *       -Dit.test=ConcurrentSwapIT [-Dlguest.concurrent.rounds=50] [-Dlguest.concurrent.swaps=20] \
- *       [-Dlguest.concurrent.only=lguest-x86-cpu,lguest-switcher]
+ *       [-Dlguest.concurrent.only=lguest-x86-jit,lguest-switcher]
  */
 package dev.lguest.itests;
 

@@ -52,7 +52,7 @@ public class CpuSwapIT {
     @Test
     public void guestSurvivesItsCpuBundleBeingReplaced() throws Exception {
         Bundle original = BundleSwap.providerOf(context, X86CpuFactory.class);
-        Bundle copy = BundleSwap.startSecondCopy(context, "lguest-x86-cpu");
+        Bundle copy = BundleSwap.startSecondCopy(context, "lguest-x86-jit");
 
         Guests.Run run = Guests.bootDemo(launcher, List.of("spin=" + ROUNDS));
         BundleSwap.awaitComputing(run);

@@ -55,7 +55,7 @@ public class CustomBuildsIT {
 
     @Test
     public void everyShippedBuildPassesTheGuestTestKernel() throws Exception {
-        for (String build : List.of("lguest", "lguest-debug", "lguest-noblock", "lguest-simple-mmu")) {
+        for (String build : List.of("lguest", "lguest-interpreter", "lguest-debug", "lguest-noblock", "lguest-simple-mmu")) {
             LguestProcess.Result result = lguest(build, "32", guest("testkernel.elf").toString());
             String what = build + ": " + result;
             assertEquals(what, 0, result.exitCode());

@@ -9,7 +9,8 @@ import static org.ops4j.pax.exam.CoreOptions.composite;
 import static org.ops4j.pax.exam.CoreOptions.systemProperty;
 
 /**
- * The default lguest build as Pax Exam options: the same bundles lguest.bndrun runs,
+ * The default lguest build as Pax Exam options: the same bundles lguest.bndrun runs
+ * (its CPU the translator; or the interpreter in its place, interpreterOptions()),
  * taken from this reactor (copied to target/bundles by the build). A thin wrapper
  * over the exam kit's LguestBuild (which finds the bundles in that directory through
  * the lguest.bundles property), plus the properties this project's tests read.
@@ -28,8 +29,21 @@ final class DefaultBuild {
     }
 
     static Option options() {
+        return options(LguestBuild.defaultBuild());
+    }
+
+    /**
+     * The default build with the interpreter in the translator's place (as
+     * launcher-bundle/lguest-interpreter.bndrun), for tests that start a guest on the
+     * interpreter on purpose.
+     */
+    static Option interpreterOptions() {
+        return options(LguestBuild.defaultBuild().replacing("lguest-x86-jit", "lguest-x86-cpu"));
+    }
+
+    private static Option options(LguestBuild build) {
         return composite(
-                LguestBuild.defaultBuild().option(),
+                build.option(),
                 systemProperty("org.ops4j.pax.url.mvn.localRepository")
                         .value(System.getProperty("org.ops4j.pax.url.mvn.localRepository", "")),
                 systemProperty("lguest.bundles").value(System.getProperty("lguest.bundles", "")),

@@ -15,7 +15,7 @@ import org.junit.Test;
 
 /**
  * The translator checked against the interpreter on a real Linux boot to an
- * interactive shell: the translating build (lguest-jit) runs the shared 2.6.24 kernel
+ * interactive shell: the default build (the translator) runs the shared 2.6.24 kernel
  * in lockstep (lguest.jit.lockstep: a reference interpreter on its own copy of RAM
  * catches up after every block the translator ran, and the whole CPU state must be
  * equal there; RAM must be equal at the end of each run()), strict (a block the
@@ -70,7 +70,7 @@ public class LinuxLockstepIT {
     @Test
     public void aShellSessionOnTheTranslatorAgreesWithTheInterpreterAtEveryBlockEnd() throws Exception {
         Path kernel = LinuxGuest.directory().resolve(LinuxGuest.KERNEL).toAbsolutePath().normalize();
-        try (LguestProcess.Background guest = LguestProcess.start("lguest-jit",
+        try (LguestProcess.Background guest = LguestProcess.start("lguest",
                 "-Dlguest.jit.lockstep=true", "-Dlguest.jit.lockstepEvery=" + EVERY,
                 "-Dlguest.jit.threshold=" + THRESHOLD, "-Dlguest.jit.strict=true", "-Dlguest.jit.report=true",
                 MEMORY_MB, kernel.toString(), "--initrd=" + initrd)) {

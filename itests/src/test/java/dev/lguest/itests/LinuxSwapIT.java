@@ -41,7 +41,7 @@ import static org.junit.Assert.assertTrue;
  * written all along, and a "WRITER at N" mark on the console), and the checksum
  * program (guest/programs/checksum.c) again and again, each run printing a checksum
  * the host knows. Under them: each component in turn is swapped for a second copy of
- * its bundle and back, the CPU for the translator and back, the shadow page tables for
+ * its bundle and back, the CPU for the interpreter and back, the shadow page tables for
  * the simple MMU and back; then every component at once; then each updated in place
  * (Bundle.update and a refresh). After every step the test waits until both jobs have
  * made progress, so each step meets a guest that is working, and it never measures
@@ -185,20 +185,20 @@ public class LinuxSwapIT {
             workload.awaitProgress("swapping the " + c.label() + " back");
         }
 
-        Bundle interpreter = SwapKit.active(context, "lguest-x86-cpu");
-        Bundle translator = BundleSwap.startSecondCopy(context, "lguest-x86-jit");
+        Bundle translator = SwapKit.active(context, "lguest-x86-jit");
+        Bundle interpreter = BundleSwap.startSecondCopy(context, "lguest-x86-cpu");
         try {
-            interpreter.stop();
-            assertSame("the guest runs on the translator" + workload.deathNote(), translator,
-                    BundleSwap.awaitCpuFrom(workload.guest, translator));
-            workload.awaitProgress("moving to the translator");
+            translator.stop();
+            assertSame("the guest runs on the interpreter" + workload.deathNote(), interpreter,
+                    BundleSwap.awaitCpuFrom(workload.guest, interpreter));
+            workload.awaitProgress("moving to the interpreter");
         } finally {
-            interpreter.start();
-            translator.uninstall();
+            translator.start();
+            interpreter.uninstall();
         }
-        assertSame("the guest is back on the interpreter" + workload.deathNote(), interpreter,
-                BundleSwap.awaitCpuFrom(workload.guest, interpreter));
-        workload.awaitProgress("moving back to the interpreter");
+        assertSame("the guest is back on the translator" + workload.deathNote(), translator,
+                BundleSwap.awaitCpuFrom(workload.guest, translator));
+        workload.awaitProgress("moving back to the translator");
 
         Bundle shadow = SwapKit.active(context, "lguest-pagetable");
         Bundle simple = BundleSwap.startSecondCopy(context, "lguest-pagetable-simple");

@@ -54,7 +54,7 @@ public class ShellCommandsIT {
             int id = run.awaitGuest(Duration.ofSeconds(10)).id();
 
             String list = command("list");
-            assertTrue(list, list.lines().anyMatch(l -> l.matches(id + "\\s+(running|halted)\\s+interpreter\\s+\\d+\\s+.*")));
+            assertTrue(list, list.lines().anyMatch(l -> l.matches(id + "\\s+(running|halted)\\s+translator\\s+\\d+\\s+.*")));
 
             Bundle old = ComponentSwap.providerOf(context, ShadowPageTables.class);
             String simple = ComponentSwap.locationOf("lguest-pagetable-simple");

@@ -47,7 +47,7 @@ final class SwapKit {
     }
 
     static final List<Component> COMPONENTS = List.of(
-            new Component("CPU", "lguest-x86-cpu", X86CpuFactory.class),
+            new Component("CPU", "lguest-x86-jit", X86CpuFactory.class),
             new Component("shadow page tables", "lguest-pagetable", ShadowPageTables.class),
             new Component("segments", "lguest-segments", SegmentManager.class),
             new Component("traps", "lguest-traps", TrapDelivery.class),

@@ -57,7 +57,7 @@ public class SwapStressIT {
 
     @Test
     public void cpu() throws Exception {
-        stress("lguest-x86-cpu");
+        stress("lguest-x86-jit");
     }
 
     @Test

@@ -43,7 +43,8 @@ public class TranslatorSwapIT {
 
     @Configuration
     public Option[] config() {
-        return new Option[] {DefaultBuild.options()};
+        // The guest starts on the interpreter on purpose: the test moves it to the translator and back.
+        return new Option[] {DefaultBuild.interpreterOptions()};
     }
 
     @Test
