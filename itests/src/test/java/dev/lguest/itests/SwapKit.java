@@ -119,6 +119,22 @@ final class SwapKit {
             return new Finished(outcome, normalized(output()), Files.readAllBytes(disk));
         }
 
+        /**
+         * For a workload that loops until stopped (loop=0): waits until it has run one
+         * whole self-test pass from now (the pass under way, then the next), stops it,
+         * and returns its console (whole lines, timings aside) and its disk.
+         */
+        Finished stopAfterOneMorePass(Duration timeout) throws Exception {
+            int after = (int) output().lines().filter(l -> l.startsWith("# pass ")).count() + 2;
+            awaitOutput("# pass " + after + ": ", timeout);
+            session.stop();
+            GuestOutcome outcome = session.await(timeout).orElseThrow();
+            // Whole lines only: the stop may have cut the last one short.
+            String out = output();
+            return new Finished(outcome, normalized(out.substring(0, out.lastIndexOf('\n') + 1)),
+                    Files.readAllBytes(disk));
+        }
+
         @Override
         public void close() throws IOException {
             session.stop();
@@ -143,6 +159,62 @@ final class SwapKit {
         org.junit.Assert.assertTrue("the reference run passed every test:\n" + reference.console(),
                 reference.console().contains("failed 0\n# passed") || reference.console().endsWith("failed 0"));
         return reference;
+    }
+
+    /** The console up to and with the line "# pass 1: ...", less the "# loop=N" line (N differs). */
+    static String firstPass(String console) {
+        StringBuilder pass = new StringBuilder();
+        for (String line : console.split("\n")) {
+            if (!line.startsWith("# loop=")) {
+                pass.append(line).append('\n');
+            }
+            if (line.startsWith("# pass 1: ")) {
+                return pass.toString();
+            }
+        }
+        throw new AssertionError("no end of pass 1 in:\n" + console);
+    }
+
+    /**
+     * A looping workload stopped from outside (stopAfterOneMorePass) did as it would
+     * alone: its first pass printed exactly {@code alone}'s first pass (a run of the same
+     * workload with loop=1), every later pass "passed N failed 0" with pass 1's N and no
+     * test failed, the block passes counted on from 1 with the CRC the host computes for
+     * each, and every sector holds the pattern of the last block pass reported or of one
+     * after it (the pass under way at the stop).
+     */
+    static void assertRanAsAlone(String what, Finished alone, Finished stopped, int blockPassesPerPass) {
+        String console = stopped.console();
+        org.junit.Assert.assertEquals(what + ": the first pass, as alone", firstPass(alone.console()),
+                firstPass(console));
+        List<String> lines = console.lines().toList();
+        String passed = lines.stream().filter(l -> l.startsWith("# pass 1: ")).findFirst().orElseThrow()
+                .substring("# pass 1: ".length());
+        org.junit.Assert.assertTrue(what + ": pass 1 " + passed, passed.endsWith(" failed 0"));
+        int pass = 0;
+        int blockPass = 0;
+        for (String line : lines) {
+            org.junit.Assert.assertFalse(what + ": " + line + "\n" + console, line.contains("not ok"));
+            if (line.startsWith("# pass ")) {
+                pass++;
+                org.junit.Assert.assertEquals(what, "# pass " + pass + ": " + passed, line);
+            } else if (line.startsWith("# blockcheck pass ")) {
+                blockPass++;
+                org.junit.Assert.assertEquals(what, BlockPattern.okLine(DISK_SECTORS, blockPass), line);
+            }
+        }
+        org.junit.Assert.assertTrue(what + ": passes after pass 1\n" + console,
+                pass >= 2 && blockPass >= blockPassesPerPass * pass);
+        byte[] disk = stopped.disk();
+        for (long s = 0; s < DISK_SECTORS; s++) {
+            boolean recent = false;
+            for (int p = blockPass; p <= blockPass + 2 && !recent; p++) {
+                recent = Arrays.equals(disk, (int) (s * BlockPattern.SECTOR), (int) ((s + 1) * BlockPattern.SECTOR),
+                        BlockPattern.sector(s, p), 0, BlockPattern.SECTOR);
+            }
+            org.junit.Assert.assertTrue(what + ": sector " + s + " holds no block pattern from pass " + blockPass
+                    + " on", recent);
+        }
     }
 
     static Run boot(GuestLauncher launcher, List<String> args) throws Exception {
