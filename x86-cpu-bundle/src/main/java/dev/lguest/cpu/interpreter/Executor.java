@@ -29,7 +29,7 @@ final class Executor {
     final LinearMemory memory;
     final Segments segments;
     private final TwoByteOps twoByte;
-    private final StringOps strings;
+    final StringOps strings;
     final SystemOps system;
     private final X87 x87;
 

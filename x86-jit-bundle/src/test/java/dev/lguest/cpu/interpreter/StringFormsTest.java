@@ -1,0 +1,277 @@
+// The string instructions (MOVS, STOS, LODS, SCAS, CMPS at every size, with and
+// without REP/REPE/REPNE), the bulk path of REP MOVS/STOS (StringOps) and the other
+// forms of StringForms, checked against the element-wise interpreter: seeded random
+// programs run on three machines from the same state, an interpreter with the bulk path
+// off (the reference), an interpreter with it on, and the translator compiling every
+// block at its first run; the exit, the whole CpuState and all of RAM must agree. The
+// programs aim at what makes strings hard: both directions, operands overlapping by a
+// few bytes (MOVS replicating a pattern), elements crossing a page, counts past the
+// interpreter's slice of 4,096 iterations (the instruction ends with EIP on itself and
+// RF set), a page made absent or read-only in the string's way (a page fault in the
+// middle, with CR2 and ECX/ESI/EDI of the iterations done), a store into the page of
+// the running code, segment overrides (a based FS, an FS without a base), 16-bit
+// addresses (prefix 67) and budgets that stop the run between slices.
+package dev.lguest.cpu.interpreter;
+
+import static dev.lguest.cpu.interpreter.TestMachine.CODE;
+import static dev.lguest.cpu.interpreter.TestMachine.KERNEL_STACK;
+import static dev.lguest.cpu.interpreter.TestMachine.PAGE_TABLE;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lguest.api.cpu.CpuExit;
+import dev.lguest.api.cpu.CpuState;
+import dev.lguest.api.cpu.ExitReason;
+import dev.lguest.api.cpu.SegmentRegister;
+import dev.lguest.api.cpu.X86;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class StringFormsTest {
+    static final int PROGRAMS = Integer.getInteger("jit.stringPrograms", 4_000);
+    /** The strings' playground: 128 KiB of random bytes, page tables pointing at it as the program asks. */
+    static final int AREA = 0x20000, AREA_SIZE = 0x20000;
+    /** Low RAM free for 16-bit addresses (below CODE, above the tables). */
+    static final int LOW = 0x8000;
+    static final int PRISTINE = 0x6000;
+
+    private static final class Machines implements AutoCloseable {
+        final TestMachine[] machines = {new TestMachine(), new TestMachine(), new TestMachine()};
+        final InterpreterCpu reference = new InterpreterCpu(machines[0].bus);
+        final InterpreterCpu bulkInterpreter = new InterpreterCpu(machines[1].bus);
+        final TranslatingCpu translator = new TranslatingCpu(machines[2].bus, 0, true);
+        final InterpreterCpu[] cpus = {reference, bulkInterpreter, translator};
+        final MemorySegment pristine = MemorySegment.ofArray(new byte[PRISTINE]);
+        final CpuState start;
+        CpuExit lastExit;
+
+        Machines() {
+            reference.executor.strings.bulk = false;
+            TestMachine m = machines[0];
+            // FS: a flat-limit data segment based at AREA + 0x100 (the checked path).
+            m.writeDescriptor(8, AREA + 0x100, 0xfffff, 0xc093 | (1 << 5));
+            CpuState s = m.cpu.saveState();
+            for (int v = 0; v < 32; v++) {
+                s.setHostVector(v, true);
+            }
+            s.gdtLimit = 16 * 8 - 1;
+            s.setSegment(SegmentRegister.FS, m.segment(0x41));
+            start = s;
+            pristine.copyFrom(m.ram.asSlice(0, PRISTINE));
+        }
+
+        /** Runs the program on all three; null, or what differed from the reference. */
+        String run(int[] program, int[] gpr, int eflags, byte[] area, int[] pageTableEntries, long budget) {
+            CpuState[] ends = new CpuState[3];
+            CpuExit[] exits = new CpuExit[3];
+            for (int which = 0; which < 3; which++) {
+                TestMachine m = machines[which];
+                m.ram.asSlice(0, PRISTINE).copyFrom(pristine);
+                MemorySegment.copy(MemorySegment.ofArray(area), 0, m.ram, AREA, AREA_SIZE);
+                MemorySegment.copy(MemorySegment.ofArray(area), 0, m.ram, LOW, CODE - LOW);
+                m.ram.asSlice(KERNEL_STACK - 0x1000, 0x1000).fill((byte) 0);
+                m.ram.asSlice(CODE, 0x1000).fill((byte) 0);
+                for (int i = 0; i < pageTableEntries.length; i += 2) {
+                    m.write32(PAGE_TABLE + (pageTableEntries[i] >>> 12) * 4, pageTableEntries[i + 1]);
+                }
+                m.load(CODE, program);
+                CpuState s = start;
+                System.arraycopy(gpr, 0, s.gpr, 0, 8);
+                s.eflags = eflags;
+                s.eip = CODE;
+                cpus[which].loadState(s);
+                exits[which] = cpus[which].run(budget);
+                ends[which] = cpus[which].saveState();
+            }
+            lastExit = exits[0];
+            if (translator.internalErrors != 0 || translator.translationFailures != 0
+                    || bulkInterpreter.internalErrors != 0 || reference.internalErrors != 0) {
+                return "internal errors: reference " + reference.internalErrors + ", bulk "
+                        + bulkInterpreter.internalErrors + ", translator " + translator.internalErrors
+                        + " (translation failures " + translator.translationFailures + ")";
+            }
+            String[] names = {"reference", "bulk interpreter", "translator"};
+            for (int which = 1; which < 3; which++) {
+                if (!exits[0].equals(exits[which])) {
+                    return names[which] + ": exit " + exits[0] + " vs " + exits[which];
+                }
+                if (!ends[0].equals(ends[which])) {
+                    return names[which] + ": state\n  reference " + describe(ends[0]) + "\n  " + names[which]
+                            + " " + describe(ends[which]);
+                }
+                long differs = machines[0].ram.mismatch(machines[which].ram);
+                if (differs >= 0) {
+                    return names[which] + ": RAM differs at 0x" + Long.toHexString(differs);
+                }
+            }
+            return null;
+        }
+
+        @Override
+        public void close() {
+            for (TestMachine m : machines) {
+                m.close();
+            }
+        }
+    }
+
+    private static String describe(CpuState s) {
+        StringBuilder b = new StringBuilder("eip=" + Integer.toHexString(s.eip) + " eflags="
+                + Integer.toHexString(s.eflags) + " tsc=" + s.tsc + " cr2=" + Integer.toHexString(s.cr2));
+        for (int r = 0; r < 8; r++) {
+            b.append(' ').append(Integer.toHexString(s.gpr[r]));
+        }
+        return b.toString();
+    }
+
+    // ---- the random programs ----
+
+    private static void imm32(List<Integer> out, int value) {
+        for (int i = 0; i < 4; i++) {
+            out.add((value >>> (8 * i)) & 0xff);
+        }
+    }
+
+    /** An address for a string operand: anywhere in the area, at a page's edge, or beside the other operand. */
+    private static int address(Random random, int other, boolean sixteen) {
+        int base = sixteen ? LOW : AREA + 0x100;
+        int span = sixteen ? 0x6000 : AREA_SIZE - 0x200;
+        return switch (random.nextInt(5)) {
+            case 0 -> sixteen ? base + random.nextInt(span) : other + random.nextInt(33) - 16;
+            case 1 -> base + (random.nextInt(span >>> 12) + 1) * 0x1000 - random.nextInt(9);
+            case 2 -> sixteen ? base + random.nextInt(span) : CODE + 0x800 + random.nextInt(0x400); // the code's page
+            default -> base + random.nextInt(span);
+        };
+    }
+
+    /** ECX: none, a few, hundreds, or past one slice of 4,096 iterations. */
+    private static int count(Random random, boolean sixteen) {
+        int count = switch (random.nextInt(6)) {
+            case 0 -> 0;
+            case 1, 2 -> random.nextInt(24);
+            case 3 -> random.nextInt(1500);
+            default -> sixteen ? random.nextInt(0x800) : 4000 + random.nextInt(5000);
+        };
+        return sixteen ? (random.nextInt() & 0xffff0000) | count : count;
+    }
+
+    private static void stringInstruction(Random random, List<Integer> out, int[] gpr) {
+        boolean sixteen = random.nextInt(8) == 0;
+        out.add(0xb9); // mov ecx
+        imm32(out, count(random, sixteen));
+        int esi = address(random, gpr[X86.EDI], sixteen);
+        int edi = address(random, esi, sixteen);
+        gpr[X86.ESI] = esi;
+        gpr[X86.EDI] = edi;
+        out.add(0xbe); // mov esi
+        imm32(out, sixteen ? (random.nextInt() & 0xffff0000) | (esi & 0xffff) : esi);
+        out.add(0xbf); // mov edi
+        imm32(out, sixteen ? (random.nextInt() & 0xffff0000) | (edi & 0xffff) : edi);
+        if (random.nextInt(3) == 0) {
+            out.add(0xb8); // mov eax (a value SCAS may find, often)
+            imm32(out, random.nextBoolean() ? random.nextInt() : random.nextInt(3) * 0x01010101);
+        }
+        if (random.nextInt(3) == 0) {
+            out.add(random.nextInt(3) == 0 ? 0xfd : 0xfc); // std, cld
+        }
+        switch (random.nextInt(6)) {
+            case 0 -> out.add(0x26); // es
+            case 1 -> out.add(new int[] {0x2e, 0x36, 0x3e, 0x64, 0x65}[random.nextInt(5)]);
+            default -> {
+            }
+        }
+        if (sixteen) {
+            out.add(0x67);
+        }
+        if (random.nextInt(4) == 0) {
+            out.add(0x66);
+        }
+        int repeat = random.nextInt(4);
+        if (repeat != 0) {
+            out.add(repeat == 1 ? 0xf2 : 0xf3);
+        }
+        out.add(new int[] {0xa4, 0xa5, 0xa4, 0xa5, 0xaa, 0xab, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf, 0xa6, 0xa7}
+                [random.nextInt(14)]);
+        switch (random.nextInt(4)) { // a flag reader
+            case 0 -> {
+                out.add(0x0f);
+                out.add(0x90 + random.nextInt(16));
+                out.add(0xc3); // setcc bl
+            }
+            case 1 -> out.add(0x9c); // pushf
+            default -> {
+            }
+        }
+    }
+
+    private static int[] program(Random random, int[] gpr) {
+        List<Integer> out = new ArrayList<>();
+        int count = 1 + random.nextInt(4);
+        for (int i = 0; i < count; i++) {
+            stringInstruction(random, out, gpr);
+        }
+        out.add(0xcd);
+        out.add(0x1f);
+        return out.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** Page-table entries to change: a page of the area absent or read-only, or none. */
+    private static int[] pages(Random random) {
+        int choice = random.nextInt(4);
+        if (choice >= 2) {
+            return new int[0];
+        }
+        int page = AREA + 0x1000 + random.nextInt(AREA_SIZE / 0x1000 - 2) * 0x1000;
+        return new int[] {page, choice == 0 ? 0 : page | 5};
+    }
+
+    @Test
+    void randomStringProgramsAgreeWithTheElementWiseInterpreter() {
+        Random random = new Random(0x57a1_9c0dL);
+        byte[] area = new byte[AREA_SIZE];
+        int[] gpr = new int[8];
+        int faults = 0, budgetStops = 0;
+        try (Machines machines = new Machines()) {
+            for (int i = 0; i < PROGRAMS; i++) {
+                for (int r = 0; r < 8; r++) {
+                    gpr[r] = random.nextInt();
+                }
+                gpr[X86.ESP] = KERNEL_STACK - 0x100;
+                int[] program = program(random, gpr.clone());
+                random.nextBytes(area);
+                if (random.nextBoolean()) {
+                    // Long runs of equal bytes, for REPE/REPNE to stop in.
+                    int at = random.nextInt(AREA_SIZE - 0x1000);
+                    java.util.Arrays.fill(area, at, at + random.nextInt(0x1000), (byte) random.nextInt(3));
+                }
+                int eflags = 0x202 | (random.nextInt() & 0xcd5);
+                long budget = random.nextInt(4) == 0 ? 1 + random.nextInt(12) : 400;
+                int[] pages = pages(random);
+                String difference = machines.run(program, gpr, eflags, area, pages, budget);
+                if (difference != null) {
+                    throw new AssertionError("program " + i + " " + hex(program) + "\nregisters " + hex(gpr)
+                            + " eflags " + Integer.toHexString(eflags) + " budget " + budget + " pages " + hex(pages)
+                            + "\n" + difference);
+                }
+                faults += machines.lastExit.reason() == ExitReason.VECTOR ? 1 : 0;
+                budgetStops += machines.lastExit.reason() == ExitReason.BUDGET ? 1 : 0;
+            }
+            assertTrue(machines.translator.blocksCompiled > PROGRAMS / 2, machines.translator.blocksCompiled + " compiled");
+            assertTrue(machines.bulkInterpreter.executor.strings.bulkIterations > 1_000_000,
+                    machines.bulkInterpreter.executor.strings.bulkIterations + " bulk iterations");
+            assertTrue(faults > PROGRAMS / 20 && budgetStops > PROGRAMS / 20, faults + " faults, " + budgetStops
+                    + " budget stops");
+        }
+    }
+
+    private static String hex(int[] values) {
+        StringBuilder b = new StringBuilder();
+        for (int v : values) {
+            b.append(values.length > 8 ? String.format("%02x", v & 0xff) : Integer.toHexString(v) + " ");
+        }
+        return b.toString();
+    }
+}
