@@ -74,9 +74,10 @@ final class JitReport {
         }
         for (TranslatingCpu cpu : CPUS) {
             System.err.printf("jit: %,d translations made (%,d on the guest's thread), %d flushes, %,d tracked,"
-                            + " %d unloads asked, %d failed, %,d instructions retired%n", cpu.translations.made,
-                    cpu.blocksCompiled, cpu.translations.flushes, cpu.translations.tracked(), cpu.translations.unloads,
-                    cpu.translationFailures, cpu.retired);
+                            + " %d unloads asked, %d failed, %,d instructions retired, %,d string iterations in bulk%n",
+                    cpu.translations.made, cpu.blocksCompiled, cpu.translations.flushes, cpu.translations.tracked(),
+                    cpu.translations.unloads, cpu.translationFailures, cpu.retired,
+                    cpu.executor.strings.bulkIterations);
         }
         for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
             if (pool.getName().equals("Metaspace")) {

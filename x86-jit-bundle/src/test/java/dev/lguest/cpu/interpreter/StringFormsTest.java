@@ -1,6 +1,6 @@
 // The string instructions (MOVS, STOS, LODS, SCAS, CMPS at every size, with and
 // without REP/REPE/REPNE), the bulk path of REP MOVS/STOS (StringOps) and the other
-// forms of StringForms, checked against the element-wise interpreter: seeded random
+// forms of StringForms (MOV moffs, hint NOPs, CLD/STD, strings without REP), checked against the element-wise interpreter: seeded random
 // programs run on three machines from the same state, an interpreter with the bulk path
 // off (the reference), an interpreter with it on, and the translator compiling every
 // block at its first run; the exit, the whole CpuState and all of RAM must agree. The
@@ -189,12 +189,31 @@ class StringFormsTest {
         if (random.nextInt(4) == 0) {
             out.add(0x66);
         }
-        int repeat = random.nextInt(4);
-        if (repeat != 0) {
-            out.add(repeat == 1 ? 0xf2 : 0xf3);
+        int choice = random.nextInt(8);
+        if (choice == 0) {
+            // MOV between the accumulator and a direct address (A0-A3), maybe into the code's page.
+            out.add(0xa0 + random.nextInt(4));
+            int offset = random.nextInt(4) == 0 ? CODE + 0x800 + random.nextInt(0x800) : address(random, edi, false);
+            if (sixteen) {
+                out.add(offset & 0xff);
+                out.add((offset >>> 8) & 0xff);
+            } else {
+                imm32(out, offset);
+            }
+        } else if (choice == 1) {
+            out.add(0x0f); // a hint NOP, with a memory operand never accessed
+            out.add(0x18 + random.nextInt(8));
+            out.add(0x84);
+            out.add(0x00);
+            imm32(out, random.nextInt());
+        } else {
+            int repeat = random.nextInt(4);
+            if (repeat != 0) {
+                out.add(repeat == 1 ? 0xf2 : 0xf3);
+            }
+            out.add(new int[] {0xa4, 0xa5, 0xa4, 0xa5, 0xaa, 0xab, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf, 0xa6, 0xa7}
+                    [random.nextInt(14)]);
         }
-        out.add(new int[] {0xa4, 0xa5, 0xa4, 0xa5, 0xaa, 0xab, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf, 0xa6, 0xa7}
-                [random.nextInt(14)]);
         switch (random.nextInt(4)) { // a flag reader
             case 0 -> {
                 out.add(0x0f);
