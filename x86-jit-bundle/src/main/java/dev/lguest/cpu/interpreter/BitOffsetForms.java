@@ -14,7 +14,6 @@ import static dev.lguest.cpu.interpreter.BlockTranslator.CD_RUNTIME;
 import static java.lang.constant.ConstantDescs.CD_int;
 import static java.lang.constant.ConstantDescs.CD_void;
 
-import dev.lguest.api.cpu.X86;
 import java.lang.constant.MethodTypeDesc;
 
 final class BitOffsetForms {
@@ -50,7 +49,7 @@ final class BitOffsetForms {
                     MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int));
             e.code.istore(Emitter.SCRATCH);
             e.closeFaultRange();
-            carryFromBit(e);
+            MiscellaneousForms.carryFromBit(e);
             e.commitFlags();
             return;
         }
@@ -62,26 +61,13 @@ final class BitOffsetForms {
         e.code.invokestatic(CD_RUNTIME, "readForUpdate", MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int));
         e.code.istore(Emitter.SCRATCH);
         e.code.aload(Emitter.CPU).iload(Emitter.UPDATE_LINEAR);
-        e.code.iload(Emitter.SCRATCH).iconst_1().iload(Emitter.SCRATCH2).ishl();
-        switch (action) {
-            case 1 -> e.code.ior();
-            case 2 -> e.code.iconst_m1().ixor().iand();
-            default -> e.code.ixor();
-        }
-        e.maskTo(size);
+        e.code.iload(Emitter.SCRATCH);
+        MiscellaneousForms.modifyBit(e, action, size);
         e.code.loadConstant(size);
         e.code.invokestatic(CD_RUNTIME, "writeBack", MethodTypeDesc.of(CD_void, CD_CPU, CD_int, CD_int, CD_int));
         e.closeFaultRange();
-        carryFromBit(e);
+        MiscellaneousForms.carryFromBit(e);
         e.commitFlags();
         e.exitIfBlockEnded(in);
-    }
-
-    /** NEW_FLAGS: the flags as they stand with CF the tested bit (the word in SCRATCH, the bit in SCRATCH2). */
-    private static void carryFromBit(Emitter e) {
-        e.pushStatus();
-        e.code.loadConstant(~X86.CF).iand();
-        e.code.iload(Emitter.SCRATCH).iload(Emitter.SCRATCH2).iushr().iconst_1().iand().ior()
-                .istore(Emitter.NEW_FLAGS);
     }
 }

@@ -11,6 +11,7 @@ package dev.lguest.cpu.interpreter;
 import static dev.lguest.cpu.interpreter.TestMachine.KERNEL_STACK;
 import static dev.lguest.cpu.interpreter.ThreeCpus.AREA;
 import static dev.lguest.cpu.interpreter.ThreeCpus.AREA_SIZE;
+import static dev.lguest.cpu.interpreter.ThreeCpus.flagReader;
 import static dev.lguest.cpu.interpreter.ThreeCpus.hex;
 import static dev.lguest.cpu.interpreter.ThreeCpus.imm32;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -23,7 +24,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class BitStackLockFormsTest {
-    static final int PROGRAMS = Integer.getInteger("jit.bitStackLockPrograms", 6_000);
+    static final int PROGRAMS = Integer.getInteger("jit.bitStackLockPrograms", 4_000);
 
     /** A memory operand with reg field {@code reg}: [EBX], [EBX+d8], [ESP+d8] or [EBX+ESI*4+d8]. */
     private static void memory(Random random, List<Integer> out, int reg) {
@@ -125,16 +126,7 @@ class BitStackLockFormsTest {
                 }
             }
         }
-        switch (random.nextInt(3)) { // a flag reader
-            case 0 -> {
-                out.add(0x0f);
-                out.add(0x90 + random.nextInt(16));
-                out.add(0xc5); // setcc ch
-            }
-            case 1 -> out.add(0x9c); // pushf
-            default -> {
-            }
-        }
+        flagReader(random, out, 5);
     }
 
     /** Register values: bit offsets near zero, of either sign, or reaching tens of KiB away. */

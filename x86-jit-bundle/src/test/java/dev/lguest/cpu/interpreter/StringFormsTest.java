@@ -17,6 +17,7 @@ import static dev.lguest.cpu.interpreter.TestMachine.CODE;
 import static dev.lguest.cpu.interpreter.ThreeCpus.AREA;
 import static dev.lguest.cpu.interpreter.ThreeCpus.AREA_SIZE;
 import static dev.lguest.cpu.interpreter.ThreeCpus.LOW;
+import static dev.lguest.cpu.interpreter.ThreeCpus.flagReader;
 import static dev.lguest.cpu.interpreter.ThreeCpus.hex;
 import static dev.lguest.cpu.interpreter.ThreeCpus.imm32;
 import static dev.lguest.cpu.interpreter.TestMachine.KERNEL_STACK;
@@ -120,16 +121,7 @@ class StringFormsTest {
             out.add(new int[] {0xa4, 0xa5, 0xa4, 0xa5, 0xaa, 0xab, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf, 0xa6, 0xa7}
                     [random.nextInt(14)]);
         }
-        switch (random.nextInt(4)) { // a flag reader
-            case 0 -> {
-                out.add(0x0f);
-                out.add(0x90 + random.nextInt(16));
-                out.add(0xc3); // setcc bl
-            }
-            case 1 -> out.add(0x9c); // pushf
-            default -> {
-            }
-        }
+        flagReader(random, out, X86.EBX);
     }
 
     private static int[] program(Random random, int[] gpr) {

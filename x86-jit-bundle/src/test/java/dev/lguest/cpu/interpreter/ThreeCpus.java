@@ -17,6 +17,7 @@ import dev.lguest.api.cpu.CpuState;
 import dev.lguest.api.cpu.SegmentRegister;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
+import java.util.Random;
 
 final class ThreeCpus implements AutoCloseable {
     /** The programs' playground: 128 KiB of random bytes, page tables pointing at it as the program asks. */
@@ -123,6 +124,20 @@ final class ThreeCpus implements AutoCloseable {
     static void imm32(List<Integer> out, int value) {
         for (int i = 0; i < 4; i++) {
             out.add((value >>> (8 * i)) & 0xff);
+        }
+    }
+
+    /** Maybe something that reads the flags: SETcc into byte register {@code byteRegister}, or PUSHF. */
+    static void flagReader(Random random, List<Integer> out, int byteRegister) {
+        switch (random.nextInt(3)) {
+            case 0 -> {
+                out.add(0x0f);
+                out.add(0x90 + random.nextInt(16));
+                out.add(0xc0 | byteRegister);
+            }
+            case 1 -> out.add(0x9c);
+            default -> {
+            }
         }
     }
 }
