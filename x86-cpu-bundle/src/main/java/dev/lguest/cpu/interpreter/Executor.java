@@ -29,7 +29,7 @@ final class Executor {
     final LinearMemory memory;
     final Segments segments;
     private final TwoByteOps twoByte;
-    private final StringOps strings;
+    final StringOps strings;
     final SystemOps system;
     private final X87 x87;
 
@@ -525,9 +525,16 @@ final class Executor {
 
     /** Only read-modify-write instructions with a memory destination may be LOCKed. */
     private void checkLock() {
+        if (!lockable(in)) {
+            throw CpuFault.invalidOpcode();
+        }
+    }
+
+    /** Whether LOCK is allowed on this instruction (else it raises #UD). */
+    static boolean lockable(Instruction in) {
         int op = in.opcode;
         int reg = in.reg;
-        boolean lockable = in.hasMemoryOperand() && switch (op) {
+        return in.hasMemoryOperand() && switch (op) {
             case 0x00, 0x01, 0x08, 0x09, 0x10, 0x11, 0x18, 0x19, 0x20, 0x21, 0x28, 0x29, 0x30, 0x31,
                  0x86, 0x87, 0x1ab, 0x1b3, 0x1bb, 0x1b0, 0x1b1, 0x1c0, 0x1c1 -> true;
             case 0x80, 0x81, 0x82, 0x83 -> reg != 7;
@@ -537,9 +544,6 @@ final class Executor {
             case 0x1c7 -> reg == 1;
             default -> false;
         };
-        if (!lockable) {
-            throw CpuFault.invalidOpcode();
-        }
     }
 
     // ---- the one-byte map ----

@@ -205,6 +205,9 @@ final class BlockTranslator {
         ByteWordForms.register();
         UnaryMultiplyDivideForms.register();
         MiscellaneousForms.register();
+        StringForms.register();
+        BitOffsetForms.register();
+        StackForms.register();
     }
 
     /** The form that compiles this instruction, or null: the interpreter runs it. */
@@ -221,9 +224,14 @@ final class BlockTranslator {
         return in.handler != Executor.GENERIC && in.handler < FORMS.length ? FORMS[in.handler] : null;
     }
 
-    /** The opcode-table form for this instruction, or null (LOCK and undefined encodings never). */
+    /**
+     * The opcode-table form for this instruction, or null (undefined encodings never).
+     * A LOCK the instruction allows changes nothing on one CPU (every compiled
+     * read-modify-write is done before any other guest code runs); one it does not
+     * allow raises #UD, so the interpreter runs those.
+     */
     private static OpcodeForm opcodeFormFor(Instruction in) {
-        if (in.lock || (in.flags & OpcodeTable.UNDEFINED) != 0 || firstGenerationForm(in) != null
+        if (in.lock && !Executor.lockable(in) || (in.flags & OpcodeTable.UNDEFINED) != 0 || firstGenerationForm(in) != null
                 || in.opcode < 0 || in.opcode >= BY_OPCODE.size()) {
             return null;
         }

@@ -227,6 +227,10 @@ final class Emitter {
     // ---- an instruction the interpreter runs ----
 
     private void interpret(Instruction in) {
+        if (JitReport.COUNTING) {
+            code.aload(THIS).getfield(CD_COMPILED, "code", CD_INSTRUCTION.arrayType()).loadConstant(index).aaload()
+                    .invokestatic(JitReport.CD_REPORT, "interpreted", MethodTypeDesc.of(CD_void, CD_INSTRUCTION));
+        }
         writeBack(dirty, flagKind);
         commitRetired(index - committed);
         code.aload(CPU).loadConstant(in.start).putfield(CD_CPU, "eip", CD_int);

@@ -4,17 +4,29 @@
 // its peak, the classes loaded and unloaded, and the collections (those the code cache
 // asked for to unload dropped translations, and each collector's count and time), so
 // the code cache's bound is seen over a whole guest run (a Linux boot, many programs).
+// With lguest.jit.countInterpreted=true also the instructions compiled blocks handed to
+// the interpreter, counted by form (opcode, prefixes, sizes, register or memory operand),
+// the commonest first: what the next forms to compile should be.
 package dev.lguest.cpu.interpreter;
 
 import java.lang.management.ClassLoadingMXBean;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
+import java.lang.constant.ClassDesc;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.LongAdder;
 
 final class JitReport {
     private static final List<TranslatingCpu> CPUS = new CopyOnWriteArrayList<>();
+    static final ClassDesc CD_REPORT = ClassDesc.of("dev.lguest.cpu.interpreter.JitReport");
+    /** Compiled blocks count what they hand to the interpreter (read when a block is translated). */
+    static final boolean COUNTING = Boolean.getBoolean("lguest.jit.countInterpreted");
+    private static final Map<String, LongAdder> INTERPRETED = new ConcurrentHashMap<>();
 
     static {
         Runtime.getRuntime().addShutdownHook(new Thread(JitReport::print));
@@ -27,12 +39,45 @@ final class JitReport {
         CPUS.add(cpu);
     }
 
+    /** Called by compiled code before it hands {@code in} to the interpreter (when COUNTING). */
+    static void interpreted(Instruction in) {
+        INTERPRETED.computeIfAbsent(formName(in), k -> new LongAdder()).increment();
+    }
+
+    private static String formName(Instruction in) {
+        StringBuilder name = new StringBuilder();
+        if (in.repeat != 0) {
+            name.append(Integer.toHexString(in.repeat)).append(' ');
+        }
+        if (in.lock) {
+            name.append("lock ");
+        }
+        name.append(in.opcode >= 0x100 ? String.format("0f %02x", in.opcode & 0xff) : String.format("%02x", in.opcode));
+        if ((in.flags & OpcodeTable.MODRM) != 0) {
+            name.append(in.mod == 3 ? " reg" : " mem").append(" /").append(in.reg);
+        }
+        name.append(in.operand32 ? " o32" : " o16").append(in.address32 ? "" : " a16");
+        if (in.segmentOverride >= 0) {
+            name.append(" seg").append(in.segmentOverride);
+        }
+        return name.toString();
+    }
+
     private static void print() {
+        if (COUNTING) {
+            long total = INTERPRETED.values().stream().mapToLong(LongAdder::sum).sum();
+            System.err.printf("jit: %,d instructions handed to the interpreter by compiled blocks%n", total);
+            INTERPRETED.entrySet().stream()
+                    .sorted(Comparator.comparingLong((Map.Entry<String, LongAdder> e) -> e.getValue().sum()).reversed())
+                    .limit(40)
+                    .forEach(e -> System.err.printf("jit:   %,14d  %s%n", e.getValue().sum(), e.getKey()));
+        }
         for (TranslatingCpu cpu : CPUS) {
             System.err.printf("jit: %,d translations made (%,d on the guest's thread), %d flushes, %,d tracked,"
-                            + " %d unloads asked, %d failed, %,d instructions retired%n", cpu.translations.made,
-                    cpu.blocksCompiled, cpu.translations.flushes, cpu.translations.tracked(), cpu.translations.unloads,
-                    cpu.translationFailures, cpu.retired);
+                            + " %d unloads asked, %d failed, %,d instructions retired, %,d string iterations in bulk%n",
+                    cpu.translations.made, cpu.blocksCompiled, cpu.translations.flushes, cpu.translations.tracked(),
+                    cpu.translations.unloads, cpu.translationFailures, cpu.retired,
+                    cpu.executor.strings.bulkIterations);
         }
         for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
             if (pool.getName().equals("Metaspace")) {

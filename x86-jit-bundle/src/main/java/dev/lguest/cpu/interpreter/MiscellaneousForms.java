@@ -144,12 +144,7 @@ final class MiscellaneousForms {
         int bits = size * 8;
         offset.run();
         e.code.loadConstant(bits - 1).iand().istore(Emitter.SCRATCH2);
-        Runnable flags = () -> {
-            e.pushStatus();
-            e.code.loadConstant(~X86.CF).iand();
-            e.code.iload(Emitter.SCRATCH).iload(Emitter.SCRATCH2).iushr().iconst_1().iand().ior()
-                    .istore(Emitter.NEW_FLAGS);
-        };
+        Runnable flags = () -> carryFromBit(e);
         if (action == 0) {
             e.loadOperand(in, size);
             e.code.istore(Emitter.SCRATCH);
@@ -161,14 +156,28 @@ final class MiscellaneousForms {
         e.readModifyWrite(in, size, true, () -> {
             e.code.istore(Emitter.SCRATCH);
             flags.run();
-            e.code.iload(Emitter.SCRATCH).iconst_1().iload(Emitter.SCRATCH2).ishl();
-            switch (action) {
-                case 1 -> e.code.ior();
-                case 2 -> e.code.iconst_m1().ixor().iand();
-                default -> e.code.ixor();
-            }
-            e.maskTo(size);
+            e.code.iload(Emitter.SCRATCH);
+            modifyBit(e, action, size);
         });
+    }
+
+    /** NEW_FLAGS: the flags as they stand with CF the tested bit (the word in SCRATCH, the bit number in SCRATCH2). */
+    static void carryFromBit(Emitter e) {
+        e.pushStatus();
+        e.code.loadConstant(~X86.CF).iand();
+        e.code.iload(Emitter.SCRATCH).iload(Emitter.SCRATCH2).iushr().iconst_1().iand().ior()
+                .istore(Emitter.NEW_FLAGS);
+    }
+
+    /** With a word on the stack: sets (action 1), clears (2) or flips (3) its bit numbered in SCRATCH2. */
+    static void modifyBit(Emitter e, int action, int size) {
+        e.code.iconst_1().iload(Emitter.SCRATCH2).ishl();
+        switch (action) {
+            case 1 -> e.code.ior();
+            case 2 -> e.code.iconst_m1().ixor().iand();
+            default -> e.code.ixor();
+        }
+        e.maskTo(size);
     }
 
     /** BSF, BSR: a zero source sets ZF and leaves the destination; else ZF clear and the index. */
