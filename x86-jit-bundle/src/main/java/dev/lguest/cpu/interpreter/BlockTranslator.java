@@ -205,6 +205,7 @@ final class BlockTranslator {
         ByteWordForms.register();
         UnaryMultiplyDivideForms.register();
         MiscellaneousForms.register();
+        X87Forms.register();
     }
 
     /** The form that compiles this instruction, or null: the interpreter runs it. */
