@@ -8,8 +8,8 @@
 //    x87 changes no general register an address could depend on);
 //  - FNSTSW AX writes AX through cpu.gpr: EAX is stored there before and read back;
 //  - FCMOVcc reads and FCOMI/FUCOMI(P) write the status flags in cpu.eflags: the
-//    block's flag record goes to the Alu before (X87.executeCompiled materializes it),
-//    and after an FCOMI the six flags are the block's eager ones;
+//    block's flag record goes to the Alu before (executeCompiledWithFlags works it
+//    out there), and after an FCOMI the six flags are the block's eager ones;
 //  - every other form touches neither.
 // A fault (#NM, #MF, #UD, a page fault on the operand) leaves through the
 // instruction's own handler, with the state as it was at its start; a store into the
