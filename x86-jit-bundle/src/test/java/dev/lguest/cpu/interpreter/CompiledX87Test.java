@@ -22,10 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lguest.api.cpu.CpuExit;
-import dev.lguest.api.cpu.CpuState;
 import dev.lguest.api.cpu.ExitReason;
 import dev.lguest.api.cpu.X86;
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -39,88 +37,20 @@ class CompiledX87Test {
     /** Where an x87 store lands in the code's own page, past the program. */
     static final int CODE_PAGE_SLOT = CODE + 0x800;
 
-    /** Two machines, one per CPU, reset to the same state before each program. */
-    private static final class Pair implements AutoCloseable {
-        final TestMachine reference = new TestMachine();
-        final TestMachine translated = new TestMachine();
-        final InterpreterCpu interpreter = new InterpreterCpu(reference.bus);
-        final TranslatingCpu translator = new TranslatingCpu(translated.bus, 0, true);
-        final MemorySegment pristine;
-        final CpuState start;
-        /** The translator's exit and state after the last program. */
-        CpuExit lastExit;
-        CpuState lastState;
-
-        Pair() {
-            for (TestMachine m : new TestMachine[] {reference, translated}) {
-                m.write32(PAGE_TABLE + (MISSING_PAGE >>> 12) * 4, 0);
-            }
-            pristine = MemorySegment.ofArray(new byte[0x6000]);
-            pristine.copyFrom(reference.ram.asSlice(0, 0x6000));
-            CpuState s = reference.cpu.saveState();
-            for (int v = 0; v < 32; v++) {
-                s.setHostVector(v, true);
-            }
-            start = s;
-        }
-
-        /** Runs the program on both from the same state; null, or what differed. */
-        String run(int[] program, int[] gpr, int eflags, int cr0, byte[] fpu, byte[] data) {
-            CpuState[] ends = new CpuState[2];
-            CpuExit[] exits = new CpuExit[2];
-            TestMachine[] machines = {reference, translated};
-            InterpreterCpu[] cpus = {interpreter, translator};
-            for (int which = 0; which < 2; which++) {
-                TestMachine m = machines[which];
-                m.ram.asSlice(0, 0x6000).copyFrom(pristine);
-                MemorySegment.copy(MemorySegment.ofArray(data), 0, m.ram, DATA, data.length);
-                m.ram.asSlice(CODE, 0x1000).fill((byte) 0);
-                m.ram.asSlice(KERNEL_STACK - 0x1000, 0x1000).fill((byte) 0);
-                m.load(CODE, program);
-                CpuState s = start;
-                System.arraycopy(gpr, 0, s.gpr, 0, 8);
-                System.arraycopy(fpu, 0, s.fpu, 0, fpu.length);
-                s.eflags = eflags;
-                s.cr0 = cr0;
-                s.cr2 = 0;
-                s.eip = CODE;
-                cpus[which].loadState(s);
-                exits[which] = cpus[which].run(500);
-                ends[which] = cpus[which].saveState();
-            }
-            lastExit = exits[1];
-            lastState = ends[1];
-            if (translator.internalErrors != 0 || translator.translationFailures != 0) {
-                return "translator failed (" + translator.internalErrors + " internal errors, "
-                        + translator.translationFailures + " translation failures)";
-            }
-            if (!exits[0].equals(exits[1])) {
-                return "exit " + exits[0] + " vs " + exits[1];
-            }
-            if (!ends[0].equals(ends[1])) {
-                return "state\n  interpreter " + describe(ends[0]) + "\n  translator  " + describe(ends[1]);
-            }
-            long differs = reference.ram.mismatch(translated.ram);
-            if (differs >= 0) {
-                return "RAM differs at 0x" + Long.toHexString(differs);
-            }
-            return null;
-        }
-
-        @Override
-        public void close() {
-            reference.close();
-            translated.close();
-        }
+    /** The pair of machines, with the page after DATA's missing in both. */
+    private static TranslatorPair pair() {
+        return new TranslatorPair(m -> m.write32(PAGE_TABLE + (MISSING_PAGE >>> 12) * 4, 0));
     }
 
-    private static String describe(CpuState s) {
-        StringBuilder b = new StringBuilder("eip=" + Integer.toHexString(s.eip) + " eflags="
-                + Integer.toHexString(s.eflags) + " tsc=" + s.tsc + " cr2=" + Integer.toHexString(s.cr2));
-        for (int r = 0; r < 8; r++) {
-            b.append(' ').append(Integer.toHexString(s.gpr[r]));
-        }
-        return b.append(" fpu=").append(HexFormat.of().formatHex(s.fpu)).toString();
+    /** Runs a program on both from these registers, flags, CR0 and FPU image. */
+    private static String run(TranslatorPair pair, int[] program, int[] gpr, int eflags, int cr0, byte[] fpu,
+            byte[] data) {
+        return pair.run(program, s -> {
+            System.arraycopy(gpr, 0, s.gpr, 0, 8);
+            System.arraycopy(fpu, 0, s.fpu, 0, fpu.length);
+            s.eflags = eflags;
+            s.cr0 = cr0;
+        }, data);
     }
 
     // ---- the random programs ----
@@ -235,12 +165,12 @@ class CompiledX87Test {
     void randomX87BlocksAgreeWithTheInterpreter() {
         Random random = new Random(0x87c0de);
         int[] exitsByVector = new int[32];
-        try (Pair pair = new Pair()) {
+        try (TranslatorPair pair = pair()) {
             for (int i = 0; i < PROGRAMS; i++) {
                 int[] program = program(random);
                 int[] gpr = registers(random);
                 int eflags = 0x202 | (random.nextInt() & (X86.CF | X86.PF | X86.AF | X86.ZF | X86.SF | X86.OF));
-                String differs = pair.run(program, gpr, eflags, cr0(random), X87FastPathTest.image(random),
+                String differs = run(pair, program, gpr, eflags, cr0(random), X87FastPathTest.image(random),
                         data(random));
                 assertNull(differs, () -> "program " + HexFormat.of().formatHex(bytes(program)) + ": " + differs);
                 CpuExit exit = pair.lastExit;
@@ -259,11 +189,11 @@ class CompiledX87Test {
     // ---- each fault on its own, in the middle of a compiled block ----
 
     /** Runs a program from FNINIT's state (control word {@code control}) on both; the translator's exit. */
-    private static CpuExit runAlone(Pair pair, int[] program, int cr0, int control) {
+    private static CpuExit runAlone(TranslatorPair pair, int[] program, int cr0, int control) {
         return runAlone(pair, program, cr0, control, new byte[0x1000]);
     }
 
-    private static CpuExit runAlone(Pair pair, int[] program, int cr0, int control, byte[] data) {
+    private static CpuExit runAlone(TranslatorPair pair, int[] program, int cr0, int control, byte[] data) {
         byte[] fpu = new byte[108];
         X87.initialize(fpu);
         X87.put16(fpu, X87.CONTROL, control);
@@ -272,7 +202,7 @@ class CompiledX87Test {
         gpr[X86.ECX] = 0x10;
         gpr[X86.EBX] = DATA;
         gpr[X86.ESP] = KERNEL_STACK;
-        String differs = pair.run(TestMachine.concat(program, new int[] {0xcd, 0x1f}), gpr, 0x202, cr0, fpu, data);
+        String differs = run(pair, TestMachine.concat(program, new int[] {0xcd, 0x1f}), gpr, 0x202, cr0, fpu, data);
         assertNull(differs);
         return pair.lastExit;
     }
@@ -281,7 +211,7 @@ class CompiledX87Test {
 
     @Test
     void aPageFaultOnAnM64OperandStopsTheBlockAtThatInstruction() {
-        try (Pair pair = new Pair()) {
+        try (TranslatorPair pair = pair()) {
             // add ecx, eax; fld1; fstp qword [page end - 4]; the store straddles into the missing page.
             int[] program = TestMachine.concat(new int[] {0x01, 0xc1, 0xd9, 0xe8, 0xdd, 0x1d},
                     TestMachine.imm32(MISSING_PAGE - 4));
@@ -299,7 +229,7 @@ class CompiledX87Test {
 
     @Test
     void anX87StoreIntoTheNextInstructionIsRunAsStored() {
-        try (Pair pair = new Pair()) {
+        try (TranslatorPair pair = pair()) {
             // fild word [DATA] (0x4141); fistp word [CODE + 12]: the two NOPs there become INC ECX twice.
             int[] program = TestMachine.concat(new int[] {0xdf, 0x05}, TestMachine.imm32(DATA), new int[] {0xdf, 0x1d},
                     TestMachine.imm32(CODE + 12), new int[] {0x90, 0x90});
@@ -314,7 +244,7 @@ class CompiledX87Test {
 
     @Test
     void deviceNotAvailableStopsTheBlockAtTheFirstX87Instruction() {
-        try (Pair pair = new Pair()) {
+        try (TranslatorPair pair = pair()) {
             int[] program = {0x01, 0xc1, 0x83, 0xc3, 0x08, 0xdc, 0x43, 0x08}; // add ecx, eax; add ebx, 8; fadd qword [ebx+8]
             CpuExit exit = runAlone(pair, program, CR0 | X86.CR0_TS, 0x037f);
             assertEquals(X86.NM, exit.vector());
@@ -326,7 +256,7 @@ class CompiledX87Test {
 
     @Test
     void anUnmaskedExceptionIsRaisedAtTheNextX87Instruction() {
-        try (Pair pair = new Pair()) {
+        try (TranslatorPair pair = pair()) {
             // ZE unmasked: fld1; fldz; fdivp st(1) raises ZE and sets ES; add ecx, eax; fld1 takes #MF.
             int[] program = {0xd9, 0xe8, 0xd9, 0xee, 0xde, 0xf9, 0x01, 0xc1, 0xd9, 0xe8};
             CpuExit exit = runAlone(pair, program, CR0, 0x037b);
