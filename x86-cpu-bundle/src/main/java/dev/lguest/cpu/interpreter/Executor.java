@@ -31,7 +31,7 @@ final class Executor {
     private final TwoByteOps twoByte;
     final StringOps strings;
     final SystemOps system;
-    private final X87 x87;
+    final X87 x87;
 
     /** Where execution continues; instructions that jump change it. */
     int next;

@@ -175,7 +175,6 @@ final class X87 {
 
     final InterpreterCpu cpu;
     final byte[] image;
-    private Executor x;
     Instruction in;
     /** The common cases on primitives; off only in tests that hold them against the general code. */
     private final X87FastForms fast = new X87FastForms(this);
@@ -385,8 +384,29 @@ final class X87 {
     // ---- execution ----
 
     void execute(Executor x) {
-        this.x = x;
-        this.in = x.in;
+        Instruction in = x.in;
+        run(in, in.mod != 3 ? x.effectiveAddress(in) : 0);
+    }
+
+    /**
+     * One x87 instruction for compiled code, which works out a memory operand's offset
+     * from the registers it keeps itself: the same checks, forms, pointers and tags as
+     * execute. It touches no general register but AX (FNSTSW AX, through cpu.gpr) and
+     * no EFLAGS bit but FCOMI's (cpu.eflags, as the Alu's EAGER record): the caller puts
+     * those in the CPU first where the instruction uses them.
+     */
+    void executeCompiled(Instruction in, int effectiveAddress) {
+        run(in, effectiveAddress);
+    }
+
+    /** As executeCompiled, for FCMOVcc and FCOMI: the status flags worked out into cpu.eflags first. */
+    void executeCompiledWithFlags(Instruction in, int effectiveAddress) {
+        cpu.alu.materialize();
+        run(in, effectiveAddress);
+    }
+
+    private void run(Instruction in, int memoryOffset) {
+        this.in = in;
         if ((cpu.cr0 & (X86.CR0_EM | X86.CR0_TS)) != 0) {
             throw CpuFault.of(X86.NM, 0);
         }
@@ -401,7 +421,7 @@ final class X87 {
             checkPending();
         }
         // Worked out once: the x87 changes no register the address depends on.
-        effectiveAddress = memoryForm ? x.effectiveAddress() : 0;
+        effectiveAddress = memoryOffset;
         boolean fastForm = fastForms && (memoryForm ? fast.memory(form) : fast.register(form));
         if (!fastForm) {
             if (memoryForm) {
@@ -966,8 +986,8 @@ final class X87 {
                 put16(image, CONTROL, cw);
                 put16(image, STATUS, summarize(status(), cw));
             }
-            case M_FNSTCW -> x.writeRm(2, control());
-            case M_FNSTSW -> x.writeRm(2, status());
+            case M_FNSTCW -> writeLong(control(), 2);
+            case M_FNSTSW -> writeLong(status(), 2);
             case M_FNSTENV -> {
                 writeBytes(0, environment());
                 // FNSTENV masks every exception afterwards, as a handler expects.

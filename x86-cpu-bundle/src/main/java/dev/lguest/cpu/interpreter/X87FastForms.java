@@ -6,8 +6,9 @@
 // the case is not that, and X87's general code (Float80 values, Float80.Env) runs the
 // instruction instead; when it answers true, the FPU image, memory and EFLAGS are
 // exactly what the general code leaves (X87FastPathTest holds one against the other on
-// random states and operands). X87.execute still does what every instruction shares:
-// the #NM and #MF checks before, the FPU pointers and the tag word after.
+// random states and operands). X87.run (behind execute and executeCompiled) still does
+// what every instruction shares: the #NM and #MF checks before, the FPU pointers and
+// the tag word after.
 package dev.lguest.cpu.interpreter;
 
 import static dev.lguest.cpu.interpreter.X87.C0;

@@ -29,7 +29,7 @@ class X87FastPathTest {
     private static final int DATA = TestMachine.DATA;
 
     /** The instructions: opcode and ModRM (a memory form addresses [DATA] by disp32). */
-    private static final int[][] FORMS;
+    static final int[][] FORMS;
 
     static {
         java.util.List<int[]> forms = new java.util.ArrayList<>();
@@ -125,7 +125,7 @@ class X87FastPathTest {
     }
 
     /** Memory operand bytes: singles, doubles and integers of every class, or random bits. */
-    private static long memoryOperand(Random random) {
+    static long memoryOperand(Random random) {
         return switch (random.nextInt(8)) {
             case 0 -> random.nextLong();
             case 1 -> random.nextLong() & 0x800f_ffff_ffff_ffffL; // double denormals and zeros
@@ -141,7 +141,7 @@ class X87FastPathTest {
     // ---- the machine state ----
 
     /** A random FSAVE image: control, status, tags, registers. */
-    private static byte[] image(Random random) {
+    static byte[] image(Random random) {
         byte[] image = new byte[108];
         X87.initialize(image);
         // Mostly masked; PC and RC anything; the reserved bit 6 reads as one.

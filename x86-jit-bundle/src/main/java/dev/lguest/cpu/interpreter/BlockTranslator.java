@@ -208,6 +208,7 @@ final class BlockTranslator {
         StringForms.register();
         BitOffsetForms.register();
         StackForms.register();
+        X87Forms.register();
     }
 
     /** The form that compiles this instruction, or null: the interpreter runs it. */

@@ -196,6 +196,17 @@ final class Emitter {
         }
     }
 
+    /** Puts the block's flag record into the Alu, for code that reads the CPU's flags (the locals keep it too). */
+    void flagsToCpu() {
+        writeBack(0, flagKind);
+    }
+
+    /** After code that set all six status flags in cpu.eflags (the Alu EAGER): they become the block's. */
+    void eagerFlagsFromCpu() {
+        code.aload(CPU).getfield(CD_CPU, "eflags", CD_int).loadConstant(Alu.STATUS).iand().istore(FLAGS);
+        flagKind = FLAGS_EAGER;
+    }
+
     private void commitRetired(int count) {
         if (count != 0) {
             code.aload(CPU).dup().getfield(CD_CPU, "retired", CD_long).loadConstant((long) count).ladd()

@@ -17,91 +17,24 @@ import static dev.lguest.cpu.interpreter.TestMachine.concat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.lguest.api.cpu.CpuExit;
 import dev.lguest.api.cpu.CpuState;
 import dev.lguest.api.cpu.ExitReason;
 import dev.lguest.api.cpu.X86;
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 
 class CompiledFormsTest {
     static final int SEQUENCES = Integer.getInteger("jit.formSequences", 20_000);
 
-    /** Two machines, one per CPU, reset to the same state before each program. */
-    private static final class Pair implements AutoCloseable {
-        final TestMachine reference = new TestMachine();
-        final TestMachine translated = new TestMachine();
-        final InterpreterCpu interpreter = new InterpreterCpu(reference.bus);
-        final TranslatingCpu translator = new TranslatingCpu(translated.bus, 0, true);
-        final MemorySegment pristine = MemorySegment.ofArray(new byte[0x6000]);
-        final CpuState start;
-        /** The translator's exit from the last program. */
-        CpuExit lastExit;
-
-        Pair() {
-            CpuState s = reference.cpu.saveState();
-            for (int v = 0; v < 32; v++) {
-                s.setHostVector(v, true);
-            }
-            start = s;
-            pristine.copyFrom(reference.ram.asSlice(0, 0x6000));
-        }
-
-        /** Runs the program on both from the same registers and flags; null, or what differed. */
-        String run(int[] program, int[] gpr, int eflags, byte[] data) {
-            CpuState[] ends = new CpuState[2];
-            CpuExit[] exits = new CpuExit[2];
-            TestMachine[] machines = {reference, translated};
-            InterpreterCpu[] cpus = {interpreter, translator};
-            for (int which = 0; which < 2; which++) {
-                TestMachine m = machines[which];
-                m.ram.asSlice(0, 0x6000).copyFrom(pristine);
-                MemorySegment.copy(MemorySegment.ofArray(data), 0, m.ram, DATA, data.length);
-                m.ram.asSlice(KERNEL_STACK - 0x1000, 0x1000).fill((byte) 0);
-                m.load(CODE, program);
-                CpuState s = start;
-                System.arraycopy(gpr, 0, s.gpr, 0, 8);
-                s.eflags = eflags;
-                s.eip = CODE;
-                cpus[which].loadState(s);
-                exits[which] = cpus[which].run(200);
-                ends[which] = cpus[which].saveState();
-            }
-            lastExit = exits[1];
-            if (translator.internalErrors != 0 || translator.translationFailures != 0) {
-                return "translator failed (" + translator.internalErrors + " internal errors, "
-                        + translator.translationFailures + " translation failures)";
-            }
-            if (!exits[0].equals(exits[1])) {
-                return "exit " + exits[0] + " vs " + exits[1];
-            }
-            if (!ends[0].equals(ends[1])) {
-                return "state\n  interpreter " + describe(ends[0]) + "\n  translator  " + describe(ends[1]);
-            }
-            long differs = reference.ram.mismatch(translated.ram);
-            if (differs >= 0) {
-                return "RAM differs at 0x" + Long.toHexString(differs);
-            }
-            return null;
-        }
-
-        @Override
-        public void close() {
-            reference.close();
-            translated.close();
-        }
-    }
-
-    private static String describe(CpuState s) {
-        StringBuilder b = new StringBuilder("eip=" + Integer.toHexString(s.eip) + " eflags="
-                + Integer.toHexString(s.eflags) + " tsc=" + s.tsc + " cr2=" + Integer.toHexString(s.cr2));
-        for (int r = 0; r < 8; r++) {
-            b.append(' ').append(Integer.toHexString(s.gpr[r]));
-        }
-        return b.toString();
+    /** The start state with these registers and flags. */
+    private static Consumer<CpuState> state(int[] gpr, int eflags) {
+        return s -> {
+            System.arraycopy(gpr, 0, s.gpr, 0, 8);
+            s.eflags = eflags;
+        };
     }
 
     // ---- the random programs ----
@@ -293,7 +226,7 @@ class CompiledFormsTest {
         Random random = new Random(0x5eedf00dL);
         byte[] data = new byte[0x1100];
         int[] gpr = new int[8];
-        try (Pair pair = new Pair()) {
+        try (TranslatorPair pair = new TranslatorPair()) {
             for (int i = 0; i < SEQUENCES; i++) {
                 int[] program = program(random);
                 random.nextBytes(data);
@@ -310,7 +243,7 @@ class CompiledFormsTest {
                 gpr[X86.EDI] = DATA + 0x800;
                 gpr[X86.EBP] = random.nextBoolean() ? KERNEL_STACK - 0x80 : DATA + random.nextInt(0x1000);
                 int eflags = 0x202 | (random.nextInt() & 0x8d5);
-                String difference = pair.run(program, gpr, eflags, data);
+                String difference = pair.run(program, state(gpr, eflags), data);
                 if (difference != null) {
                     throw new AssertionError("program " + i + " " + hex(program) + "\nregisters " + hex(gpr)
                             + " eflags " + Integer.toHexString(eflags) + "\n" + difference);
@@ -337,9 +270,9 @@ class CompiledFormsTest {
 
     private static CpuState agree(int[] program, int eax, int ecx, int edx, int eflags, ExitReason reason,
             int vector) {
-        try (Pair pair = new Pair()) {
+        try (TranslatorPair pair = new TranslatorPair()) {
             int[] gpr = {eax, ecx, edx, DATA, KERNEL_STACK - 0x100, KERNEL_STACK - 0x80, DATA, DATA + 0x800};
-            String difference = pair.run(program, gpr, eflags, new byte[16]);
+            String difference = pair.run(program, state(gpr, eflags), new byte[16]);
             assertEquals(null, difference, hex(program));
             assertTrue(pair.translator.blocksCompiled > 0, "compiled");
             assertEquals(reason, pair.lastExit.reason());
