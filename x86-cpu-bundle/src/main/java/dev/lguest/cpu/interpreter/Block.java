@@ -44,8 +44,9 @@ final class Block {
 
     /**
      * Two remembered successors: the block found at an EIP right after this one ran,
-     * valid while the CPU's link generation is unchanged (no TLB flush, CS or CPL change
-     * or dropped code since), which lets a loop skip the TLB and the cache.
+     * each tagged with the link generation of the code segment it was found under and
+     * followed only under that generation (the same CS, and no TLB flush or dropped
+     * code since: LinkContexts), which lets a loop skip the TLB and the cache.
      */
     Block link0, link1;
     int linkEip0, linkEip1, linkGeneration0, linkGeneration1;

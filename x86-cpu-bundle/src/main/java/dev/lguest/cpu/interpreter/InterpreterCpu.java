@@ -12,9 +12,12 @@
 //  - How a block is found: EIP is checked against the CS limit and translated through
 //    the TLB with fetch rights on every block entry, so the page tables in force decide
 //    which physical code runs (INVLPG and CR3 loads need not touch the code cache).
-//    A block remembers up to two successors; those links are valid for one "link
-//    generation", bumped by any TLB flush, CS/CPL change or dropped code, and lead
-//    only to a block already checked in the current epoch (see CodeCache).
+//    A block remembers up to two successors; a link is valid for one "link
+//    generation" and leads only to a block already checked in the current epoch (see
+//    CodeCache). Each recently used code segment (CS cache: selector and so CPL, base,
+//    limit, size) has its own generation (LinkContexts), so a system call's INT and
+//    IRET switch between the kernel's and the process's links instead of forgetting
+//    both; a TLB flush or dropped code renews every context's generation.
 //  - How it is invalidated: frames holding blocks are never cached for writing in the
 //    TLB, so every CPU store into them is seen and drops the page's blocks if it touches
 //    decoded bytes (paravirt patching, module loading, page reuse). Writes from outside
@@ -88,8 +91,9 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
     final CodeCache codeCache;
     /** Set when the block being run must stop after the current instruction. */
     boolean blockEnded;
-    /** Block links are valid only within one generation (see unlinkBlocks). */
+    /** The current code segment's link generation: links made under another are not followed. */
     int linkGeneration;
+    private final LinkContexts linkContexts = new LinkContexts();
     final InterruptUnit interrupts = new InterruptUnit(this);
     final Executor executor;
 
@@ -157,8 +161,8 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
      * The state without a TLB flush when nothing paging depends on differs: CR0 (TS
      * aside: the FPU instructions read it as they run), CR3, CR4 and the debug
      * registers. The CPL may change (a trap frame entering ring 1): the TLB keeps
-     * supervisor and user translations apart, so it stays valid; the block links go,
-     * as on any CS change.
+     * supervisor and user translations apart, so it stays valid, and so do the block
+     * links: the new CS's own (privilegeChanged), as after any CS load.
      */
     @Override
     public void loadStateKeepingTlb(CpuState s) {
@@ -399,11 +403,11 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
     }
 
     /**
-     * What currentBlock() answers may change (mapping, CS, CPL, cached code, a new
-     * run): remembered successors are forgotten, all at once.
+     * What currentBlock() answers may change under every code segment (mapping, cached
+     * code, debug registers): remembered successors are forgotten, all at once.
      */
     void unlinkBlocks() {
-        linkGeneration++;
+        linkGeneration = linkContexts.renewAll();
     }
 
     /** Stops the running block after the current instruction (mode, mapping or code changed). */
@@ -488,7 +492,9 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
         alignmentChanged();
         fetchPageNumber = -1;
         blockEnded = true;
-        unlinkBlocks();
+        // What currentBlock() answers depends on CS (base, limit, default size) and on
+        // the CPL (the TLB's user or supervisor rights): the new CS's own links apply.
+        linkGeneration = linkContexts.select(segments.cache[Segments.CS]);
     }
 
     /**

@@ -158,7 +158,7 @@ final class InterruptUnit {
             throw CpuFault.generalProtection(ext);
         }
         long descriptor = cpu.segments.readDescriptor(selector, X86.GP);
-        SegmentCache code = Segments.decode(selector, descriptor);
+        SegmentCache code = cpu.segments.decoded(selector, descriptor);
         if (!code.isCode() || code.dpl() > cpu.cpl) {
             throw CpuFault.generalProtection((selector & 0xfffc) + ext);
         }
@@ -208,6 +208,9 @@ final class InterruptUnit {
     }
 
     private static SegmentCache withSelector(SegmentCache c, int selector) {
+        if (c.selector() == selector) {
+            return c;
+        }
         return new SegmentCache(selector, c.base(), c.limit(), c.attributes());
     }
 
@@ -314,7 +317,7 @@ final class InterruptUnit {
             throw CpuFault.generalProtection(selector & 0xfffc);
         }
         long descriptor = cpu.segments.readDescriptor(selector, X86.GP);
-        SegmentCache code = Segments.decode(selector, descriptor);
+        SegmentCache code = cpu.segments.decoded(selector, descriptor);
         if (!code.isCode()) {
             throw CpuFault.generalProtection(selector & 0xfffc);
         }
@@ -338,7 +341,7 @@ final class InterruptUnit {
             throw CpuFault.generalProtection(0);
         }
         long descriptor = cpu.segments.readDescriptor(selector, X86.GP);
-        SegmentCache code = Segments.decode(selector, descriptor);
+        SegmentCache code = cpu.segments.decoded(selector, descriptor);
         if (!code.isCode()) {
             // Call gates, task gates and TSS targets are not part of this CPU.
             throw CpuFault.generalProtection(selector & 0xfffc);

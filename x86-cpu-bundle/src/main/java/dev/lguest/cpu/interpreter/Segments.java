@@ -8,6 +8,14 @@
 // rights (the CPU reads descriptors for itself, whatever the CPL) and applies the
 // protection checks of the Intel manual; the accessed bit is written only when it is
 // clear, because the host keeps GDT pages read-only with the bits pre-set.
+//
+// A Linux system call loads DS, ES and FS twice and SS, CS once each way, nearly always
+// with a selector and descriptor seen a moment before. The descriptor is still read
+// from the table every time (so a changed table, LDTR or mapping is seen exactly as on
+// the CPU); what is saved is the work after the read: a load that reads the same words
+// for the same selector at the same CPL as the load that produced the register's
+// current cache would produce that same cache again, so it is skipped, and decoding
+// words already decoded returns the same (immutable) cache instead of a new one.
 package dev.lguest.cpu.interpreter;
 
 import dev.lguest.api.cpu.SegmentCache;
@@ -15,6 +23,7 @@ import dev.lguest.api.cpu.X86;
 
 final class Segments {
     static final int ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5;
+    private static final int[] DATA_REGISTERS = {ES, DS, FS, GS};
 
     final SegmentCache[] cache = new SegmentCache[6];
     final int[] base = new int[6];
@@ -39,6 +48,17 @@ final class Segments {
     /** CPL 3 with CR0.AM and EFLAGS.AC: every data access must be aligned to its size. */
     private boolean alignmentCheck;
     private final InterpreterCpu cpu;
+    /**
+     * Per register, the cache loadData or loadStack last installed and the selector,
+     * descriptor words (accessed bit set) and CPL it came from; null when none.
+     */
+    private final SegmentCache[] loadedCache = new SegmentCache[6];
+    private final long[] loadedDescriptor = new long[6];
+    private final int[] loadedSelector = new int[6], loadedCpl = new int[6];
+    /** Recently decoded descriptors, by selector index: decode() is a pure function of both. */
+    private static final int DECODED = 16;
+    private final SegmentCache[] decoded = new SegmentCache[DECODED];
+    private final long[] decodedWords = new long[DECODED];
 
     Segments(InterpreterCpu cpu) {
         this.cpu = cpu;
@@ -49,6 +69,9 @@ final class Segments {
 
     /** Installs a cache and derives the bounds every access is checked against. */
     void set(int s, SegmentCache c) {
+        if (cache[s] == c) {
+            return; // everything below is derived from the caches alone
+        }
         cache[s] = c;
         base[s] = c.base();
         long limit = c.limit() & 0xffffffffL;
@@ -198,6 +221,39 @@ final class Segments {
         return SegmentCache.fromDescriptor(selector, (int) descriptor, (int) (descriptor >>> 32));
     }
 
+    /** decode(), answering the same cache object for words it decoded lately. */
+    SegmentCache decoded(int selector, long descriptor) {
+        int slot = (selector >>> 3) & (DECODED - 1);
+        SegmentCache c = decoded[slot];
+        if (c != null && c.selector() == selector && decodedWords[slot] == descriptor) {
+            return c;
+        }
+        c = decode(selector, descriptor);
+        decoded[slot] = c;
+        decodedWords[slot] = descriptor;
+        return c;
+    }
+
+    /**
+     * Whether loading these descriptor words under this selector at the current CPL
+     * would install the cache register s holds now: the same inputs as the load that
+     * produced it, whose checks passed and whose accessed bit is already in the table.
+     */
+    private boolean reloadsCurrent(int s, int selector, long descriptor) {
+        return loadedCache[s] != null && cache[s] == loadedCache[s] && loadedSelector[s] == selector
+                && loadedDescriptor[s] == descriptor && loadedCpl[s] == cpu.cpl;
+    }
+
+    /** Installs the cache a checked load produced and remembers what it came from. */
+    private void setLoaded(int s, int selector, SegmentCache c, long descriptor) {
+        SegmentCache accessed = markAccessed(c, descriptor);
+        set(s, accessed);
+        loadedCache[s] = accessed;
+        loadedSelector[s] = selector;
+        loadedDescriptor[s] = descriptor | ((long) (SegmentCache.TYPE_ACCESSED << 8) << 32);
+        loadedCpl[s] = cpu.cpl;
+    }
+
     /** Sets the accessed bit in the table if it is clear, and returns the cache with it set. */
     SegmentCache markAccessed(SegmentCache c, long descriptor) {
         if ((c.attributes() & SegmentCache.TYPE_ACCESSED) != 0) {
@@ -216,7 +272,10 @@ final class Segments {
             return;
         }
         long d = readDescriptor(selector, X86.GP);
-        SegmentCache c = decode(selector, d);
+        if (reloadsCurrent(s, selector, d)) {
+            return;
+        }
+        SegmentCache c = decoded(selector, d);
         int type = c.type();
         if (!c.isCodeOrData() || (c.isCode() && (type & 2) == 0)) {
             throw CpuFault.generalProtection(selector & 0xfffc);
@@ -228,7 +287,7 @@ final class Segments {
         if (!c.present()) {
             throw CpuFault.notPresent(selector & 0xfffc);
         }
-        set(s, markAccessed(c, d));
+        setLoaded(s, selector, c, d);
     }
 
     /**
@@ -244,7 +303,7 @@ final class Segments {
             throw CpuFault.of(faultVector, selector & 0xfffc);
         }
         long d = readDescriptor(selector, faultVector);
-        SegmentCache c = decode(selector, d);
+        SegmentCache c = decoded(selector, d);
         if (!c.isCodeOrData() || c.isCode() || (c.type() & 2) == 0 || c.dpl() != privilege) {
             throw CpuFault.of(faultVector, selector & 0xfffc);
         }
@@ -260,7 +319,7 @@ final class Segments {
 
     void loadStack(int selector) {
         StackSegment stack = checkStack(selector, cpu.cpl, X86.GP);
-        set(SS, markAccessed(stack.cache(), stack.descriptor()));
+        setLoaded(SS, selector & 0xffff, stack.cache(), stack.descriptor());
     }
 
     /**
@@ -268,7 +327,7 @@ final class Segments {
      * use are made null, so the less privileged code cannot keep a kernel segment.
      */
     void nullifyForOuterLevel(int newCpl) {
-        for (int s : new int[] {ES, DS, FS, GS}) {
+        for (int s : DATA_REGISTERS) {
             SegmentCache c = cache[s];
             boolean conformingCode = c.isCode() && (c.type() & 4) != 0;
             if (c.isCodeOrData() && !conformingCode && c.dpl() < newCpl) {

@@ -1,0 +1,136 @@
+// Block links are kept per code segment (LinkContexts): a system call must not forget
+// the process's links, nor the return forget the kernel's, but a link must never lead
+// where a lookup under the current CS, CPL and mappings would not. Each case makes a
+// link under one code segment, changes what a lookup would answer (the privilege, the
+// CS limit, a mapping), and runs the linked block again: the CPU must do what a fresh
+// lookup says. The runs after the first keep the epoch (onlyNamedWrites), so the
+// blocks stay checked and only the link keying decides.
+package dev.lguest.cpu.interpreter;
+
+import static dev.lguest.cpu.interpreter.TestMachine.CODE;
+import static dev.lguest.cpu.interpreter.TestMachine.HOST_EXIT;
+import static dev.lguest.cpu.interpreter.TestMachine.PAGE_TABLE;
+import static dev.lguest.cpu.interpreter.TestMachine.concat;
+import static dev.lguest.cpu.interpreter.TestMachine.imm32;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+
+import dev.lguest.api.cpu.CpuExit;
+import dev.lguest.api.cpu.CpuState;
+import dev.lguest.api.cpu.ExitReason;
+import dev.lguest.api.cpu.SegmentCache;
+import dev.lguest.api.cpu.SegmentRegister;
+import dev.lguest.api.cpu.X86;
+import org.junit.jupiter.api.Test;
+
+class BlockLinkTest {
+    /** A page of its own for the linked block, so its mapping can change alone. */
+    private static final int TARGET = 0x40000;
+    /** The frame TARGET is pointed at instead, holding other code. */
+    private static final int OTHER_FRAME = 0x41000;
+    private static final int OTHER_EXIT = 0x1e;
+
+    private static TestMachine machineWithKernelLink() {
+        return machineWithKernelLink(false);
+    }
+
+    /**
+     * jmp TARGET at CODE, and at TARGET: int HOST_EXIT. The kernel runs it once, which
+     * links the two blocks. TARGET may be a supervisor page.
+     */
+    private static TestMachine machineWithKernelLink(boolean supervisorTarget) {
+        TestMachine m = new TestMachine();
+        if (supervisorTarget) {
+            m.write32(PAGE_TABLE + (TARGET >>> 12) * 4, TARGET | 3);
+        }
+        m.program(concat(new int[] {0xe9}, imm32(TARGET - (CODE + 5))));
+        m.load(TARGET, 0xcd, HOST_EXIT);
+        m.load(OTHER_FRAME, 0xcd, OTHER_EXIT);
+        m.setGate(OTHER_EXIT, TestMachine.KERNEL_CODE, 0, 0xf, 3);
+        CpuState s = m.cpu.saveState();
+        s.setHostVector(X86.PF_VECTOR, true);
+        s.setHostVector(X86.GP, true);
+        s.setHostVector(OTHER_EXIT, true);
+        m.cpu.loadState(s);
+        CpuExit exit = m.cpu.run(100);
+        assertEquals(ExitReason.VECTOR, exit.reason());
+        assertEquals(HOST_EXIT, exit.vector());
+        return m;
+    }
+
+    /** The state with CS, SS and DS replaced, at CODE, loaded as the host enters a handler. */
+    private static void switchTo(TestMachine m, SegmentCache code, int data, int esp) {
+        CpuState s = m.cpu.saveState();
+        s.setSegment(SegmentRegister.CS, code);
+        s.setSegment(SegmentRegister.SS, m.segment(data));
+        s.setSegment(SegmentRegister.DS, m.segment(data));
+        s.gpr[X86.ESP] = esp;
+        s.eip = CODE;
+        m.cpu.loadStateKeepingTlb(s);
+    }
+
+    private static CpuExit runAgain(TestMachine m) {
+        return m.cpu.run(100, true);
+    }
+
+    @Test
+    void aKernelLinkIsNotFollowedInUserMode() {
+        // TARGET is a supervisor page: the kernel may run it, a process may not.
+        try (TestMachine m = machineWithKernelLink(true)) {
+            switchTo(m, m.segment(TestMachine.USER_CODE), TestMachine.USER_DATA, TestMachine.USER_STACK);
+            CpuExit exit = runAgain(m);
+            assertEquals(ExitReason.VECTOR, exit.reason());
+            assertEquals(X86.PF_VECTOR, exit.vector());
+            assertEquals(5, exit.errorCode()); // present, user
+            assertEquals(TARGET, m.cpu.cr2());
+        }
+    }
+
+    @Test
+    void aCodeSegmentWithAnotherLimitHasItsOwnLinks() {
+        try (TestMachine m = machineWithKernelLink()) {
+            // The same selector with a limit ending inside TARGET's first instruction:
+            // the jump is allowed, fetching the rest of INT is not.
+            SegmentCache wide = m.segment(TestMachine.KERNEL_CODE);
+            SegmentCache narrow = new SegmentCache(wide.selector(), 0, TARGET, wide.attributes());
+            switchTo(m, narrow, TestMachine.KERNEL_DATA, TestMachine.KERNEL_STACK);
+            CpuExit exit = runAgain(m);
+            assertEquals(ExitReason.VECTOR, exit.reason());
+            assertEquals(X86.GP, exit.vector());
+            assertEquals(TARGET, m.cpu.eip());
+        }
+    }
+
+    @Test
+    void aRemapInUserModeUnlinksTheKernelsBlocksToo() {
+        try (TestMachine m = machineWithKernelLink()) {
+            SegmentCache kernel = m.segment(TestMachine.KERNEL_CODE);
+            switchTo(m, m.segment(TestMachine.USER_CODE), TestMachine.USER_DATA, TestMachine.USER_STACK);
+            // Mapped elsewhere while the process runs, flushed with INVLPG.
+            m.write32(PAGE_TABLE + (TARGET >>> 12) * 4, OTHER_FRAME | 7);
+            m.cpu.invalidatePage(TARGET);
+            switchTo(m, kernel, TestMachine.KERNEL_DATA, TestMachine.KERNEL_STACK);
+            CpuExit exit = runAgain(m);
+            assertEquals(ExitReason.VECTOR, exit.reason());
+            assertEquals(OTHER_EXIT, exit.vector());
+        }
+    }
+
+    @Test
+    void theKernelsLinksSurviveATripToUserMode() {
+        try (TestMachine m = machineWithKernelLink()) {
+            SegmentCache kernel = m.segment(TestMachine.KERNEL_CODE);
+            int kernelGeneration = m.cpu.linkGeneration;
+            switchTo(m, m.segment(TestMachine.USER_CODE), TestMachine.USER_DATA, TestMachine.USER_STACK);
+            int userGeneration = m.cpu.linkGeneration;
+            assertNotEquals(kernelGeneration, userGeneration);
+            switchTo(m, kernel, TestMachine.KERNEL_DATA, TestMachine.KERNEL_STACK);
+            assertEquals(kernelGeneration, m.cpu.linkGeneration);
+            // And the link is the one followed: the kernel still reaches TARGET.
+            CpuExit exit = runAgain(m);
+            assertEquals(HOST_EXIT, exit.vector());
+            m.cpu.setCr3(TestMachine.PAGE_DIRECTORY); // a flush renews every segment's links
+            assertNotEquals(kernelGeneration, m.cpu.linkGeneration);
+        }
+    }
+}
