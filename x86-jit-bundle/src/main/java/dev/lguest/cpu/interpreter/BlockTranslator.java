@@ -15,11 +15,14 @@
 //    are read from cpu.gpr on entry (and again after an instruction the interpreter
 //    ran) and written back, if they changed, wherever the block is left (its end, a
 //    taken branch, a fault, an instruction handed to the interpreter).
-//  - A block with a jump back to its own start (a loop: the Jcc closing a loop body
-//    is rarely the block's last instruction, since an untaken Jcc does not end a
-//    block) goes round in the compiled code while the budget allows another whole
-//    block and no interrupt() is pending, committing the retired count and the flag
-//    record once per pass.
+//  - A compiled Jcc or JMP whose target is an instruction of the same block (the
+//    Jcc closing a loop body is rarely the block's last instruction, since an
+//    untaken Jcc does not end a block; a nested loop's inner loop starts mid-block;
+//    an if skips forward) goes on there inside the method: a jump forward always, a
+//    jump back (a JVM loop) while no interrupt() is pending and the budget holds the
+//    rest of the block from the target. Each target is a join point: the flag record
+//    is in the Alu there and every register counts as changed. The retired count is
+//    kept in a local and stored where the block is left.
 //  - Status flags follow the interpreter's lazy scheme (Alu): a flag-setting form only
 //    keeps its result and operands in locals and the kind of operation is known at
 //    translation time, so a Jcc after a CMP in the same block is one JVM compare. The
@@ -205,6 +208,7 @@ final class BlockTranslator {
         ByteWordForms.register();
         UnaryMultiplyDivideForms.register();
         MiscellaneousForms.register();
+        IndirectForms.register();
     }
 
     /** The form that compiles this instruction, or null: the interpreter runs it. */
