@@ -50,6 +50,14 @@ final class Emitter {
      * instruction. The budget parameter's slots hold the count the method may not pass.
      */
     static final int RETIRED = 30, LIMIT = BUDGET;
+    /**
+     * Whether a jump back to an instruction after the block's start also loops inside
+     * the method (lguest.jit.innerLoops; off by default: with it on,
+     * benchmarks/cpu-benchmark's JMH part measured 5% slower at load ~25, the reason
+     * not found yet). Off, such a jump leaves the block and the block starting at its
+     * target, compiled on its own, loops there. Read when a block is translated.
+     */
+    static volatile boolean innerLoops = Boolean.getBoolean("lguest.jit.innerLoops");
     static final int FLAGS_UNKNOWN = -1;
     /** The flag kind where the six status flags sit, worked out, in the FLAGS local. */
     static final int FLAGS_EAGER = Alu.EAGER;
@@ -63,8 +71,8 @@ final class Emitter {
     /** Registers changed since they were read. */
     int dirty;
     /**
-     * Instructions some compiled JMP or Jcc of the block jumps to (by index): a taken
-     * jump to one stays in the method (a JVM loop when it goes back), see jumpWithin.
+     * Instructions some compiled JMP or Jcc of the block jumps back to (by index): a
+     * taken jump to one stays in the method (a JVM loop), see jumpWithin.
      */
     final boolean[] jumpTargets;
     /** Whether any instruction is such a target (the registers are then all written back on leaving). */
@@ -151,13 +159,21 @@ final class Emitter {
         return !compiles(in) || leavesBlock(in);
     }
 
-    /** The index of the block's instruction a compiled Jcc or JMP goes to, or -1 (elsewhere). */
+    /**
+     * The index of the block's instruction at or before it that a compiled Jcc or JMP
+     * goes back to, or -1 (elsewhere, or forward). Jumps forward leave the block as
+     * before: staying in the method made loops entered from the side (irreducible for
+     * HotSpot) and measured slower (benchmarks/cpu-benchmark's JMH part, 5-8%).
+     */
     private int targetWithin(Instruction in) {
         if (!compiles(in) || (in.handler != Executor.JCC && in.handler != Executor.JMP)) {
             return -1;
         }
         int target = nearTarget(in, in.next + in.immediate);
-        for (int k = 0; k < instructions.length; k++) {
+        if (!innerLoops) {
+            return target == block.eip ? 0 : -1;
+        }
+        for (int k = 0; k < instructions.length && instructions[k].start <= in.start; k++) {
             if (instructions[k].start == target) {
                 return k;
             }
@@ -634,13 +650,13 @@ final class Emitter {
     }
 
     /**
-     * A taken jump to an instruction of this block: the instructions so far are
-     * committed (retired count, flag record, as at the target's join point) and the
-     * code goes on at the target's label. A jump forward always does; a jump back (a
-     * loop) only while no interrupt() is pending and the budget holds the most the
-     * code from the target can run before the next such check (the rest of the
-     * block); else the code after this leaves the block for the run loop. Does
-     * nothing for a jump elsewhere. Returns whether the jump always went on inside.
+     * A taken jump back to an instruction of this block (a loop): the instructions so
+     * far are committed (retired count, flag record, as at the target's join point)
+     * and, while no interrupt() is pending and the budget holds the most the code from
+     * the target can run before the next such check (the rest of the block), the code
+     * goes on at the target's label; else the code after this leaves the block for
+     * the run loop. Does nothing for a jump elsewhere. Returns whether the jump always
+     * went on inside (a jump forward, never made now; kept for one).
      */
     private boolean jumpWithin(Instruction in) {
         int target = targetWithin(in);

@@ -207,11 +207,12 @@ class TranslatorTest {
     }
 
     /**
-     * Jumps to instructions inside the block (not its start): a nested loop whose inner
-     * loop begins mid-block, an outer loop back to the block's second instruction, and
-     * a forward jump over one instruction, all inside one compiled method; with every
-     * budget the same stops as the interpreter, and in lockstep the whole run is a few
-     * returns from compiled code.
+     * Jumps back to instructions inside the block (not its start): a nested loop whose
+     * inner loop begins mid-block and an outer loop back to the block's second
+     * instruction. With Emitter.innerLoops both loop inside one compiled method (in
+     * lockstep the whole run is a few returns from compiled code); with it off they
+     * leave and come back. Either way, with every budget the same stops as the
+     * interpreter.
      */
     @Test
     void loopsToInstructionsInsideTheBlockStopExactlyOnEveryBudget() {
@@ -221,15 +222,38 @@ class TranslatorTest {
                 new int[] {0x01, 0xd0}, // L1: add eax, edx
                 new int[] {0xd1, 0xe3}, // shl ebx, 1
                 new int[] {0x31, 0xc3}, // xor ebx, eax
-                new int[] {0xa8, 0x01}, // test al, 1
-                new int[] {0x74, 0x01}, // jz SKIP
+                new int[] {0xa8, 0x01}, // test al, 1 (interpreted or not: the flags are dead)
                 new int[] {0x46}, // inc esi
-                new int[] {0x4a}, // SKIP: dec edx
+                new int[] {0x90, 0x90}, // nop; nop
+                new int[] {0x4a}, // dec edx
                 new int[] {0x75, 0xf2}, // jnz L1
                 new int[] {0x49}, // dec ecx
                 new int[] {0x75, 0xea}, // jnz L0
                 new int[] {0xcd, 0x1f});
-        assertTrue(stopsExactlyOnEveryBudget(program, 5) > 100 * 8 * 7);
+        boolean was = Emitter.innerLoops;
+        try {
+            Emitter.innerLoops = true;
+            assertTrue(stopsExactlyOnEveryBudget(program, 5) > 100 * 8 * 7);
+            Emitter.innerLoops = false;
+            assertTrue(stopsExactlyOnEveryBudget(program, Integer.MAX_VALUE) > 100 * 8 * 7);
+        } finally {
+            Emitter.innerLoops = was;
+        }
+    }
+
+    /** A forward Jcc inside a loop leaves the compiled block and comes back: the same stops as the interpreter. */
+    @Test
+    void forwardJumpsInsideALoopStopExactlyOnEveryBudget() {
+        int[] program = concat(
+                new int[] {0xb9}, imm32(200), // mov ecx, 200
+                new int[] {0x01, 0xc8}, // L: add eax, ecx
+                new int[] {0xa8, 0x01}, // test al, 1
+                new int[] {0x74, 0x01}, // jz SKIP
+                new int[] {0x46}, // inc esi
+                new int[] {0x49}, // SKIP: dec ecx
+                new int[] {0x75, 0xf6}, // jnz L
+                new int[] {0xcd, 0x1f});
+        assertTrue(stopsExactlyOnEveryBudget(program, Integer.MAX_VALUE) > 200 * 5);
     }
 
     /**
