@@ -387,7 +387,7 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
      * limit). The translation goes through the TLB with fetch rights, so a block is
      * only used where the current page tables map its physical page.
      */
-    private Block currentBlock() {
+    Block currentBlock() {
         long offset = eip & 0xffffffffL;
         long limit = segments.codeLimit();
         if (offset > limit) {

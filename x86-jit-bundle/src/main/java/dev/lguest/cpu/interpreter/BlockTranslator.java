@@ -15,11 +15,15 @@
 //    are read from cpu.gpr on entry (and again after an instruction the interpreter
 //    ran) and written back, if they changed, wherever the block is left (its end, a
 //    taken branch, a fault, an instruction handed to the interpreter).
-//  - A block with a jump back to its own start (a loop: the Jcc closing a loop body
-//    is rarely the block's last instruction, since an untaken Jcc does not end a
-//    block) goes round in the compiled code while the budget allows another whole
-//    block and no interrupt() is pending, committing the retired count and the flag
-//    record once per pass.
+//  - A compiled Jcc or JMP back to the block's start (the Jcc closing a loop body is
+//    rarely the block's last instruction, since an untaken Jcc does not end a block)
+//    goes on there inside the method, a JVM loop, while no interrupt() is pending and
+//    the budget holds the rest of the block from the target; with lguest.jit.innerLoops
+//    also a jump back to any earlier instruction (a nested loop's inner loop starting
+//    mid-block; off by default, see Emitter.innerLoops). Each target is a join point:
+//    the flag record is in the Alu there and every register counts as changed. The
+//    retired count is kept in a local and stored where the block is left. A jump
+//    forward leaves the block (inside, loops entered from the side measured slower).
 //  - Status flags follow the interpreter's lazy scheme (Alu): a flag-setting form only
 //    keeps its result and operands in locals and the kind of operation is known at
 //    translation time, so a Jcc after a CMP in the same block is one JVM compare. The
@@ -209,6 +213,7 @@ final class BlockTranslator {
         BitOffsetForms.register();
         StackForms.register();
         X87Forms.register();
+        IndirectForms.register();
     }
 
     /** The form that compiles this instruction, or null: the interpreter runs it. */

@@ -14,8 +14,9 @@ abstract class CompiledBlock {
 
     /**
      * Runs the block from its first instruction, at most {@code budget} instructions
-     * (at least the block's length). A block that jumps back to its own start goes
-     * round inside while the budget holds another pass and no interrupt() is pending. Leaves EIP, the registers, the pending
+     * (at least the block's length). A block that jumps back to one of its own
+     * instructions goes round inside while the budget holds the rest of the block
+     * from there and no interrupt() is pending. Leaves EIP, the registers, the pending
      * flags and the retired count as the interpreter would at the instruction boundary
      * where it stops, and throws the interpreter's CpuFault (with that state committed)
      * when an instruction faults.

@@ -43,6 +43,21 @@ final class Emitter {
      */
     static final int FLAGS = 21, NEW_FLAGS = 22, UPDATE_LINEAR = 23, NEW_VALUE = 24, CARRY = 25,
             SCRATCH = 26, SCRATCH2 = 27, SCRATCH3 = 28, SCRATCH4 = 29;
+    /**
+     * The retired count at the instruction boundary {@code committed} (a long: two
+     * slots): kept in a local so a loop does not update cpu.retired every pass; the
+     * field is set from it wherever the block is left or the interpreter runs one
+     * instruction. The budget parameter's slots hold the count the method may not pass.
+     */
+    static final int RETIRED = 30, LIMIT = BUDGET;
+    /**
+     * Whether a jump back to an instruction after the block's start also loops inside
+     * the method (lguest.jit.innerLoops; off by default: with it on,
+     * benchmarks/cpu-benchmark's JMH part measured 5% slower at load ~25, the reason
+     * not found yet). Off, such a jump leaves the block and the block starting at its
+     * target, compiled on its own, loops there. Read when a block is translated.
+     */
+    static volatile boolean innerLoops = Boolean.getBoolean("lguest.jit.innerLoops");
     static final int FLAGS_UNKNOWN = -1;
     /** The flag kind where the six status flags sit, worked out, in the FLAGS local. */
     static final int FLAGS_EAGER = Alu.EAGER;
@@ -55,12 +70,18 @@ final class Emitter {
     final int used;
     /** Registers changed since they were read. */
     int dirty;
-    /** The block's last instruction jumps back to its first: it loops in compiled code. */
+    /**
+     * Instructions some compiled JMP or Jcc of the block jumps back to (by index): a
+     * taken jump to one stays in the method (a JVM loop), see jumpWithin.
+     */
+    final boolean[] jumpTargets;
+    /** Whether any instruction is such a target (the registers are then all written back on leaving). */
     final boolean loops;
-    Label loopHead;
+    /** The label of each jump target's code, bound when it is emitted. */
+    final Label[] targetLabels;
     /** The Alu kind of the pending flags in the flag locals, or FLAGS_UNKNOWN (in the Alu). */
     int flagKind = FLAGS_UNKNOWN;
-    /** Instructions already counted in cpu.retired (by an interpreted instruction). */
+    /** The instruction boundary (an index) the RETIRED local counts up to. */
     int committed;
     /** The instruction being emitted. */
     int index;
@@ -83,11 +104,17 @@ final class Emitter {
             registers |= registersUsed(in);
         }
         this.used = registers;
-        boolean backEdge = false;
+        this.jumpTargets = new boolean[instructions.length];
+        boolean any = false;
         for (Instruction in : instructions) {
-            backEdge |= jumpsToStart(in);
+            int target = targetWithin(in);
+            if (target >= 0) {
+                jumpTargets[target] = true;
+                any = true;
+            }
         }
-        this.loops = backEdge;
+        this.loops = any;
+        this.targetLabels = new Label[instructions.length];
     }
 
     void emitBlock() {
@@ -101,13 +128,13 @@ final class Emitter {
         }
         code.aconst_null().astore(THROWN).aconst_null().astore(ALU);
         loadRegisters();
-        if (loops) {
-            // Every pass but the first starts with the registers changed: all are written back.
-            dirty = used;
-            loopHead = code.newBoundLabel();
-        }
+        code.aload(CPU).getfield(CD_CPU, "retired", CD_long).dup2().lstore(RETIRED)
+                .lload(BUDGET).ladd().lstore(LIMIT);
         for (index = 0; index < instructions.length; index++) {
             Instruction in = instructions[index];
+            if (jumpTargets[index]) {
+                joinPoint();
+            }
             if (compiles(in)) {
                 faultStart = code.newBoundLabel();
                 mayFault = false;
@@ -132,10 +159,43 @@ final class Emitter {
         return !compiles(in) || leavesBlock(in);
     }
 
-    /** A compiled Jcc or JMP whose target is the block's first instruction. */
-    private boolean jumpsToStart(Instruction in) {
-        return compiles(in) && (in.handler == Executor.JCC || in.handler == Executor.JMP)
-                && nearTarget(in, in.next + in.immediate) == block.eip;
+    /**
+     * The index of the block's instruction at or before it that a compiled Jcc or JMP
+     * goes back to, or -1 (elsewhere, or forward). Jumps forward leave the block as
+     * before: staying in the method made loops entered from the side (irreducible for
+     * HotSpot) and measured slower (benchmarks/cpu-benchmark's JMH part, 5-8%).
+     */
+    private int targetWithin(Instruction in) {
+        if (!compiles(in) || (in.handler != Executor.JCC && in.handler != Executor.JMP)) {
+            return -1;
+        }
+        int target = nearTarget(in, in.next + in.immediate);
+        if (!innerLoops) {
+            return target == block.eip ? 0 : -1;
+        }
+        for (int k = 0; k < instructions.length && instructions[k].start <= in.start; k++) {
+            if (instructions[k].start == target) {
+                return k;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * Binds the label of a jump target: every way into it (the straight line and the
+     * jumps) arrives with the same translation-time state: the instructions before it
+     * counted in cpu.retired, the flag record in the Alu, every register possibly
+     * changed (written back on leaving).
+     */
+    private void joinPoint() {
+        advanceRetired(index);
+        writeBack(0, flagKind);
+        flagKind = FLAGS_UNKNOWN;
+        dirty = used;
+        if (targetLabels[index] == null) {
+            targetLabels[index] = code.newLabel();
+        }
+        code.labelBinding(targetLabels[index]);
     }
 
     // ---- the state at instruction boundaries ----
@@ -165,7 +225,7 @@ final class Emitter {
         code.labelBinding(h.handler());
         code.astore(THROWN);
         writeBack(h.dirty(), h.flagKind());
-        commitRetired(h.index() - h.committed());
+        storeRetired(h.index() - h.committed());
         code.aload(CPU).loadConstant(instructions[h.index()].start).putfield(CD_CPU, "eip", CD_int);
         // The run loop blames an interpreter bug on executor.in.
         code.aload(CPU).getfield(CD_CPU, "executor", CD_EXECUTOR);
@@ -207,10 +267,20 @@ final class Emitter {
         flagKind = FLAGS_EAGER;
     }
 
-    private void commitRetired(int count) {
+    /** Sets cpu.retired: the RETIRED local and {@code count} instructions after its boundary. */
+    private void storeRetired(int count) {
+        code.aload(CPU).lload(RETIRED);
         if (count != 0) {
-            code.aload(CPU).dup().getfield(CD_CPU, "retired", CD_long).loadConstant((long) count).ladd()
-                    .putfield(CD_CPU, "retired", CD_long);
+            code.loadConstant((long) count).ladd();
+        }
+        code.putfield(CD_CPU, "retired", CD_long);
+    }
+
+    /** Moves the RETIRED local's boundary on to instruction {@code at} (no field written). */
+    private void advanceRetired(int at) {
+        if (at != committed) {
+            code.lload(RETIRED).loadConstant((long) (at - committed)).ladd().lstore(RETIRED);
+            committed = at;
         }
     }
 
@@ -220,7 +290,7 @@ final class Emitter {
      */
     void exit(int count, Runnable target) {
         writeBack(dirty, flagKind);
-        commitRetired(count - committed);
+        storeRetired(count - committed);
         code.aload(CPU);
         target.run();
         code.putfield(CD_CPU, "eip", CD_int);
@@ -243,13 +313,13 @@ final class Emitter {
                     .invokestatic(JitReport.CD_REPORT, "interpreted", MethodTypeDesc.of(CD_void, CD_INSTRUCTION));
         }
         writeBack(dirty, flagKind);
-        commitRetired(index - committed);
+        storeRetired(index - committed);
         code.aload(CPU).loadConstant(in.start).putfield(CD_CPU, "eip", CD_int);
         code.aload(CPU).getfield(CD_CPU, "executor", CD_EXECUTOR);
         code.aload(THIS).getfield(CD_COMPILED, "code", CD_INSTRUCTION.arrayType()).loadConstant(index).aaload();
         code.invokevirtual(CD_EXECUTOR, "execute", MethodTypeDesc.of(CD_void, CD_INSTRUCTION));
         // execute() committed EIP and the retirement (or raised the fault itself).
-        committed = index + 1;
+        advanceRetired(index + 1);
         dirty = loops ? used : 0;
         flagKind = FLAGS_UNKNOWN;
         if (index == instructions.length - 1) {
@@ -586,33 +656,45 @@ final class Emitter {
                 .invokestatic(CD_RUNTIME, "checkTarget", MethodTypeDesc.of(CD_void, CD_CPU, CD_int));
         closeFaultRange();
         int flagsNotTaken = flagKind, committedNotTaken = committed;
-        if (jumpsToStart(in)) {
-            loopAgain(index + 1);
+        if (!jumpWithin(in)) {
+            exit(index + 1, () -> code.loadConstant(target));
         }
-        exit(index + 1, () -> code.loadConstant(target));
         flagKind = flagsNotTaken;
         committed = committedNotTaken;
         code.labelBinding(notTaken);
     }
 
     /**
-     * A back edge to the block's start after {@code pass} instructions: the pass is
-     * committed (retired count, flag record) and, if the budget holds another whole
-     * block and no interrupt() is pending, the block starts again; else the code
-     * after this leaves it.
+     * A taken jump back to an instruction of this block (a loop): the instructions so
+     * far are committed (retired count, flag record, as at the target's join point)
+     * and, while no interrupt() is pending and the budget holds the most the code from
+     * the target can run before the next such check (the rest of the block), the code
+     * goes on at the target's label; else the code after this leaves the block for
+     * the run loop. Does nothing for a jump elsewhere. Returns whether the jump always
+     * went on inside (a jump forward, never made now; kept for one).
      */
-    private void loopAgain(int pass) {
-        Label leave = code.newLabel();
-        commitRetired(pass - committed);
+    private boolean jumpWithin(Instruction in) {
+        int target = targetWithin(in);
+        if (target < 0) {
+            return false;
+        }
+        advanceRetired(index + 1);
         writeBack(0, flagKind);
         flagKind = FLAGS_UNKNOWN;
-        code.lload(BUDGET).loadConstant((long) pass).lsub().dup2().lstore(BUDGET);
-        code.loadConstant((long) instructions.length).lcmp().iflt(leave);
+        if (target > index) {
+            // Bound later, when the target is emitted.
+            Label forward = targetLabels[target] == null ? code.newLabel() : targetLabels[target];
+            targetLabels[target] = forward;
+            code.goto_(forward);
+            return true;
+        }
+        Label leave = code.newLabel();
+        code.lload(LIMIT).lload(RETIRED).lsub()
+                .loadConstant((long) (instructions.length - target)).lcmp().iflt(leave);
         code.aload(CPU).getfield(CD_CPU, "interruptRequested", CD_boolean).ifne(leave);
-        code.goto_(loopHead);
+        code.goto_(targetLabels[target]);
         code.labelBinding(leave);
-        // Leaving: the pass is already counted and its flags are in the Alu.
-        committed = pass;
+        return false;
     }
 
     void jump(Instruction in, int rawTarget) {
@@ -621,10 +703,9 @@ final class Emitter {
         code.aload(CPU).loadConstant(target)
                 .invokestatic(CD_RUNTIME, "checkTarget", MethodTypeDesc.of(CD_void, CD_CPU, CD_int));
         closeFaultRange();
-        if (jumpsToStart(in)) {
-            loopAgain(index + 1);
+        if (!jumpWithin(in)) {
+            exit(index + 1, () -> code.loadConstant(target));
         }
-        exit(index + 1, () -> code.loadConstant(target));
     }
 
     /** Two- and three-operand IMUL, operands on the stack: the interpreter's pure function, flags eager. */

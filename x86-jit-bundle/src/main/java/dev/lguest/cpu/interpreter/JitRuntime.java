@@ -8,7 +8,8 @@
 // bit per segment register current, and FLAT_STACK for a flat 32-bit SS) the offset is
 // the linear address, and a TLB entry into guest RAM for the current privilege's
 // access kind (LinearMemory.ramEntries) gives the RAM offset straight away; the access
-// is then one get or set on the RAM segment, little-endian and unaligned. Everything
+// is then one get or set on the RAM segment, little-endian and unaligned (also for the
+// read and write back of a read-modify-write operand, by its linear address). Everything
 // else (a segment with a base or limit, alignment checking, a TLB miss, an entry that
 // is not RAM, an access running into the next page, which also covers the 4 GiB end
 // of a flat segment) goes the interpreter's way, which checks the segment, walks the
@@ -147,12 +148,32 @@ final class JitRuntime {
         return cpu.segments.linearForWrite(segment, offset, size);
     }
 
+    /** The operand's value, read with write rights (a write entry: writable, dirty, not code). */
     static int readForUpdate(InterpreterCpu cpu, int linear, int size) {
-        return cpu.memory.read(linear, size, cpu.accessKind | LinearMemory.WRITE);
+        LinearMemory memory = cpu.memory;
+        long at = ramOffset(memory.ramEntries[slot(linear, cpu.accessKind | WRITE)], linear, size);
+        if (at >= 0) {
+            return switch (size) {
+                case 4 -> memory.ram.get(INT_LE, at);
+                case 2 -> memory.ram.get(SHORT_LE, at) & 0xffff;
+                default -> memory.ram.get(BYTE, at) & 0xff;
+            };
+        }
+        return memory.read(linear, size, cpu.accessKind | WRITE);
     }
 
     static void writeBack(InterpreterCpu cpu, int linear, int value, int size) {
-        cpu.memory.write(linear, size, value, cpu.accessKind);
+        LinearMemory memory = cpu.memory;
+        long at = ramOffset(memory.ramEntries[slot(linear, cpu.accessKind | WRITE)], linear, size);
+        if (at >= 0) {
+            switch (size) {
+                case 4 -> memory.ram.set(INT_LE, at, value);
+                case 2 -> memory.ram.set(SHORT_LE, at, (short) value);
+                default -> memory.ram.set(BYTE, at, (byte) value);
+            }
+            return;
+        }
+        memory.write(linear, size, value, cpu.accessKind);
     }
 
     /** The six status flags with the Alu's pending record worked out. */

@@ -73,11 +73,13 @@ class TranslatingCpu extends InterpreterCpu {
     }
 
     /**
-     * Runs a block, and after a compiled one the compiled blocks that follow it as long
-     * as the run loop already linked them (Block.successor: same EIP, same link
-     * generation), the budget covers them and nothing asked the loop to look (an ended
-     * block, an exit, interrupt(), a single step or debug register). That spares a pass
-     * through the run loop per block.
+     * Runs a block, and after a compiled one the blocks that follow it (found and
+     * linked as the run loop does: Block.successor, else the code cache's lookup) as
+     * long as the budget covers them and nothing asked the loop to look (an ended
+     * block, an exit, interrupt(), a single step or debug register); a block not
+     * compiled yet is the last one. That spares a pass through the run loop per block,
+     * and links each block to its own successors (the run loop links only the first
+     * block it hands over).
      */
     @Override
     void runBlock(Block block, long budget) {
@@ -103,8 +105,14 @@ class TranslatingCpu extends InterpreterCpu {
                 return;
             }
             Block next = block.successor(eip, linkGeneration);
-            if (next == null || !(next.translation instanceof CompiledBlock)) {
-                return;
+            if (next == null) {
+                // The run loop's own lookup and link, here: a fault fetching the next
+                // block leaves as it would from the run loop, at this same boundary.
+                next = currentBlock();
+                if (next == null) {
+                    return;
+                }
+                block.link(eip, linkGeneration, next);
             }
             block = next;
         }
@@ -136,7 +144,9 @@ class TranslatingCpu extends InterpreterCpu {
             block.translation = compiled;
             translations.added(block);
             blocksCompiled++;
-            return compiled;
+            // The chain in runBlock may go on for long without passing its own check.
+            translations.enforceCap();
+            return block.translation instanceof CompiledBlock ? compiled : null;
         } catch (RuntimeException | LinkageError e) {
             block.translation = NOT_COMPILED;
             translationFailures++;

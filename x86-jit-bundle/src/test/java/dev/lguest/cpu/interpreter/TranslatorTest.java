@@ -203,6 +203,129 @@ class TranslatorTest {
                 new int[] {0x49}, // dec ecx
                 new int[] {0x75, 0xf7}, // jnz L
                 new int[] {0xcd, 0x1f});
+        assertEquals(1 + 5 * 1000 + 1, stopsExactlyOnEveryBudget(program, 5));
+    }
+
+    /**
+     * Jumps back to instructions inside the block (not its start): a nested loop whose
+     * inner loop begins mid-block and an outer loop back to the block's second
+     * instruction. With Emitter.innerLoops both loop inside one compiled method (in
+     * lockstep the whole run is a few returns from compiled code); with it off they
+     * leave and come back. Either way, with every budget the same stops as the
+     * interpreter.
+     */
+    @Test
+    void loopsToInstructionsInsideTheBlockStopExactlyOnEveryBudget() {
+        int[] program = concat(
+                new int[] {0xb9}, imm32(100), // mov ecx, 100
+                new int[] {0xba}, imm32(8), // L0: mov edx, 8
+                new int[] {0x01, 0xd0}, // L1: add eax, edx
+                new int[] {0xd1, 0xe3}, // shl ebx, 1
+                new int[] {0x31, 0xc3}, // xor ebx, eax
+                new int[] {0xa8, 0x01}, // test al, 1 (interpreted or not: the flags are dead)
+                new int[] {0x46}, // inc esi
+                new int[] {0x90, 0x90}, // nop; nop
+                new int[] {0x4a}, // dec edx
+                new int[] {0x75, 0xf2}, // jnz L1
+                new int[] {0x49}, // dec ecx
+                new int[] {0x75, 0xea}, // jnz L0
+                new int[] {0xcd, 0x1f});
+        boolean was = Emitter.innerLoops;
+        try {
+            Emitter.innerLoops = true;
+            assertTrue(stopsExactlyOnEveryBudget(program, 5) > 100 * 8 * 7);
+            Emitter.innerLoops = false;
+            assertTrue(stopsExactlyOnEveryBudget(program, Integer.MAX_VALUE) > 100 * 8 * 7);
+        } finally {
+            Emitter.innerLoops = was;
+        }
+    }
+
+    /** A forward Jcc inside a loop leaves the compiled block and comes back: the same stops as the interpreter. */
+    @Test
+    void forwardJumpsInsideALoopStopExactlyOnEveryBudget() {
+        int[] program = concat(
+                new int[] {0xb9}, imm32(200), // mov ecx, 200
+                new int[] {0x01, 0xc8}, // L: add eax, ecx
+                new int[] {0xa8, 0x01}, // test al, 1
+                new int[] {0x74, 0x01}, // jz SKIP
+                new int[] {0x46}, // inc esi
+                new int[] {0x49}, // SKIP: dec ecx
+                new int[] {0x75, 0xf6}, // jnz L
+                new int[] {0xcd, 0x1f});
+        assertTrue(stopsExactlyOnEveryBudget(program, Integer.MAX_VALUE) > 200 * 5);
+    }
+
+    /**
+     * Calls through a register and through memory (FF /2) and a jump through a
+     * register and through memory (FF /4), compiled: with every budget the same stops
+     * as the interpreter.
+     */
+    @Test
+    void indirectCallsAndJumpsStopExactlyOnEveryBudget() {
+        int[] program = new int[0x80];
+        Arrays.fill(program, 0x90);
+        place(program, 0, concat(
+                new int[] {0xb9}, imm32(50), // mov ecx, 50
+                new int[] {0xbe}, imm32(CODE + 0x40), // mov esi, F
+                new int[] {0xc7, 0x05}, imm32(DATA), imm32(CODE + 0x50), // mov dword [DATA], G
+                new int[] {0xff, 0xd6}, // L: call esi
+                new int[] {0xff, 0x15}, imm32(DATA), // call [DATA]
+                new int[] {0x49}, // dec ecx
+                new int[] {0x75, 0xf5}, // jnz L
+                new int[] {0xc7, 0x05}, imm32(DATA + 4), imm32(CODE + 0x70), // mov dword [DATA + 4], X
+                new int[] {0xbf}, imm32(CODE + 0x60), // mov edi, H
+                new int[] {0xff, 0xe7})); // jmp edi
+        place(program, 0x40, new int[] {0x01, 0xc8, 0xc3}); // F: add eax, ecx; ret
+        place(program, 0x50, new int[] {0x31, 0xc3, 0xd1, 0xe3, 0xc3}); // G: xor ebx, eax; shl ebx, 1; ret
+        place(program, 0x60, concat(new int[] {0xff, 0x25}, imm32(DATA + 4))); // H: jmp [DATA + 4]
+        place(program, 0x70, new int[] {0xcd, 0x1f}); // X: int 0x1f
+        assertEquals(3 + 50 * 9 + 5, stopsExactlyOnEveryBudget(program, Integer.MAX_VALUE));
+    }
+
+    /** A compiled call through a pointer on an unmapped page faults with nothing pushed: the interpreter's state. */
+    @Test
+    void indirectCallThroughAnUnmappedPointerFaultsExactly() {
+        int[] program = concat(
+                new int[] {0xb8}, imm32(5), // mov eax, 5
+                new int[] {0x83, 0xe8, 0x07}, // sub eax, 7
+                new int[] {0xff, 0x15}, imm32(0x7ffff000), // call [unmapped]
+                new int[] {0xcd, 0x1f});
+        CpuState[] ends = new CpuState[2];
+        for (int which = 0; which < 2; which++) {
+            try (TestMachine m = new TestMachine()) {
+                InterpreterCpu cpu = which == 0 ? new InterpreterCpu(m.bus) : new TranslatingCpu(m.bus, 0, true);
+                CpuState s = m.cpu.saveState();
+                s.setHostVector(X86.PF_VECTOR, true);
+                cpu.loadState(s);
+                m.load(CODE, program);
+                cpu.setEip(CODE);
+                CpuExit exit = cpu.run(1000);
+                assertEquals(ExitReason.VECTOR, exit.reason());
+                assertEquals(X86.PF_VECTOR, exit.vector());
+                assertEquals(2, exit.instructions());
+                assertEquals(CODE + 5 + 3, cpu.eip());
+                assertEquals(0x7ffff000, cpu.cr2);
+                ends[which] = cpu.saveState();
+                if (which == 1) {
+                    assertEquals(1, ((TranslatingCpu) cpu).blocksCompiled);
+                }
+            }
+        }
+        assertEquals(ends[0], ends[1]);
+    }
+
+    private static void place(int[] program, int at, int[] bytes) {
+        System.arraycopy(bytes, 0, program, at, bytes.length);
+    }
+
+    /**
+     * Runs the program to its INT on both CPUs with each budget; returns the
+     * instructions retired. In lockstep (every return from compiled code compared)
+     * the whole run takes fewer than {@code maxComparisons} returns.
+     */
+    private static long stopsExactlyOnEveryBudget(int[] program, int maxComparisons) {
+        long total = 0;
         for (long budget : new long[] {1, 2, 3, 5, 7, 10, 11, 4999, Long.MAX_VALUE}) {
             CpuState[] ends = new CpuState[2];
             long[] retired = new long[2];
@@ -222,7 +345,7 @@ class TranslatorTest {
                     ends[which] = cpu.saveState();
                 }
             }
-            assertEquals(1 + 5 * 1000 + 1, retired[0]);
+            total = retired[0];
             if (budget == Long.MAX_VALUE) {
                 // In lockstep every return from compiled code is compared: the loop went round inside.
                 try (TestMachine m = new TestMachine()) {
@@ -233,11 +356,12 @@ class TranslatorTest {
                     cpu.setEip(CODE);
                     assertEquals(ExitReason.VECTOR, cpu.run(budget).reason());
                     assertEquals(null, cpu.lockstep.mismatch());
-                    assertTrue(cpu.lockstep.comparisons < 5, cpu.lockstep.comparisons + " comparisons");
+                    assertTrue(cpu.lockstep.comparisons < maxComparisons, cpu.lockstep.comparisons + " comparisons");
                 }
             }
             assertEquals(retired[0], retired[1], "budget " + budget);
             assertEquals(ends[0], ends[1], "budget " + budget);
         }
+        return total;
     }
 }
