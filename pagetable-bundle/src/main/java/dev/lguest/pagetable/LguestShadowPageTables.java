@@ -317,8 +317,27 @@ public final class LguestShadowPageTables implements ShadowPageTables {
         if (directory != null && directory.hasPtePage(index)) {
             cache.releasePtePage(directory, index);
             if (directory == cache.current()) {
-                flushCpu(guest, directory);
+                forgetSlot(guest, index);
             }
+        }
+    }
+
+    /**
+     * Drops what the CPU's TLB may hold from one directory slot's 4 MiB, as an INVLPG
+     * of each of its pages would, and nothing else. lguest's guest_set_pmd leaves the
+     * TLB alone (Linux flushes after changing a pmd); we go as far as forgetting the
+     * slot, so no translation from the pte page just released outlives it, but not to
+     * a CR3 reload: Linux clears the pmds of an exiting process one by one on its own
+     * directory, and each reload threw away the translations of every other slot too.
+     */
+    private static void forgetSlot(Guest guest, int index) {
+        X86Cpu cpu = guest.cpu();
+        if (cpu == null) {
+            return;
+        }
+        int base = index << 22;
+        for (int page = 0; page < PageEntries.PER_PAGE; page++) {
+            cpu.invalidatePage(base + (page << 12));
         }
     }
 

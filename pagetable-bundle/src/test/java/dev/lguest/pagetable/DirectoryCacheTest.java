@@ -210,6 +210,36 @@ class DirectoryCacheTest {
     }
 
     @Test
+    void setPmdOnTheCurrentDirectoryForgetsThatSlotAloneFromTheTlb() {
+        StateOnlyCpu cpu = new StateOnlyCpu();
+        fixture.guest.setCpu(cpu, this);
+        touchBoth();
+        int slot = USER_PAGE >>> 22;
+
+        fixture.tables.setPmd(fixture.guest, PGDIR_A, slot);
+
+        // Every page of the slot's 4 MiB, as INVLPG of each would: no translation from
+        // the pte page just released stays in the TLB. No CR3 reload: the other slots'
+        // translations (the kernel's here) are still good.
+        Set<Integer> expected = new HashSet<>();
+        for (int page = 0; page < 1024; page++) {
+            expected.add(slot << 22 | page << 12);
+        }
+        assertEquals(expected, new HashSet<>(cpu.invalidatedPages));
+        assertEquals(1024, cpu.invalidatedPages.size());
+        assertEquals(List.of(), cpu.cr3Loads);
+
+        // A slot with no shadow pte page, or another directory's: the TLB holds
+        // nothing from either, so nothing is dropped.
+        cpu.invalidatedPages.clear();
+        fixture.tables.setPmd(fixture.guest, PGDIR_A, slot);
+        fixture.tables.setPmd(fixture.guest, PGDIR_B, KERNEL_PAGE >>> 22);
+        assertEquals(List.of(), cpu.invalidatedPages);
+        assertEquals(List.of(), cpu.cr3Loads);
+        assertFalse(fixture.guest.isDead());
+    }
+
+    @Test
     void userFlushKeepsKernelMappingsAndTheSwitcher() {
         StateOnlyCpu cpu = new StateOnlyCpu();
         fixture.guest.setCpu(cpu, this);

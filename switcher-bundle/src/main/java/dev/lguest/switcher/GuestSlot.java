@@ -30,8 +30,7 @@ final class GuestSlot {
     SwitcherPages pages;
     /** The CPU state while no CPU is bound (between an unbind and the next bind). */
     CpuState parked;
-    /** The shadow root last loaded into CR3, and the CPU it was loaded into. */
-    int loadedRoot;
+    /** The CPU the shadow root was last loaded into (another one needs it loaded). */
     X86Cpu loadedInto;
     /** Whether #DB and #BP go to the host for a debugger now (see RunLoop.runCpu). */
     boolean debugRouted;

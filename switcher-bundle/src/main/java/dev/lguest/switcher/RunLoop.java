@@ -193,17 +193,18 @@ final class RunLoop {
         }
         TrapHandler.copyInGuestInfo(guest, slot, trapService, cpu);
         TrapHandler.setTaskSwitched(guest, cpu);
-        // Loading CR3 flushes the TLB, so only when the shadow root changed (a new page
-        // table, a new MMU) or the guest moved to another CPU. The MMU invalidates what
-        // it changes inside a root itself.
+        // Loading CR3 flushes the TLB, so only when the CPU does not hold the shadow
+        // root already, or the guest moved to another CPU. The MMU invalidates what it
+        // changes inside a root itself, and loads a root it switches to (NEW_PGTABLE):
+        // loading it again here flushed an empty TLB and unlinked every block once more
+        // on each of the guest's address-space switches.
         int root = mmu.shadowRoot(guest);
-        if (root != slot.loadedRoot || cpu != slot.loadedInto) {
-            if (cpu != slot.loadedInto) {
-                slot.ramSuspect = true;
-            }
+        if (cpu != slot.loadedInto) {
+            slot.ramSuspect = true;
             cpu.setCr3(root);
-            slot.loadedRoot = root;
             slot.loadedInto = cpu;
+        } else if (cpu.cr3() != root) {
+            cpu.setCr3(root);
         }
         boolean onlyNamedWrites = tellWrites(guest, slot, cpu);
         CpuExit exit = cpu.run(sliceUntilClock(guest, slot.settings.sliceInstructions()), onlyNamedWrites);

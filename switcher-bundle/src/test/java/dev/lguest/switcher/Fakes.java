@@ -108,14 +108,32 @@ final class Fakes {
     /** Identity paging; faults at addresses in {@code fixable} are fixed by demand paging. */
     static final class FlatMmu implements ShadowPageTables {
         final List<Integer> fixable = new ArrayList<>();
+        /**
+         * Shadow roots to switch to, one per fixed fault: a positive one loaded into the
+         * CPU's CR3 right away (as the real MMU does on NEW_PGTABLE), a negative one
+         * (its root negated) left for the switcher to load (as a replaced MMU leaves it).
+         */
+        final Deque<Integer> rootSwitches = new ArrayDeque<>();
+        int root = 0x5000;
 
         @Override public void init(Guest g, int pgdir) { g.paging.guestPgdir = pgdir; }
         @Override public void newPageTable(Guest g, int pgdir) { }
-        @Override public boolean demandPage(Guest g, int va, int err) { return fixable.remove(Integer.valueOf(va)); }
+        @Override
+        public boolean demandPage(Guest g, int va, int err) {
+            boolean fixed = fixable.remove(Integer.valueOf(va));
+            Integer next = fixed ? rootSwitches.poll() : null;
+            if (next != null) {
+                root = Math.abs(next);
+                if (next > 0) {
+                    g.cpu().setCr3(root);
+                }
+            }
+            return fixed;
+        }
         @Override public void setPte(Guest g, int pgdir, int va, int pte) { }
         @Override public void setPmd(Guest g, int pgdir, int index) { }
         @Override public void flush(Guest g, boolean kernelToo) { }
-        @Override public int shadowRoot(Guest g) { return 0x5000; }
+        @Override public int shadowRoot(Guest g) { return root; }
         @Override public boolean pinStackPages(Guest g, int top, int pages) { return true; }
         @Override public void release(Guest g) { }
         @Override public long guestPhysical(Guest g, int va) { return Integer.toUnsignedLong(va) < g.memory.size() ? va : -1; }

@@ -116,6 +116,24 @@ class SwitcherComponentTest {
     }
 
     @Test
+    void theShadowRootIsLoadedOnceWhetherTheMmuOrTheLoopLoadsIt() {
+        // The MMU switches to root 0x6000 and loads it itself (NEW_PGTABLE does), then to
+        // 0x7000 without loading it: each must reach CR3 before the next run, once,
+        // since every load empties the TLB and unlinks every block.
+        step(s -> s.cr2 = 0xc0001000, ExitReason.VECTOR, X86.PF_VECTOR, 2);
+        mmu.fixable.add(0xc0001000);
+        mmu.rootSwitches.add(0x6000);
+        step(s -> s.cr2 = 0xc0002000, ExitReason.VECTOR, X86.PF_VECTOR, 2);
+        mmu.fixable.add(0xc0002000);
+        mmu.rootSwitches.add(-0x7000);
+        hypercall(17, 1);
+        assertEquals(1, switcher.run(guest));
+        Fakes.ScriptedCpu cpu = cpus.made.get(cpus.made.size() - 1);
+        assertEquals(java.util.List.of(0x5000, 0x6000, 0x7000), cpu.cr3Loads);
+        assertEquals(0x7000, cpu.saveState().cr3);
+    }
+
+    @Test
     void theCpuIsToldWhatTheHostWroteAndRunsPlainAfterAStopFromOutside() {
         // The clock goes into lguest_data (frame 8) on every turn: a host write.
         guest.lguestData = 0x8000;

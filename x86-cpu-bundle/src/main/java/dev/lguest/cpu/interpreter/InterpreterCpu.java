@@ -212,6 +212,11 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
     }
 
     @Override
+    public int cr3() {
+        return cr3;
+    }
+
+    @Override
     public CpuExit run(long instructionBudget) {
         return run(instructionBudget, false);
     }

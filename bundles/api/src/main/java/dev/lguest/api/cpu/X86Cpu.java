@@ -43,6 +43,15 @@ public interface X86Cpu {
         return saveState().cr0;
     }
 
+    /**
+     * CR3 as the CPU has it now: the host loads it only when it differs, since a load
+     * throws away every cached translation (the page tables component may have loaded
+     * it already while it switched the guest's directory).
+     */
+    default int cr3() {
+        return saveState().cr3;
+    }
+
     /** CR2: the address of the last page fault. */
     default int cr2() {
         return saveState().cr2;
