@@ -28,8 +28,14 @@ final class JitReport {
     static final boolean COUNTING = Boolean.getBoolean("lguest.jit.countInterpreted");
     private static final Map<String, LongAdder> INTERPRETED = new ConcurrentHashMap<>();
 
+    // Only when a report was asked for: compiled code reads COUNTING, which loads this
+    // class in every run, and a hook registered then would print into every guest's
+    // stderr and hold this bundle's class loader for the JVM's life (a swapped-out
+    // translator bundle could never be unloaded).
     static {
-        Runtime.getRuntime().addShutdownHook(new Thread(JitReport::print));
+        if (COUNTING || Boolean.getBoolean("lguest.jit.report")) {
+            Runtime.getRuntime().addShutdownHook(new Thread(JitReport::print));
+        }
     }
 
     private JitReport() {
