@@ -854,19 +854,16 @@ final class X87 {
     private void writeBytes(int offset, byte[] bytes) {
         int seg = in.segment();
         int ea = address() + offset;
-        cpu.segments.linearForWrite(seg, ea, bytes.length);
-        cpu.read(seg, ea, 1);
-        cpu.write(seg, ea, 1, cpu.read(seg, ea, 1));
-        cpu.write(seg, ea + bytes.length - 1, 1, cpu.read(seg, ea + bytes.length - 1, 1));
+        probeWrite(seg, ea, bytes.length);
         for (int k = 0; k < bytes.length; k++) {
             cpu.write(seg, ea + k, 1, bytes[k]);
         }
     }
 
     /**
-     * Stores a 2-, 4- or 8-byte operand. One access faults before it writes; for eight
-     * bytes the last byte is probed first, so a fault on the second page (or past the
-     * segment's limit) leaves memory as it was.
+     * Stores a 2-, 4- or 8-byte operand. One access faults before it writes; eight bytes
+     * are two, so both pages are checked for writing first, and a fault on the second
+     * page (or past the segment's limit) leaves memory as it was.
      */
     void writeLong(long value, int size) {
         int seg = in.segment();
@@ -875,9 +872,19 @@ final class X87 {
             cpu.write(seg, ea, size, (int) value);
             return;
         }
-        cpu.write(seg, ea + 7, 1, cpu.read(seg, ea + 7, 1));
+        probeWrite(seg, ea, 8);
         cpu.write(seg, ea, 4, (int) value);
         cpu.write(seg, ea + 4, 4, (int) (value >>> 32));
+    }
+
+    /**
+     * Raises the fault a store of {@code size} bytes at {@code ea} would, writing
+     * nothing: the segment's limit for the whole operand, then the pages in order, each
+     * checked as written. As on hardware, CR2 names the first byte that faults: the
+     * operand's address if its first page faults, else the first byte of the second.
+     */
+    private void probeWrite(int seg, int ea, int size) {
+        cpu.memory.probeWrite(cpu.segments.linearForWrite(seg, ea, size), size, cpu.accessKind);
     }
 
     private static Float80 fromMemoryInteger(long raw, int size) {
