@@ -141,6 +141,7 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
         s.cr4 = cr4;
         s.tsc = tscBase + retired;
         System.arraycopy(debugRegisters, 0, s.debugRegisters, 0, 8);
+        executor.x87.storeImage();
         System.arraycopy(fpu, 0, s.fpu, 0, fpu.length);
         System.arraycopy(hostVectors, 0, s.hostVectors, 0, 4);
         return s;
@@ -193,6 +194,7 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
         cr2 = s.cr2;
         tscBase = s.tsc - retired;
         System.arraycopy(s.fpu, 0, fpu, 0, fpu.length);
+        executor.x87.imageLoaded();
         System.arraycopy(s.hostVectors, 0, hostVectors, 0, 4);
     }
 

@@ -1,9 +1,13 @@
-// The x87 FPU: every D8-DF opcode and FWAIT, working directly on the 108-byte FSAVE
-// image kept in the CPU state (control word at 0, status at 4, tag at 8, instruction
-// and operand pointers at 12-27, ST(0)..ST(7) in stack order from 28), so the state
-// round-trips through saveState/loadState untouched. Pushing and popping rotate the
-// register area, because FSAVE lists the registers from the top of the stack, not by
-// physical number. Numbers are Float80 values; this class does the stack, tags,
+// The x87 FPU: every D8-DF opcode and FWAIT. Its state is the 108-byte FSAVE image
+// kept in the CPU state (control word at 0, status at 4, tag at 8, instruction and
+// operand pointers at 12-27, ST(0)..ST(7) in stack order from 28), so it round-trips
+// through saveState/loadState untouched; but while instructions run, the three words
+// the arithmetic reads all the time (control, status, tag) live in fields and the
+// eight registers in two arrays by physical number, so a push or a pop only moves
+// TOP, as on the chip, where FSAVE's listing from the top of the stack would rotate
+// all eight. The image is brought up to date for a state capture (storeImage) and
+// read back after one is loaded (imageLoaded); FNSAVE and FRSTOR build and read
+// their own copy. Numbers are Float80 values; this class does the stack, tags,
 // condition codes, exception masking and the FPU pointers. The instructions compiled
 // code runs most, on ordinary operands, are first offered to X87FastForms, which does
 // them on primitives and leaves exactly the same state, or declines before changing
@@ -174,7 +178,13 @@ final class X87 {
             .byteArrayViewVarHandle(int[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
 
     final InterpreterCpu cpu;
+    /** The FSAVE image (cpu.fpu): its pointers always current, its words and registers as storeImage left them. */
     final byte[] image;
+    /** The control, status and tag words (the low 16 bits of their image slots). */
+    private int control, status, tag;
+    /** ST registers by physical number: the significands and the sign-and-exponent words. */
+    private final long[] significands = new long[8];
+    private final int[] exponents = new int[8];
     Instruction in;
     /** The common cases on primitives; off only in tests that hold them against the general code. */
     private final X87FastForms fast = new X87FastForms(this);
@@ -187,11 +197,68 @@ final class X87 {
     X87(InterpreterCpu cpu) {
         this.cpu = cpu;
         this.image = cpu.fpu;
+        imageLoaded();
+    }
+
+    /** The image was replaced from outside (loadState, a test): the words and registers come from it. */
+    void imageLoaded() {
+        control = get16(image, CONTROL);
+        status = get16(image, STATUS);
+        tag = get16(image, TAG);
+        int top = top();
+        for (int i = 0; i < 8; i++) {
+            int physical = (top + i) & 7;
+            significands[physical] = (long) LONG.get(image, REGISTERS + 10 * i);
+            exponents[physical] = (short) SHORT.get(image, REGISTERS + 10 * i + 8) & 0xffff;
+        }
+    }
+
+    /** Writes the words and registers into the image, the registers listed from the top as FSAVE lists them. */
+    void storeImage() {
+        storeWords();
+        storeRegisters(image, REGISTERS);
+    }
+
+    private void storeWords() {
+        put16(image, CONTROL, control);
+        put16(image, STATUS, status);
+        put16(image, TAG, tag);
+    }
+
+    private void storeRegisters(byte[] into, int at) {
+        int top = top();
+        for (int i = 0; i < 8; i++) {
+            int physical = (top + i) & 7;
+            LONG.set(into, at + 10 * i, significands[physical]);
+            SHORT.set(into, at + 10 * i + 8, (short) exponents[physical]);
+        }
+    }
+
+    /** ST(0)..ST(7) from {@code from} at {@code at}, listed from the current top. */
+    private void loadRegisters(byte[] from, int at) {
+        int top = top();
+        for (int i = 0; i < 8; i++) {
+            int physical = (top + i) & 7;
+            significands[physical] = (long) LONG.get(from, at + 10 * i);
+            exponents[physical] = (short) SHORT.get(from, at + 10 * i + 8) & 0xffff;
+        }
+    }
+
+    /** FNINIT (and FNSAVE's end): the registers keep their contents, TOP goes to 0, all are empty. */
+    private void reset() {
+        initializeWords(image);
+        control = 0x037f;
+        status = 0;
+        tag = 0xffff;
     }
 
     /** The state FNINIT leaves: all exceptions masked, round to nearest, 64-bit precision. */
     static void initialize(byte[] image) {
         moveTop(image, 0);
+        initializeWords(image);
+    }
+
+    private static void initializeWords(byte[] image) {
         put16(image, CONTROL, 0x037f);
         put16(image, STATUS, 0);
         put16(image, TAG, 0xffff);
@@ -220,11 +287,11 @@ final class X87 {
     }
 
     int control() {
-        return get16(image, CONTROL);
+        return control;
     }
 
     int status() {
-        return get16(image, STATUS);
+        return status;
     }
 
     int top() {
@@ -232,12 +299,13 @@ final class X87 {
     }
 
     private void setTop(int top) {
-        put16(image, STATUS, (status() & ~0x3800) | ((top & 7) << 11));
+        status = (status & ~0x3800) | ((top & 7) << 11);
     }
 
     /**
-     * Changes TOP without a push or pop (FINCSTP, FDECSTP, FLDENV, FNINIT): the register
-     * area is listed from the top, so it rotates to keep each physical register's contents.
+     * Changes TOP without a push or pop in an image not being run (FNINIT's state for a
+     * new one): the register area is listed from the top, so it rotates to keep each
+     * physical register's contents.
      */
     static void moveTop(byte[] image, int top) {
         int old = (get16(image, STATUS) >>> 11) & 7;
@@ -253,14 +321,13 @@ final class X87 {
 
     boolean empty(int i) {
         int physical = (top() + i) & 7;
-        return (get16(image, TAG) >>> (physical * 2) & 3) == 3;
+        return (tag >>> (physical * 2) & 3) == 3;
     }
 
     private void setEmpty(int i, boolean isEmpty) {
         int physical = (top() + i) & 7;
-        int tag = get16(image, TAG) & ~(3 << (physical * 2));
         // A non-empty tag is recomputed from the contents when the instruction ends.
-        put16(image, TAG, tag | (isEmpty ? 3 << (physical * 2) : 0));
+        tag = tag & ~(3 << (physical * 2)) | (isEmpty ? 3 << (physical * 2) : 0);
     }
 
     Float80 st(int i) {
@@ -269,12 +336,12 @@ final class X87 {
 
     /** ST(i)'s sign and exponent word. */
     int se(int i) {
-        return (short) SHORT.get(image, REGISTERS + 10 * (i & 7) + 8) & 0xffff;
+        return exponents[(top() + i) & 7];
     }
 
     /** ST(i)'s significand. */
     long significand(int i) {
-        return (long) LONG.get(image, REGISTERS + 10 * (i & 7));
+        return significands[(top() + i) & 7];
     }
 
     private void setSt(int i, Float80 v) {
@@ -283,12 +350,11 @@ final class X87 {
 
     /** ST(i) = the value, its tag that of the value: valid, zero or special. */
     void setSt(int i, int se, long m) {
-        int at = REGISTERS + 10 * (i & 7);
-        LONG.set(image, at, m);
-        SHORT.set(image, at + 8, (short) se);
-        int shift = ((top() + i) & 7) * 2;
-        int tag = (short) SHORT.get(image, TAG) & ~(3 << shift);
-        SHORT.set(image, TAG, (short) (tag | tagOf(se, m) << shift));
+        int physical = (top() + i) & 7;
+        significands[physical] = m;
+        exponents[physical] = se & 0xffff;
+        int shift = physical * 2;
+        tag = tag & ~(3 << shift) | tagOf(se, m) << shift;
     }
 
     /** 0 valid (normal), 1 zero, 2 special (NaN, infinity, denormal, unsupported). */
@@ -304,22 +370,15 @@ final class X87 {
         push(v.se(), v.m());
     }
 
-    /** TOP-1, with the register area rotated so the new top is listed first. */
+    /** TOP-1, and the value into the register that is the new top. */
     void push(int se, long m) {
-        // The register that wraps round to the top is the one the value overwrites.
-        System.arraycopy(image, REGISTERS, image, REGISTERS + 10, 70);
         setTop(top() - 1);
         setSt(0, se, m);
     }
 
+    /** ST(0) empty, TOP+1: the popped register keeps its contents. */
     void pop() {
         setEmpty(0, true);
-        // The popped register keeps its contents, now listed last.
-        long m = (long) LONG.get(image, REGISTERS);
-        short se = (short) SHORT.get(image, REGISTERS + 8);
-        System.arraycopy(image, REGISTERS + 10, image, REGISTERS, 70);
-        LONG.set(image, REGISTERS + 70, m);
-        SHORT.set(image, REGISTERS + 78, se);
         setTop(top() + 1);
     }
 
@@ -330,22 +389,17 @@ final class X87 {
      * from one 4-byte read of the significand's top bytes and the exponent.
      */
     private void recomputeTags() {
-        byte[] image = this.image;
-        int tag = (short) SHORT.get(image, TAG);
-        int top = top();
+        int tag = this.tag;
         int result = 0;
-        for (int i = 0; i < 8; i++) {
-            int shift = ((top + i) & 7) * 2;
+        for (int physical = 0; physical < 8; physical++) {
+            int shift = physical * 2;
             int t = 3;
             if ((tag >>> shift & 3) != 3) {
-                int word = (int) INT.get(image, REGISTERS + 10 * i + 6);
-                int exponent = (word >>> 16) & 0x7fff;
-                boolean normal = exponent != 0 && exponent != 0x7fff && (word & 0x8000) != 0;
-                t = normal ? 0 : tagOf(word >>> 16, significand(i));
+                t = tagOf(exponents[physical], significands[physical]);
             }
             result |= t << shift;
         }
-        SHORT.set(image, TAG, (short) result);
+        this.tag = result;
     }
 
     /**
@@ -359,8 +413,8 @@ final class X87 {
 
     /** Raises exception flags (SF comes with IE), and keeps ES and B equal to "an unmasked flag is set". */
     void raise(int flags) {
-        int sw = status() | (flags & 0x7f);
-        put16(image, STATUS, summarize(sw, control()));
+        int sw = status | (flags & 0x7f);
+        status = summarize(sw, control);
     }
 
     private static int summarize(int sw, int cw) {
@@ -368,13 +422,13 @@ final class X87 {
     }
 
     void setConditions(int mask, int value) {
-        put16(image, STATUS, (status() & ~mask) | (value & mask));
+        status = (status & ~mask) | (value & mask);
     }
 
     /** C1 set to {@code c1}, then the flags raised: one write of the status word. */
     void setC1AndRaise(boolean c1, int flags) {
-        int sw = (status() & ~C1) | (c1 ? C1 : 0) | (flags & 0x7f);
-        put16(image, STATUS, summarize(sw, control()));
+        int sw = (status & ~C1) | (c1 ? C1 : 0) | (flags & 0x7f);
+        status = summarize(sw, control);
     }
 
     void setC1(boolean on) {
@@ -536,12 +590,12 @@ final class X87 {
             case R_FXAM -> examine();
             case R_CONST -> loadConstant(in.rm);
             case R_FDECSTP, R_FINCSTP -> {
-                moveTop(image, top() + (form == R_FINCSTP ? 1 : -1));
+                setTop(top() + (form == R_FINCSTP ? 1 : -1));
                 setC1(false);
             }
             case R_FCMOV -> conditionalMove(i);
-            case R_FNCLEX -> put16(image, STATUS, status() & 0x7f00);
-            case R_FNINIT -> initialize(image);
+            case R_FNCLEX -> status &= 0x7f00;
+            case R_FNINIT -> reset();
             case R_FFREE -> setEmpty(i, true);
             case R_FFREEP -> {
                 setEmpty(i, true);
@@ -990,15 +1044,15 @@ final class X87 {
             }
             case M_FLDCW -> {
                 int cw = controlWord((int) readMemory(2));
-                put16(image, CONTROL, cw);
-                put16(image, STATUS, summarize(status(), cw));
+                control = cw;
+                status = summarize(status, cw);
             }
             case M_FNSTCW -> writeLong(control(), 2);
             case M_FNSTSW -> writeLong(status(), 2);
             case M_FNSTENV -> {
                 writeBytes(0, environment());
                 // FNSTENV masks every exception afterwards, as a handler expects.
-                put16(image, CONTROL, control() | 0x3f);
+                control |= 0x3f;
             }
             case M_FLDENV -> loadEnvironment(readBytes(0, in.operand32 ? 28 : 14));
             case M_FNSAVE -> {
@@ -1006,15 +1060,15 @@ final class X87 {
                 int size = in.operand32 ? 28 : 14;
                 byte[] all = new byte[size + 80];
                 System.arraycopy(env, 0, all, 0, size);
-                System.arraycopy(image, REGISTERS, all, size, 80);
+                storeRegisters(all, size);
                 writeBytes(0, all);
-                initialize(image);
+                reset();
             }
             case M_FRSTOR -> {
                 int size = in.operand32 ? 28 : 14;
                 byte[] all = readBytes(0, size + 80);
                 loadEnvironment(java.util.Arrays.copyOf(all, size));
-                System.arraycopy(all, size, image, REGISTERS, 80);
+                loadRegisters(all, size);
             }
             default -> throw CpuFault.invalidOpcode();
         }
@@ -1043,6 +1097,7 @@ final class X87 {
     /** The environment FNSTENV writes: 28 bytes in 32-bit form, 14 with a 16-bit operand size. */
     private byte[] environment() {
         recomputeTags();
+        storeWords();
         if (in.operand32) {
             return java.util.Arrays.copyOf(image, 28);
         }
@@ -1063,8 +1118,7 @@ final class X87 {
     }
 
     private void loadEnvironment(byte[] e) {
-        int newTop = (get16(e, e.length == 28 ? STATUS : 2) >>> 11) & 7;
-        moveTop(image, newTop);
+        // The registers are kept by physical number: a new TOP only renames them.
         if (e.length == 28) {
             System.arraycopy(e, 0, image, 0, 28);
             // FNSAVE shows the reserved halves as ones whatever was loaded.
@@ -1082,15 +1136,15 @@ final class X87 {
             put32(image, FDP, get16(e, 10));
             put32(image, FDS, 0xffff0000 | get16(e, 12));
         }
-        put16(image, CONTROL, controlWord(control()));
-        put16(image, STATUS, summarize(status(), control()));
+        control = controlWord(get16(image, CONTROL));
+        status = summarize(get16(image, STATUS), control);
         // Only "empty or not" survives a load; the rest is recomputed from the contents.
-        int tag = get16(image, TAG);
+        int loaded = get16(image, TAG);
         int abridged = 0;
         for (int r = 0; r < 8; r++) {
-            abridged |= ((tag >>> (2 * r) & 3) == 3 ? 3 : 0) << (2 * r);
+            abridged |= ((loaded >>> (2 * r) & 3) == 3 ? 3 : 0) << (2 * r);
         }
-        put16(image, TAG, abridged);
+        tag = abridged;
     }
 
     // ---- little-endian helpers ----

@@ -141,6 +141,7 @@ public final class X87Benchmark {
         code[at] = 0x49; // dec ecx
         code[at + 1] = 0x75; // jnz loop
         code[at + 2] = -(body.length + 3) & 0xff;
+        code[at + 3] = 0xf4; // hlt
         return code;
     }
 
@@ -203,13 +204,15 @@ public final class X87Benchmark {
             0xd9, 0xca, 0xd8, 0xc0, // fxch st2; fadd st, st0
             0xde, 0xc9, 0xd8, 0xc3, // fmulp st1, st; fadd st, st3
         };
-        int[] code = new int[head.length + body.length + 3];
+        // HLT after the loop ends the translator's block there (the budget ends the run before it).
+        int[] code = new int[head.length + body.length + 4];
         System.arraycopy(head, 0, code, 0, head.length);
         System.arraycopy(body, 0, code, head.length, body.length);
         int at = head.length + body.length;
         code[at] = 0x49; // dec ecx
         code[at + 1] = 0x75; // jnz loop
         code[at + 2] = -(body.length + 3) & 0xff;
+        code[at + 3] = 0xf4; // hlt
         try (TestMachine m = new TestMachine()) {
             int[] constants = doubleBytes(0.25, -0.5, 0);
             int four = Float.floatToRawIntBits(4.0f);

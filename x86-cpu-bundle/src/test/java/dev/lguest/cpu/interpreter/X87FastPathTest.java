@@ -202,11 +202,13 @@ class X87FastPathTest {
         }
         InterpreterCpu cpu = m.cpu;
         System.arraycopy(image, 0, cpu.fpu, 0, image.length);
+        x87.imageLoaded();
         cpu.gpr[X86.EAX] = eax;
         cpu.eflags = eflags;
         cpu.cr0 = numericErrors ? cpu.cr0 | X86.CR0_NE : cpu.cr0 & ~X86.CR0_NE;
         cpu.setEip(TestMachine.CODE);
         CpuExit exit = cpu.run(count);
+        x87.storeImage();
         byte[] memory = new byte[16];
         m.ram.asSlice(DATA, 16).asByteBuffer().get(memory);
         return new Outcome(exit.reason() + "/" + exit.vector(), cpu.eip, cpu.gpr[X86.EAX], cpu.eflags,

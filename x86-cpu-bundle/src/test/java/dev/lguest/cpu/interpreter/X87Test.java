@@ -132,7 +132,7 @@ class X87Test {
             CpuExit exit = m.cpu.run(6);
             assertEquals(X86.MF, exit.vector());
             assertEquals(TestMachine.CODE + 14, m.cpu.eip);
-            int sw = X87.get16(m.cpu.fpu, X87.STATUS);
+            int sw = X87.get16(m.cpu.saveState().fpu, X87.STATUS);
             assertEquals(Float80.ZE | X87.ES, sw & (0x3f | X87.ES));
         }
     }

@@ -208,6 +208,7 @@ class X87VectorTest {
         try {
             // FRSTOR on the recorded CPU normalised the reserved fields and tags the same way.
             normalizeLikeFrstor(cpu.fpu);
+            cpu.executor.x87.imageLoaded();
             exit = cpu.run(4);
         } finally {
             m.code.asSlice(CODE_OFFSET, v.code().length).fill((byte) 0xcc);
@@ -218,6 +219,7 @@ class X87VectorTest {
             diff.append(" exit=" + exit.reason() + "/" + exit.vector());
             return diff.toString();
         }
+        cpu.executor.x87.storeImage();
         byte[] got = cpu.fpu.clone();
         int swMask = ~undefinedStatus(form) & 0xffff;
         boolean c1Differs = ((X87.get16(got, 4) ^ X87.get16(expectedImage, 4)) & C1) != 0;
