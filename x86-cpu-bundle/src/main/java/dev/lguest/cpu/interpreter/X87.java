@@ -2,8 +2,9 @@
 // kept in the CPU state (control word at 0, status at 4, tag at 8, instruction and
 // operand pointers at 12-27, ST(0)..ST(7) in stack order from 28), so it round-trips
 // through saveState/loadState untouched; but while instructions run, the three words
-// the arithmetic reads all the time (control, status, tag) live in fields and the
-// eight registers in two arrays by physical number, so a push or a pop only moves
+// the arithmetic reads all the time (control, status, tag) and the four pointer slots
+// every instruction writes live in fields, and the eight registers in two arrays by
+// physical number, so a push or a pop only moves
 // TOP, as on the chip, where FSAVE's listing from the top of the stack would rotate
 // all eight. The image is brought up to date for a state capture (storeImage) and
 // read back after one is loaded (imageLoaded); FNSAVE and FRSTOR build and read
@@ -178,10 +179,12 @@ final class X87 {
             .byteArrayViewVarHandle(int[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
 
     final InterpreterCpu cpu;
-    /** The FSAVE image (cpu.fpu): its pointers always current, its words and registers as storeImage left them. */
+    /** The FSAVE image (cpu.fpu): its words, pointers and registers as storeImage left them. */
     final byte[] image;
     /** The control, status and tag words (the low 16 bits of their image slots). */
     private int control, status, tag;
+    /** The instruction and operand pointer slots, whole (FCS with the opcode, FDS with its reserved half). */
+    private int fip, fcs, fdp, fds;
     /** ST registers by physical number: the significands and the sign-and-exponent words. */
     private final long[] significands = new long[8];
     private final int[] exponents = new int[8];
@@ -202,9 +205,7 @@ final class X87 {
 
     /** The image was replaced from outside (loadState, a test): the words and registers come from it. */
     void imageLoaded() {
-        control = get16(image, CONTROL);
-        status = get16(image, STATUS);
-        tag = get16(image, TAG);
+        loadWords();
         int top = top();
         for (int i = 0; i < 8; i++) {
             int physical = (top + i) & 7;
@@ -223,6 +224,20 @@ final class X87 {
         put16(image, CONTROL, control);
         put16(image, STATUS, status);
         put16(image, TAG, tag);
+        put32(image, FIP, fip);
+        put32(image, FCS, fcs);
+        put32(image, FDP, fdp);
+        put32(image, FDS, fds);
+    }
+
+    private void loadWords() {
+        control = get16(image, CONTROL);
+        status = get16(image, STATUS);
+        tag = get16(image, TAG);
+        fip = get32(image, FIP);
+        fcs = get32(image, FCS);
+        fdp = get32(image, FDP);
+        fds = get32(image, FDS);
     }
 
     private void storeRegisters(byte[] into, int at) {
@@ -247,9 +262,7 @@ final class X87 {
     /** FNINIT (and FNSAVE's end): the registers keep their contents, TOP goes to 0, all are empty. */
     private void reset() {
         initializeWords(image);
-        control = 0x037f;
-        status = 0;
-        tag = 0xffff;
+        loadWords();
     }
 
     /** The state FNINIT leaves: all exceptions masked, round to nearest, 64-bit precision. */
@@ -501,12 +514,12 @@ final class X87 {
 
     /** FIP/FCS/opcode for every non-control instruction, FDP/FDS for those with a memory operand. */
     private void updatePointers() {
-        put32(image, FIP, in.start - cpu.segments.cache[Segments.CS].base());
+        fip = in.start - cpu.segments.cache[Segments.CS].base();
         int opcode = ((in.opcode & 7) << 8) | (in.mod << 6) | (in.reg << 3) | in.rm;
-        put32(image, FCS, cpu.segments.cache[Segments.CS].selector() | (opcode << 16));
+        fcs = cpu.segments.cache[Segments.CS].selector() | (opcode << 16);
         if (in.mod != 3) {
-            put32(image, FDP, effectiveAddress);
-            put32(image, FDS, 0xffff0000 | cpu.segments.cache[in.segment()].selector());
+            fdp = effectiveAddress;
+            fds = 0xffff0000 | cpu.segments.cache[in.segment()].selector();
         }
     }
 
@@ -1136,8 +1149,9 @@ final class X87 {
             put32(image, FDP, get16(e, 10));
             put32(image, FDS, 0xffff0000 | get16(e, 12));
         }
-        control = controlWord(get16(image, CONTROL));
-        status = summarize(get16(image, STATUS), control);
+        loadWords();
+        control = controlWord(control);
+        status = summarize(status, control);
         // Only "empty or not" survives a load; the rest is recomputed from the contents.
         int loaded = get16(image, TAG);
         int abridged = 0;
