@@ -113,9 +113,14 @@ final class UnaryMultiplyDivideForms {
         e.code.istore(Emitter.SCRATCH);
         e.loadReg(X86.EDX);
         e.loadReg(X86.EAX);
-        e.code.iload(Emitter.SCRATCH).loadConstant(size).loadConstant(signed ? 1 : 0);
         e.mayFault();
-        e.code.invokestatic(CD_ALU, "divided", MTD_DIVIDED);
+        if (size == 4 && !signed) {
+            e.code.iload(Emitter.SCRATCH).invokestatic(BlockTranslator.CD_RUNTIME, "dividedUnsigned32",
+                    MethodTypeDesc.of(CD_long, CD_int, CD_int, CD_int));
+        } else {
+            e.code.iload(Emitter.SCRATCH).loadConstant(size).loadConstant(signed ? 1 : 0);
+            e.code.invokestatic(CD_ALU, "divided", MTD_DIVIDED);
+        }
         if (size == 1) {
             // AL takes the quotient, AH the remainder.
             e.code.dup2().l2i().loadConstant(0xff).iand().istore(Emitter.SCRATCH2);
