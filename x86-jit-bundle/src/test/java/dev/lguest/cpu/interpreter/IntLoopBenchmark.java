@@ -7,7 +7,8 @@
 // the translator (the default CPU of the platform) and, with "interpreter", on the
 // interpreter. Not a test (no @Test); run it as X87Benchmark's header says, with
 // x86-jit-bundle's classes first and dev.lguest.cpu.interpreter.IntLoopBenchmark
-// [ELF [rounds [interpreter]]] (default guest/target/classes/guests/lb-intloop.elf).
+// [ELF [rounds [interpreter|translator [all|sieve|crc|mix]]]] (default
+// guest/target/classes/guests/lb-intloop.elf, 15 rounds, the translator, all).
 package dev.lguest.cpu.interpreter;
 
 import dev.lguest.api.cpu.CpuExit;
@@ -25,8 +26,15 @@ import java.nio.file.Path;
 public final class IntLoopBenchmark {
     /** Where the program's linear addresses (0x08000000 up, 4 MiB) sit in the machine's RAM. */
     private static final int PROGRAM_LINEAR = 0x08000000, PROGRAM_PHYSICAL = 0x200000, PROGRAM_TABLE = 0x6000;
-    /** bench_main's round loop (after bench_start) and the call to bench_report after it. */
-    private static final int LOOP_START = 0x8048485, LOOP_END = 0x80485cc;
+    /**
+     * bench_main's round loop (after bench_start) to the call to bench_report after it,
+     * and the three parts of one round: the sieve, the CRC-32 and the hash mix.
+     */
+    private static final java.util.Map<String, int[]> SECTIONS = java.util.Map.of(
+            "all", new int[] {0x8048485, 0x80485cc},
+            "sieve", new int[] {0x804848d, 0x80484fc},
+            "crc", new int[] {0x80484fc, 0x804853d},
+            "mix", new int[] {0x804853d, 0x80485a6});
 
     private IntLoopBenchmark() {
     }
@@ -35,6 +43,10 @@ public final class IntLoopBenchmark {
         Path elf = Path.of(args.length > 0 ? args[0] : "guest/target/classes/guests/lb-intloop.elf");
         int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 15;
         boolean interpreter = args.length > 2 && args[2].equals("interpreter");
+        String section = args.length > 3 ? args[3] : "all";
+        int start = SECTIONS.get(section)[0], end = SECTIONS.get(section)[1];
+        // A part runs once per round (the whole loop counts its rounds itself).
+        int runs = section.equals("all") ? 1 : rounds;
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         ByteBuffer file = ByteBuffer.wrap(Files.readAllBytes(elf)).order(ByteOrder.LITTLE_ENDIAN);
         for (int pass = 0; pass < 10; pass++) {
@@ -45,9 +57,9 @@ public final class IntLoopBenchmark {
                     m.write32(PROGRAM_TABLE + page * 4, (PROGRAM_PHYSICAL + page * 4096) | 7);
                 }
                 loadSegments(m, file);
-                m.load(LOOP_END - PROGRAM_LINEAR + PROGRAM_PHYSICAL, 0xcd, TestMachine.HOST_EXIT);
+                m.load(end - PROGRAM_LINEAR + PROGRAM_PHYSICAL, 0xcd, TestMachine.HOST_EXIT);
                 CpuState s = m.cpu.saveState();
-                s.eip = LOOP_START;
+                s.eip = start;
                 s.eflags = X86.EFLAGS_FIXED;
                 s.gpr[X86.ESI] = 0;
                 s.gpr[X86.ESP] = TestMachine.KERNEL_STACK - 0x100;
@@ -55,11 +67,16 @@ public final class IntLoopBenchmark {
                 m.write32(TestMachine.KERNEL_STACK - 0x100 + 0x1c, rounds);
                 long cpu0 = threads.getCurrentThreadCpuTime();
                 long instructions = 0;
-                CpuExit exit;
-                do {
-                    exit = cpu.run(100_000_000);
-                    instructions += exit.instructions();
-                } while (exit.reason() == ExitReason.BUDGET);
+                CpuExit exit = null;
+                for (int run = 0; run < runs; run++) {
+                    CpuState again = cpu.saveState();
+                    again.eip = start;
+                    cpu.loadState(again);
+                    do {
+                        exit = cpu.run(100_000_000);
+                        instructions += exit.instructions();
+                    } while (exit.reason() == ExitReason.BUDGET);
+                }
                 long ns = threads.getCurrentThreadCpuTime() - cpu0;
                 if (exit.reason() != ExitReason.VECTOR || exit.vector() != TestMachine.HOST_EXIT) {
                     throw new IllegalStateException("the loop ended with " + exit);
