@@ -79,6 +79,8 @@ final class Emitter {
     final boolean loops;
     /** The label of each jump target's code, bound when it is emitted. */
     final Label[] targetLabels;
+    /** Whether the status flags each instruction sets are never seen (FlagLiveness). */
+    private final boolean[] deadFlags;
     /** The Alu kind of the pending flags in the flag locals, or FLAGS_UNKNOWN (in the Alu). */
     int flagKind = FLAGS_UNKNOWN;
     /** The instruction boundary (an index) the RETIRED local counts up to. */
@@ -115,6 +117,15 @@ final class Emitter {
         }
         this.loops = any;
         this.targetLabels = new Label[instructions.length];
+        this.deadFlags = FlagLiveness.deadAfter(instructions, jumpTargets);
+    }
+
+    /**
+     * Whether nothing can see the status flags the current instruction sets: its form
+     * may then compute only its value and leave the flag locals as they are.
+     */
+    boolean flagsDead() {
+        return deadFlags[index];
     }
 
     void emitBlock() {
@@ -651,9 +662,7 @@ final class Emitter {
         code.labelBinding(taken);
         int target = nearTarget(in, in.next + in.immediate);
         faultStart = code.newBoundLabel();
-        mayFault();
-        code.aload(CPU).loadConstant(target)
-                .invokestatic(CD_RUNTIME, "checkTarget", MethodTypeDesc.of(CD_void, CD_CPU, CD_int));
+        checkTarget(target);
         closeFaultRange();
         int flagsNotTaken = flagKind, committedNotTaken = committed;
         if (!jumpWithin(in)) {
@@ -679,8 +688,12 @@ final class Emitter {
             return false;
         }
         advanceRetired(index + 1);
-        writeBack(0, flagKind);
-        flagKind = FLAGS_UNKNOWN;
+        if (target > index || !FlagLiveness.deadAt(instructions, target)) {
+            writeBack(0, flagKind);
+            flagKind = FLAGS_UNKNOWN;
+        }
+        // Else the record stays in the locals: the way out below writes it, the way
+        // round needs none (FlagLiveness.deadAt).
         if (target > index) {
             // Bound later, when the target is emitted.
             Label forward = targetLabels[target] == null ? code.newLabel() : targetLabels[target];
@@ -697,11 +710,26 @@ final class Emitter {
         return false;
     }
 
-    void jump(Instruction in, int rawTarget) {
-        int target = nearTarget(in, rawTarget);
+    /**
+     * A near branch's #GP(0) when the target lies beyond CS's limit (JitRuntime.checkTarget),
+     * left out for a target that starts one of this block's own instructions: a block
+     * runs only when all of it lies within the limit of the CS it runs under
+     * (InterpreterCpu.currentBlock, and links are kept per CS), and a CS change ends it.
+     */
+    private void checkTarget(int target) {
+        for (Instruction other : instructions) {
+            if (other.start == target) {
+                return;
+            }
+        }
         mayFault();
         code.aload(CPU).loadConstant(target)
                 .invokestatic(CD_RUNTIME, "checkTarget", MethodTypeDesc.of(CD_void, CD_CPU, CD_int));
+    }
+
+    void jump(Instruction in, int rawTarget) {
+        int target = nearTarget(in, rawTarget);
+        checkTarget(target);
         closeFaultRange();
         if (!jumpWithin(in)) {
             exit(index + 1, () -> code.loadConstant(target));
@@ -714,6 +742,11 @@ final class Emitter {
     }
 
     void multiply(int target, int size) {
+        if (size == 4 && flagsDead()) {
+            code.imul();
+            commitReg(target);
+            return;
+        }
         code.loadConstant(size);
         code.invokestatic(CD_ALU, "multipliedSigned", MethodTypeDesc.of(CD_long, CD_int, CD_int, CD_int));
         unpackResultAndFlags();

@@ -14,6 +14,7 @@ import static java.lang.constant.ConstantDescs.CD_int;
 import static java.lang.constant.ConstantDescs.CD_long;
 
 import dev.lguest.api.cpu.X86;
+import java.lang.constant.ClassDesc;
 import java.lang.constant.MethodTypeDesc;
 
 final class ShiftForms {
@@ -22,6 +23,8 @@ final class ShiftForms {
 
     private static final MethodTypeDesc MTD_SHIFTED =
             MethodTypeDesc.of(CD_long, CD_int, CD_int, CD_int, CD_int, CD_int);
+    private static final ClassDesc CD_INTEGER = ClassDesc.of("java.lang.Integer");
+    private static final MethodTypeDesc MTD_ROTATE = MethodTypeDesc.of(CD_int, CD_int, CD_int);
     private static final MethodTypeDesc MTD_DOUBLE_SHIFTED =
             MethodTypeDesc.of(CD_long, CD_boolean, CD_int, CD_int, CD_int, CD_int, CD_int);
 
@@ -60,6 +63,20 @@ final class ShiftForms {
             // Nothing changes, but a memory operand is still read and written (its faults).
             e.readModifyWrite(in, size, false, () -> {
             });
+            return;
+        }
+        if (count > 0 && size == 4 && in.mod == 3 && operation != 2 && operation != 3 && e.flagsDead()) {
+            // Only the value (FlagLiveness): one JVM shift or rotate.
+            e.loadReg(in.rm);
+            e.code.loadConstant(count);
+            switch (operation) {
+                case 0 -> e.code.invokestatic(CD_INTEGER, "rotateLeft", MTD_ROTATE);
+                case 1 -> e.code.invokestatic(CD_INTEGER, "rotateRight", MTD_ROTATE);
+                case 5 -> e.code.iushr();
+                case 7 -> e.code.ishr();
+                default -> e.code.ishl();
+            }
+            e.commitReg(in.rm);
             return;
         }
         boolean keepsFlags = count < 0 || operation < 4;

@@ -56,22 +56,49 @@ final class UnaryMultiplyDivideForms {
                 e.code.iconst_m1().ixor();
                 e.maskTo(size);
             });
-            case 3 -> e.readModifyWrite(in, size, true, () -> {
+            case 3 -> {
+                if (size == 4 && in.mod == 3 && e.flagsDead()) {
+                    e.loadReg(in.rm);
+                    e.code.ineg();
+                    e.commitReg(in.rm);
+                } else {
+                    negate(e, in, size);
+                }
+            }
+            case 4, 5 -> multiply(e, in, size, in.reg == 5);
+            default -> divide(e, in, size, in.reg == 7);
+        }
+    }
+
+    private static void negate(Emitter e, Instruction in, int size) {
+        e.readModifyWrite(in, size, true, () -> {
                 e.code.istore(Emitter.SCRATCH);
                 e.code.iconst_0().iload(Emitter.SCRATCH).iconst_0().loadConstant(size)
                         .invokestatic(CD_ALU, "subStatus", Emitter.MTD_STATUS4).istore(Emitter.NEW_FLAGS);
                 e.code.iconst_0().iload(Emitter.SCRATCH).isub();
                 e.maskTo(size);
             });
-            case 4, 5 -> multiply(e, in, size, in.reg == 5);
-            default -> divide(e, in, size, in.reg == 7);
-        }
     }
 
     private static void multiply(Emitter e, Instruction in, int size, boolean signed) {
         e.loadOperand(in, size);
         e.code.istore(Emitter.SCRATCH);
         e.closeFaultRange();
+        if (size == 4 && e.flagsDead()) {
+            // Only the product (FlagLiveness): one JVM multiply of the extended operands.
+            e.loadReg(X86.EAX);
+            e.code.i2l();
+            if (!signed) {
+                e.code.loadConstant(0xffffffffL).land();
+            }
+            e.code.iload(Emitter.SCRATCH).i2l();
+            if (!signed) {
+                e.code.loadConstant(0xffffffffL).land();
+            }
+            e.code.lmul();
+            commitPair(e, size, 32, true);
+            return;
+        }
         e.loadReg(X86.EAX);
         e.code.iload(Emitter.SCRATCH).loadConstant(size).loadConstant(signed ? 1 : 0);
         e.code.invokestatic(CD_ALU, "multiplied", MTD_MULTIPLIED);
@@ -86,9 +113,14 @@ final class UnaryMultiplyDivideForms {
         e.code.istore(Emitter.SCRATCH);
         e.loadReg(X86.EDX);
         e.loadReg(X86.EAX);
-        e.code.iload(Emitter.SCRATCH).loadConstant(size).loadConstant(signed ? 1 : 0);
         e.mayFault();
-        e.code.invokestatic(CD_ALU, "divided", MTD_DIVIDED);
+        if (size == 4 && !signed) {
+            e.code.iload(Emitter.SCRATCH).invokestatic(BlockTranslator.CD_RUNTIME, "dividedUnsigned32",
+                    MethodTypeDesc.of(CD_long, CD_int, CD_int, CD_int));
+        } else {
+            e.code.iload(Emitter.SCRATCH).loadConstant(size).loadConstant(signed ? 1 : 0);
+            e.code.invokestatic(CD_ALU, "divided", MTD_DIVIDED);
+        }
         if (size == 1) {
             // AL takes the quotient, AH the remainder.
             e.code.dup2().l2i().loadConstant(0xff).iand().istore(Emitter.SCRATCH2);

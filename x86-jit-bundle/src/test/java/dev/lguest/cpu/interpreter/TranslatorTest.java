@@ -16,7 +16,9 @@ import dev.lguest.api.cpu.CpuExit;
 import dev.lguest.api.cpu.CpuState;
 import dev.lguest.api.cpu.ExitReason;
 import dev.lguest.api.cpu.X86;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class TranslatorTest {
@@ -241,6 +243,75 @@ class TranslatorTest {
         }
     }
 
+    /**
+     * The loops of guest/benchmarks/intloop.c's CRC-32 and hash mix: shifts, rotates,
+     * NEG, MUL and IMUL whose flags the next instruction replaces are compiled without
+     * them (FlagLiveness), and the back edge to a loop head whose flags are dead writes
+     * no flag record; every budget still stops with the interpreter's flags, which
+     * there are the last live instruction's.
+     */
+    @Test
+    void loopsWithDeadFlagsStopExactlyOnEveryBudget() {
+        int[] program = concat(
+                new int[] {0xb9}, imm32(60), // mov ecx, 60
+                new int[] {0xbd}, imm32(0x12345678), // mov ebp, 0x12345678
+                new int[] {0x89, 0xea}, // L: mov edx, ebp (the loop head: flags dead)
+                new int[] {0x83, 0xe5, 0x01}, // and ebp, 1
+                new int[] {0xd1, 0xea}, // shr edx, 1 (dead)
+                new int[] {0xf7, 0xdd}, // neg ebp (dead)
+                new int[] {0x81, 0xe5}, imm32(0xedb88320), // and ebp, 0xedb88320
+                new int[] {0x31, 0xd5}, // xor ebp, edx
+                new int[] {0x69, 0xdb}, imm32(0x19660d), // imul ebx, ebx, 0x19660d (dead)
+                new int[] {0x89, 0xe8}, // mov eax, ebp
+                new int[] {0xf7, 0xe3}, // mul ebx (dead)
+                new int[] {0xc1, 0xe2, 0x05}, // shl edx, 5 (live: ROL keeps some flags)
+                new int[] {0xc1, 0xc0, 0x07}, // rol eax, 7 (dead)
+                new int[] {0x01, 0xc7}, // add edi, eax
+                new int[] {0xd1, 0xfe}, // sar esi, 1 (live: INC EBX keeps its CF)
+                new int[] {0x43}, // inc ebx
+                new int[] {0xc1, 0xce, 0x03}, // ror esi, 3 (live: its CF outlives INC and DEC)
+                new int[] {0x46}, // inc esi
+                new int[] {0x49}, // dec ecx
+                new int[] {0x75, 0xd3}, // jnz L
+                new int[] {0xcd, 0x1f});
+        assertEquals(2 + 18 * 60 + 1, stopsExactlyOnEveryBudget(program, 5));
+    }
+
+    /**
+     * A loop whose head's flags are dead but which faults mid-iteration (a load walking
+     * off the mapped memory, after a shift whose flags the fault must show): the
+     * interpreter's EIP, retired count, registers, flags and CR2 on every budget.
+     */
+    @Test
+    void loopFaultingMidIterationStopsExactlyOnEveryBudget() {
+        int[] program = concat(
+                new int[] {0xbe}, imm32(TestMachine.RAM_SIZE - 0x2000), // mov esi, two pages below the end
+                new int[] {0x89, 0xea}, // L: mov edx, ebp
+                new int[] {0x83, 0xe2, 0x01}, // and edx, 1
+                new int[] {0xc1, 0xe0, 0x03}, // shl eax, 3 (live: the load below may fault)
+                new int[] {0x8b, 0x1e}, // mov ebx, [esi]
+                new int[] {0x81, 0xc6}, imm32(0x400), // add esi, 0x400
+                new int[] {0xd1, 0xe5}, // shl ebp, 1
+                new int[] {0x45}, // inc ebp
+                new int[] {0xeb, 0xeb}, // jmp L
+                new int[] {0xcd, 0x1f});
+        assertEquals(1 + 8 * 8 + 3, stopsExactlyOnEveryBudget(program, 5, true));
+    }
+
+    /** A loop that rewrites its own immediate operand every pass: each store ends the compiled block. */
+    @Test
+    void loopWritingItsOwnCodeStopsExactlyOnEveryBudget() {
+        int[] program = concat(
+                new int[] {0xb9}, imm32(40), // mov ecx, 40
+                new int[] {0x05}, imm32(1), // L: add eax, 1 (its immediate rewritten below)
+                new int[] {0xd1, 0xe0}, // shl eax, 1
+                new int[] {0x89, 0x0d}, imm32(CODE + 6), // mov [L + 1], ecx
+                new int[] {0x49}, // dec ecx
+                new int[] {0x75, 0xf0}, // jnz L
+                new int[] {0xcd, 0x1f});
+        assertEquals(1 + 5 * 40 + 1, stopsExactlyOnEveryBudget(program, Integer.MAX_VALUE));
+    }
+
     /** A forward Jcc inside a loop leaves the compiled block and comes back: the same stops as the interpreter. */
     @Test
     void forwardJumpsInsideALoopStopExactlyOnEveryBudget() {
@@ -315,6 +386,12 @@ class TranslatorTest {
         assertEquals(ends[0], ends[1]);
     }
 
+    private static CpuState startState(TestMachine m, boolean pageFaultsExit) {
+        CpuState s = m.cpu.saveState();
+        s.setHostVector(X86.PF_VECTOR, pageFaultsExit);
+        return s;
+    }
+
     private static void place(int[] program, int at, int[] bytes) {
         System.arraycopy(bytes, 0, program, at, bytes.length);
     }
@@ -325,14 +402,22 @@ class TranslatorTest {
      * the whole run takes fewer than {@code maxComparisons} returns.
      */
     private static long stopsExactlyOnEveryBudget(int[] program, int maxComparisons) {
+        return stopsExactlyOnEveryBudget(program, maxComparisons, false);
+    }
+
+    /** As above; with {@code toPageFault} the program ends at a page fault (a host vector) instead. */
+    private static long stopsExactlyOnEveryBudget(int[] program, int maxComparisons, boolean toPageFault) {
         long total = 0;
         for (long budget : new long[] {1, 2, 3, 5, 7, 10, 11, 4999, Long.MAX_VALUE}) {
             CpuState[] ends = new CpuState[2];
             long[] retired = new long[2];
+            // The whole state at every stop, not only at the end: a flag record a loop
+            // left stale at a budget stop may be replaced before the end.
+            List<List<CpuState>> stops = List.of(new ArrayList<>(), new ArrayList<>());
             for (int which = 0; which < 2; which++) {
                 try (TestMachine m = new TestMachine()) {
                     InterpreterCpu cpu = which == 0 ? new InterpreterCpu(m.bus) : new TranslatingCpu(m.bus, 0, true);
-                    cpu.loadState(m.cpu.saveState());
+                    cpu.loadState(startState(m, toPageFault));
                     m.load(CODE, program);
                     cpu.setEip(CODE);
                     CpuExit exit;
@@ -340,8 +425,10 @@ class TranslatorTest {
                         exit = cpu.run(budget);
                         retired[which] += exit.instructions();
                         assertTrue(exit.instructions() <= budget);
+                        stops.get(which).add(cpu.saveState());
                     } while (exit.reason() == ExitReason.BUDGET);
                     assertEquals(ExitReason.VECTOR, exit.reason());
+                    assertEquals(toPageFault ? X86.PF_VECTOR : TestMachine.HOST_EXIT, exit.vector());
                     ends[which] = cpu.saveState();
                 }
             }
@@ -351,7 +438,7 @@ class TranslatorTest {
                 try (TestMachine m = new TestMachine()) {
                     TranslatingCpu cpu = new TranslatingCpu(m.bus, 0, true);
                     cpu.lockstep = new Lockstep(m.bus);
-                    cpu.loadState(m.cpu.saveState());
+                    cpu.loadState(startState(m, toPageFault));
                     m.load(CODE, program);
                     cpu.setEip(CODE);
                     assertEquals(ExitReason.VECTOR, cpu.run(budget).reason());
@@ -360,6 +447,7 @@ class TranslatorTest {
                 }
             }
             assertEquals(retired[0], retired[1], "budget " + budget);
+            assertEquals(stops.get(0), stops.get(1), "budget " + budget);
             assertEquals(ends[0], ends[1], "budget " + budget);
         }
         return total;
