@@ -123,8 +123,8 @@ class TranslatingCpu extends InterpreterCpu {
                         return;
                     }
                     jumps.remember(eip, linkGeneration, next);
+                    block.link(eip, linkGeneration, next);
                 }
-                block.link(eip, linkGeneration, next);
             }
             block = next;
         }
