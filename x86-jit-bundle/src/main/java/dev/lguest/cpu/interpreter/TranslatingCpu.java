@@ -20,6 +20,9 @@
 //    guest interprets the block until its compiled form is published; either form
 //    leaves the same state.
 //  - A bounded code cache (Translations): past a cap every translation is dropped.
+//  - The jump cache (JumpCache), consulted between compiled blocks when a block's
+//    two links miss, answers only under the same link generation and epoch as a
+//    link would, so it never runs a block the lookup would not have found.
 //  - Lockstep (a test mode): a reference interpreter on its own copy of RAM runs the
 //    same instructions after every block and the whole CpuState is compared (Lockstep).
 package dev.lguest.cpu.interpreter;
@@ -43,6 +46,10 @@ class TranslatingCpu extends InterpreterCpu {
     final Translations translations;
     /** Blocks compiled on this thread, and translations that failed (a translator bug: the block stays interpreted). */
     long blocksCompiled, translationFailures;
+    /** The jump cache can be turned off (lguest.jit.jumpCache=false), for benchmarks comparing. */
+    static final boolean JUMP_CACHE = !"false".equals(System.getProperty("lguest.jit.jumpCache"));
+    /** Where EIPs led lately, for the transfers a block's two links do not cover. */
+    final JumpCache jumps = new JumpCache();
     /** The reference a lockstep run compares against after every block, or null. */
     Lockstep lockstep;
 
@@ -74,7 +81,8 @@ class TranslatingCpu extends InterpreterCpu {
 
     /**
      * Runs a block, and after a compiled one the blocks that follow it (found and
-     * linked as the run loop does: Block.successor, else the code cache's lookup) as
+     * linked as the run loop does: Block.successor, else the jump cache, else the code
+     * cache's lookup) as
      * long as the budget covers them and nothing asked the loop to look (an ended
      * block, an exit, interrupt(), a single step or debug register); a block not
      * compiled yet is the last one. That spares a pass through the run loop per block,
@@ -83,7 +91,7 @@ class TranslatingCpu extends InterpreterCpu {
      */
     @Override
     void runBlock(Block block, long budget) {
-        translations.enforceCap();
+        enforceCap();
         long start = retired;
         while (true) {
             long left = budget - (retired - start);
@@ -106,18 +114,31 @@ class TranslatingCpu extends InterpreterCpu {
             }
             Block next = block.successor(eip, linkGeneration);
             if (next == null) {
-                // The run loop's own lookup and link, here: a fault fetching the next
-                // block leaves as it would from the run loop, at this same boundary.
-                next = currentBlock();
+                next = JUMP_CACHE ? jumps.find(eip, linkGeneration, codeCache.epoch) : null;
                 if (next == null) {
-                    return;
+                    // The run loop's own lookup, here: a fault fetching the next block
+                    // leaves as it would from the run loop, at this same boundary.
+                    next = currentBlock();
+                    if (next == null) {
+                        return;
+                    }
+                    jumps.remember(eip, linkGeneration, next);
+                    block.link(eip, linkGeneration, next);
                 }
-                block.link(eip, linkGeneration, next);
             }
             block = next;
         }
         if (lockstep != null) {
             lockstep.afterBlock(this);
+        }
+    }
+
+    /** The cap on translations; a flush of them all also empties the jump cache, which holds blocks. */
+    private void enforceCap() {
+        long flushes = translations.flushes;
+        translations.enforceCap();
+        if (translations.flushes != flushes) {
+            jumps.clear();
         }
     }
 
@@ -145,7 +166,7 @@ class TranslatingCpu extends InterpreterCpu {
             translations.added(block);
             blocksCompiled++;
             // The chain in runBlock may go on for long without passing its own check.
-            translations.enforceCap();
+            enforceCap();
             return block.translation instanceof CompiledBlock ? compiled : null;
         } catch (RuntimeException | LinkageError e) {
             block.translation = NOT_COMPILED;
