@@ -207,7 +207,11 @@ final class RunLoop {
             cpu.setCr3(root);
         }
         boolean onlyNamedWrites = tellWrites(guest, slot, cpu);
+        long started = ExitProfile.ON ? ExitProfile.runStarts() : 0;
         CpuExit exit = cpu.run(sliceUntilClock(guest, slot.settings.sliceInstructions()), onlyNamedWrites);
+        if (ExitProfile.ON) {
+            ExitProfile.runEnded(started, exit, onlyNamedWrites);
+        }
         guest.statistics.addInstructions(exit.instructions());
         if (exit.reason() != ExitReason.VECTOR) {
             // Stopped from outside (interrupt(): a device's interrupt, a swap), or

@@ -97,6 +97,9 @@ class TranslatingCpu extends InterpreterCpu {
             long left = budget - (retired - start);
             CompiledBlock compiled = compiledFor(block);
             if (compiled == null || left < block.code.length) {
+                if (InterpretedBlocks.ON) {
+                    InterpretedBlocks.ran(block, compiled);
+                }
                 executor.runBlock(block, left);
                 break;
             }
