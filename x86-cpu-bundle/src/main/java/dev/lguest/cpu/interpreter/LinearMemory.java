@@ -135,7 +135,15 @@ final class LinearMemory {
      */
     static long ramOffset(long entry, int linear, int size) {
         int offset = linear & 0xfff;
-        if ((int) (entry >>> 32) == (linear >>> 12) && offset <= PhysicalMemory.PAGE_SIZE - size) {
+        // One test, not two: a tag that differs, or an access running into the next
+        // page (PAGE_SIZE - size - offset negative, its sign spread by the shift),
+        // leaves bits in miss. Two branches let HotSpot's C2 drop the page-crossing
+        // one as never taken from the profile; the first crossing access then threw
+        // away every compiled method that had inlined this one (seven of them on a
+        // Linux boot, among them the run loop's), to be compiled again. A TLB miss is
+        // common, so the single branch keeps both ways compiled.
+        int miss = ((int) (entry >>> 32) ^ (linear >>> 12)) | ((PhysicalMemory.PAGE_SIZE - size - offset) >> 31);
+        if (miss == 0) {
             return (entry & 0xffffffffL) | offset;
         }
         return -1;
