@@ -35,9 +35,11 @@ final class Block {
     final boolean endsInCompareAndBranch;
     /**
      * Left to a translating CPU built on this package (unused by the interpreter): the
-     * block's compiled form, and how many times it ran before it was compiled.
+     * block's compiled form (or a CompiledBlock.Marker of its state), and how many
+     * times it ran before it was compiled. Volatile because a background compiler
+     * publishes it; a read is a plain load on x86.
      */
-    Object translation;
+    volatile CompiledBlock translation;
     int runs;
     /** The run() call in which the bytes were last checked against memory. */
     int checkedEpoch;

@@ -23,7 +23,7 @@ import java.util.concurrent.TimeUnit;
 
 final class BackgroundCompiler {
     /** Set in a Block while it waits in the queue or is being translated. */
-    static final Object QUEUED = new Object();
+    static final CompiledBlock QUEUED = new CompiledBlock.Marker("queued");
     /** Blocks waiting at most; beyond that the guest's thread does not wait, it skips. */
     static final int QUEUE_LENGTH = 4096;
 
@@ -31,7 +31,7 @@ final class BackgroundCompiler {
 
     static {
         try {
-            TRANSLATION = MethodHandles.lookup().findVarHandle(Block.class, "translation", Object.class);
+            TRANSLATION = MethodHandles.lookup().findVarHandle(Block.class, "translation", CompiledBlock.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -92,7 +92,7 @@ final class BackgroundCompiler {
                 }
                 continue;
             }
-            Object result;
+            CompiledBlock result;
             try {
                 result = translator.translate(job.block());
             } catch (RuntimeException | LinkageError e) {
@@ -100,7 +100,7 @@ final class BackgroundCompiler {
             }
             // Only a block still waiting takes the result: a flush of the CPU's
             // translations in the meantime reset it, and then it starts counting again.
-            if (TRANSLATION.compareAndSet(job.block(), QUEUED, result) && result instanceof CompiledBlock) {
+            if (TRANSLATION.compareAndSet(job.block(), QUEUED, result) && result != TranslatingCpu.NOT_COMPILED) {
                 job.owner().added(job.block());
             }
         }

@@ -34,7 +34,7 @@ import dev.lguest.api.memory.PhysicalMemory;
 
 class TranslatingCpu extends InterpreterCpu {
     /** Set in a Block that must not be compiled (translation failed): it stays interpreted. */
-    static final Object NOT_COMPILED = new Object();
+    static final CompiledBlock NOT_COMPILED = new CompiledBlock.Marker("not compiled");
 
     private final int threshold;
     /** A translation failure stops the CPU as an internal error (tests) instead of being skipped. */
@@ -147,9 +147,12 @@ class TranslatingCpu extends InterpreterCpu {
 
     /** The block's compiled form, compiling it when it has become hot; null while it is not. */
     private CompiledBlock compiledFor(Block block) {
-        Object translation = BackgroundCompiler.TRANSLATION.getAcquire(block);
-        if (translation instanceof CompiledBlock compiled) {
-            return compiled;
+        // A volatile read of a typed field, not a type test: HotSpot compiled the type
+        // test speculatively on the hidden classes it had seen, and threw this loop
+        // away each time another translation came (speculate_class_check).
+        CompiledBlock translation = block.translation;
+        if (translation != null && translation != NOT_COMPILED && translation != BackgroundCompiler.QUEUED) {
+            return translation;
         }
         if (translation != null || block.runs++ < threshold) {
             return null;
@@ -170,7 +173,7 @@ class TranslatingCpu extends InterpreterCpu {
             blocksCompiled++;
             // The chain in runBlock may go on for long without passing its own check.
             enforceCap();
-            return block.translation instanceof CompiledBlock ? compiled : null;
+            return block.translation == compiled ? compiled : null;
         } catch (RuntimeException | LinkageError e) {
             block.translation = NOT_COMPILED;
             translationFailures++;

@@ -30,7 +30,7 @@ class TranslationsTest {
     /** A block holding a (stand-in) translation, recorded as compiled. */
     private static Block compiled(Translations translations, int eip) {
         Block block = block(eip);
-        block.translation = new Object();
+        block.translation = new CompiledBlock.Marker("stand-in");
         block.runs = 5;
         translations.added(block);
         return block;

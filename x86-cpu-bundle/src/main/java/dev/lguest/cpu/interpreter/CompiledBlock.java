@@ -1,7 +1,11 @@
 // What a translated block is to the CPU: an object whose run() executes the whole block
 // on the CPU's state, exactly as Executor.runBlock would with a budget covering it. The
-// BlockTranslator makes one hidden class per block extending this; the decoded
-// instructions stay reachable for the instructions it hands to the interpreter.
+// translating CPU's BlockTranslator makes one hidden class per block extending this; the
+// decoded instructions stay reachable for the instructions it hands to the interpreter.
+// It lives with the interpreter (which never makes one) so that Block can hold it in a
+// field of this type: the translating CPU's run loop then tells a compiled block from
+// an uncompiled one by a null check instead of a type check, which HotSpot compiled
+// speculatively on the types it had seen and threw away as new hidden classes came.
 package dev.lguest.cpu.interpreter;
 
 abstract class CompiledBlock {
@@ -22,4 +26,19 @@ abstract class CompiledBlock {
      * when an instruction faults.
      */
     abstract void run(InterpreterCpu cpu, long budget);
+
+    /** A stand-in that marks a state of a block's translation (failed, queued); it never runs. */
+    static final class Marker extends CompiledBlock {
+        private final String state;
+
+        Marker(String state) {
+            super(new Instruction[0]);
+            this.state = state;
+        }
+
+        @Override
+        void run(InterpreterCpu cpu, long budget) {
+            throw new IllegalStateException("a block marked " + state + " has no compiled form to run");
+        }
+    }
 }
