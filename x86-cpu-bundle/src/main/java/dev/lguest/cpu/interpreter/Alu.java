@@ -29,6 +29,10 @@ final class Alu {
     static final int ADD = 0, OR = 1, ADC = 2, SBB = 3, AND = 4, SUB = 5, XOR = 6, CMP = 7;
 
     private static final int[] PARITY = new int[256];
+    /** Where each status flag sits in EFLAGS, to move it to bit 0. */
+    private static final int CF_BIT = Integer.numberOfTrailingZeros(CF), PF_BIT = Integer.numberOfTrailingZeros(PF),
+            ZF_BIT = Integer.numberOfTrailingZeros(ZF), SF_BIT = Integer.numberOfTrailingZeros(SF),
+            OF_BIT = Integer.numberOfTrailingZeros(OF);
 
     static {
         for (int i = 0; i < 256; i++) {
@@ -132,29 +136,36 @@ final class Alu {
 
     /** A condition after dst - src = result (SUB, CMP): the compare the compiler meant. */
     private static boolean subtractCondition(int cc, int dst, int src, int result) {
-        boolean holds = switch (cc >>> 1) {
-            case 0 -> ((dst ^ src) & (dst ^ result)) < 0;
-            case 1 -> Integer.compareUnsigned(dst, src) < 0;
-            case 2 -> result == 0;
-            case 3 -> Integer.compareUnsigned(dst, src) <= 0;
-            case 4 -> result < 0;
-            case 5 -> PARITY[result & 0xff] != 0;
-            case 6 -> dst < src;
-            default -> dst <= src;
-        };
-        return holds ^ ((cc & 1) != 0);
+        int overflow = ((dst ^ src) & (dst ^ result)) >>> 31;
+        int below = (int) (((dst & 0xffffffffL) - (src & 0xffffffffL)) >>> 63);
+        int equal = isZero(dst ^ src);
+        int less = (int) (((long) dst - (long) src) >>> 63);
+        return holds(cc, overflow, below, isZero(result), below | equal, result >>> 31,
+                PARITY[result & 0xff] >>> PF_BIT, less, less | equal);
     }
 
     /** A condition after AND, OR, XOR or TEST: OF and CF are clear. */
     private static boolean logicCondition(int cc, int result) {
-        boolean holds = switch (cc >>> 1) {
-            case 0, 1 -> false;
-            case 2, 3 -> result == 0;
-            case 4, 6 -> result < 0;
-            case 5 -> PARITY[result & 0xff] != 0;
-            default -> result <= 0;
-        };
-        return holds ^ ((cc & 1) != 0);
+        int zero = isZero(result), sign = result >>> 31;
+        return holds(cc, 0, 0, zero, zero, sign, PARITY[result & 0xff] >>> PF_BIT, sign, sign | zero);
+    }
+
+    /** 1 if value is zero, else 0, without a branch. */
+    private static int isZero(int value) {
+        return ((value | -value) >>> 31) ^ 1;
+    }
+
+    /**
+     * Condition cc from the truth (bit 0 of each argument) of the eight it can test,
+     * in the order of the Jcc opcodes (O, B, E, BE, S, P, L, LE); an odd cc is the
+     * negation. A bit picked from a table, not a switch: HotSpot compiles a switch for
+     * the cases seen so far and throws the compiled code away (an uncommon trap) each
+     * time the guest runs a branch of another kind.
+     */
+    private static boolean holds(int cc, int o, int b, int e, int be, int s, int p, int l, int le) {
+        int table = (o & 1) | (b & 1) << 1 | (e & 1) << 2 | (be & 1) << 3
+                | (s & 1) << 4 | (p & 1) << 5 | (l & 1) << 6 | (le & 1) << 7;
+        return (((table >>> (cc >>> 1)) ^ cc) & 1) != 0;
     }
 
     /** After ADD, INC or DEC: ZF and SF straight from the result, the rest worked out. */
@@ -563,16 +574,9 @@ final class Alu {
     }
 
     static boolean condition(int cc, int eflags) {
-        boolean result = switch (cc >>> 1) {
-            case 0 -> (eflags & OF) != 0;
-            case 1 -> (eflags & CF) != 0;
-            case 2 -> (eflags & ZF) != 0;
-            case 3 -> (eflags & (CF | ZF)) != 0;
-            case 4 -> (eflags & SF) != 0;
-            case 5 -> (eflags & PF) != 0;
-            case 6 -> ((eflags & SF) != 0) != ((eflags & OF) != 0);
-            default -> (eflags & ZF) != 0 || (((eflags & SF) != 0) != ((eflags & OF) != 0));
-        };
-        return result ^ ((cc & 1) != 0);
+        int overflow = eflags >>> OF_BIT, carry = eflags >>> CF_BIT, zero = eflags >>> ZF_BIT,
+                sign = eflags >>> SF_BIT;
+        int less = sign ^ overflow;
+        return holds(cc, overflow, carry, zero, carry | zero, sign, eflags >>> PF_BIT, less, less | zero);
     }
 }
