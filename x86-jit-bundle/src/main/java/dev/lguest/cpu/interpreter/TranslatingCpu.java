@@ -103,7 +103,7 @@ class TranslatingCpu extends InterpreterCpu {
                 executor.runBlock(block, left);
                 break;
             }
-            compiled.run(this, left);
+            compiled.enter(this, left);
             if (lockstep != null) {
                 lockstep.afterBlock(this);
                 return;
