@@ -40,7 +40,8 @@ import java.util.concurrent.TimeUnit;
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 2, time = 5)
 @Measurement(iterations = 3, time = 5)
-// The collector every build runs with (launcher-bundle/jvm.options).
+// The collector every build runs with (launcher-bundle/jvm.options; benchmarks/cpu-benchmark
+// appends that whole file to the fork's options).
 @Fork(value = 1, jvmArgs = {"--enable-native-access=ALL-UNNAMED", "-XX:+UseZGC"})
 public class CpuBenchmark {
     @Param("100")

@@ -27,16 +27,6 @@ abstract class CompiledBlock {
      */
     abstract void run(InterpreterCpu cpu, long budget);
 
-    /**
-     * run(), called from a method of its own that is never inlined (jvm.options): the
-     * call to run() names a different hidden class each time, and HotSpot compiles a
-     * call site that has seen one or two for just those, trapping at the next. Here a
-     * trap throws away this small method only, not the CPU's run loop calling it.
-     */
-    final void enter(InterpreterCpu cpu, long budget) {
-        run(cpu, budget);
-    }
-
     /** A stand-in that marks a state of a block's translation (failed, queued); it never runs. */
     static final class Marker extends CompiledBlock {
         private final String state;

@@ -103,7 +103,7 @@ class TranslatingCpu extends InterpreterCpu {
                 executor.runBlock(block, left);
                 break;
             }
-            compiled.enter(this, left);
+            compiled.run(this, left);
             if (lockstep != null) {
                 lockstep.afterBlock(this);
                 return;
