@@ -6,12 +6,15 @@ package dev.lguest.cpu.interpreter;
 
 import dev.lguest.api.cpu.CpuExit;
 import dev.lguest.api.cpu.CpuState;
+import dev.lguest.api.cpu.ExitReason;
 import dev.lguest.api.cpu.SegmentCache;
 import dev.lguest.api.cpu.SegmentRegister;
 import dev.lguest.api.cpu.X86;
 import dev.lguest.api.memory.PhysicalMemory;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 
 final class TestMachine implements AutoCloseable {
     static final int RAM_SIZE = 4 << 20;
@@ -107,6 +110,25 @@ final class TestMachine implements AutoCloseable {
 
     CpuExit run() {
         return cpu.run(1_000_000);
+    }
+
+    /**
+     * For the benchmarks: runs from the current state, in budget slices, until the
+     * program leaves through the host's exit vector, and returns the CPU time this
+     * thread spent on it in nanoseconds; any other end is an error of the program.
+     */
+    long cpuNanosToHostExit() {
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        long start = threads.getCurrentThreadCpuTime();
+        CpuExit exit;
+        do {
+            exit = cpu.run(100_000_000);
+        } while (exit.reason() == ExitReason.BUDGET);
+        long spent = threads.getCurrentThreadCpuTime() - start;
+        if (exit.reason() != ExitReason.VECTOR || exit.vector() != HOST_EXIT) {
+            throw new IllegalStateException("the program ended with " + exit);
+        }
+        return spent;
     }
 
     int read32(int address) {

@@ -29,11 +29,6 @@
 //            .end: mov [pc], eax / ret
 package dev.lguest.cpu.interpreter;
 
-import dev.lguest.api.cpu.CpuExit;
-import dev.lguest.api.cpu.ExitReason;
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
-
 public final class CallsBenchmark {
     private static final int ROUNDS = 20, OPERATIONS = 20000 * 5, FIB_CALLS = 8361; // fib(18)'s calls
     private static final int[] PROGRAM = {
@@ -59,7 +54,6 @@ public final class CallsBenchmark {
 
     public static void main(String[] args) {
         System.setProperty(CpuUnderTest.FACTORY_PROPERTY, TranslatingCpuFactory.class.getName());
-        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         try (TestMachine m = new TestMachine()) {
             m.load(TestMachine.CODE, PROGRAM);
             m.write32(TestMachine.CODE + 1, ROUNDS);
@@ -70,15 +64,7 @@ public final class CallsBenchmark {
             }
             for (int round = 0; round < 15; round++) {
                 m.cpu.setEip(TestMachine.CODE);
-                long cpu0 = threads.getCurrentThreadCpuTime();
-                CpuExit exit;
-                do {
-                    exit = m.cpu.run(100_000_000);
-                } while (exit.reason() == ExitReason.BUDGET);
-                long cpu = threads.getCurrentThreadCpuTime() - cpu0;
-                if (exit.vector() != TestMachine.HOST_EXIT) {
-                    throw new IllegalStateException("the program ended with " + exit);
-                }
+                long cpu = m.cpuNanosToHostExit();
                 // Each operation is a call and a return, each fib call a call and a return.
                 double transfers = 2.0 * ROUNDS * (OPERATIONS + FIB_CALLS);
                 System.out.printf("round %2d: %,8.1f M calls and returns per CPU second (%,d ms CPU), sum %08x%n",
