@@ -561,16 +561,31 @@ final class Alu {
                         throw CpuFault.of(X86.DE, 0);
                     }
                 } else {
-                    long divisor = divisorValue & 0xffffffffL;
-                    quotient = Long.divideUnsigned(dividend, divisor);
-                    remainder = Long.remainderUnsigned(dividend, divisor);
-                    if ((quotient >>> 32) != 0) {
-                        throw CpuFault.of(X86.DE, 0);
-                    }
+                    return dividedUnsigned32(edx, eax, divisorValue);
                 }
             }
         }
         return (quotient & 0xffffffffL) | (remainder << 32);
+    }
+
+    /**
+     * DIV of EDX:EAX by a doubleword, packed as divided's: its commonest case, alone so
+     * that HotSpot inlines it into a big compiled block (divided, all sizes and signs,
+     * is too large to be). #DE for a divisor of 0 or a quotient beyond 32 bits, which
+     * is EDX at or above the divisor.
+     */
+    static long dividedUnsigned32(int edx, int eax, int divisor) {
+        if (divisor == 0 || Integer.compareUnsigned(edx, divisor) >= 0) {
+            throw CpuFault.of(X86.DE, 0);
+        }
+        if (edx == 0) {
+            return (Integer.divideUnsigned(eax, divisor) & 0xffffffffL)
+                    | ((long) Integer.remainderUnsigned(eax, divisor) << 32);
+        }
+        long dividend = ((long) edx << 32) | (eax & 0xffffffffL);
+        long wide = divisor & 0xffffffffL;
+        long quotient = Long.divideUnsigned(dividend, wide);
+        return (quotient & 0xffffffffL) | ((dividend - quotient * wide) << 32);
     }
 
     static boolean condition(int cc, int eflags) {

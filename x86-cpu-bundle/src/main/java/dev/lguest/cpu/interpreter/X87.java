@@ -4,9 +4,8 @@
 // through saveState/loadState untouched; but while instructions run, the three words
 // the arithmetic reads all the time (control, status, tag) and the four pointer slots
 // every instruction writes live in fields, and the eight registers in two arrays by
-// physical number, so a push or a pop only moves
-// TOP, as on the chip, where FSAVE's listing from the top of the stack would rotate
-// all eight. The image is brought up to date for a state capture (storeImage) and
+// physical number, so a push or a pop only moves TOP, as on the chip, where FSAVE's
+// listing from the top of the stack would rotate all eight. The image is brought up to date for a state capture (storeImage) and
 // read back after one is loaded (imageLoaded); FNSAVE and FRSTOR build and read
 // their own copy. Numbers are Float80 values; this class does the stack, tags,
 // condition codes, exception masking and the FPU pointers. The instructions compiled

@@ -26,8 +26,6 @@ import static dev.lguest.cpu.interpreter.LinearMemory.WRITE;
 import static dev.lguest.cpu.interpreter.LinearMemory.ramOffset;
 import static dev.lguest.cpu.interpreter.LinearMemory.slot;
 
-import dev.lguest.api.cpu.X86;
-
 final class JitRuntime {
     private JitRuntime() {
     }
@@ -134,26 +132,6 @@ final class JitRuntime {
             }
         }
         cpu.write(segment, offset, 1, value);
-    }
-
-    /**
-     * DIV of EDX:EAX by a doubleword: Alu.divided's case, alone so that HotSpot inlines
-     * it into a big block (Alu.divided, all sizes and signs, is too large to be).
-     * The quotient in the low half, the remainder in the high half; #DE for a divisor
-     * of 0 or a quotient beyond 32 bits, which is EDX at or above the divisor.
-     */
-    static long dividedUnsigned32(int edx, int eax, int divisor) {
-        if (divisor == 0 || Integer.compareUnsigned(edx, divisor) >= 0) {
-            throw CpuFault.of(X86.DE, 0);
-        }
-        if (edx == 0) {
-            return (Integer.divideUnsigned(eax, divisor) & 0xffffffffL)
-                    | ((long) Integer.remainderUnsigned(eax, divisor) << 32);
-        }
-        long dividend = ((long) edx << 32) | (eax & 0xffffffffL);
-        long wide = divisor & 0xffffffffL;
-        long quotient = Long.divideUnsigned(dividend, wide);
-        return (quotient & 0xffffffffL) | ((dividend - quotient * wide) << 32);
     }
 
     /** CF as 0 or 1 after INC/DEC or ADD/SUB noted lazily: what Alu.carry() answers for them. */

@@ -97,8 +97,8 @@ class TranslatingCpu extends InterpreterCpu {
             long left = budget - (retired - start);
             CompiledBlock compiled = compiledFor(block);
             if (compiled == null || left < block.code.length) {
-                if (InterpretedBlocks.ON) {
-                    InterpretedBlocks.ran(block, compiled);
+                if (JitReport.COUNTING_BLOCKS) {
+                    JitReport.interpretedBlock(block, compiled);
                 }
                 executor.runBlock(block, left);
                 break;

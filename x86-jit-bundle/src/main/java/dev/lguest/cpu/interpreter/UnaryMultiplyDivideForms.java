@@ -115,7 +115,7 @@ final class UnaryMultiplyDivideForms {
         e.loadReg(X86.EAX);
         e.mayFault();
         if (size == 4 && !signed) {
-            e.code.iload(Emitter.SCRATCH).invokestatic(BlockTranslator.CD_RUNTIME, "dividedUnsigned32",
+            e.code.iload(Emitter.SCRATCH).invokestatic(CD_ALU, "dividedUnsigned32",
                     MethodTypeDesc.of(CD_long, CD_int, CD_int, CD_int));
         } else {
             e.code.iload(Emitter.SCRATCH).loadConstant(size).loadConstant(signed ? 1 : 0);
