@@ -111,9 +111,12 @@ final class Segments {
     /**
      * #AC(0) for a misaligned linear address: words at odd addresses, doublewords off
      * a multiple of four, the x87's 8- and 10-byte operands off a multiple of eight
-     * (bigger images, FSAVE and FSTENV, only need four).
+     * (bigger images, FSAVE and FSTENV, only need four); nothing while the check is off.
      */
-    private void checkAlignment(int linear, int size) {
+    void checkAlignment(int linear, int size) {
+        if (!alignmentCheck) {
+            return;
+        }
         int mask = switch (size) {
             case 1 -> 0;
             case 2 -> 1;
@@ -143,9 +146,7 @@ final class Segments {
             throw limitFault(s);
         }
         int linear = base[s] + offset;
-        if (alignmentCheck) {
-            checkAlignment(linear, size);
-        }
+        checkAlignment(linear, size);
         return linear;
     }
 
@@ -162,9 +163,7 @@ final class Segments {
             throw limitFault(s);
         }
         int linear = base[s] + offset;
-        if (alignmentCheck) {
-            checkAlignment(linear, size);
-        }
+        checkAlignment(linear, size);
         return linear;
     }
 

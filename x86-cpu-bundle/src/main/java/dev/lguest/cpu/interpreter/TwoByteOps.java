@@ -198,6 +198,7 @@ final class TwoByteOps {
         int segment = x.in.segment();
         int lowLinear = cpu.segments.linearForWrite(segment, address, 4);
         int highLinear = cpu.segments.linearForWrite(segment, x.in.address32 ? address + 4 : (address + 4) & 0xffff, 4);
+        cpu.segments.checkAlignment(lowLinear, 8); // a quadword: 8-byte aligned, not 4
         int kind = cpu.accessKind | LinearMemory.WRITE;
         int low = cpu.memory.read(lowLinear, 4, kind);
         int high = cpu.memory.read(highLinear, 4, kind);

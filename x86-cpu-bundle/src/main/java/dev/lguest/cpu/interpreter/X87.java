@@ -513,7 +513,7 @@ final class X87 {
 
     /** FIP/FCS/opcode for every non-control instruction, FDP/FDS for those with a memory operand. */
     private void updatePointers() {
-        fip = in.start - cpu.segments.cache[Segments.CS].base();
+        fip = in.start; // an offset within CS, as EIP is
         int opcode = ((in.opcode & 7) << 8) | (in.mod << 6) | (in.reg << 3) | in.rm;
         fcs = cpu.segments.cache[Segments.CS].selector() | (opcode << 16);
         if (in.mod != 3) {
@@ -903,6 +903,8 @@ final class X87 {
         if (size <= 4) {
             return cpu.read(seg, ea, size) & (size == 4 ? 0xffff_ffffL : (1L << (size * 8)) - 1);
         }
+        // Two reads, but one operand: its limit and its (8-byte) alignment are checked whole.
+        cpu.segments.linearForRead(seg, ea, 8);
         long low = cpu.read(seg, ea, 4) & 0xffff_ffffL;
         long high = cpu.read(seg, ea + 4, 4) & 0xffff_ffffL;
         return low | (high << 32);
@@ -910,6 +912,7 @@ final class X87 {
 
     private byte[] readBytes(int offset, int length) {
         byte[] b = new byte[length];
+        cpu.segments.linearForRead(in.segment(), address() + offset, length); // limit and alignment, whole
         for (int k = 0; k < length; k++) {
             b[k] = (byte) cpu.read(in.segment(), address() + offset + k, 1);
         }

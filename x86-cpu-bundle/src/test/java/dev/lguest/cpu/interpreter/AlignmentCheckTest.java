@@ -104,4 +104,27 @@ class AlignmentCheckTest {
             assertEquals(0x55443322, m.cpu.gpr(EAX));
         }
     }
+
+    @Test
+    void quadwordAndExtendedOperandsNeedEightByteAlignment() {
+        // fld qword, fild qword, fld tword, cmpxchg8b: four-aligned is not enough.
+        int[][] opcodes = {{0xdd, 0x05}, {0xdf, 0x2d}, {0xdb, 0x2d}, {0x0f, 0xc7, 0x0d}};
+        for (int[] opcode : opcodes) {
+            for (int address : new int[] {DATA + 4, DATA + 8}) {
+                try (TestMachine m = machine(true, true)) {
+                    int[] code = concat(SET_AC, opcode, imm32(address), EXIT);
+                    m.load(CODE, code);
+                    m.cpu.setEip(CODE);
+                    String what = Integer.toHexString(opcode[0]) + " at " + Integer.toHexString(address);
+                    CpuExit exit = m.run();
+                    if (address == DATA + 4) {
+                        assertExit(exit, X86.AC_VECTOR, CODE + SET_AC.length, m);
+                        assertEquals(0, exit.errorCode(), what);
+                    } else {
+                        assertExit(exit, TestMachine.HOST_EXIT, CODE + code.length, m);
+                    }
+                }
+            }
+        }
+    }
 }

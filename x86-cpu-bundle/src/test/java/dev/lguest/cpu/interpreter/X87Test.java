@@ -136,4 +136,27 @@ class X87Test {
             assertEquals(Float80.ZE | X87.ES, sw & (0x3f | X87.ES));
         }
     }
+
+    @Test
+    void theInstructionPointerIsAnOffsetInTheCodeSegment() {
+        try (TestMachine m = new TestMachine()) {
+            // The ring-1 code segment based at CODE, so offset 0 is linear CODE: the
+            // environment's FIP is EIP (an offset within CS, as FCS names the segment),
+            // not the linear address and not the offset minus the base.
+            m.writeDescriptor(3, TestMachine.CODE, 0xfff, 0xc09b | (1 << 5));
+            dev.lguest.api.cpu.CpuState s = m.cpu.saveState();
+            s.setSegment(dev.lguest.api.cpu.SegmentRegister.CS, m.segment(TestMachine.KERNEL_CODE));
+            s.eip = 0;
+            m.cpu.loadState(s);
+            m.load(TestMachine.CODE, 0xdb, 0xe3, // fninit
+                    0x90, // nop
+                    0xd9, 0xe8, // fld1, at offset 3
+                    0xd9, 0x35, TestMachine.DATA & 0xff, (TestMachine.DATA >>> 8) & 0xff, TestMachine.DATA >>> 16, 0,
+                    0xf4); // fnstenv [DATA]; hlt
+            m.cpu.run(4);
+            assertEquals(3, m.read32(TestMachine.DATA + 12), "FIP");
+            assertEquals(TestMachine.KERNEL_CODE, m.read32(TestMachine.DATA + 16) & 0xffff, "FCS");
+            assertEquals(0x1e8, m.read32(TestMachine.DATA + 16) >>> 16, "opcode");
+        }
+    }
 }
