@@ -701,10 +701,17 @@ final class Emitter {
             code.goto_(forward);
             return true;
         }
+        // One branch for both reasons to leave, the budget's sign bit or'ed with the
+        // interrupt flag: a spent budget alone is a branch HotSpot's profile rarely sees
+        // taken in a long loop, so C2 compiled it as an uncommon trap, and each time the
+        // budget ran out there the block was thrown back to C1 (the boot's gunzip loop
+        // went C2, trap, C1 several times); interrupts leave by the same branch often.
         Label leave = code.newLabel();
         code.lload(LIMIT).lload(RETIRED).lsub()
-                .loadConstant((long) (instructions.length - target)).lcmp().iflt(leave);
-        code.aload(CPU).getfield(CD_CPU, "interruptRequested", CD_boolean).ifne(leave);
+                .loadConstant((long) (instructions.length - target)).lsub()
+                .loadConstant(63).lushr().l2i()
+                .aload(CPU).getfield(CD_CPU, "interruptRequested", CD_boolean).ior()
+                .ifne(leave);
         code.goto_(targetLabels[target]);
         code.labelBinding(leave);
         return false;
