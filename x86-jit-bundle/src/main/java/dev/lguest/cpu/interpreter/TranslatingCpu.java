@@ -29,7 +29,6 @@ package dev.lguest.cpu.interpreter;
 
 import dev.lguest.api.cpu.CpuExit;
 import dev.lguest.api.cpu.ExitReason;
-import dev.lguest.api.cpu.X86;
 import dev.lguest.api.memory.PhysicalMemory;
 
 class TranslatingCpu extends InterpreterCpu {
@@ -82,7 +81,7 @@ class TranslatingCpu extends InterpreterCpu {
     /**
      * Runs a block, and after a compiled one the blocks that follow it (found and
      * linked as the run loop does: Block.successor, else the jump cache, else the code
-     * cache's lookup) as
+     * cache's lookup; BlockChain) as
      * long as the budget covers them and nothing asked the loop to look (an ended
      * block, an exit, interrupt(), a single step or debug register); a block not
      * compiled yet is the last one. That spares a pass through the run loop per block,
@@ -103,33 +102,10 @@ class TranslatingCpu extends InterpreterCpu {
                 executor.runBlock(block, left);
                 break;
             }
-            compiled.run(this, left);
-            if (lockstep != null) {
-                lockstep.afterBlock(this);
+            block = BlockChain.follow(this, block, compiled, start, budget);
+            if (block == null) {
                 return;
             }
-            // What the run loop looks at before each block: an ended block or an exit,
-            // interrupt(), the budget, and TF, RF or an armed debug register (then it
-            // runs each instruction alone).
-            if (blockEnded || interruptRequested || retired - start >= budget
-                    || (eflags & (X86.TF | X86.RF)) != 0 || breakpointsArmed) {
-                return;
-            }
-            Block next = block.successor(eip, linkGeneration);
-            if (next == null) {
-                next = JUMP_CACHE ? jumps.find(eip, linkGeneration, codeCache.epoch) : null;
-                if (next == null) {
-                    // The run loop's own lookup, here: a fault fetching the next block
-                    // leaves as it would from the run loop, at this same boundary.
-                    next = currentBlock();
-                    if (next == null) {
-                        return;
-                    }
-                    jumps.remember(eip, linkGeneration, next);
-                    block.link(eip, linkGeneration, next);
-                }
-            }
-            block = next;
         }
         if (lockstep != null) {
             lockstep.afterBlock(this);
