@@ -36,6 +36,14 @@ class TranslatingCpu extends InterpreterCpu {
     static final CompiledBlock NOT_COMPILED = new CompiledBlock.Marker("not compiled");
 
     private final int threshold;
+    /**
+     * Runs of a block of user code (CPL 3) before it is compiled; the threshold unless
+     * the factory was told otherwise (lguest.jit.userThreshold). A Linux boot runs
+     * kernel code once or a few times, a benchmark program its few blocks millions of
+     * times: in the Linux benchmark's calls program about a tenth of the first run's
+     * instructions were interpreted, its blocks waiting for their 10,000 runs.
+     */
+    int userThreshold;
     /** A translation failure stops the CPU as an internal error (tests) instead of being skipped. */
     private final boolean strict;
     /** Compile on the background thread (BackgroundCompiler) instead of the guest's. */
@@ -59,6 +67,7 @@ class TranslatingCpu extends InterpreterCpu {
     TranslatingCpu(PhysicalMemory bus, int threshold, boolean strict, boolean background, int maxTranslations) {
         super(bus);
         this.threshold = threshold;
+        this.userThreshold = threshold;
         this.strict = strict;
         this.background = background;
         this.translations = new Translations(maxTranslations);
@@ -130,7 +139,7 @@ class TranslatingCpu extends InterpreterCpu {
         if (translation != null && translation != NOT_COMPILED && translation != BackgroundCompiler.QUEUED) {
             return translation;
         }
-        if (translation != null || block.runs++ < threshold) {
+        if (translation != null || block.runs++ < (cpl == 3 ? userThreshold : threshold)) {
             return null;
         }
         if (background) {
