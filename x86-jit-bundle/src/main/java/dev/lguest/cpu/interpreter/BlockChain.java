@@ -4,11 +4,14 @@
 // and nothing asked the run loop to look. This is the path every call, return and
 // taken branch between compiled blocks goes through, so it lives in a method of its
 // own, apart from the interpreter's per-block loop (Executor.runBlock) that
-// TranslatingCpu.runBlock also calls: HotSpot then compiles this small loop on its own
-// (the guest's state object in a register instead of reloaded from the stack after
-// every call, measured with perf), and an uncommon trap in the interpreter's code,
-// where an instruction of a new kind lands, no longer throws this loop's compiled code
-// away with it. A block that is not compiled yet, or longer than what is left of the
+// TranslatingCpu.runBlock also calls: HotSpot then compiles this small loop on its own,
+// and an uncommon trap in the interpreter's code, where an instruction of a new kind
+// lands, no longer throws this loop's compiled code away with it (CallsBenchmark: 2-4%
+// more calls and returns per CPU second). Measured with perf, one pass of this loop
+// is about 45 instructions, some 11 cycles: the call into the block's hidden class
+// through its vtable, every value reloaded from the stack after it (HotSpot's
+// compiled calls keep nothing in registers), the five stop checks and the link's
+// loads. A block that is not compiled yet, or longer than what is left of the
 // budget, goes back to TranslatingCpu.runBlock, which counts it towards being
 // compiled or interprets it, as before the chain was split off.
 package dev.lguest.cpu.interpreter;
