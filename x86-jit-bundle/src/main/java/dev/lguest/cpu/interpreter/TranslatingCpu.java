@@ -29,7 +29,6 @@ package dev.lguest.cpu.interpreter;
 
 import dev.lguest.api.cpu.CpuExit;
 import dev.lguest.api.cpu.ExitReason;
-import dev.lguest.api.cpu.X86;
 import dev.lguest.api.memory.PhysicalMemory;
 
 class TranslatingCpu extends InterpreterCpu {
@@ -37,6 +36,14 @@ class TranslatingCpu extends InterpreterCpu {
     static final CompiledBlock NOT_COMPILED = new CompiledBlock.Marker("not compiled");
 
     private final int threshold;
+    /**
+     * Runs of a block of user code (CPL 3) before it is compiled; the threshold unless
+     * the factory was told otherwise (lguest.jit.userThreshold). A Linux boot runs
+     * kernel code once or a few times, a benchmark program its few blocks millions of
+     * times: in the Linux benchmark's calls program about a tenth of the first run's
+     * instructions were interpreted, its blocks waiting for their 10,000 runs.
+     */
+    int userThreshold;
     /** A translation failure stops the CPU as an internal error (tests) instead of being skipped. */
     private final boolean strict;
     /** Compile on the background thread (BackgroundCompiler) instead of the guest's. */
@@ -60,6 +67,7 @@ class TranslatingCpu extends InterpreterCpu {
     TranslatingCpu(PhysicalMemory bus, int threshold, boolean strict, boolean background, int maxTranslations) {
         super(bus);
         this.threshold = threshold;
+        this.userThreshold = threshold;
         this.strict = strict;
         this.background = background;
         this.translations = new Translations(maxTranslations);
@@ -82,7 +90,7 @@ class TranslatingCpu extends InterpreterCpu {
     /**
      * Runs a block, and after a compiled one the blocks that follow it (found and
      * linked as the run loop does: Block.successor, else the jump cache, else the code
-     * cache's lookup) as
+     * cache's lookup; BlockChain) as
      * long as the budget covers them and nothing asked the loop to look (an ended
      * block, an exit, interrupt(), a single step or debug register); a block not
      * compiled yet is the last one. That spares a pass through the run loop per block,
@@ -103,33 +111,10 @@ class TranslatingCpu extends InterpreterCpu {
                 executor.runBlock(block, left);
                 break;
             }
-            compiled.run(this, left);
-            if (lockstep != null) {
-                lockstep.afterBlock(this);
+            block = BlockChain.follow(this, block, compiled, start, budget);
+            if (block == null) {
                 return;
             }
-            // What the run loop looks at before each block: an ended block or an exit,
-            // interrupt(), the budget, and TF, RF or an armed debug register (then it
-            // runs each instruction alone).
-            if (blockEnded || interruptRequested || retired - start >= budget
-                    || (eflags & (X86.TF | X86.RF)) != 0 || breakpointsArmed) {
-                return;
-            }
-            Block next = block.successor(eip, linkGeneration);
-            if (next == null) {
-                next = JUMP_CACHE ? jumps.find(eip, linkGeneration, codeCache.epoch) : null;
-                if (next == null) {
-                    // The run loop's own lookup, here: a fault fetching the next block
-                    // leaves as it would from the run loop, at this same boundary.
-                    next = currentBlock();
-                    if (next == null) {
-                        return;
-                    }
-                    jumps.remember(eip, linkGeneration, next);
-                    block.link(eip, linkGeneration, next);
-                }
-            }
-            block = next;
         }
         if (lockstep != null) {
             lockstep.afterBlock(this);
@@ -154,7 +139,7 @@ class TranslatingCpu extends InterpreterCpu {
         if (translation != null && translation != NOT_COMPILED && translation != BackgroundCompiler.QUEUED) {
             return translation;
         }
-        if (translation != null || block.runs++ < threshold) {
+        if (translation != null || block.runs++ < (cpl == 3 ? userThreshold : threshold)) {
             return null;
         }
         if (background) {

@@ -2,7 +2,8 @@
 // bytecode, one per guest, each reading memory through that guest's physical bus.
 // How often a block runs before it is compiled is the system property
 // lguest.jit.threshold (0: every block is compiled the first time it runs, which is how
-// the tests run every vector and program on compiled code); lguest.jit.lockstep=true
+// the tests run every vector and program on compiled code), and for user code (CPL 3)
+// lguest.jit.userThreshold (default: the same); lguest.jit.lockstep=true
 // gives every CPU a reference interpreter to agree with after every block (Lockstep),
 // a test mode (lguest.jit.lockstepEvery=N checks one run() in N).
 // lguest.jit.background=true compiles on a background thread while the guest
@@ -58,6 +59,7 @@ public final class TranslatingCpuFactory implements X86CpuFactory {
     public X86Cpu create(PhysicalMemory bus) {
         TranslatingCpu cpu = new TranslatingCpu(bus, threshold, Boolean.getBoolean("lguest.jit.strict"), background,
                 Integer.getInteger("lguest.jit.maxTranslations", Translations.DEFAULT_CAP));
+        cpu.userThreshold = Math.max(0, Integer.getInteger("lguest.jit.userThreshold", threshold));
         if (Boolean.getBoolean("lguest.jit.report")) {
             JitReport.watch(cpu);
         }

@@ -411,6 +411,11 @@ class TranslatorTest {
 
     /** As above; with {@code toPageFault} the program ends at a page fault (a host vector) instead. */
     private static long stopsExactlyOnEveryBudget(int[] program, int maxComparisons, boolean toPageFault) {
+        return stopsExactlyOnEveryBudget(program, maxComparisons, toPageFault, 0);
+    }
+
+    /** As above, the translating CPU compiling a block after {@code threshold} runs (BlockChainTest). */
+    static long stopsExactlyOnEveryBudget(int[] program, int maxComparisons, boolean toPageFault, int threshold) {
         long total = 0;
         for (long budget : new long[] {1, 2, 3, 5, 7, 10, 11, 4999, Long.MAX_VALUE}) {
             CpuState[] ends = new CpuState[2];
@@ -420,7 +425,8 @@ class TranslatorTest {
             List<List<CpuState>> stops = List.of(new ArrayList<>(), new ArrayList<>());
             for (int which = 0; which < 2; which++) {
                 try (TestMachine m = new TestMachine()) {
-                    InterpreterCpu cpu = which == 0 ? new InterpreterCpu(m.bus) : new TranslatingCpu(m.bus, 0, true);
+                    InterpreterCpu cpu = which == 0 ? new InterpreterCpu(m.bus)
+                            : new TranslatingCpu(m.bus, threshold, true);
                     cpu.loadState(startState(m, toPageFault));
                     m.load(CODE, program);
                     cpu.setEip(CODE);
@@ -440,7 +446,7 @@ class TranslatorTest {
             if (budget == Long.MAX_VALUE) {
                 // In lockstep every return from compiled code is compared: the loop went round inside.
                 try (TestMachine m = new TestMachine()) {
-                    TranslatingCpu cpu = new TranslatingCpu(m.bus, 0, true);
+                    TranslatingCpu cpu = new TranslatingCpu(m.bus, threshold, true);
                     cpu.lockstep = new Lockstep(m.bus);
                     cpu.loadState(startState(m, toPageFault));
                     m.load(CODE, program);
