@@ -4,9 +4,10 @@
 // the segment loads can be measured in one JVM on a loaded machine, in system calls
 // per CPU second of the running thread. User code at CPL 3 runs INT 0x80 in a loop;
 // the gate (DPL 3, as lguest's direct trap) enters a ring 1 handler on the TSS's
-// stack, which saves DS, ES and FS, loads the kernel's data segment into all three
-// (as Linux's entry code does), counts the call in memory, restores the three and
-// returns with IRET (to the outer level: SS and ESP popped too). Not a test (no
+// stack, which saves FS, ES and DS, loads them as Linux 2.6.24's entry code does (the
+// user data segment into DS and ES again, a kernel data segment into FS, which user
+// code holds null), counts the call in memory, restores the three and returns with
+// IRET (to the outer level: SS and ESP popped too). Not a test (no
 // @Test); run it on the test classes, e.g.
 //   ./mvnw -B -q test-compile -pl x86-jit-bundle -am
 //   java --enable-native-access=ALL-UNNAMED -cp x86-jit-bundle/target/test-classes:x86-jit-bundle/target/classes:\
@@ -16,9 +17,9 @@
 // The program (NASM, org CODE; the handler at CODE + 0x100, DATA = 0x20000: the count):
 //   main:    mov ecx, ROUNDS
 //   again:   mov eax, 20 / int 0x80 / dec ecx / jnz again / int HOST_EXIT
-//   handler: push ds / push es / push fs / push eax / mov edx, KERNEL_DATA
-//            mov ds, edx / mov es, edx / mov fs, edx / inc dword [DATA]
-//            pop eax / pop fs / pop es / pop ds / iret
+//   handler: push fs / push es / push ds / push eax / mov edx, USER_DATA / mov ds, edx
+//            mov es, edx / mov edx, KERNEL_DATA / mov fs, edx / inc dword [DATA]
+//            pop eax / pop ds / pop es / pop fs / iret
 package dev.lguest.cpu.interpreter;
 
 public final class SystemCallBenchmark {
@@ -28,8 +29,9 @@ public final class SystemCallBenchmark {
             0xcd, TestMachine.HOST_EXIT,
     };
     private static final int[] HANDLER_CODE = {
-            0x1e, 0x06, 0x0f, 0xa0, 0x50, 0xba, TestMachine.KERNEL_DATA, 0x00, 0x00, 0x00, 0x8e, 0xda, 0x8e, 0xc2,
-            0x8e, 0xe2, 0xff, 0x05, 0x00, 0x00, 0x02, 0x00, 0x58, 0x0f, 0xa1, 0x07, 0x1f, 0xcf,
+            0x0f, 0xa0, 0x06, 0x1e, 0x50, 0xba, TestMachine.USER_DATA, 0x00, 0x00, 0x00, 0x8e, 0xda, 0x8e, 0xc2,
+            0xba, TestMachine.KERNEL_DATA, 0x00, 0x00, 0x00, 0x8e, 0xe2, 0xff, 0x05, 0x00, 0x00, 0x02, 0x00, 0x58,
+            0x1f, 0x07, 0x0f, 0xa1, 0xcf,
     };
 
     private SystemCallBenchmark() {
