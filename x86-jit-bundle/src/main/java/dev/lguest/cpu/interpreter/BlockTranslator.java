@@ -228,6 +228,7 @@ final class BlockTranslator {
         StackForms.register();
         X87Forms.register();
         IndirectForms.register();
+        SegmentInterruptForms.register();
     }
 
     /** The form that compiles this instruction, or null: the interpreter runs it. */

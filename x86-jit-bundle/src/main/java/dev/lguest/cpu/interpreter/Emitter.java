@@ -323,9 +323,7 @@ final class Emitter {
             code.aload(THIS).getfield(CD_COMPILED, "code", CD_INSTRUCTION.arrayType()).loadConstant(index).aaload()
                     .invokestatic(JitReport.CD_REPORT, "interpreted", MethodTypeDesc.of(CD_void, CD_INSTRUCTION));
         }
-        writeBack(dirty, flagKind);
-        storeRetired(index - committed);
-        code.aload(CPU).loadConstant(in.start).putfield(CD_CPU, "eip", CD_int);
+        stateToCpu(in);
         code.aload(CPU).getfield(CD_CPU, "executor", CD_EXECUTOR);
         code.aload(THIS).getfield(CD_COMPILED, "code", CD_INSTRUCTION.arrayType()).loadConstant(index).aaload();
         code.invokevirtual(CD_EXECUTOR, "execute", MethodTypeDesc.of(CD_void, CD_INSTRUCTION));
@@ -345,6 +343,21 @@ final class Emitter {
         code.return_();
         code.labelBinding(goOn);
         loadRegisters();
+    }
+
+    /**
+     * Puts the whole state into the CPU as the interpreter finds it at this
+     * instruction's start (registers, flag record, retired count, EIP, executor.in):
+     * before the interpreter runs it, or a helper that works on the CPU's state as a
+     * whole and, like the interpreter, leaves it as it stands if it faults (no handler).
+     */
+    void stateToCpu(Instruction in) {
+        writeBack(dirty, flagKind);
+        storeRetired(index - committed);
+        code.aload(CPU).loadConstant(in.start).putfield(CD_CPU, "eip", CD_int);
+        code.aload(CPU).getfield(CD_CPU, "executor", CD_EXECUTOR);
+        code.aload(THIS).getfield(CD_COMPILED, "code", CD_INSTRUCTION.arrayType()).loadConstant(index).aaload();
+        code.putfield(CD_EXECUTOR, "in", CD_INSTRUCTION);
     }
 
     /** Reads every register the block uses into its local. */
