@@ -259,7 +259,7 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
                     } else {
                         Block block = previous == null ? null : previous.successor(eip, linkGeneration);
                         if (block == null) {
-                            block = currentBlock();
+                            block = currentBlock(previous == null ? null : previous.linkedAt(eip));
                             if (block != null && previous != null) {
                                 previous.link(eip, linkGeneration, block);
                             }
@@ -395,6 +395,11 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
      * only used where the current page tables map its physical page.
      */
     Block currentBlock() {
+        return currentBlock(null);
+    }
+
+    /** currentBlock(), given a block that once answered it, or null (see CodeCache.lookup). */
+    Block currentBlock(Block hint) {
         long offset = eip & 0xffffffffL;
         long limit = segments.codeLimit();
         if (offset > limit) {
@@ -402,7 +407,7 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
         }
         int linear = segments.base[Segments.CS] + eip;
         int frame = memory.frame(linear, accessKind);
-        Block block = codeCache.lookup(frame, linear & 0xfff, eip, code32());
+        Block block = codeCache.lookup(frame, linear & 0xfff, eip, code32(), hint);
         if (block == null || offset + block.length() - 1 > limit) {
             return null;
         }

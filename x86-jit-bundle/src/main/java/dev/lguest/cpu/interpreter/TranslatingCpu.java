@@ -121,7 +121,7 @@ class TranslatingCpu extends InterpreterCpu {
                 if (next == null) {
                     // The run loop's own lookup, here: a fault fetching the next block
                     // leaves as it would from the run loop, at this same boundary.
-                    next = currentBlock();
+                    next = currentBlock(block.linkedAt(eip));
                     if (next == null) {
                         return;
                     }
