@@ -267,7 +267,7 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
                         previous = block;
                         if (block != null) {
                             blockEnded = false;
-                            runBlock(block, left);
+                            previous = runBlock(block, left);
                         } else {
                             executor.step();
                         }
@@ -382,10 +382,13 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
 
     /**
      * Runs a decoded block, at most {@code budget} instructions (see Executor.runBlock).
-     * A translating CPU built on this package overrides it to run compiled code.
+     * A translating CPU built on this package overrides it to run compiled code, and
+     * may run the blocks that follow: it returns the last block it ran, whose links
+     * the loop then follows and extends (not the first one's, which lead elsewhere).
      */
-    void runBlock(Block block, long budget) {
+    Block runBlock(Block block, long budget) {
         executor.runBlock(block, budget);
+        return block;
     }
 
     /**

@@ -86,11 +86,11 @@ class TranslatingCpu extends InterpreterCpu {
      * long as the budget covers them and nothing asked the loop to look (an ended
      * block, an exit, interrupt(), a single step or debug register); a block not
      * compiled yet is the last one. That spares a pass through the run loop per block,
-     * and links each block to its own successors (the run loop links only the first
-     * block it hands over).
+     * and links each block to its own successors. Returns the last block run, which
+     * the run loop links to the block after it.
      */
     @Override
-    void runBlock(Block block, long budget) {
+    Block runBlock(Block block, long budget) {
         enforceCap();
         long start = retired;
         while (true) {
@@ -106,14 +106,14 @@ class TranslatingCpu extends InterpreterCpu {
             compiled.run(this, left);
             if (lockstep != null) {
                 lockstep.afterBlock(this);
-                return;
+                return block;
             }
             // What the run loop looks at before each block: an ended block or an exit,
             // interrupt(), the budget, and TF, RF or an armed debug register (then it
             // runs each instruction alone).
             if (blockEnded || interruptRequested || retired - start >= budget
                     || (eflags & (X86.TF | X86.RF)) != 0 || breakpointsArmed) {
-                return;
+                return block;
             }
             Block next = block.successor(eip, linkGeneration);
             if (next == null) {
@@ -123,7 +123,7 @@ class TranslatingCpu extends InterpreterCpu {
                     // leaves as it would from the run loop, at this same boundary.
                     next = currentBlock(block.linkedAt(eip));
                     if (next == null) {
-                        return;
+                        return block;
                     }
                     jumps.remember(eip, linkGeneration, next);
                     block.link(eip, linkGeneration, next);
@@ -134,6 +134,7 @@ class TranslatingCpu extends InterpreterCpu {
         if (lockstep != null) {
             lockstep.afterBlock(this);
         }
+        return block;
     }
 
     /** The cap on translations; a flush of them all also empties the jump cache, which holds blocks. */
