@@ -8,9 +8,9 @@
 //
 // A link a TLB flush made stale is still offered to the lookup as a hint (an address
 // space switch in Linux renews every generation): the cases after a CR3 reload check
-// that the hint is taken when the lookup would find that very block, and refused when
-// the page is mapped elsewhere now, its code was dropped, or memory was written in a
-// new epoch.
+// that the hint is taken when the lookup would find that very block (in a new epoch
+// once its bytes are compared again), and refused when the page is mapped elsewhere
+// now, its code was dropped, or memory was written behind the CPU's back.
 package dev.lguest.cpu.interpreter;
 
 import static dev.lguest.cpu.interpreter.TestMachine.CODE;
@@ -152,6 +152,19 @@ class BlockLinkTest {
             m.cpu.setCr3(TestMachine.PAGE_DIRECTORY); // every generation renewed, nothing remapped
             backToTheJump(m);
             CpuExit exit = runAgain(m);
+            assertEquals(ExitReason.VECTOR, exit.reason());
+            assertEquals(HOST_EXIT, exit.vector());
+            assertEquals(taken + 1, m.cpu.codeCache.hintsTaken);
+        }
+    }
+
+    @Test
+    void aHintIsTakenInANewEpochWhenItsBytesAreUnchanged() {
+        try (TestMachine m = machineWithKernelLink()) {
+            long taken = m.cpu.codeCache.hintsTaken;
+            m.cpu.setCr3(TestMachine.PAGE_DIRECTORY);
+            backToTheJump(m);
+            CpuExit exit = m.cpu.run(100); // a plain run: a new epoch, every block re-checked
             assertEquals(ExitReason.VECTOR, exit.reason());
             assertEquals(HOST_EXIT, exit.vector());
             assertEquals(taken + 1, m.cpu.codeCache.hintsTaken);
