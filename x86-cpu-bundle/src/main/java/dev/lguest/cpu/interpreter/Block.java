@@ -43,6 +43,8 @@ final class Block {
     int runs;
     /** The run() call in which the bytes were last checked against memory. */
     int checkedEpoch;
+    /** The code cache's record of this block's frame it was kept in (CodeCache.lookup's hint). */
+    Object cachedIn;
 
     /**
      * Two remembered successors: the block found at an EIP right after this one ran,
@@ -68,6 +70,18 @@ final class Block {
             return link1;
         }
         return null;
+    }
+
+    /**
+     * The block once linked at this EIP under any generation, or null: after a TLB flush
+     * renewed every generation (a CR3 load at each of Linux's process switches), a
+     * candidate the code lookup confirms (CodeCache.lookup's hint) instead of searching.
+     */
+    Block linkedAt(int eip) {
+        if (linkEip0 == eip && link0 != null) {
+            return link0;
+        }
+        return linkEip1 == eip ? link1 : null;
     }
 
     void link(int eip, int generation, Block next) {

@@ -71,6 +71,8 @@ final class CodeCache {
     private final Decoder decoder = new Decoder(reader);
     /** Bumped by every run(): blocks are re-checked against memory once per epoch. */
     int epoch;
+    /** Lookups a hint answered (the tests check it is used). */
+    long hintsTaken;
 
     CodeCache(InterpreterCpu cpu, LinearMemory memory, PhysicalMemory bus) {
         this.cpu = cpu;
@@ -107,6 +109,34 @@ final class CodeCache {
             }
         }
         return build(frame, offset, eip, code32);
+    }
+
+    /**
+     * The lookup, given a block that once answered it (a link made before the TLB
+     * flush that renewed every link generation): that block is the answer when it was
+     * decoded at this very place, EIP and code size, its frame's blocks were not
+     * dropped since (a drop forgets the frame's record; a new one is another object),
+     * and it is checked in this epoch, or its bytes are found unchanged now, as the
+     * search would check them (a third of the hints come after a new epoch began: a
+     * timer interrupt makes the next run a plain one). It is then what the search
+     * would find, or a block the chain let go for a newer alias, with the same bytes
+     * decoded the same way; a changed block is left to the search, which drops its
+     * frame's blocks. The
+     * mapping, the CS limit and the CPL's rights were checked by the caller, as for
+     * any lookup. This spares the search's loads (the page's block table, the chain),
+     * which missed the processor's caches on most of the thousands of lookups each
+     * Linux fork and exec makes after its address-space switches.
+     */
+    Block lookup(int frame, int offset, int eip, boolean code32, Block hint) {
+        if (hint != null && hint.frame == frame && hint.offset == offset && hint.eip == eip
+                && hint.code32 == code32 && hint.cachedIn != null && pages[frame] == hint.cachedIn) {
+            if (hint.checkedEpoch == epoch || unchanged(hint)) {
+                hint.checkedEpoch = epoch;
+                hintsTaken++;
+                return hint;
+            }
+        }
+        return lookup(frame, offset, eip, code32);
     }
 
     /**
@@ -177,6 +207,7 @@ final class CodeCache {
             pages[frame] = page;
             memory.protectCode(frame);
         }
+        block.cachedIn = page;
         block.alias = withoutOldest(page.blocks[offset]);
         page.blocks[offset] = block;
         for (int i = offset; i < offset + length; i++) {

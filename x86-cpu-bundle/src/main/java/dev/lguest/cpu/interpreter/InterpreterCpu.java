@@ -259,7 +259,7 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
                     } else {
                         Block block = previous == null ? null : previous.successor(eip, linkGeneration);
                         if (block == null) {
-                            block = currentBlock();
+                            block = currentBlock(previous == null ? null : previous.linkedAt(eip));
                             if (block != null && previous != null) {
                                 previous.link(eip, linkGeneration, block);
                             }
@@ -267,7 +267,7 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
                         previous = block;
                         if (block != null) {
                             blockEnded = false;
-                            runBlock(block, left);
+                            previous = runBlock(block, left);
                         } else {
                             executor.step();
                         }
@@ -382,10 +382,13 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
 
     /**
      * Runs a decoded block, at most {@code budget} instructions (see Executor.runBlock).
-     * A translating CPU built on this package overrides it to run compiled code.
+     * A translating CPU built on this package overrides it to run compiled code, and
+     * may run the blocks that follow: it returns the last block it ran, whose links
+     * the loop then follows and extends (not the first one's, which lead elsewhere).
      */
-    void runBlock(Block block, long budget) {
+    Block runBlock(Block block, long budget) {
         executor.runBlock(block, budget);
+        return block;
     }
 
     /**
@@ -395,6 +398,11 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
      * only used where the current page tables map its physical page.
      */
     Block currentBlock() {
+        return currentBlock(null);
+    }
+
+    /** currentBlock(), given a block that once answered it, or null (see CodeCache.lookup). */
+    Block currentBlock(Block hint) {
         long offset = eip & 0xffffffffL;
         long limit = segments.codeLimit();
         if (offset > limit) {
@@ -402,7 +410,7 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
         }
         int linear = segments.base[Segments.CS] + eip;
         int frame = memory.frame(linear, accessKind);
-        Block block = codeCache.lookup(frame, linear & 0xfff, eip, code32());
+        Block block = codeCache.lookup(frame, linear & 0xfff, eip, code32(), hint);
         if (block == null || offset + block.length() - 1 > limit) {
             return null;
         }

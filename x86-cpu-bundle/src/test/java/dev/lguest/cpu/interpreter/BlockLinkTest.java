@@ -5,6 +5,12 @@
 // CS limit, a mapping), and runs the linked block again: the CPU must do what a fresh
 // lookup says. The runs after the first keep the epoch (onlyNamedWrites), so the
 // blocks stay checked and only the link keying decides.
+//
+// A link a TLB flush made stale is still offered to the lookup as a hint (an address
+// space switch in Linux renews every generation): the cases after a CR3 reload check
+// that the hint is taken when the lookup would find that very block (in a new epoch
+// once its bytes are compared again), and refused when the page is mapped elsewhere
+// now, its code was dropped, or memory was written behind the CPU's back.
 package dev.lguest.cpu.interpreter;
 
 import static dev.lguest.cpu.interpreter.TestMachine.CODE;
@@ -131,6 +137,103 @@ class BlockLinkTest {
             assertEquals(HOST_EXIT, exit.vector());
             m.cpu.setCr3(TestMachine.PAGE_DIRECTORY); // a flush renews every segment's links
             assertNotEquals(kernelGeneration, m.cpu.linkGeneration);
+        }
+    }
+
+    /** Back at CODE in the kernel, keeping the TLB, as the host resumes a guest. */
+    private static void backToTheJump(TestMachine m) {
+        switchTo(m, m.segment(TestMachine.KERNEL_CODE), TestMachine.KERNEL_DATA, TestMachine.KERNEL_STACK);
+    }
+
+    @Test
+    void aStaleLinkIsTakenAsAHintAfterACr3Reload() {
+        try (TestMachine m = machineWithKernelLink()) {
+            long taken = m.cpu.codeCache.hintsTaken;
+            m.cpu.setCr3(TestMachine.PAGE_DIRECTORY); // every generation renewed, nothing remapped
+            backToTheJump(m);
+            CpuExit exit = runAgain(m);
+            assertEquals(ExitReason.VECTOR, exit.reason());
+            assertEquals(HOST_EXIT, exit.vector());
+            assertEquals(taken + 1, m.cpu.codeCache.hintsTaken);
+        }
+    }
+
+    @Test
+    void aHintIsTakenInANewEpochWhenItsBytesAreUnchanged() {
+        try (TestMachine m = machineWithKernelLink()) {
+            long taken = m.cpu.codeCache.hintsTaken;
+            m.cpu.setCr3(TestMachine.PAGE_DIRECTORY);
+            backToTheJump(m);
+            CpuExit exit = m.cpu.run(100); // a plain run: a new epoch, every block re-checked
+            assertEquals(ExitReason.VECTOR, exit.reason());
+            assertEquals(HOST_EXIT, exit.vector());
+            assertEquals(taken + 1, m.cpu.codeCache.hintsTaken);
+        }
+    }
+
+    @Test
+    void aHintIsRefusedWhenItsPageIsMappedElsewhere() {
+        try (TestMachine m = machineWithKernelLink()) {
+            // The same EIP, another frame under the new directory contents: a process
+            // switch in which the next process maps other code at the same address.
+            m.write32(PAGE_TABLE + (TARGET >>> 12) * 4, OTHER_FRAME | 7);
+            m.cpu.setCr3(TestMachine.PAGE_DIRECTORY);
+            backToTheJump(m);
+            long taken = m.cpu.codeCache.hintsTaken;
+            CpuExit exit = runAgain(m);
+            assertEquals(ExitReason.VECTOR, exit.reason());
+            assertEquals(OTHER_EXIT, exit.vector());
+            assertEquals(taken, m.cpu.codeCache.hintsTaken);
+        }
+    }
+
+    @Test
+    void aHintIsRefusedWhenItsCodeWasDropped() {
+        try (TestMachine m = machineWithKernelLink()) {
+            // The host rewrites TARGET's page and names it: its blocks are dropped.
+            m.load(TARGET, 0xcd, OTHER_EXIT);
+            m.cpu.frameWritten(TARGET >>> 12);
+            m.cpu.setCr3(TestMachine.PAGE_DIRECTORY);
+            backToTheJump(m);
+            CpuExit exit = runAgain(m);
+            assertEquals(ExitReason.VECTOR, exit.reason());
+            assertEquals(OTHER_EXIT, exit.vector());
+        }
+    }
+
+    @Test
+    void aHintIsRefusedInANewEpochWhenMemoryChanged() {
+        try (TestMachine m = machineWithKernelLink()) {
+            // Written behind the CPU's back and not named: the next plain run is a new
+            // epoch, and the block must be compared with memory, not taken on trust.
+            m.load(TARGET, 0xcd, OTHER_EXIT);
+            m.cpu.setCr3(TestMachine.PAGE_DIRECTORY);
+            backToTheJump(m);
+            long taken = m.cpu.codeCache.hintsTaken;
+            CpuExit exit = m.cpu.run(100);
+            assertEquals(ExitReason.VECTOR, exit.reason());
+            assertEquals(OTHER_EXIT, exit.vector());
+            assertEquals(taken, m.cpu.codeCache.hintsTaken);
+        }
+    }
+
+    @Test
+    void aHintForOneAddressIsNotTakenAtAnotherMappingOfItsPage() {
+        try (TestMachine m = machineWithKernelLink()) {
+            // TARGET's frame also mapped one page higher, and the jump now goes there:
+            // the block decoded at TARGET must not serve the other EIP.
+            int alias = TARGET + 0x1000;
+            m.write32(PAGE_TABLE + (alias >>> 12) * 4, TARGET | 7);
+            m.load(CODE, concat(new int[] {0xe9}, imm32(alias - (CODE + 5))));
+            m.cpu.frameWritten(CODE >>> 12);
+            m.cpu.setCr3(TestMachine.PAGE_DIRECTORY);
+            backToTheJump(m);
+            long taken = m.cpu.codeCache.hintsTaken;
+            CpuExit exit = runAgain(m);
+            assertEquals(ExitReason.VECTOR, exit.reason());
+            assertEquals(HOST_EXIT, exit.vector());
+            assertEquals(alias + 2, m.cpu.eip());
+            assertEquals(taken, m.cpu.codeCache.hintsTaken);
         }
     }
 }

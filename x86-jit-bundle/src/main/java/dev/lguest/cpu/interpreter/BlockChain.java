@@ -29,7 +29,7 @@ final class BlockChain {
      * not compiled or the budget does not cover it (the caller decides how it runs), or
      * null when the run loop must look: an ended block, an exit, interrupt(), the budget
      * spent, TF, RF or an armed debug register, no block at the new EIP, or a lockstep
-     * comparison after the block.
+     * comparison after the block; the last block run is then in cpu.chainEnd.
      */
     static Block follow(TranslatingCpu cpu, Block block, CompiledBlock compiled, long start, long budget) {
         // Set only between runs (tests, the factory), so read once per chain.
@@ -38,6 +38,7 @@ final class BlockChain {
             compiled.run(cpu, budget - (cpu.retired - start));
             if (lockstep != null) {
                 lockstep.afterBlock(cpu);
+                cpu.chainEnd = block;
                 return null;
             }
             // What the run loop looks at before each block: an ended block or an exit,
@@ -46,6 +47,7 @@ final class BlockChain {
             long left = budget - (cpu.retired - start);
             if (cpu.blockEnded || cpu.interruptRequested || left <= 0
                     || (cpu.eflags & (X86.TF | X86.RF)) != 0 || cpu.breakpointsArmed) {
+                cpu.chainEnd = block;
                 return null;
             }
             int eip = cpu.eip;
@@ -54,6 +56,7 @@ final class BlockChain {
             if (next == null) {
                 next = nextByLookup(cpu, block, eip, generation);
                 if (next == null) {
+                    cpu.chainEnd = block;
                     return null;
                 }
             }
@@ -77,7 +80,7 @@ final class BlockChain {
     private static Block nextByLookup(TranslatingCpu cpu, Block block, int eip, int generation) {
         Block next = TranslatingCpu.JUMP_CACHE ? cpu.jumps.find(eip, generation, cpu.codeCache.epoch) : null;
         if (next == null) {
-            next = cpu.currentBlock();
+            next = cpu.currentBlock(block.linkedAt(eip));
             if (next == null) {
                 return null;
             }

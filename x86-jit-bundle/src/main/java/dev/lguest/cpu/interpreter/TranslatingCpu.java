@@ -57,6 +57,8 @@ class TranslatingCpu extends InterpreterCpu {
     static final boolean JUMP_CACHE = !"false".equals(System.getProperty("lguest.jit.jumpCache"));
     /** Where EIPs led lately, for the transfers a block's two links do not cover. */
     final JumpCache jumps = new JumpCache();
+    /** The last block a chain ran when BlockChain.follow stopped it: the run loop links from it. */
+    Block chainEnd;
     /** The reference a lockstep run compares against after every block, or null. */
     Lockstep lockstep;
 
@@ -94,11 +96,11 @@ class TranslatingCpu extends InterpreterCpu {
      * long as the budget covers them and nothing asked the loop to look (an ended
      * block, an exit, interrupt(), a single step or debug register); a block not
      * compiled yet is the last one. That spares a pass through the run loop per block,
-     * and links each block to its own successors (the run loop links only the first
-     * block it hands over).
+     * and links each block to its own successors. Returns the last block run, which
+     * the run loop links to the block after it.
      */
     @Override
-    void runBlock(Block block, long budget) {
+    Block runBlock(Block block, long budget) {
         enforceCap();
         long start = retired;
         while (true) {
@@ -111,14 +113,16 @@ class TranslatingCpu extends InterpreterCpu {
                 executor.runBlock(block, left);
                 break;
             }
-            block = BlockChain.follow(this, block, compiled, start, budget);
-            if (block == null) {
-                return;
+            Block next = BlockChain.follow(this, block, compiled, start, budget);
+            if (next == null) {
+                return chainEnd;
             }
+            block = next;
         }
         if (lockstep != null) {
             lockstep.afterBlock(this);
         }
+        return block;
     }
 
     /** The cap on translations; a flush of them all also empties the jump cache, which holds blocks. */
