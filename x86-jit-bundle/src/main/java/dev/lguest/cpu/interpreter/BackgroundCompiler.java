@@ -38,7 +38,7 @@ final class BackgroundCompiler {
     }
 
     /** A queued block and the CPU whose translation set it joins. */
-    private record Job(Block block, Translations owner) {
+    private record Job(Block block, Translations owner, LinearMemory memory) {
     }
 
     private static final BlockingQueue<Job> QUEUE = new ArrayBlockingQueue<>(QUEUE_LENGTH);
@@ -51,9 +51,9 @@ final class BackgroundCompiler {
     }
 
     /** Queues a hot block; false if the queue is full (the block stays as it was). */
-    static boolean submit(Block block, Translations owner) {
+    static boolean submit(Block block, Translations owner, LinearMemory memory) {
         TRANSLATION.setRelease(block, QUEUED);
-        if (!QUEUE.offer(new Job(block, owner))) {
+        if (!QUEUE.offer(new Job(block, owner, memory))) {
             TRANSLATION.setRelease(block, null);
             return false;
         }
@@ -94,7 +94,7 @@ final class BackgroundCompiler {
             }
             CompiledBlock result;
             try {
-                result = translator.translate(job.block());
+                result = translator.translate(job.block(), job.memory());
             } catch (RuntimeException | LinkageError e) {
                 result = TranslatingCpu.NOT_COMPILED;
             }

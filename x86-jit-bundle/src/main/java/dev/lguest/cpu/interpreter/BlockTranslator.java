@@ -42,12 +42,17 @@
 //    ends the block): after every store the block returns if cpu.blockEnded is set.
 package dev.lguest.cpu.interpreter;
 
+import static java.lang.constant.ConstantDescs.CD_Class;
 import static java.lang.constant.ConstantDescs.CD_Object;
+import static java.lang.constant.ConstantDescs.CD_String;
 import static java.lang.constant.ConstantDescs.CD_boolean;
 import static java.lang.constant.ConstantDescs.CD_int;
 import static java.lang.constant.ConstantDescs.CD_long;
 import static java.lang.constant.ConstantDescs.CD_void;
+import static java.lang.constant.ConstantDescs.CLASS_INIT_NAME;
+import static java.lang.constant.ConstantDescs.DEFAULT_NAME;
 import static java.lang.constant.ConstantDescs.INIT_NAME;
+import static java.lang.constant.ConstantDescs.MTD_void;
 
 import dev.lguest.api.cpu.X86;
 import java.lang.classfile.ClassFile;
@@ -90,11 +95,14 @@ final class BlockTranslator {
     private final ClassFile classFile = ClassFile.of(ClassFile.ClassHierarchyResolverOption.of(
             ClassHierarchyResolver.ofClassLoading(BlockTranslator.class.getClassLoader())));
 
-    /** Compiles a block into a new hidden class and returns its instance. */
-    CompiledBlock translate(Block block) {
+    /**
+     * Compiles a block into a new hidden class and returns its instance; {@code memory}
+     * (the running CPU's) becomes the class's RAM view (RAM, RAM_ENTRIES).
+     */
+    CompiledBlock translate(Block block, LinearMemory memory) {
         byte[] bytes = classBytes(block);
         try {
-            MethodHandles.Lookup hidden = lookup.defineHiddenClass(bytes, true);
+            MethodHandles.Lookup hidden = lookup.defineHiddenClassWithClassData(bytes, memory, true);
             return (CompiledBlock) hidden.findConstructor(hidden.lookupClass(),
                     MethodType.methodType(void.class, Instruction[].class)).invoke(block.code);
         } catch (RuntimeException | Error e) {
@@ -104,13 +112,45 @@ final class BlockTranslator {
         }
     }
 
+    /** The name of a block's class, which its code uses for its own static fields. */
+    static ClassDesc className(Block block) {
+        return ClassDesc.of(PACKAGE + "Compiled_" + Integer.toHexString(block.eip));
+    }
+
+    /**
+     * The static fields of every block's class holding its CPU's guest RAM segment and
+     * TLB RAM view (LinearMemory.ram and ramEntries, set from the class data when the
+     * class is initialized). HotSpot takes a static final field for a constant, and with
+     * it the segment's own final fields (its base, its size, its arena): the bounds and
+     * arena checks of each RAM access in compiled code compare with constants instead of
+     * loading four objects' fields first. The checks themselves all stay: an access still
+     * cannot leave guest RAM, and one after the arena closed still throws.
+     */
+    static final String RAM = "RAM", RAM_ENTRIES = "RAM_ENTRIES";
+    static final ClassDesc CD_SEGMENT = ClassDesc.of("java.lang.foreign.MemorySegment");
+    static final ClassDesc CD_LONG_ARRAY = CD_long.arrayType();
+    private static final ClassDesc CD_MEMORY = ClassDesc.of(PACKAGE + "LinearMemory");
+    private static final ClassDesc CD_LOOKUP = ClassDesc.of("java.lang.invoke.MethodHandles$Lookup");
+    private static final ClassDesc CD_HANDLES = ClassDesc.of("java.lang.invoke.MethodHandles");
+
     byte[] classBytes(Block block) {
-        ClassDesc name = ClassDesc.of(PACKAGE + "Compiled_" + Integer.toHexString(block.eip));
+        ClassDesc name = className(block);
         return classFile.build(name, c -> {
             // Version 49 (Java 5): a class file without stack maps (see CLASS_VERSION).
             c.withVersion(CLASS_VERSION, 0);
             c.withFlags(ClassFile.ACC_FINAL | ClassFile.ACC_SUPER);
             c.withSuperclass(CD_COMPILED);
+            int constant = ClassFile.ACC_STATIC | ClassFile.ACC_FINAL | ClassFile.ACC_PRIVATE;
+            c.withField(RAM, CD_SEGMENT, constant);
+            c.withField(RAM_ENTRIES, CD_LONG_ARRAY, constant);
+            c.withMethodBody(CLASS_INIT_NAME, MTD_void, ClassFile.ACC_STATIC, code -> code
+                    .invokestatic(CD_HANDLES, "lookup", MethodTypeDesc.of(CD_LOOKUP))
+                    .ldc(DEFAULT_NAME).ldc(CD_MEMORY)
+                    .invokestatic(CD_HANDLES, "classData", MethodTypeDesc.of(CD_Object, CD_LOOKUP, CD_String, CD_Class))
+                    .checkcast(CD_MEMORY).dup()
+                    .getfield(CD_MEMORY, "ram", CD_SEGMENT).putstatic(name, RAM, CD_SEGMENT)
+                    .getfield(CD_MEMORY, "ramEntries", CD_LONG_ARRAY).putstatic(name, RAM_ENTRIES, CD_LONG_ARRAY)
+                    .return_());
             c.withMethodBody(INIT_NAME, MTD_CONSTRUCTOR, 0, code -> code.aload(0).aload(1)
                     .invokespecial(CD_COMPILED, INIT_NAME, MTD_CONSTRUCTOR).return_());
             c.withMethodBody("run", MTD_RUN, ClassFile.ACC_FINAL, code -> new Emitter(code, block).emitBlock());

@@ -15,7 +15,9 @@ import static dev.lguest.cpu.interpreter.BlockTranslator.CD_CPU;
 import static dev.lguest.cpu.interpreter.BlockTranslator.CD_EXECUTOR;
 import static dev.lguest.cpu.interpreter.BlockTranslator.CD_INSTRUCTION;
 import static dev.lguest.cpu.interpreter.BlockTranslator.CD_INT_ARRAY;
+import static dev.lguest.cpu.interpreter.BlockTranslator.CD_LONG_ARRAY;
 import static dev.lguest.cpu.interpreter.BlockTranslator.CD_RUNTIME;
+import static dev.lguest.cpu.interpreter.BlockTranslator.CD_SEGMENT;
 import static dev.lguest.cpu.interpreter.BlockTranslator.compiles;
 import static dev.lguest.cpu.interpreter.BlockTranslator.formFor;
 import static dev.lguest.cpu.interpreter.BlockTranslator.leavesBlock;
@@ -28,6 +30,7 @@ import static java.lang.constant.ConstantDescs.CD_void;
 import dev.lguest.api.cpu.X86;
 import java.lang.classfile.CodeBuilder;
 import java.lang.classfile.Label;
+import java.lang.constant.ClassDesc;
 import java.lang.constant.MethodTypeDesc;
 import java.util.ArrayList;
 import java.util.List;
@@ -437,6 +440,17 @@ final class Emitter {
         }
     }
 
+    /**
+     * Calls JitRuntime's memory access {@code name} of type {@code type} with the
+     * block's RAM view appended: its class's RAM and RAM_ENTRIES constants
+     * (BlockTranslator.RAM), which HotSpot folds into the inlined access.
+     */
+    void invokeAccess(String name, MethodTypeDesc type) {
+        ClassDesc self = BlockTranslator.className(block);
+        code.getstatic(self, BlockTranslator.RAM, CD_SEGMENT).getstatic(self, BlockTranslator.RAM_ENTRIES, CD_LONG_ARRAY);
+        code.invokestatic(CD_RUNTIME, name, type.insertParameterTypes(type.parameterCount(), CD_SEGMENT, CD_LONG_ARRAY));
+    }
+
     /** Pushes a 32-bit r/m operand's value. */
     void loadRm32(Instruction in) {
         if (in.mod == 3) {
@@ -445,7 +459,7 @@ final class Emitter {
             code.aload(CPU).loadConstant(in.segment());
             effectiveAddress(in);
             mayFault();
-            code.invokestatic(CD_RUNTIME, "read32", MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int));
+            invokeAccess("read32", MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int));
         }
     }
 
@@ -462,7 +476,7 @@ final class Emitter {
             code.aload(CPU).loadConstant(in.segment());
             effectiveAddress(in);
             mayFault();
-            code.invokestatic(CD_RUNTIME, size == 1 ? "read8" : "read16",
+            invokeAccess(size == 1 ? "read8" : "read16",
                     MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int));
         }
     }
@@ -476,7 +490,7 @@ final class Emitter {
             effectiveAddress(in);
             value.run();
             mayFault();
-            code.invokestatic(CD_RUNTIME, "write32", MethodTypeDesc.of(CD_void, CD_CPU, CD_int, CD_int, CD_int));
+            invokeAccess("write32", MethodTypeDesc.of(CD_void, CD_CPU, CD_int, CD_int, CD_int));
             closeFaultRange();
             exitIfBlockEnded(in);
         }
@@ -491,7 +505,7 @@ final class Emitter {
             effectiveAddress(in);
             loadByteReg(in.reg);
             mayFault();
-            code.invokestatic(CD_RUNTIME, "write8", MethodTypeDesc.of(CD_void, CD_CPU, CD_int, CD_int, CD_int));
+            invokeAccess("write8", MethodTypeDesc.of(CD_void, CD_CPU, CD_int, CD_int, CD_int));
             closeFaultRange();
             exitIfBlockEnded(in);
         }
@@ -553,7 +567,7 @@ final class Emitter {
             code.invokestatic(CD_RUNTIME, "linearForUpdate", MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int, CD_int));
             code.istore(TEMP3);
             code.aload(CPU).iload(TEMP3).loadConstant(4);
-            code.invokestatic(CD_RUNTIME, "readForUpdate", MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int));
+            invokeAccess("readForUpdate", MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int));
             code.istore(TEMP);
             source.run();
             code.istore(TEMP2);
@@ -568,7 +582,7 @@ final class Emitter {
                 default -> code.ixor();
             }
             code.loadConstant(4);
-            code.invokestatic(CD_RUNTIME, "writeBack", MethodTypeDesc.of(CD_void, CD_CPU, CD_int, CD_int, CD_int));
+            invokeAccess("writeBack", MethodTypeDesc.of(CD_void, CD_CPU, CD_int, CD_int, CD_int));
             closeFaultRange();
             flagRecord(operation, TEMP, TEMP2);
             exitIfBlockEnded(in);
@@ -885,7 +899,7 @@ final class Emitter {
             effectiveAddress(in);
             value.run();
             mayFault();
-            code.invokestatic(CD_RUNTIME, size == 1 ? "write8" : "write16",
+            invokeAccess(size == 1 ? "write8" : "write16",
                     MethodTypeDesc.of(CD_void, CD_CPU, CD_int, CD_int, CD_int));
             closeFaultRange();
             exitIfBlockEnded(in);
@@ -925,11 +939,11 @@ final class Emitter {
                 MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int, CD_int));
         code.istore(UPDATE_LINEAR);
         code.aload(CPU).iload(UPDATE_LINEAR).loadConstant(size);
-        code.invokestatic(CD_RUNTIME, "readForUpdate", MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int));
+        invokeAccess("readForUpdate", MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int));
         compute.run();
         code.istore(NEW_VALUE);
         code.aload(CPU).iload(UPDATE_LINEAR).iload(NEW_VALUE).loadConstant(size);
-        code.invokestatic(CD_RUNTIME, "writeBack", MethodTypeDesc.of(CD_void, CD_CPU, CD_int, CD_int, CD_int));
+        invokeAccess("writeBack", MethodTypeDesc.of(CD_void, CD_CPU, CD_int, CD_int, CD_int));
         closeFaultRange();
         if (setsFlags) {
             commitFlags();

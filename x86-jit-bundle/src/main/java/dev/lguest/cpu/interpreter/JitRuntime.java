@@ -17,6 +17,10 @@
 // code cache of a store into code and records data breakpoints. A store into a page
 // holding decoded code is never a hit (such pages have no write entries), nor is any
 // access to a watched page (they have no entries).
+//
+// Compiled blocks call the forms taking the RAM segment and ramEntries as arguments,
+// passing their class's constants (BlockTranslator.RAM): the same objects as
+// cpu.memory's, so HotSpot folds their fields into the inlined access.
 package dev.lguest.cpu.interpreter;
 
 import static dev.lguest.cpu.interpreter.LinearMemory.BYTE;
@@ -25,6 +29,8 @@ import static dev.lguest.cpu.interpreter.LinearMemory.SHORT_LE;
 import static dev.lguest.cpu.interpreter.LinearMemory.WRITE;
 import static dev.lguest.cpu.interpreter.LinearMemory.ramOffset;
 import static dev.lguest.cpu.interpreter.LinearMemory.slot;
+
+import java.lang.foreign.MemorySegment;
 
 final class JitRuntime {
     private JitRuntime() {
@@ -66,44 +72,56 @@ final class JitRuntime {
     // ---- memory operands (InterpreterCpu.read32, read, write32, write) ----
 
     static int read32(InterpreterCpu cpu, int segment, int offset) {
+        return read32(cpu, segment, offset, cpu.memory.ram, cpu.memory.ramEntries);
+    }
+
+    static int read32(InterpreterCpu cpu, int segment, int offset, MemorySegment ram, long[] entries) {
         if ((cpu.segments.flatReadable & (1 << segment)) != 0) {
-            LinearMemory memory = cpu.memory;
-            long at = ramOffset(memory.ramEntries[slot(offset, cpu.accessKind)], offset, 4);
+            long at = ramOffset(entries[slot(offset, cpu.accessKind)], offset, 4);
             if (at >= 0) {
-                return memory.ram.get(INT_LE, at);
+                return ram.get(INT_LE, at);
             }
         }
         return cpu.read32(segment, offset);
     }
 
     static int read16(InterpreterCpu cpu, int segment, int offset) {
+        return read16(cpu, segment, offset, cpu.memory.ram, cpu.memory.ramEntries);
+    }
+
+    static int read16(InterpreterCpu cpu, int segment, int offset, MemorySegment ram, long[] entries) {
         if ((cpu.segments.flatReadable & (1 << segment)) != 0) {
-            LinearMemory memory = cpu.memory;
-            long at = ramOffset(memory.ramEntries[slot(offset, cpu.accessKind)], offset, 2);
+            long at = ramOffset(entries[slot(offset, cpu.accessKind)], offset, 2);
             if (at >= 0) {
-                return memory.ram.get(SHORT_LE, at) & 0xffff;
+                return ram.get(SHORT_LE, at) & 0xffff;
             }
         }
         return cpu.read(segment, offset, 2);
     }
 
     static int read8(InterpreterCpu cpu, int segment, int offset) {
+        return read8(cpu, segment, offset, cpu.memory.ram, cpu.memory.ramEntries);
+    }
+
+    static int read8(InterpreterCpu cpu, int segment, int offset, MemorySegment ram, long[] entries) {
         if ((cpu.segments.flatReadable & (1 << segment)) != 0) {
-            LinearMemory memory = cpu.memory;
-            long at = ramOffset(memory.ramEntries[slot(offset, cpu.accessKind)], offset, 1);
+            long at = ramOffset(entries[slot(offset, cpu.accessKind)], offset, 1);
             if (at >= 0) {
-                return memory.ram.get(BYTE, at) & 0xff;
+                return ram.get(BYTE, at) & 0xff;
             }
         }
         return cpu.read(segment, offset, 1);
     }
 
     static void write32(InterpreterCpu cpu, int segment, int offset, int value) {
+        write32(cpu, segment, offset, value, cpu.memory.ram, cpu.memory.ramEntries);
+    }
+
+    static void write32(InterpreterCpu cpu, int segment, int offset, int value, MemorySegment ram, long[] entries) {
         if ((cpu.segments.flatWritable & (1 << segment)) != 0) {
-            LinearMemory memory = cpu.memory;
-            long at = ramOffset(memory.ramEntries[slot(offset, cpu.accessKind | WRITE)], offset, 4);
+            long at = ramOffset(entries[slot(offset, cpu.accessKind | WRITE)], offset, 4);
             if (at >= 0) {
-                memory.ram.set(INT_LE, at, value);
+                ram.set(INT_LE, at, value);
                 return;
             }
         }
@@ -111,11 +129,14 @@ final class JitRuntime {
     }
 
     static void write16(InterpreterCpu cpu, int segment, int offset, int value) {
+        write16(cpu, segment, offset, value, cpu.memory.ram, cpu.memory.ramEntries);
+    }
+
+    static void write16(InterpreterCpu cpu, int segment, int offset, int value, MemorySegment ram, long[] entries) {
         if ((cpu.segments.flatWritable & (1 << segment)) != 0) {
-            LinearMemory memory = cpu.memory;
-            long at = ramOffset(memory.ramEntries[slot(offset, cpu.accessKind | WRITE)], offset, 2);
+            long at = ramOffset(entries[slot(offset, cpu.accessKind | WRITE)], offset, 2);
             if (at >= 0) {
-                memory.ram.set(SHORT_LE, at, (short) value);
+                ram.set(SHORT_LE, at, (short) value);
                 return;
             }
         }
@@ -123,11 +144,14 @@ final class JitRuntime {
     }
 
     static void write8(InterpreterCpu cpu, int segment, int offset, int value) {
+        write8(cpu, segment, offset, value, cpu.memory.ram, cpu.memory.ramEntries);
+    }
+
+    static void write8(InterpreterCpu cpu, int segment, int offset, int value, MemorySegment ram, long[] entries) {
         if ((cpu.segments.flatWritable & (1 << segment)) != 0) {
-            LinearMemory memory = cpu.memory;
-            long at = ramOffset(memory.ramEntries[slot(offset, cpu.accessKind | WRITE)], offset, 1);
+            long at = ramOffset(entries[slot(offset, cpu.accessKind | WRITE)], offset, 1);
             if (at >= 0) {
-                memory.ram.set(BYTE, at, (byte) value);
+                ram.set(BYTE, at, (byte) value);
                 return;
             }
         }
@@ -150,30 +174,36 @@ final class JitRuntime {
 
     /** The operand's value, read with write rights (a write entry: writable, dirty, not code). */
     static int readForUpdate(InterpreterCpu cpu, int linear, int size) {
-        LinearMemory memory = cpu.memory;
-        long at = ramOffset(memory.ramEntries[slot(linear, cpu.accessKind | WRITE)], linear, size);
+        return readForUpdate(cpu, linear, size, cpu.memory.ram, cpu.memory.ramEntries);
+    }
+
+    static int readForUpdate(InterpreterCpu cpu, int linear, int size, MemorySegment ram, long[] entries) {
+        long at = ramOffset(entries[slot(linear, cpu.accessKind | WRITE)], linear, size);
         if (at >= 0) {
             return switch (size) {
-                case 4 -> memory.ram.get(INT_LE, at);
-                case 2 -> memory.ram.get(SHORT_LE, at) & 0xffff;
-                default -> memory.ram.get(BYTE, at) & 0xff;
+                case 4 -> ram.get(INT_LE, at);
+                case 2 -> ram.get(SHORT_LE, at) & 0xffff;
+                default -> ram.get(BYTE, at) & 0xff;
             };
         }
-        return memory.read(linear, size, cpu.accessKind | WRITE);
+        return cpu.memory.read(linear, size, cpu.accessKind | WRITE);
     }
 
     static void writeBack(InterpreterCpu cpu, int linear, int value, int size) {
-        LinearMemory memory = cpu.memory;
-        long at = ramOffset(memory.ramEntries[slot(linear, cpu.accessKind | WRITE)], linear, size);
+        writeBack(cpu, linear, value, size, cpu.memory.ram, cpu.memory.ramEntries);
+    }
+
+    static void writeBack(InterpreterCpu cpu, int linear, int value, int size, MemorySegment ram, long[] entries) {
+        long at = ramOffset(entries[slot(linear, cpu.accessKind | WRITE)], linear, size);
         if (at >= 0) {
             switch (size) {
-                case 4 -> memory.ram.set(INT_LE, at, value);
-                case 2 -> memory.ram.set(SHORT_LE, at, (short) value);
-                default -> memory.ram.set(BYTE, at, (byte) value);
+                case 4 -> ram.set(INT_LE, at, value);
+                case 2 -> ram.set(SHORT_LE, at, (short) value);
+                default -> ram.set(BYTE, at, (byte) value);
             }
             return;
         }
-        memory.write(linear, size, value, cpu.accessKind);
+        cpu.memory.write(linear, size, value, cpu.accessKind);
     }
 
     /** The six status flags with the Alu's pending record worked out. */

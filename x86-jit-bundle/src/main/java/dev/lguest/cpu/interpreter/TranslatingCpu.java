@@ -147,7 +147,7 @@ class TranslatingCpu extends InterpreterCpu {
             return null;
         }
         if (background) {
-            if (!BackgroundCompiler.submit(block, translations)) {
+            if (!BackgroundCompiler.submit(block, translations, memory)) {
                 block.runs = 0;
             }
             return null;
@@ -156,7 +156,7 @@ class TranslatingCpu extends InterpreterCpu {
             if (translator == null) {
                 translator = new BlockTranslator();
             }
-            CompiledBlock compiled = translator.translate(block);
+            CompiledBlock compiled = translator.translate(block, memory);
             block.translation = compiled;
             translations.added(block);
             blocksCompiled++;
