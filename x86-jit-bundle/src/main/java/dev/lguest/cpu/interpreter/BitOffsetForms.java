@@ -45,7 +45,7 @@ final class BitOffsetForms {
         if (action == 0) {
             e.code.aload(Emitter.CPU).loadConstant(in.segment()).iload(Emitter.SCRATCH3);
             e.mayFault();
-            e.code.invokestatic(CD_RUNTIME, size == 4 ? "read32" : "read16",
+            e.invokeAccess(size == 4 ? "read32" : "read16",
                     MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int));
             e.code.istore(Emitter.SCRATCH);
             e.closeFaultRange();
@@ -58,13 +58,13 @@ final class BitOffsetForms {
         e.code.invokestatic(CD_RUNTIME, "linearForUpdate", MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int, CD_int));
         e.code.istore(Emitter.UPDATE_LINEAR);
         e.code.aload(Emitter.CPU).iload(Emitter.UPDATE_LINEAR).loadConstant(size);
-        e.code.invokestatic(CD_RUNTIME, "readForUpdate", MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int));
+        e.invokeAccess("readForUpdate", MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int));
         e.code.istore(Emitter.SCRATCH);
         e.code.aload(Emitter.CPU).iload(Emitter.UPDATE_LINEAR);
         e.code.iload(Emitter.SCRATCH);
         MiscellaneousForms.modifyBit(e, action, size);
         e.code.loadConstant(size);
-        e.code.invokestatic(CD_RUNTIME, "writeBack", MethodTypeDesc.of(CD_void, CD_CPU, CD_int, CD_int, CD_int));
+        e.invokeAccess("writeBack", MethodTypeDesc.of(CD_void, CD_CPU, CD_int, CD_int, CD_int));
         e.closeFaultRange();
         MiscellaneousForms.carryFromBit(e);
         e.commitFlags();

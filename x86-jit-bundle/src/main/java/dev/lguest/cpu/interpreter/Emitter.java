@@ -794,7 +794,7 @@ final class Emitter {
         loadReg(X86.ESP);
         value.run();
         mayFault();
-        code.invokestatic(CD_RUNTIME, "push32", MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int));
+        invokeAccess("push32", MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int));
         commitReg(X86.ESP);
         exitIfBlockEnded(instructions[index]);
     }
@@ -813,7 +813,7 @@ final class Emitter {
         code.aload(CPU);
         loadReg(X86.ESP);
         mayFault();
-        code.invokestatic(CD_RUNTIME, "stackTop32", MethodTypeDesc.of(CD_int, CD_CPU, CD_int));
+        invokeAccess("stackTop32", MethodTypeDesc.of(CD_int, CD_CPU, CD_int));
         code.istore(TEMP);
     }
 
@@ -835,7 +835,7 @@ final class Emitter {
         loadReg(X86.ESP);
         code.loadConstant(in.next);
         mayFault();
-        code.invokestatic(CD_RUNTIME, "push32", MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int));
+        invokeAccess("push32", MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int));
         commitReg(X86.ESP);
         exit(index + 1, () -> code.loadConstant(target));
     }

@@ -38,7 +38,7 @@ final class IndirectForms {
         e.loadReg(X86.ESP);
         e.code.loadConstant(in.next);
         e.mayFault();
-        e.code.invokestatic(CD_RUNTIME, "push32", MTD_PUSH);
+        e.invokeAccess("push32", MTD_PUSH);
         e.commitReg(X86.ESP);
         e.exit(e.index + 1, () -> e.code.iload(Emitter.TEMP));
     }

@@ -45,11 +45,14 @@ final class JitRuntime {
 
     /** The doubleword at the top of the stack when ESP is {@code esp} (peek). */
     static int stackTop32(InterpreterCpu cpu, int esp) {
+        return stackTop32(cpu, esp, cpu.memory.ram, cpu.memory.ramEntries);
+    }
+
+    static int stackTop32(InterpreterCpu cpu, int esp, MemorySegment ram, long[] entries) {
         if ((cpu.segments.flatReadable & Segments.FLAT_STACK) != 0) {
-            LinearMemory memory = cpu.memory;
-            long at = ramOffset(memory.ramEntries[slot(esp, cpu.accessKind)], esp, 4);
+            long at = ramOffset(entries[slot(esp, cpu.accessKind)], esp, 4);
             if (at >= 0) {
-                return memory.ram.get(INT_LE, at);
+                return ram.get(INT_LE, at);
             }
         }
         return cpu.read(Segments.SS, cpu.stackOffset(esp), 4);
@@ -57,12 +60,15 @@ final class JitRuntime {
 
     /** PUSH of a doubleword: stores it below {@code esp} and returns the new ESP (pushAt). */
     static int push32(InterpreterCpu cpu, int esp, int value) {
+        return push32(cpu, esp, value, cpu.memory.ram, cpu.memory.ramEntries);
+    }
+
+    static int push32(InterpreterCpu cpu, int esp, int value, MemorySegment ram, long[] entries) {
         if ((cpu.segments.flatWritable & Segments.FLAT_STACK) != 0) {
             int top = esp - 4;
-            LinearMemory memory = cpu.memory;
-            long at = ramOffset(memory.ramEntries[slot(top, cpu.accessKind | WRITE)], top, 4);
+            long at = ramOffset(entries[slot(top, cpu.accessKind | WRITE)], top, 4);
             if (at >= 0) {
-                memory.ram.set(INT_LE, at, value);
+                ram.set(INT_LE, at, value);
                 return top;
             }
         }

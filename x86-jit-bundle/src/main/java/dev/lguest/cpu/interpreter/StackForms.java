@@ -8,7 +8,6 @@
 package dev.lguest.cpu.interpreter;
 
 import static dev.lguest.cpu.interpreter.BlockTranslator.CD_CPU;
-import static dev.lguest.cpu.interpreter.BlockTranslator.CD_RUNTIME;
 import static java.lang.constant.ConstantDescs.CD_int;
 import static java.lang.constant.ConstantDescs.CD_void;
 
@@ -55,7 +54,7 @@ final class StackForms {
         addressAfterPop(e, in);
         e.code.iload(Emitter.SCRATCH);
         e.mayFault();
-        e.code.invokestatic(CD_RUNTIME, size == 4 ? "write32" : "write16",
+        e.invokeAccess(size == 4 ? "write32" : "write16",
                 MethodTypeDesc.of(CD_void, CD_CPU, CD_int, CD_int, CD_int));
         e.closeFaultRange();
         e.code.iload(Emitter.SCRATCH2);

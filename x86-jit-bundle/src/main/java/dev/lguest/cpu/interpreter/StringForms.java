@@ -12,7 +12,6 @@
 package dev.lguest.cpu.interpreter;
 
 import static dev.lguest.cpu.interpreter.BlockTranslator.CD_CPU;
-import static dev.lguest.cpu.interpreter.BlockTranslator.CD_RUNTIME;
 import static java.lang.constant.ConstantDescs.CD_int;
 import static java.lang.constant.ConstantDescs.CD_void;
 
@@ -56,11 +55,11 @@ final class StringForms {
         e.mayFault();
         if (store) {
             e.loadReg(X86.EAX, size);
-            e.code.invokestatic(CD_RUNTIME, writer(size), MTD_WRITE);
+            e.invokeAccess(writer(size), MTD_WRITE);
             e.closeFaultRange();
             e.exitIfBlockEnded(in);
         } else {
-            e.code.invokestatic(CD_RUNTIME, reader(size), MTD_READ);
+            e.invokeAccess(reader(size), MTD_READ);
             e.commitReg(X86.EAX, size);
         }
     }
@@ -122,7 +121,7 @@ final class StringForms {
         e.code.aload(Emitter.CPU).loadConstant(segment);
         pushIndex(e, in, index);
         e.mayFault();
-        e.code.invokestatic(CD_RUNTIME, reader(size), MTD_READ);
+        e.invokeAccess(reader(size), MTD_READ);
     }
 
     /** Writes what {@code value} pushes to ES:EDI (DI); the caller ends the block if that dropped its code. */
@@ -131,7 +130,7 @@ final class StringForms {
         pushIndex(e, in, index);
         value.run();
         e.mayFault();
-        e.code.invokestatic(CD_RUNTIME, writer(size), MTD_WRITE);
+        e.invokeAccess(writer(size), MTD_WRITE);
         e.closeFaultRange();
     }
 
