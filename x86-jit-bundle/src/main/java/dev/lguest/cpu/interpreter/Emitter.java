@@ -50,6 +50,8 @@ final class Emitter {
      * instruction. The budget parameter's slots hold the count the method may not pass.
      */
     static final int RETIRED = 30, LIMIT = BUDGET;
+    /** The kind of the flag record in the locals where it is FLAGS_DYNAMIC (LoopFlags). */
+    static final int FLAG_KIND = 32;
     /**
      * Whether a jump back to an instruction after the block's start also loops inside
      * the method (lguest.jit.innerLoops; off by default: with it on,
@@ -59,6 +61,8 @@ final class Emitter {
      */
     static volatile boolean innerLoops = Boolean.getBoolean("lguest.jit.innerLoops");
     static final int FLAGS_UNKNOWN = -1;
+    /** The flag record is in the locals, its kind in the FLAG_KIND local (a loop head: LoopFlags). */
+    static final int FLAGS_DYNAMIC = -2;
     /** The flag kind where the six status flags sit, worked out, in the FLAGS local. */
     static final int FLAGS_EAGER = Alu.EAGER;
 
@@ -137,6 +141,7 @@ final class Emitter {
         for (int slot = FLAGS; slot <= SCRATCH4; slot++) {
             code.iconst_0().istore(slot);
         }
+        code.iconst_0().istore(FLAG_KIND);
         code.aconst_null().astore(THROWN).aconst_null().astore(ALU);
         loadRegisters();
         code.aload(CPU).getfield(CD_CPU, "retired", CD_long).dup2().lstore(RETIRED)
@@ -200,8 +205,13 @@ final class Emitter {
      */
     private void joinPoint() {
         advanceRetired(index);
-        writeBack(0, flagKind);
-        flagKind = FLAGS_UNKNOWN;
+        if (FlagLiveness.deadAt(instructions, index)) {
+            writeBack(0, flagKind);
+            flagKind = FLAGS_UNKNOWN;
+        } else {
+            LoopFlags.emitToLocals(code, flagKind);
+            flagKind = FLAGS_DYNAMIC;
+        }
         dirty = used;
         if (targetLabels[index] == null) {
             targetLabels[index] = code.newLabel();
@@ -258,6 +268,8 @@ final class Emitter {
                     .iload(FLAGS).ior().putfield(CD_CPU, "eflags", CD_int);
             code.aload(CPU).getfield(CD_CPU, "alu", CD_ALU).loadConstant(Alu.EAGER)
                     .putfield(CD_ALU, "pending", CD_int);
+        } else if (kind == FLAGS_DYNAMIC) {
+            LoopFlags.emitToAlu(code, ALU);
         } else if (kind != FLAGS_UNKNOWN) {
             code.aload(CPU).getfield(CD_CPU, "alu", CD_ALU).astore(ALU);
             code.aload(ALU).loadConstant(kind).putfield(CD_ALU, "pending", CD_int);
@@ -577,6 +589,7 @@ final class Emitter {
     void pushCarry() {
         switch (flagKind) {
             case FLAGS_EAGER -> code.iload(FLAGS).iconst_1().iand();
+            case FLAGS_DYNAMIC -> LoopFlags.emitCarry(code);
             case FLAGS_UNKNOWN -> code.aload(CPU).getfield(CD_CPU, "alu", CD_ALU)
                     .invokevirtual(CD_ALU, "carry", MethodTypeDesc.of(CD_int));
             case Alu.LAZY_ADD -> code.iload(RESULT).iload(DESTINATION)
@@ -603,9 +616,10 @@ final class Emitter {
         } else if (flagKind == Alu.LAZY_SUB && (kind == 6 || kind == 7)) {
             code.iload(DESTINATION).iload(SOURCE);
             compareBranch(kind == 6 ? (negate ? Cmp.GE : Cmp.LT) : (negate ? Cmp.GT : Cmp.LE), taken);
-        } else if (flagKind == FLAGS_EAGER) {
-            code.loadConstant(cc).iload(FLAGS)
-                    .invokestatic(CD_ALU, "condition", MethodTypeDesc.of(CD_boolean, CD_int, CD_int));
+        } else if (flagKind == FLAGS_EAGER || flagKind == FLAGS_DYNAMIC) {
+            code.loadConstant(cc);
+            pushStatus();
+            code.invokestatic(CD_ALU, "condition", MethodTypeDesc.of(CD_boolean, CD_int, CD_int));
             code.ifne(taken);
         } else if (flagKind != FLAGS_UNKNOWN && (kind == 2 || kind == 4)) {
             // ZF and SF come straight from the result after every lazy operation.
@@ -688,13 +702,14 @@ final class Emitter {
             return false;
         }
         advanceRetired(index + 1);
-        if (target > index || !FlagLiveness.deadAt(instructions, target)) {
-            writeBack(0, flagKind);
-            flagKind = FLAGS_UNKNOWN;
-        }
-        // Else the record stays in the locals: the way out below writes it, the way
-        // round needs none (FlagLiveness.deadAt).
+        boolean dead = FlagLiveness.deadAt(instructions, target);
         if (target > index) {
+            if (dead) {
+                writeBack(0, flagKind);
+                flagKind = FLAGS_UNKNOWN;
+            } else {
+                LoopFlags.emitToLocals(code, flagKind);
+            }
             // Bound later, when the target is emitted.
             Label forward = targetLabels[target] == null ? code.newLabel() : targetLabels[target];
             targetLabels[target] = forward;
@@ -705,6 +720,11 @@ final class Emitter {
         code.lload(LIMIT).lload(RETIRED).lsub()
                 .loadConstant((long) (instructions.length - target)).lcmp().iflt(leave);
         code.aload(CPU).getfield(CD_CPU, "interruptRequested", CD_boolean).ifne(leave);
+        // The way round takes the record to the head in the locals (LoopFlags) unless
+        // nothing sees it there (FlagLiveness.deadAt); the way out below keeps it as it is.
+        if (!dead) {
+            LoopFlags.emitToLocals(code, flagKind);
+        }
         code.goto_(targetLabels[target]);
         code.labelBinding(leave);
         return false;
@@ -933,6 +953,7 @@ final class Emitter {
             case FLAGS_UNKNOWN -> code.aload(CPU)
                     .invokestatic(CD_RUNTIME, "status", MethodTypeDesc.of(CD_int, CD_CPU));
             case FLAGS_EAGER -> code.iload(FLAGS);
+            case FLAGS_DYNAMIC -> LoopFlags.emitStatus(code);
             default -> code.loadConstant(flagKind).iload(RESULT).iload(DESTINATION).iload(SOURCE)
                     .invokestatic(CD_ALU, "lazyStatus", MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int, CD_int));
         }
