@@ -63,12 +63,12 @@ class LoopFlagsTest {
 
     /**
      * A store at the loop head walks off the mapped memory: the page fault shows the
-     * flags of the back edge taken last, a byte TEST's eager flags (from the 15th pass)
-     * or a CMP's record (from the 16th).
+     * flags of the back edge taken last: a byte CMP's eager flags (from the 14th pass,
+     * not those the block was entered with) or a doubleword CMP's record (from the 16th).
      */
     @Test
     void faultAtTheLoopHeadShowsTheFlagsTheBackEdgeBrought() {
-        for (int passes : new int[] {15, 16}) {
+        for (int passes : new int[] {14, 16}) {
             faultAtTheLoopHeadAfter(passes);
         }
     }
@@ -79,8 +79,8 @@ class LoopFlagsTest {
                 new int[] {0x89, 0x06}, // L: mov [esi], eax
                 new int[] {0x81, 0xc6}, imm32(0x300), // add esi, 0x300
                 new int[] {0x40}, // inc eax
-                new int[] {0xa8, 0x01}, // test al, 1
-                new int[] {0x75, 0xf3}, // jnz L (eager flags)
+                new int[] {0x3c, 0x0f}, // cmp al, 15
+                new int[] {0x72, 0xf3}, // jb L (eager flags, while AL is below 15)
                 new int[] {0x39, 0xf0}, // cmp eax, esi
                 new int[] {0xeb, 0xef}, // jmp L (a CMP's record)
                 new int[] {0xcd, 0x1f});
