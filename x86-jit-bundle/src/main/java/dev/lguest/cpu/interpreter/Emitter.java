@@ -28,6 +28,7 @@ import static java.lang.constant.ConstantDescs.CD_void;
 import dev.lguest.api.cpu.X86;
 import java.lang.classfile.CodeBuilder;
 import java.lang.classfile.Label;
+import java.lang.constant.ClassDesc;
 import java.lang.constant.MethodTypeDesc;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,16 +54,17 @@ final class Emitter {
     /** The kind of the flag record in the locals where it is FLAGS_DYNAMIC (LoopFlags). */
     static final int FLAG_KIND = 32;
     /**
-     * At most how many instructions the block's loops may run since it was entered
-     * (counted per pass as the budget check counts them): past LOOPED_MOST a loop
-     * leaves the block for the run loop, which sees a pending interrupt() and comes
-     * back. The loop itself never reads that volatile field: reading it on every pass,
-     * even every 256th, kept HotSpot from keeping what the loop reads from the heap
-     * (the TLB, the RAM segment, the CPU's fields) in registers across the back edge,
-     * and intloop's sieve ran 20-25% slower (IntLoopBenchmark). 65,536 instructions are
-     * well under a millisecond; one way out and back in per that many costs little.
+     * At most how many instructions a block's loops run before they leave the block
+     * for the run loop, which sees a pending interrupt() and comes back: the limit
+     * the budget check goes by (LIMIT) is at most this far past the count at entry.
+     * The loop itself never reads that volatile field: reading it on every pass, even
+     * every 256th, kept HotSpot from keeping what the loop reads from the heap (the
+     * TLB, the RAM segment, the CPU's fields) in registers across the back edge, and
+     * intloop's sieve ran 20-25% slower (IntLoopBenchmark); counting passes in a local
+     * of its own cost the CRC loop 5-10%. 65,536 instructions are well under a
+     * millisecond; one way out and back in per that many costs little.
      */
-    static final int LOOPED = 33, LOOPED_MOST = 1 << 16;
+    static final long LOOPED_MOST = 1 << 16;
     /**
      * Whether a jump back to an instruction after the block's start also loops inside
      * the method (lguest.jit.innerLoops; off by default: with it on,
@@ -152,11 +154,15 @@ final class Emitter {
         for (int slot = FLAGS; slot <= SCRATCH4; slot++) {
             code.iconst_0().istore(slot);
         }
-        code.iconst_0().istore(FLAG_KIND).iconst_0().istore(LOOPED);
+        code.iconst_0().istore(FLAG_KIND);
         code.aconst_null().astore(THROWN).aconst_null().astore(ALU);
         loadRegisters();
-        code.aload(CPU).getfield(CD_CPU, "retired", CD_long).dup2().lstore(RETIRED)
-                .lload(BUDGET).ladd().lstore(LIMIT);
+        code.aload(CPU).getfield(CD_CPU, "retired", CD_long).dup2().lstore(RETIRED).lload(BUDGET);
+        if (loops) {
+            code.loadConstant(LOOPED_MOST).invokestatic(ClassDesc.of("java.lang.Math"), "min",
+                    MethodTypeDesc.of(CD_long, CD_long, CD_long));
+        }
+        code.ladd().lstore(LIMIT);
         for (index = 0; index < instructions.length; index++) {
             Instruction in = instructions[index];
             if (jumpTargets[index]) {
@@ -701,11 +707,10 @@ final class Emitter {
     /**
      * A taken jump back to an instruction of this block (a loop): the instructions so
      * far are committed (retired count, flag record, as at the target's join point)
-     * and, while the block's loops have run fewer than LOOPED_MOST instructions and the
-     * budget holds the most the code from the target can run before the next such
-     * check (the rest of the block), the code
-     * goes on at the target's label; else the code after this leaves the block for
-     * the run loop. Does nothing for a jump elsewhere. Returns whether the jump always
+     * and, while the budget (at most LOOPED_MOST past the count at entry) holds the
+     * most the code from the target can run before the next such check (the rest of
+     * the block), the code goes on at the target's label; else the code after this
+     * leaves the block for the run loop. Does nothing for a jump elsewhere. Returns whether the jump always
      * went on inside (a jump forward, never made now; kept for one).
      */
     private boolean jumpWithin(Instruction in) {
@@ -731,7 +736,6 @@ final class Emitter {
         Label leave = code.newLabel();
         code.lload(LIMIT).lload(RETIRED).lsub()
                 .loadConstant((long) (instructions.length - target)).lcmp().iflt(leave);
-        code.iinc(LOOPED, instructions.length - target).iload(LOOPED).loadConstant(LOOPED_MOST).if_icmpge(leave);
         // The way round takes the record to the head in the locals (LoopFlags) unless
         // nothing sees it there (FlagLiveness.deadAt); the way out below keeps it as it is.
         if (!dead) {
