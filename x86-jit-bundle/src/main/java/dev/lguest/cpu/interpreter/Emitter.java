@@ -710,8 +710,9 @@ final class Emitter {
      * and, while the budget (at most LOOPED_MOST past the count at entry) holds the
      * most the code from the target can run before the next such check (the rest of
      * the block), the code goes on at the target's label; else the code after this
-     * leaves the block for the run loop. Does nothing for a jump elsewhere. Returns whether the jump always
-     * went on inside (a jump forward, never made now; kept for one).
+     * leaves the block for the run loop. Does nothing for a jump elsewhere. Returns
+     * whether the jump always went on inside (a jump forward, never made now; kept for
+     * one).
      */
     private boolean jumpWithin(Instruction in) {
         int target = targetWithin(in);

@@ -51,7 +51,8 @@ class LoopExitTest {
                     retired += exit.instructions();
                     // Every INC retired is one in EAX; a stop after the INC has the JMP still to run.
                     int eax = cpu.saveState().gpr[X86.EAX];
-                    assertEquals(cpu.eip() == CODE ? retired : retired + 1, 2L * eax, "at " + Integer.toHexString(cpu.eip()));
+                    assertEquals(cpu.eip() == CODE ? retired : retired + 1, 2L * eax,
+                            "at " + Integer.toHexString(cpu.eip()));
                 }
                 assertTrue(cpu.blocksCompiled > 0);
             } finally {
