@@ -30,7 +30,10 @@ final class BareMachine implements AutoCloseable {
     private static final int IDT = 0x3000;
     private static final int STACK_TOP = 0x3ff000;
 
-    private final Arena arena = Arena.ofConfined();
+    // Shared, as the launcher allocates a guest's RAM (its devices' threads reach it
+    // too): every access then pays the shared arena's liveness check, not a confined
+    // arena's owner-thread test, so the figure is the one a real guest's CPU sees.
+    private final Arena arena = Arena.ofShared();
     private final MemorySegment ram = arena.allocate(RAM_BYTES, 4096);
     private final GuestMemory memory = new GuestMemory(ram);
     private final PhysicalMemory bus = new PhysicalMemory(ram);

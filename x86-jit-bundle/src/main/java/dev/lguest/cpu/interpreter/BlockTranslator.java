@@ -17,12 +17,14 @@
 //    taken branch, a fault, an instruction handed to the interpreter).
 //  - A compiled Jcc or JMP back to the block's start (the Jcc closing a loop body is
 //    rarely the block's last instruction, since an untaken Jcc does not end a block)
-//    goes on there inside the method, a JVM loop, while no interrupt() is pending and
-//    the budget holds the rest of the block from the target; with lguest.jit.innerLoops
+//    goes on there inside the method, a JVM loop, while the budget holds the rest of
+//    the block from the target (a budget of at most Emitter.LOOPED_MOST: then the run
+//    loop looks for a pending interrupt() and comes back); with lguest.jit.innerLoops
 //    also a jump back to any earlier instruction (a nested loop's inner loop starting
 //    mid-block; off by default, see Emitter.innerLoops). Each target is a join point:
-//    the flag record is in the Alu there and every register counts as changed. The
-//    retired count is kept in a local and stored where the block is left. A jump
+//    the flag record is in the locals there with its kind in a local too (LoopFlags;
+//    in the Alu, stale, where nothing sees it) and every register counts as changed.
+//    The retired count is kept in a local and stored where the block is left. A jump
 //    forward leaves the block (inside, loops entered from the side measured slower).
 //  - Status flags follow the interpreter's lazy scheme (Alu): a flag-setting form only
 //    keeps its result and operands in locals and the kind of operation is known at

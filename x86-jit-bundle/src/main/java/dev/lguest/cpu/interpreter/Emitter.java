@@ -53,6 +53,20 @@ final class Emitter {
      * instruction. The budget parameter's slots hold the count the method may not pass.
      */
     static final int RETIRED = 30, LIMIT = BUDGET;
+    /** The kind of the flag record in the locals where it is FLAGS_DYNAMIC (LoopFlags). */
+    static final int FLAG_KIND = 32;
+    /**
+     * At most how many instructions a block's loops run before they leave the block
+     * for the run loop, which sees a pending interrupt() and comes back: the limit
+     * the budget check goes by (LIMIT) is at most this far past the count at entry.
+     * The loop itself never reads that volatile field: reading it on every pass, even
+     * every 256th, kept HotSpot from keeping what the loop reads from the heap (the
+     * TLB, the RAM segment, the CPU's fields) in registers across the back edge, and
+     * intloop's sieve ran 20-25% slower (IntLoopBenchmark); counting passes in a local
+     * of its own cost the CRC loop 5-10%. 65,536 instructions are well under a
+     * millisecond; one way out and back in per that many costs little.
+     */
+    static final long LOOPED_MOST = 1 << 16;
     /**
      * Whether a jump back to an instruction after the block's start also loops inside
      * the method (lguest.jit.innerLoops; off by default: with it on,
@@ -62,6 +76,8 @@ final class Emitter {
      */
     static volatile boolean innerLoops = Boolean.getBoolean("lguest.jit.innerLoops");
     static final int FLAGS_UNKNOWN = -1;
+    /** The flag record is in the locals, its kind in the FLAG_KIND local (a loop head: LoopFlags). */
+    static final int FLAGS_DYNAMIC = -2;
     /** The flag kind where the six status flags sit, worked out, in the FLAGS local. */
     static final int FLAGS_EAGER = Alu.EAGER;
 
@@ -140,10 +156,15 @@ final class Emitter {
         for (int slot = FLAGS; slot <= SCRATCH4; slot++) {
             code.iconst_0().istore(slot);
         }
+        code.iconst_0().istore(FLAG_KIND);
         code.aconst_null().astore(THROWN).aconst_null().astore(ALU);
         loadRegisters();
-        code.aload(CPU).getfield(CD_CPU, "retired", CD_long).dup2().lstore(RETIRED)
-                .lload(BUDGET).ladd().lstore(LIMIT);
+        code.aload(CPU).getfield(CD_CPU, "retired", CD_long).dup2().lstore(RETIRED).lload(BUDGET);
+        if (loops) {
+            code.loadConstant(LOOPED_MOST).invokestatic(ClassDesc.of("java.lang.Math"), "min",
+                    MethodTypeDesc.of(CD_long, CD_long, CD_long));
+        }
+        code.ladd().lstore(LIMIT);
         for (index = 0; index < instructions.length; index++) {
             Instruction in = instructions[index];
             if (jumpTargets[index]) {
@@ -203,8 +224,13 @@ final class Emitter {
      */
     private void joinPoint() {
         advanceRetired(index);
-        writeBack(0, flagKind);
-        flagKind = FLAGS_UNKNOWN;
+        if (FlagLiveness.deadAt(instructions, index)) {
+            writeBack(0, flagKind);
+            flagKind = FLAGS_UNKNOWN;
+        } else {
+            LoopFlags.emitToLocals(code, flagKind);
+            flagKind = FLAGS_DYNAMIC;
+        }
         dirty = used;
         if (targetLabels[index] == null) {
             targetLabels[index] = code.newLabel();
@@ -261,6 +287,8 @@ final class Emitter {
                     .iload(FLAGS).ior().putfield(CD_CPU, "eflags", CD_int);
             code.aload(CPU).getfield(CD_CPU, "alu", CD_ALU).loadConstant(Alu.EAGER)
                     .putfield(CD_ALU, "pending", CD_int);
+        } else if (kind == FLAGS_DYNAMIC) {
+            LoopFlags.emitToAlu(code, ALU);
         } else if (kind != FLAGS_UNKNOWN) {
             code.aload(CPU).getfield(CD_CPU, "alu", CD_ALU).astore(ALU);
             code.aload(ALU).loadConstant(kind).putfield(CD_ALU, "pending", CD_int);
@@ -604,6 +632,7 @@ final class Emitter {
     void pushCarry() {
         switch (flagKind) {
             case FLAGS_EAGER -> code.iload(FLAGS).iconst_1().iand();
+            case FLAGS_DYNAMIC -> LoopFlags.emitCarry(code);
             case FLAGS_UNKNOWN -> code.aload(CPU).getfield(CD_CPU, "alu", CD_ALU)
                     .invokevirtual(CD_ALU, "carry", MethodTypeDesc.of(CD_int));
             case Alu.LAZY_ADD -> code.iload(RESULT).iload(DESTINATION)
@@ -630,9 +659,10 @@ final class Emitter {
         } else if (flagKind == Alu.LAZY_SUB && (kind == 6 || kind == 7)) {
             code.iload(DESTINATION).iload(SOURCE);
             compareBranch(kind == 6 ? (negate ? Cmp.GE : Cmp.LT) : (negate ? Cmp.GT : Cmp.LE), taken);
-        } else if (flagKind == FLAGS_EAGER) {
-            code.loadConstant(cc).iload(FLAGS)
-                    .invokestatic(CD_ALU, "condition", MethodTypeDesc.of(CD_boolean, CD_int, CD_int));
+        } else if (flagKind == FLAGS_EAGER || flagKind == FLAGS_DYNAMIC) {
+            code.loadConstant(cc);
+            pushStatus();
+            code.invokestatic(CD_ALU, "condition", MethodTypeDesc.of(CD_boolean, CD_int, CD_int));
             code.ifne(taken);
         } else if (flagKind != FLAGS_UNKNOWN && (kind == 2 || kind == 4)) {
             // ZF and SF come straight from the result after every lazy operation.
@@ -703,11 +733,12 @@ final class Emitter {
     /**
      * A taken jump back to an instruction of this block (a loop): the instructions so
      * far are committed (retired count, flag record, as at the target's join point)
-     * and, while no interrupt() is pending and the budget holds the most the code from
-     * the target can run before the next such check (the rest of the block), the code
-     * goes on at the target's label; else the code after this leaves the block for
-     * the run loop. Does nothing for a jump elsewhere. Returns whether the jump always
-     * went on inside (a jump forward, never made now; kept for one).
+     * and, while the budget (at most LOOPED_MOST past the count at entry) holds the
+     * most the code from the target can run before the next such check (the rest of
+     * the block), the code goes on at the target's label; else the code after this
+     * leaves the block for the run loop. Does nothing for a jump elsewhere. Returns
+     * whether the jump always went on inside (a jump forward, never made now; kept for
+     * one).
      */
     private boolean jumpWithin(Instruction in) {
         int target = targetWithin(in);
@@ -715,30 +746,33 @@ final class Emitter {
             return false;
         }
         advanceRetired(index + 1);
-        if (target > index || !FlagLiveness.deadAt(instructions, target)) {
-            writeBack(0, flagKind);
-            flagKind = FLAGS_UNKNOWN;
-        }
-        // Else the record stays in the locals: the way out below writes it, the way
-        // round needs none (FlagLiveness.deadAt).
+        boolean dead = FlagLiveness.deadAt(instructions, target);
         if (target > index) {
+            if (dead) {
+                writeBack(0, flagKind);
+                flagKind = FLAGS_UNKNOWN;
+            } else {
+                LoopFlags.emitToLocals(code, flagKind);
+            }
             // Bound later, when the target is emitted.
             Label forward = targetLabels[target] == null ? code.newLabel() : targetLabels[target];
             targetLabels[target] = forward;
             code.goto_(forward);
             return true;
         }
-        // One branch for both reasons to leave, the budget's sign bit or'ed with the
-        // interrupt flag: a spent budget alone is a branch HotSpot's profile rarely sees
-        // taken in a long loop, so C2 compiled it as an uncommon trap, and each time the
-        // budget ran out there the block was thrown back to C1 (the boot's gunzip loop
-        // went C2, trap, C1 several times); interrupts leave by the same branch often.
+        // One branch is the way out, for the budget and for interrupt() alike: the limit
+        // is at most LOOPED_MOST instructions past the block's entry, so a long loop
+        // leaves by it regularly and HotSpot's profile sees it taken (a branch never seen
+        // taken became an uncommon trap: the boot's gunzip loop went C2, trap, C1 several
+        // times when the budget alone led out and interrupts by a second branch).
         Label leave = code.newLabel();
         code.lload(LIMIT).lload(RETIRED).lsub()
-                .loadConstant((long) (instructions.length - target)).lsub()
-                .loadConstant(63).lushr().l2i()
-                .aload(CPU).getfield(CD_CPU, "interruptRequested", CD_boolean).ior()
-                .ifne(leave);
+                .loadConstant((long) (instructions.length - target)).lcmp().iflt(leave);
+        // The way round takes the record to the head in the locals (LoopFlags) unless
+        // nothing sees it there (FlagLiveness.deadAt); the way out below keeps it as it is.
+        if (!dead) {
+            LoopFlags.emitToLocals(code, flagKind);
+        }
         code.goto_(targetLabels[target]);
         code.labelBinding(leave);
         return false;
@@ -967,6 +1001,7 @@ final class Emitter {
             case FLAGS_UNKNOWN -> code.aload(CPU)
                     .invokestatic(CD_RUNTIME, "status", MethodTypeDesc.of(CD_int, CD_CPU));
             case FLAGS_EAGER -> code.iload(FLAGS);
+            case FLAGS_DYNAMIC -> LoopFlags.emitStatus(code);
             default -> code.loadConstant(flagKind).iload(RESULT).iload(DESTINATION).iload(SOURCE)
                     .invokestatic(CD_ALU, "lazyStatus", MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int, CD_int));
         }

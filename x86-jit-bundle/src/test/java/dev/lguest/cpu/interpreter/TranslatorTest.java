@@ -405,12 +405,12 @@ class TranslatorTest {
      * instructions retired. In lockstep (every return from compiled code compared)
      * the whole run takes fewer than {@code maxComparisons} returns.
      */
-    private static long stopsExactlyOnEveryBudget(int[] program, int maxComparisons) {
+    static long stopsExactlyOnEveryBudget(int[] program, int maxComparisons) {
         return stopsExactlyOnEveryBudget(program, maxComparisons, false);
     }
 
     /** As above; with {@code toPageFault} the program ends at a page fault (a host vector) instead. */
-    private static long stopsExactlyOnEveryBudget(int[] program, int maxComparisons, boolean toPageFault) {
+    static long stopsExactlyOnEveryBudget(int[] program, int maxComparisons, boolean toPageFault) {
         return stopsExactlyOnEveryBudget(program, maxComparisons, toPageFault, 0);
     }
 
