@@ -44,10 +44,6 @@ final class JitRuntime {
     }
 
     /** The doubleword at the top of the stack when ESP is {@code esp} (peek). */
-    static int stackTop32(InterpreterCpu cpu, int esp) {
-        return stackTop32(cpu, esp, cpu.memory.ram, cpu.memory.ramEntries);
-    }
-
     static int stackTop32(InterpreterCpu cpu, int esp, MemorySegment ram, long[] entries) {
         if ((cpu.segments.flatReadable & Segments.FLAT_STACK) != 0) {
             long at = ramOffset(entries[slot(esp, cpu.accessKind)], esp, 4);
@@ -59,10 +55,6 @@ final class JitRuntime {
     }
 
     /** PUSH of a doubleword: stores it below {@code esp} and returns the new ESP (pushAt). */
-    static int push32(InterpreterCpu cpu, int esp, int value) {
-        return push32(cpu, esp, value, cpu.memory.ram, cpu.memory.ramEntries);
-    }
-
     static int push32(InterpreterCpu cpu, int esp, int value, MemorySegment ram, long[] entries) {
         if ((cpu.segments.flatWritable & Segments.FLAT_STACK) != 0) {
             int top = esp - 4;
@@ -77,10 +69,6 @@ final class JitRuntime {
 
     // ---- memory operands (InterpreterCpu.read32, read, write32, write) ----
 
-    static int read32(InterpreterCpu cpu, int segment, int offset) {
-        return read32(cpu, segment, offset, cpu.memory.ram, cpu.memory.ramEntries);
-    }
-
     static int read32(InterpreterCpu cpu, int segment, int offset, MemorySegment ram, long[] entries) {
         if ((cpu.segments.flatReadable & (1 << segment)) != 0) {
             long at = ramOffset(entries[slot(offset, cpu.accessKind)], offset, 4);
@@ -89,10 +77,6 @@ final class JitRuntime {
             }
         }
         return cpu.read32(segment, offset);
-    }
-
-    static int read16(InterpreterCpu cpu, int segment, int offset) {
-        return read16(cpu, segment, offset, cpu.memory.ram, cpu.memory.ramEntries);
     }
 
     static int read16(InterpreterCpu cpu, int segment, int offset, MemorySegment ram, long[] entries) {
@@ -105,10 +89,6 @@ final class JitRuntime {
         return cpu.read(segment, offset, 2);
     }
 
-    static int read8(InterpreterCpu cpu, int segment, int offset) {
-        return read8(cpu, segment, offset, cpu.memory.ram, cpu.memory.ramEntries);
-    }
-
     static int read8(InterpreterCpu cpu, int segment, int offset, MemorySegment ram, long[] entries) {
         if ((cpu.segments.flatReadable & (1 << segment)) != 0) {
             long at = ramOffset(entries[slot(offset, cpu.accessKind)], offset, 1);
@@ -117,10 +97,6 @@ final class JitRuntime {
             }
         }
         return cpu.read(segment, offset, 1);
-    }
-
-    static void write32(InterpreterCpu cpu, int segment, int offset, int value) {
-        write32(cpu, segment, offset, value, cpu.memory.ram, cpu.memory.ramEntries);
     }
 
     static void write32(InterpreterCpu cpu, int segment, int offset, int value, MemorySegment ram, long[] entries) {
@@ -134,10 +110,6 @@ final class JitRuntime {
         cpu.write32(segment, offset, value);
     }
 
-    static void write16(InterpreterCpu cpu, int segment, int offset, int value) {
-        write16(cpu, segment, offset, value, cpu.memory.ram, cpu.memory.ramEntries);
-    }
-
     static void write16(InterpreterCpu cpu, int segment, int offset, int value, MemorySegment ram, long[] entries) {
         if ((cpu.segments.flatWritable & (1 << segment)) != 0) {
             long at = ramOffset(entries[slot(offset, cpu.accessKind | WRITE)], offset, 2);
@@ -147,10 +119,6 @@ final class JitRuntime {
             }
         }
         cpu.write(segment, offset, 2, value);
-    }
-
-    static void write8(InterpreterCpu cpu, int segment, int offset, int value) {
-        write8(cpu, segment, offset, value, cpu.memory.ram, cpu.memory.ramEntries);
     }
 
     static void write8(InterpreterCpu cpu, int segment, int offset, int value, MemorySegment ram, long[] entries) {
@@ -179,10 +147,6 @@ final class JitRuntime {
     }
 
     /** The operand's value, read with write rights (a write entry: writable, dirty, not code). */
-    static int readForUpdate(InterpreterCpu cpu, int linear, int size) {
-        return readForUpdate(cpu, linear, size, cpu.memory.ram, cpu.memory.ramEntries);
-    }
-
     static int readForUpdate(InterpreterCpu cpu, int linear, int size, MemorySegment ram, long[] entries) {
         long at = ramOffset(entries[slot(linear, cpu.accessKind | WRITE)], linear, size);
         if (at >= 0) {
@@ -193,10 +157,6 @@ final class JitRuntime {
             };
         }
         return cpu.memory.read(linear, size, cpu.accessKind | WRITE);
-    }
-
-    static void writeBack(InterpreterCpu cpu, int linear, int value, int size) {
-        writeBack(cpu, linear, value, size, cpu.memory.ram, cpu.memory.ramEntries);
     }
 
     static void writeBack(InterpreterCpu cpu, int linear, int value, int size, MemorySegment ram, long[] entries) {
