@@ -13,6 +13,13 @@
 // thread and HotSpot's compilers come first. It ends after a few idle seconds and is
 // started again by the next hot block, so an uninstalled translator bundle leaves no
 // thread behind holding its class loader.
+//
+// Work nobody can use is skipped: a block whose guest has ended (its RAM's arena
+// closed) is not translated, so short-lived machines cannot pile up a backlog ahead of
+// a running guest's blocks. When the bundle stops (stop(), from the factory's
+// deactivation) the queue is emptied and nothing is queued again: a CPU of the old
+// revision may run on until the platform hands the guest to a new CPU, but by then
+// the revision's class loader may no longer load the classes a translation needs.
 package dev.lguest.cpu.interpreter;
 
 import java.lang.invoke.MethodHandles;
@@ -46,12 +53,17 @@ final class BackgroundCompiler {
     private static final long IDLE_MILLIS = 3000;
     /** The running thread, or null; read and written under the class's lock. */
     private static Thread worker;
+    /** Set once the bundle stops: nothing is queued after that. */
+    private static volatile boolean stopped;
 
     private BackgroundCompiler() {
     }
 
     /** Queues a hot block; false if the queue is full (the block stays as it was). */
     static boolean submit(Block block, Translations owner, LinearMemory memory) {
+        if (stopped) {
+            return false;
+        }
         TRANSLATION.setRelease(block, QUEUED);
         if (!QUEUE.offer(new Job(block, owner, memory))) {
             TRANSLATION.setRelease(block, null);
@@ -64,7 +76,7 @@ final class BackgroundCompiler {
     /** After a job was queued: a thread that is ending checks the queue under the same lock. */
     private static void startWorker() {
         synchronized (BackgroundCompiler.class) {
-            if (worker == null) {
+            if (worker == null && !stopped) {
                 Thread thread = new Thread(BackgroundCompiler::work, "lguest-jit-compiler");
                 thread.setDaemon(true);
                 thread.setPriority(Thread.MIN_PRIORITY);
@@ -74,34 +86,76 @@ final class BackgroundCompiler {
         }
     }
 
+    /** The bundle has started (again): blocks may be queued. */
+    static void start() {
+        stopped = false;
+    }
+
+    /**
+     * The bundle is stopping: queued blocks go back to counting runs (they will be
+     * interpreted), nothing is queued any more, and the thread ends.
+     */
+    static void stop() {
+        stopped = true;
+        Thread running;
+        synchronized (BackgroundCompiler.class) {
+            running = worker;
+        }
+        for (Job job; (job = QUEUE.poll()) != null; ) {
+            TRANSLATION.compareAndSet(job.block(), QUEUED, null);
+        }
+        if (running != null) {
+            running.interrupt();
+        }
+    }
+
     private static void work() {
-        BlockTranslator translator = new BlockTranslator();
-        while (true) {
-            Job job;
-            try {
-                job = QUEUE.poll(IDLE_MILLIS, TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                job = null;
-            }
-            if (job == null) {
-                synchronized (BackgroundCompiler.class) {
-                    if (QUEUE.isEmpty()) {
-                        worker = null;
-                        return;
-                    }
+        try {
+            BlockTranslator translator = null;
+            while (true) {
+                Job job;
+                try {
+                    job = stopped ? null : QUEUE.poll(IDLE_MILLIS, TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    job = null;
                 }
-                continue;
+                if (job == null) {
+                    synchronized (BackgroundCompiler.class) {
+                        if (stopped || QUEUE.isEmpty()) {
+                            worker = null; // under the lock submit's startWorker takes
+                            return;
+                        }
+                    }
+                    continue;
+                }
+                if (!job.memory().ram.scope().isAlive()) {
+                    // The guest is gone: its block will never run again.
+                    TRANSLATION.compareAndSet(job.block(), QUEUED, null);
+                    continue;
+                }
+                CompiledBlock result;
+                try {
+                    if (translator == null) {
+                        translator = new BlockTranslator();
+                    }
+                    result = translator.translate(job.block(), job.memory());
+                } catch (RuntimeException | LinkageError | AssertionError | StackOverflowError e) {
+                    // The block stays interpreted; so does a block that meets a
+                    // translator whose bundle has gone (its classes no longer load).
+                    result = TranslatingCpu.NOT_COMPILED;
+                }
+                // Only a block still waiting takes the result: a flush of the CPU's
+                // translations in the meantime reset it, and then it starts counting again.
+                if (TRANSLATION.compareAndSet(job.block(), QUEUED, result) && result != TranslatingCpu.NOT_COMPILED) {
+                    job.owner().added(job.block());
+                }
             }
-            CompiledBlock result;
-            try {
-                result = translator.translate(job.block(), job.memory());
-            } catch (RuntimeException | LinkageError e) {
-                result = TranslatingCpu.NOT_COMPILED;
-            }
-            // Only a block still waiting takes the result: a flush of the CPU's
-            // translations in the meantime reset it, and then it starts counting again.
-            if (TRANSLATION.compareAndSet(job.block(), QUEUED, result) && result != TranslatingCpu.NOT_COMPILED) {
-                job.owner().added(job.block());
+        } finally {
+            // However the thread ends, the next hot block starts another.
+            synchronized (BackgroundCompiler.class) {
+                if (worker == Thread.currentThread()) {
+                    worker = null;
+                }
             }
         }
     }

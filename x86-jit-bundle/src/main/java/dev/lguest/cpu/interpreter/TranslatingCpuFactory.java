@@ -18,9 +18,13 @@ package dev.lguest.cpu.interpreter;
 import dev.lguest.api.cpu.X86Cpu;
 import dev.lguest.api.cpu.X86CpuFactory;
 import dev.lguest.api.memory.PhysicalMemory;
+import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 
-@Component(service = X86CpuFactory.class)
+// Immediate: a delayed component is deactivated whenever nobody holds its service, and
+// deactivation stops the background compiler, which must happen only when the bundle stops.
+@Component(service = X86CpuFactory.class, immediate = true)
 public final class TranslatingCpuFactory implements X86CpuFactory {
     /**
      * Runs of a block before it is compiled, unless lguest.jit.threshold says otherwise.
@@ -53,6 +57,17 @@ public final class TranslatingCpuFactory implements X86CpuFactory {
         this.threshold = Math.max(0, threshold);
         // With threshold 0 a block must be compiled the first time it runs: never in the background.
         this.background = background && this.threshold > 0;
+    }
+
+    @Activate
+    void activate() {
+        BackgroundCompiler.start();
+    }
+
+    /** The bundle is stopping: its background compiler must not outlive its class loader. */
+    @Deactivate
+    void deactivate() {
+        BackgroundCompiler.stop();
     }
 
     @Override
