@@ -409,9 +409,11 @@ final class GuestDevices implements AutoCloseable {
             return e.getMessage();
         } catch (GuestMemoryFault e) {
             return String.format("%s: bad guest memory access at %#x", a.name(), e.address());
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError e) {
             // Our bug, not the guest's words: the details go to the log, the guest's
-            // reason stays plain.
+            // reason stays plain. A LinkageError is a device whose bundle was updated
+            // under it (its wiring gone, its next class unloadable): it kills this
+            // guest plainly, never the guest's thread with an Error.
             LOG.log(System.Logger.Level.ERROR, "device " + a.name() + " failed", e);
             return "device " + a.name() + " failed in the Launcher";
         }

@@ -46,6 +46,7 @@ class GuestDevicesTest {
         final List<String> handOverCalls = new ArrayList<>();
         List<Virtqueue> queues;
         RuntimeException failure;
+        Error error;
         boolean closed;
 
         @Override
@@ -73,7 +74,17 @@ class GuestDevicesTest {
             if (failure != null) {
                 throw failure;
             }
+            if (error != null) {
+                throw error;
+            }
             kicks.add(index);
+        }
+
+        @Override
+        public void serviceInput() {
+            if (error != null) {
+                throw error;
+            }
         }
 
         @Override
@@ -161,6 +172,18 @@ class GuestDevicesTest {
         assertEquals("device rec failed in the Launcher", devices.notify(MEM + 0x1000));
         devices.close();
         assertTrue(r.closed);
+    }
+
+    @Test
+    void aDeviceWhoseClassesCannotLoadKillsTheGuestPlainly() throws Exception {
+        // What a device whose bundle was updated under it throws: its wiring is gone,
+        // the next class it needs cannot load. The guest dies with a plain reason; no
+        // Error leaves on the guest's thread.
+        Recorder r = new Recorder();
+        devices.add("rec", 9, r);
+        r.error = new NoClassDefFoundError("dev/lguest/virtio/block/BlockRequest");
+        assertEquals("device rec failed in the Launcher", devices.notify(MEM + 0x1000));
+        assertEquals("device rec failed in the Launcher", devices.serviceInput());
     }
 
     @Test
