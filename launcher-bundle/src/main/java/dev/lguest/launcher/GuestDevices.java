@@ -47,6 +47,17 @@ import java.util.function.IntConsumer;
  * waits for the lock; and once the new device runs, the Launcher's thread gives it an
  * input service (see RunningGuest), as after a BREAK: that is all a device swap
  * costs the guest.
+ *
+ * Parking: a bundle updated in place stops before its new revision starts, so a
+ * service can go away with no successor bound yet. The old device cannot keep
+ * running: once its bundle is gone, the first of its classes it had not loaded yet
+ * cannot load, and the guest would die of it. So it is suspended and retired at once,
+ * while its bundle is still stopping, and parked: the Launcher keeps its state, its
+ * rings where they stand and the configuration the guest read, and no implementation
+ * runs. A NOTIFY to a parked device leaves the buffers in the ring. When a service of
+ * its type is bound, it adopts the parked state as in a hand-over, and the guest's
+ * thread, at its next input service, kicks it on every queue, so it serves what the
+ * guest queued meanwhile.
  */
 final class GuestDevices implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(GuestDevices.class.getName());
@@ -54,10 +65,21 @@ final class GuestDevices implements AutoCloseable {
     /**
      * One attached device and its rings; {@code kind} is the service that made it
      * (null for a device added without one, which is never handed over), and
-     * {@code config} the configuration fields the guest was given at boot.
+     * {@code config} the configuration fields the guest was given at boot. A parked
+     * device has {@code parked}, the state its retired implementation handed over, and
+     * no implementation ({@code device} and {@code kind} are the retired ones, never
+     * called again).
      */
     record Attached(String name, int type, LauncherDevice kind, GuestDevice device, List<VirtqueueRing> rings,
-                    List<ConfigField> config) {
+                    List<ConfigField> config, DeviceState parked) {
+        Attached(String name, int type, LauncherDevice kind, GuestDevice device, List<VirtqueueRing> rings,
+                 List<ConfigField> config) {
+            this(name, type, kind, device, rings, config, null);
+        }
+
+        boolean isParked() {
+            return parked != null;
+        }
     }
 
     private final GuestMemory memory;
@@ -69,6 +91,8 @@ final class GuestDevices implements AutoCloseable {
     private volatile IntConsumer interruptLine = irq -> {
     };
     private boolean closed;
+    /** Devices adopted from a parked state, to be kicked on every queue on the guest's thread (under the lock). */
+    private final List<Attached> toKick = new ArrayList<>();
 
     /** The memory the devices write the guest's buffers and rings through (a migration logs it). */
     GuestMemory memory() {
@@ -144,17 +168,42 @@ final class GuestDevices implements AutoCloseable {
             if (f == null) {
                 return String.format("bad NOTIFY %#x: no virtqueue there", address);
             }
+            if (f.device.isParked()) {
+                // No implementation: the buffers wait in the ring for the successor's kick.
+                return null;
+            }
             return guarded(f.device, () -> f.device.device().notified(f.queue));
         } finally {
             lock.unlock();
         }
     }
 
-    /** After a BREAK: lets every device deliver its waiting input; returns a cause of death or null. */
+    /**
+     * After a BREAK: kicks every device adopted from a parked state on each of its
+     * queues (the guest may have queued buffers meanwhile), then lets every device
+     * deliver its waiting input; returns a cause of death or null.
+     */
     String serviceInput() {
         lock.lock();
         try {
+            List<Attached> kicks = List.copyOf(toKick);
+            toKick.clear();
+            for (Attached a : kicks) {
+                if (!attached.contains(a)) {
+                    continue;
+                }
+                for (int q = 0; q < a.rings().size(); q++) {
+                    int queue = q;
+                    String problem = guarded(a, () -> a.device().notified(queue));
+                    if (problem != null) {
+                        return problem;
+                    }
+                }
+            }
             for (Attached a : attached) {
+                if (a.isParked()) {
+                    continue;
+                }
                 String problem = guarded(a, () -> a.device().serviceInput());
                 if (problem != null) {
                     return problem;
@@ -190,6 +239,13 @@ final class GuestDevices implements AutoCloseable {
         try {
             List<SavedDevice> saved = new ArrayList<>();
             for (Attached a : attached) {
+                if (a.isParked()) {
+                    // Already suspended: its state is the one it was parked with.
+                    List<RingPlace> rings = a.rings().stream()
+                            .map(r -> new RingPlace(r.descriptorsAddress(), r.irq(), r.position())).toList();
+                    saved.add(new SavedDevice(a.name(), a.type(), a.config(), rings, a.parked()));
+                    continue;
+                }
                 DeviceState state;
                 try {
                     state = a.device().suspend();
@@ -253,9 +309,10 @@ final class GuestDevices implements AutoCloseable {
     /**
      * Hands every device whose service is not in {@code bound} any more to a bound
      * service of the same type (the same name first), here and now, on the calling
-     * thread, while the guest runs on. A device with no such service keeps running as
-     * it is, until one is bound and this is called again; so does one whose hand-over
-     * fails (logged, and said with --verbose). Waits at most {@code waitNanos} for a
+     * thread, while the guest runs on. A device with no such service is parked (see
+     * the opening story) until one is bound and this is called again, or keeps running
+     * if it cannot be suspended; one whose hand-over fails keeps running, or stays
+     * parked (logged, and said with --verbose). Waits at most {@code waitNanos} for a
      * device call under way to end. Returns how many devices have a new implementation.
      */
     int handOverUnbound(List<LauncherDevice> bound, DeviceHost host, long waitNanos) throws InterruptedException {
@@ -275,9 +332,12 @@ final class GuestDevices implements AutoCloseable {
                 }
                 LauncherDevice successor = successorFor(a, bound);
                 if (successor == null) {
+                    if (!a.isParked()) {
+                        park(a, host);
+                    }
                     continue;
                 }
-                String problem = handOver(a, successor, host);
+                String problem = a.isParked() ? adopt(a, a.parked(), successor, host) : handOver(a, successor, host);
                 if (problem == null) {
                     host.verbose("device " + a.name() + " handed over to a new implementation");
                     handed++;
@@ -313,10 +373,39 @@ final class GuestDevices implements AutoCloseable {
         return sameType;
     }
 
+    /**
+     * Suspends and retires {@code a}, whose service is gone with no successor, while
+     * its bundle still stops (its classes still load), and keeps its state.
+     */
+    private void park(Attached a, DeviceHost host) {
+        int index = attached.indexOf(a);
+        if (index < 0) {
+            return;
+        }
+        DeviceState state;
+        try {
+            state = a.device().suspend();
+        } catch (UnsupportedOperationException e) {
+            LOG.log(System.Logger.Level.WARNING, "the " + a.name() + " device cannot be parked: " + e.getMessage()
+                    + "; it keeps running without its service");
+            return;
+        } catch (RuntimeException | LinkageError e) {
+            LOG.log(System.Logger.Level.ERROR, "device " + a.name() + " failed to suspend", e);
+            resume(a);
+            return;
+        }
+        if (state == null) {
+            resume(a);
+            return;
+        }
+        attached.set(index, new Attached(a.name(), a.type(), a.kind(), a.device(), a.rings(), a.config(), state));
+        retire(a.device(), a.name());
+        host.verbose("device " + a.name() + " parked until a new implementation is bound");
+    }
+
     /** One hand-over; returns null once the new device runs, or why the old one still does. */
     private String handOver(Attached from, LauncherDevice to, DeviceHost host) {
-        int index = attached.indexOf(from);
-        if (index < 0) {
+        if (!attached.contains(from)) {
             return "the device was already replaced";
         }
         GuestDevice old = from.device();
@@ -330,37 +419,58 @@ final class GuestDevices implements AutoCloseable {
             resume(from);
             return "the old device failed to suspend";
         }
+        String problem = adopt(from, state, to, host);
+        if (problem != null) {
+            resume(from);
+            return problem;
+        }
+        retire(old, from.name());
+        return null;
+    }
+
+    /**
+     * The second half of a hand-over: {@code to} adopts {@code state} with the rings'
+     * positions and the configuration, and takes {@code from}'s place on fresh rings.
+     * Returns null once it does, or why not ({@code from} untouched). A device adopted
+     * from a parked state is kicked at the next input service.
+     */
+    private String adopt(Attached from, DeviceState state, LauncherDevice to, DeviceHost host) {
+        int index = attached.indexOf(from);
+        if (index < 0) {
+            return "the device was already replaced";
+        }
         List<QueuePosition> positions = from.rings().stream().map(VirtqueueRing::position).toList();
         DeviceHandover handover = new DeviceHandover(from.type(), from.name(), positions, from.config(), state);
         GuestDevice next;
         try {
             next = to.adopt(handover, host);
         } catch (HandoverException e) {
-            resume(from);
             return e.getMessage();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError e) {
             LOG.log(System.Logger.Level.ERROR, "device " + from.name() + ": the new implementation failed to adopt it", e);
-            resume(from);
             return "the new implementation failed to adopt the device";
         }
         String mismatch = next == null ? "the new implementation gave no device" : shapeMismatch(from, next);
         if (mismatch != null) {
-            retire(next, from.name());
-            resume(from);
+            if (next != null) {
+                retire(next, from.name());
+            }
             return mismatch;
         }
         List<VirtqueueRing> rings = from.rings().stream().map(VirtqueueRing::successor).toList();
         try {
             next.connect(List.<Virtqueue>copyOf(rings));
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError e) {
             LOG.log(System.Logger.Level.ERROR, "device " + from.name() + ": the new implementation failed to connect", e);
             retire(next, from.name());
-            resume(from);
             return "the new implementation failed to connect to the rings";
         }
         from.rings().forEach(VirtqueueRing::retire);
-        attached.set(index, new Attached(from.name(), from.type(), to, next, rings, from.config()));
-        retire(old, from.name());
+        Attached adopted = new Attached(from.name(), from.type(), to, next, rings, from.config());
+        attached.set(index, adopted);
+        if (from.isParked()) {
+            toKick.add(adopted);
+        }
         return null;
     }
 
@@ -388,7 +498,7 @@ final class GuestDevices implements AutoCloseable {
     private static void resume(Attached a) {
         try {
             a.device().resume();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError e) {
             LOG.log(System.Logger.Level.ERROR, "device " + a.name() + " failed to resume after a failed hand-over", e);
         }
     }
@@ -396,8 +506,36 @@ final class GuestDevices implements AutoCloseable {
     private static void retire(GuestDevice d, String name) {
         try {
             d.retire();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError e) {
             LOG.log(System.Logger.Level.WARNING, "device " + name + " failed to retire", e);
+        }
+    }
+
+    /**
+     * Releases what a parked state holds (a disk's open file): its retired device let
+     * go of everything else. A state holds only values and JDK objects, so whatever is
+     * closeable in it (the state itself, or a component of its record) is closed.
+     */
+    private static void closeParked(DeviceState state) {
+        List<Object> parts = new ArrayList<>();
+        parts.add(state);
+        if (state instanceof Record) {
+            for (java.lang.reflect.RecordComponent c : state.getClass().getRecordComponents()) {
+                try {
+                    parts.add(c.getAccessor().invoke(state));
+                } catch (ReflectiveOperationException | RuntimeException e) {
+                    LOG.log(System.Logger.Level.WARNING, "a parked device's state could not be read to close it", e);
+                }
+            }
+        }
+        for (Object part : parts) {
+            if (part instanceof AutoCloseable c) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    LOG.log(System.Logger.Level.WARNING, "a parked device's state failed to close", e);
+                }
+            }
         }
     }
 
@@ -426,8 +564,12 @@ final class GuestDevices implements AutoCloseable {
             closed = true;
             for (Attached a : attached) {
                 try {
-                    a.device().close();
-                } catch (RuntimeException e) {
+                    if (a.isParked()) {
+                        closeParked(a.parked());
+                    } else {
+                        a.device().close();
+                    }
+                } catch (RuntimeException | LinkageError e) {
                     // Closing one device must not keep the others open.
                 }
             }

@@ -264,9 +264,84 @@ class GuestDevicesTest {
         assertEquals(List.of("device rec not handed over: rec: refused"), host.verboseLines);
         assertNull(devices.notify(MEM + 0x1000));
         assertEquals(List.of(0), old.kicks);
-        // No service of its type bound at all: the device keeps running as it is.
+    }
+
+    @Test
+    void aDeviceWithNoSuccessorIsParkedAndTheSuccessorServesWhatTheGuestQueuedMeanwhile() throws Exception {
+        RecorderKind first = new RecorderKind();
+        RecorderKind second = new RecorderKind();
+        Recorder old = new Recorder();
+        devices.add("rec", 9, first, old);
+        assertNull(devices.notify(MEM + 0x1000));
+        RecordingDeviceHost host = new RecordingDeviceHost();
+
+        // Its bundle stops before the new revision starts: no service of its type bound.
+        // The old device is suspended and retired now, while its classes still load.
         assertEquals(0, devices.handOverUnbound(List.of(), host, 0));
-        assertSame(old, devices.attached().getFirst().device());
+        String thisThread = Thread.currentThread().getName();
+        assertEquals(List.of("suspend on " + thisThread, "retire"), old.handOverCalls);
+        assertTrue(devices.attached().getFirst().isParked());
+        assertEquals(List.of("device rec parked until a new implementation is bound"), host.verboseLines);
+        // Unbinding again changes nothing: it stays parked, not suspended twice.
+        assertEquals(0, devices.handOverUnbound(List.of(), host, 0));
+        assertEquals(2, old.handOverCalls.size());
+
+        // The guest queues a request meanwhile: no implementation runs, the buffers wait.
+        assertNull(devices.notify(MEM + 0x3000));
+        assertNull(devices.serviceInput());
+        assertEquals(List.of(0), old.kicks);
+
+        // The new revision's service binds: it adopts the parked state and the rings...
+        assertEquals(1, devices.handOverUnbound(List.of(second), host, 0));
+        assertFalse(devices.attached().getFirst().isParked());
+        assertSame(second, devices.attached().getFirst().kind());
+        assertEquals(List.of(0), second.made.kicks);
+        assertEquals(2, second.adopted.getFirst().queues().size());
+        // ...and the guest's thread kicks it on every queue at its next input service,
+        // once, so it serves what waits in the rings.
+        assertNull(devices.serviceInput());
+        assertEquals(List.of(0, 0, 1), second.made.kicks);
+        assertNull(devices.serviceInput());
+        assertEquals(List.of(0, 0, 1), second.made.kicks);
+        assertNull(devices.notify(MEM + 0x1000));
+        assertEquals(List.of(0, 0, 1, 0), second.made.kicks);
+        assertEquals(List.of(0), old.kicks);
+    }
+
+    @Test
+    void aParkedDeviceIsSavedWithItsParkedStateAndClosesWhatTheStateHolds() throws Exception {
+        Recorder old = new Recorder() {
+            @Override
+            public DeviceState suspend() {
+                super.suspend();
+                return new HeldFile(new Closeable());
+            }
+        };
+        devices.add("rec", 9, new RecorderKind(), old);
+        devices.handOverUnbound(List.of(), new RecordingDeviceHost(), 0);
+        List<GuestDevices.SavedDevice> saved = devices.capture();
+        assertEquals(1, saved.size());
+        HeldFile state = (HeldFile) saved.getFirst().state();
+        assertEquals(2, saved.getFirst().rings().size());
+        // Saving a parked device calls nothing of the retired one.
+        assertEquals(List.of("suspend on " + Thread.currentThread().getName(), "retire"), old.handOverCalls);
+        devices.close();
+        assertTrue(state.file().closed);
+        assertFalse(old.closed);
+    }
+
+    /** What a disk's state holds: something the guest's end must close. */
+    private static final class Closeable implements AutoCloseable {
+        boolean closed;
+
+        @Override
+        public void close() {
+            closed = true;
+        }
+    }
+
+    /** A state holding an open resource, as a disk's holds its file. */
+    private record HeldFile(Closeable file) implements DeviceState {
     }
 
     @Test
