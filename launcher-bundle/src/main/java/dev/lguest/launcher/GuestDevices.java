@@ -20,6 +20,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntConsumer;
 
@@ -54,10 +55,13 @@ import java.util.function.IntConsumer;
  * cannot load, and the guest would die of it. So it is suspended and retired at once,
  * while its bundle is still stopping, and parked: the Launcher keeps its state, its
  * rings where they stand and the configuration the guest read, and no implementation
- * runs. A NOTIFY to a parked device leaves the buffers in the ring. When a service of
- * its type is bound, it adopts the parked state as in a hand-over, and the guest's
- * thread, at its next input service, kicks it on every queue, so it serves what the
- * guest queued meanwhile.
+ * runs. A NOTIFY to a parked device waits a while for a successor (the gap of an
+ * update is short, and a guest may, as lguest's own Launcher let it, expect a NOTIFY
+ * served before it runs on: our test kernel does); the wait lets go of the lock, so
+ * the hand-over can happen. If none comes in time, the buffers stay in the ring.
+ * When a service of its type is bound, it adopts the parked state as in a hand-over,
+ * and the guest's thread, at its next input service, kicks it on every queue, so it
+ * serves what the guest queued meanwhile.
  */
 final class GuestDevices implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(GuestDevices.class.getName());
@@ -88,6 +92,10 @@ final class GuestDevices implements AutoCloseable {
     private final List<Attached> attached = new CopyOnWriteArrayList<>();
     /** Held for every device call and every hand-over: a device is never called by two threads at once. */
     private final ReentrantLock lock = new ReentrantLock();
+    /** Signalled when a parked device is adopted, or the devices close. */
+    private final Condition adoptedOrClosed = lock.newCondition();
+    /** How long a NOTIFY to a parked device waits for its successor. */
+    private final long parkedWaitNanos;
     private volatile IntConsumer interruptLine = irq -> {
     };
     private boolean closed;
@@ -100,8 +108,13 @@ final class GuestDevices implements AutoCloseable {
     }
 
     GuestDevices(GuestMemory memory, GuestLayout layout) {
+        this(memory, layout, TimeUnit.SECONDS.toNanos(10));
+    }
+
+    GuestDevices(GuestMemory memory, GuestLayout layout, long parkedWaitNanos) {
         this.memory = memory;
         this.page = new DevicePage(memory, layout);
+        this.parkedWaitNanos = parkedWaitNanos;
     }
 
     /** Lays out {@code device} on the device page and hands it its rings. */
@@ -168,11 +181,25 @@ final class GuestDevices implements AutoCloseable {
             if (f == null) {
                 return String.format("bad NOTIFY %#x: no virtqueue there", address);
             }
-            if (f.device.isParked()) {
+            long left = parkedWaitNanos;
+            while (f.device.isParked() && !closed && left > 0) {
+                try {
+                    left = adoptedOrClosed.awaitNanos(left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+                f = find(address);
+                if (f == null) {
+                    return String.format("bad NOTIFY %#x: no virtqueue there", address);
+                }
+            }
+            if (f.device.isParked() || closed) {
                 // No implementation: the buffers wait in the ring for the successor's kick.
                 return null;
             }
-            return guarded(f.device, () -> f.device.device().notified(f.queue));
+            Found served = f;
+            return guarded(served.device, () -> served.device.device().notified(served.queue));
         } finally {
             lock.unlock();
         }
@@ -470,6 +497,7 @@ final class GuestDevices implements AutoCloseable {
         attached.set(index, adopted);
         if (from.isParked()) {
             toKick.add(adopted);
+            adoptedOrClosed.signalAll();
         }
         return null;
     }
@@ -562,6 +590,7 @@ final class GuestDevices implements AutoCloseable {
         lock.lock();
         try {
             closed = true;
+            adoptedOrClosed.signalAll();
             for (Attached a : attached) {
                 try {
                     if (a.isParked()) {

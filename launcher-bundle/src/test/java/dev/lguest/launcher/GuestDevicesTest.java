@@ -38,7 +38,8 @@ class GuestDevicesTest {
     private static final long MEM = 4 << 20;
     private final GuestLayout layout = new GuestLayout(MEM);
     private final GuestMemory memory = new GuestMemory(Arena.ofAuto().allocate(layout.totalBytes()));
-    private final GuestDevices devices = new GuestDevices(memory, layout);
+    // A NOTIFY to a parked device does not wait here, unless a test says so.
+    private final GuestDevices devices = new GuestDevices(memory, layout, 0);
 
     /** A device that records its kicks, or fails the way it is told to. */
     private static class Recorder implements GuestDevice {
@@ -286,7 +287,8 @@ class GuestDevicesTest {
         assertEquals(0, devices.handOverUnbound(List.of(), host, 0));
         assertEquals(2, old.handOverCalls.size());
 
-        // The guest queues a request meanwhile: no implementation runs, the buffers wait.
+        // The guest queues a request meanwhile and no successor comes in time: no
+        // implementation runs, the buffers wait.
         assertNull(devices.notify(MEM + 0x3000));
         assertNull(devices.serviceInput());
         assertEquals(List.of(0), old.kicks);
@@ -306,6 +308,26 @@ class GuestDevicesTest {
         assertNull(devices.notify(MEM + 0x1000));
         assertEquals(List.of(0, 0, 1, 0), second.made.kicks);
         assertEquals(List.of(0), old.kicks);
+    }
+
+    @Test
+    void aNotifyToAParkedDeviceWaitsForTheSuccessorAndIsServedByIt() throws Exception {
+        GuestDevices waiting = new GuestDevices(memory, layout, TimeUnit.SECONDS.toNanos(30));
+        RecorderKind second = new RecorderKind();
+        Recorder old = new Recorder();
+        waiting.add("rec", 9, new RecorderKind(), old);
+        RecordingDeviceHost host = new RecordingDeviceHost();
+        assertEquals(0, waiting.handOverUnbound(List.of(), host, 0));
+        // The guest's NOTIFY stands still while the device is parked...
+        CompletableFuture<String> guestCall = CompletableFuture.supplyAsync(() -> waiting.notify(MEM + 0x3000));
+        Thread.sleep(200);
+        assertFalse(guestCall.isDone());
+        // ...and does not keep the successor out: it adopts, and serves that NOTIFY.
+        assertEquals(1, waiting.handOverUnbound(List.of(second), host, TimeUnit.SECONDS.toNanos(10)));
+        assertNull(guestCall.get(10, TimeUnit.SECONDS));
+        assertEquals(List.of(1), second.made.kicks);
+        assertTrue(old.kicks.isEmpty());
+        waiting.close();
     }
 
     @Test
