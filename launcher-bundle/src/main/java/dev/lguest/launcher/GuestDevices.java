@@ -370,7 +370,7 @@ final class GuestDevices implements AutoCloseable {
                     handed++;
                 } else {
                     LOG.log(System.Logger.Level.WARNING, "the " + a.name() + " device was not handed over: "
-                            + problem + "; the old device keeps running");
+                            + problem + (a.isParked() ? "; it stays parked" : "; the old device keeps running"));
                     host.verbose("device " + a.name() + " not handed over: " + problem);
                 }
             }
