@@ -42,7 +42,9 @@ import static org.junit.Assert.fail;
  * could use one of its CPUs before it returns (the refresh that follows invalidates
  * the old revision's classes); a retiring switcher hands its guests back at a boundary
  * and /dev/lguest waits parked for the next one; a retiring /dev/lguest answers ENODEV
- * and the Launcher waits for the new revision to adopt the guest; the traps,
+ * and the Launcher waits for the new revision to adopt the guest; a device's unbind
+ * parks the guest's device (suspended while its classes still load) and the new
+ * revision adopts it, the guest's NOTIFYs meanwhile waiting for it; the traps,
  * hypercalls and switcher finish calls in flight with the collaborators they had.
  * Each component also has a test of its own, so a failure names it.
  */

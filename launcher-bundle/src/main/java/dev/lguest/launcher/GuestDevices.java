@@ -20,6 +20,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntConsumer;
 
@@ -47,6 +48,20 @@ import java.util.function.IntConsumer;
  * waits for the lock; and once the new device runs, the Launcher's thread gives it an
  * input service (see RunningGuest), as after a BREAK: that is all a device swap
  * costs the guest.
+ *
+ * Parking: a bundle updated in place stops before its new revision starts, so a
+ * service can go away with no successor bound yet. The old device cannot keep
+ * running: once its bundle is gone, the first of its classes it had not loaded yet
+ * cannot load, and the guest would die of it. So it is suspended and retired at once,
+ * while its bundle is still stopping, and parked: the Launcher keeps its state, its
+ * rings where they stand and the configuration the guest read, and no implementation
+ * runs. A NOTIFY to a parked device waits a while for a successor (the gap of an
+ * update is short, and a guest may, as lguest's own Launcher let it, expect a NOTIFY
+ * served before it runs on: our test kernel does); the wait lets go of the lock, so
+ * the hand-over can happen. If none comes in time, the buffers stay in the ring.
+ * When a service of its type is bound, it adopts the parked state as in a hand-over,
+ * and the guest's thread, at its next input service, kicks it on every queue, so it
+ * serves what the guest queued meanwhile.
  */
 final class GuestDevices implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(GuestDevices.class.getName());
@@ -54,10 +69,21 @@ final class GuestDevices implements AutoCloseable {
     /**
      * One attached device and its rings; {@code kind} is the service that made it
      * (null for a device added without one, which is never handed over), and
-     * {@code config} the configuration fields the guest was given at boot.
+     * {@code config} the configuration fields the guest was given at boot. A parked
+     * device has {@code parked}, the state its retired implementation handed over, and
+     * no implementation ({@code device} and {@code kind} are the retired ones, never
+     * called again).
      */
     record Attached(String name, int type, LauncherDevice kind, GuestDevice device, List<VirtqueueRing> rings,
-                    List<ConfigField> config) {
+                    List<ConfigField> config, DeviceState parked) {
+        Attached(String name, int type, LauncherDevice kind, GuestDevice device, List<VirtqueueRing> rings,
+                 List<ConfigField> config) {
+            this(name, type, kind, device, rings, config, null);
+        }
+
+        boolean isParked() {
+            return parked != null;
+        }
     }
 
     private final GuestMemory memory;
@@ -66,9 +92,15 @@ final class GuestDevices implements AutoCloseable {
     private final List<Attached> attached = new CopyOnWriteArrayList<>();
     /** Held for every device call and every hand-over: a device is never called by two threads at once. */
     private final ReentrantLock lock = new ReentrantLock();
+    /** Signalled when a parked device is adopted, or the devices close. */
+    private final Condition adoptedOrClosed = lock.newCondition();
+    /** How long a NOTIFY to a parked device waits for its successor. */
+    private final long parkedWaitNanos;
     private volatile IntConsumer interruptLine = irq -> {
     };
     private boolean closed;
+    /** Devices adopted from a parked state, to be kicked on every queue on the guest's thread (under the lock). */
+    private final List<Attached> toKick = new ArrayList<>();
 
     /** The memory the devices write the guest's buffers and rings through (a migration logs it). */
     GuestMemory memory() {
@@ -76,8 +108,13 @@ final class GuestDevices implements AutoCloseable {
     }
 
     GuestDevices(GuestMemory memory, GuestLayout layout) {
+        this(memory, layout, TimeUnit.SECONDS.toNanos(10));
+    }
+
+    GuestDevices(GuestMemory memory, GuestLayout layout, long parkedWaitNanos) {
         this.memory = memory;
         this.page = new DevicePage(memory, layout);
+        this.parkedWaitNanos = parkedWaitNanos;
     }
 
     /** Lays out {@code device} on the device page and hands it its rings. */
@@ -144,17 +181,56 @@ final class GuestDevices implements AutoCloseable {
             if (f == null) {
                 return String.format("bad NOTIFY %#x: no virtqueue there", address);
             }
-            return guarded(f.device, () -> f.device.device().notified(f.queue));
+            long left = parkedWaitNanos;
+            while (f.device.isParked() && !closed && left > 0) {
+                try {
+                    left = adoptedOrClosed.awaitNanos(left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+                f = find(address);
+                if (f == null) {
+                    return String.format("bad NOTIFY %#x: no virtqueue there", address);
+                }
+            }
+            if (f.device.isParked() || closed) {
+                // No implementation: the buffers wait in the ring for the successor's kick.
+                return null;
+            }
+            Found served = f;
+            return guarded(served.device, () -> served.device.device().notified(served.queue));
         } finally {
             lock.unlock();
         }
     }
 
-    /** After a BREAK: lets every device deliver its waiting input; returns a cause of death or null. */
+    /**
+     * After a BREAK: kicks every device adopted from a parked state on each of its
+     * queues (the guest may have queued buffers meanwhile), then lets every device
+     * deliver its waiting input; returns a cause of death or null.
+     */
     String serviceInput() {
         lock.lock();
         try {
+            List<Attached> kicks = List.copyOf(toKick);
+            toKick.clear();
+            for (Attached a : kicks) {
+                if (!attached.contains(a)) {
+                    continue;
+                }
+                for (int q = 0; q < a.rings().size(); q++) {
+                    int queue = q;
+                    String problem = guarded(a, () -> a.device().notified(queue));
+                    if (problem != null) {
+                        return problem;
+                    }
+                }
+            }
             for (Attached a : attached) {
+                if (a.isParked()) {
+                    continue;
+                }
                 String problem = guarded(a, () -> a.device().serviceInput());
                 if (problem != null) {
                     return problem;
@@ -190,6 +266,13 @@ final class GuestDevices implements AutoCloseable {
         try {
             List<SavedDevice> saved = new ArrayList<>();
             for (Attached a : attached) {
+                if (a.isParked()) {
+                    // Already suspended: its state is the one it was parked with.
+                    List<RingPlace> rings = a.rings().stream()
+                            .map(r -> new RingPlace(r.descriptorsAddress(), r.irq(), r.position())).toList();
+                    saved.add(new SavedDevice(a.name(), a.type(), a.config(), rings, a.parked()));
+                    continue;
+                }
                 DeviceState state;
                 try {
                     state = a.device().suspend();
@@ -253,9 +336,10 @@ final class GuestDevices implements AutoCloseable {
     /**
      * Hands every device whose service is not in {@code bound} any more to a bound
      * service of the same type (the same name first), here and now, on the calling
-     * thread, while the guest runs on. A device with no such service keeps running as
-     * it is, until one is bound and this is called again; so does one whose hand-over
-     * fails (logged, and said with --verbose). Waits at most {@code waitNanos} for a
+     * thread, while the guest runs on. A device with no such service is parked (see
+     * the opening story) until one is bound and this is called again, or keeps running
+     * if it cannot be suspended; one whose hand-over fails keeps running, or stays
+     * parked (logged, and said with --verbose). Waits at most {@code waitNanos} for a
      * device call under way to end. Returns how many devices have a new implementation.
      */
     int handOverUnbound(List<LauncherDevice> bound, DeviceHost host, long waitNanos) throws InterruptedException {
@@ -275,15 +359,18 @@ final class GuestDevices implements AutoCloseable {
                 }
                 LauncherDevice successor = successorFor(a, bound);
                 if (successor == null) {
+                    if (!a.isParked()) {
+                        park(a, host);
+                    }
                     continue;
                 }
-                String problem = handOver(a, successor, host);
+                String problem = a.isParked() ? adopt(a, a.parked(), successor, host) : handOver(a, successor, host);
                 if (problem == null) {
                     host.verbose("device " + a.name() + " handed over to a new implementation");
                     handed++;
                 } else {
                     LOG.log(System.Logger.Level.WARNING, "the " + a.name() + " device was not handed over: "
-                            + problem + "; the old device keeps running");
+                            + problem + (a.isParked() ? "; it stays parked" : "; the old device keeps running"));
                     host.verbose("device " + a.name() + " not handed over: " + problem);
                 }
             }
@@ -313,10 +400,39 @@ final class GuestDevices implements AutoCloseable {
         return sameType;
     }
 
+    /**
+     * Suspends and retires {@code a}, whose service is gone with no successor, while
+     * its bundle still stops (its classes still load), and keeps its state.
+     */
+    private void park(Attached a, DeviceHost host) {
+        int index = attached.indexOf(a);
+        if (index < 0) {
+            return;
+        }
+        DeviceState state;
+        try {
+            state = a.device().suspend();
+        } catch (UnsupportedOperationException e) {
+            LOG.log(System.Logger.Level.WARNING, "the " + a.name() + " device cannot be parked: " + e.getMessage()
+                    + "; it keeps running without its service");
+            return;
+        } catch (RuntimeException | LinkageError e) {
+            LOG.log(System.Logger.Level.ERROR, "device " + a.name() + " failed to suspend", e);
+            resume(a);
+            return;
+        }
+        if (state == null) {
+            resume(a);
+            return;
+        }
+        attached.set(index, new Attached(a.name(), a.type(), a.kind(), a.device(), a.rings(), a.config(), state));
+        retire(a.device(), a.name());
+        host.verbose("device " + a.name() + " parked until a new implementation is bound");
+    }
+
     /** One hand-over; returns null once the new device runs, or why the old one still does. */
     private String handOver(Attached from, LauncherDevice to, DeviceHost host) {
-        int index = attached.indexOf(from);
-        if (index < 0) {
+        if (!attached.contains(from)) {
             return "the device was already replaced";
         }
         GuestDevice old = from.device();
@@ -330,37 +446,59 @@ final class GuestDevices implements AutoCloseable {
             resume(from);
             return "the old device failed to suspend";
         }
+        String problem = adopt(from, state, to, host);
+        if (problem != null) {
+            resume(from);
+            return problem;
+        }
+        retire(old, from.name());
+        return null;
+    }
+
+    /**
+     * The second half of a hand-over: {@code to} adopts {@code state} with the rings'
+     * positions and the configuration, and takes {@code from}'s place on fresh rings.
+     * Returns null once it does, or why not ({@code from} untouched). A device adopted
+     * from a parked state is kicked at the next input service.
+     */
+    private String adopt(Attached from, DeviceState state, LauncherDevice to, DeviceHost host) {
+        int index = attached.indexOf(from);
+        if (index < 0) {
+            return "the device was already replaced";
+        }
         List<QueuePosition> positions = from.rings().stream().map(VirtqueueRing::position).toList();
         DeviceHandover handover = new DeviceHandover(from.type(), from.name(), positions, from.config(), state);
         GuestDevice next;
         try {
             next = to.adopt(handover, host);
         } catch (HandoverException e) {
-            resume(from);
             return e.getMessage();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError e) {
             LOG.log(System.Logger.Level.ERROR, "device " + from.name() + ": the new implementation failed to adopt it", e);
-            resume(from);
             return "the new implementation failed to adopt the device";
         }
         String mismatch = next == null ? "the new implementation gave no device" : shapeMismatch(from, next);
         if (mismatch != null) {
-            retire(next, from.name());
-            resume(from);
+            if (next != null) {
+                retire(next, from.name());
+            }
             return mismatch;
         }
         List<VirtqueueRing> rings = from.rings().stream().map(VirtqueueRing::successor).toList();
         try {
             next.connect(List.<Virtqueue>copyOf(rings));
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError e) {
             LOG.log(System.Logger.Level.ERROR, "device " + from.name() + ": the new implementation failed to connect", e);
             retire(next, from.name());
-            resume(from);
             return "the new implementation failed to connect to the rings";
         }
         from.rings().forEach(VirtqueueRing::retire);
-        attached.set(index, new Attached(from.name(), from.type(), to, next, rings, from.config()));
-        retire(old, from.name());
+        Attached adopted = new Attached(from.name(), from.type(), to, next, rings, from.config());
+        attached.set(index, adopted);
+        if (from.isParked()) {
+            toKick.add(adopted);
+            adoptedOrClosed.signalAll();
+        }
         return null;
     }
 
@@ -388,7 +526,7 @@ final class GuestDevices implements AutoCloseable {
     private static void resume(Attached a) {
         try {
             a.device().resume();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError e) {
             LOG.log(System.Logger.Level.ERROR, "device " + a.name() + " failed to resume after a failed hand-over", e);
         }
     }
@@ -396,8 +534,36 @@ final class GuestDevices implements AutoCloseable {
     private static void retire(GuestDevice d, String name) {
         try {
             d.retire();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError e) {
             LOG.log(System.Logger.Level.WARNING, "device " + name + " failed to retire", e);
+        }
+    }
+
+    /**
+     * Releases what a parked state holds (a disk's open file): its retired device let
+     * go of everything else. A state holds only values and JDK objects, so whatever is
+     * closeable in it (the state itself, or a component of its record) is closed.
+     */
+    private static void closeParked(DeviceState state) {
+        List<Object> parts = new ArrayList<>();
+        parts.add(state);
+        if (state instanceof Record) {
+            for (java.lang.reflect.RecordComponent c : state.getClass().getRecordComponents()) {
+                try {
+                    parts.add(c.getAccessor().invoke(state));
+                } catch (ReflectiveOperationException | RuntimeException e) {
+                    LOG.log(System.Logger.Level.WARNING, "a parked device's state could not be read to close it", e);
+                }
+            }
+        }
+        for (Object part : parts) {
+            if (part instanceof AutoCloseable c) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    LOG.log(System.Logger.Level.WARNING, "a parked device's state failed to close", e);
+                }
+            }
         }
     }
 
@@ -409,9 +575,11 @@ final class GuestDevices implements AutoCloseable {
             return e.getMessage();
         } catch (GuestMemoryFault e) {
             return String.format("%s: bad guest memory access at %#x", a.name(), e.address());
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | LinkageError e) {
             // Our bug, not the guest's words: the details go to the log, the guest's
-            // reason stays plain.
+            // reason stays plain. A LinkageError is a device whose bundle was updated
+            // under it (its wiring gone, its next class unloadable): it kills this
+            // guest plainly, never the guest's thread with an Error.
             LOG.log(System.Logger.Level.ERROR, "device " + a.name() + " failed", e);
             return "device " + a.name() + " failed in the Launcher";
         }
@@ -422,10 +590,15 @@ final class GuestDevices implements AutoCloseable {
         lock.lock();
         try {
             closed = true;
+            adoptedOrClosed.signalAll();
             for (Attached a : attached) {
                 try {
-                    a.device().close();
-                } catch (RuntimeException e) {
+                    if (a.isParked()) {
+                        closeParked(a.parked());
+                    } else {
+                        a.device().close();
+                    }
+                } catch (RuntimeException | LinkageError e) {
                     // Closing one device must not keep the others open.
                 }
             }

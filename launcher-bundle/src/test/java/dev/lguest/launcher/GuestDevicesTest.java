@@ -38,7 +38,8 @@ class GuestDevicesTest {
     private static final long MEM = 4 << 20;
     private final GuestLayout layout = new GuestLayout(MEM);
     private final GuestMemory memory = new GuestMemory(Arena.ofAuto().allocate(layout.totalBytes()));
-    private final GuestDevices devices = new GuestDevices(memory, layout);
+    // A NOTIFY to a parked device does not wait here, unless a test says so.
+    private final GuestDevices devices = new GuestDevices(memory, layout, 0);
 
     /** A device that records its kicks, or fails the way it is told to. */
     private static class Recorder implements GuestDevice {
@@ -46,6 +47,7 @@ class GuestDevicesTest {
         final List<String> handOverCalls = new ArrayList<>();
         List<Virtqueue> queues;
         RuntimeException failure;
+        Error error;
         boolean closed;
 
         @Override
@@ -73,7 +75,17 @@ class GuestDevicesTest {
             if (failure != null) {
                 throw failure;
             }
+            if (error != null) {
+                throw error;
+            }
             kicks.add(index);
+        }
+
+        @Override
+        public void serviceInput() {
+            if (error != null) {
+                throw error;
+            }
         }
 
         @Override
@@ -164,6 +176,18 @@ class GuestDevicesTest {
     }
 
     @Test
+    void aDeviceWhoseClassesCannotLoadKillsTheGuestPlainly() throws Exception {
+        // What a device whose bundle was updated under it throws: its wiring is gone,
+        // the next class it needs cannot load. The guest dies with a plain reason; no
+        // Error leaves on the guest's thread.
+        Recorder r = new Recorder();
+        devices.add("rec", 9, r);
+        r.error = new NoClassDefFoundError("dev/lguest/virtio/block/BlockRequest");
+        assertEquals("device rec failed in the Launcher", devices.notify(MEM + 0x1000));
+        assertEquals("device rec failed in the Launcher", devices.serviceInput());
+    }
+
+    @Test
     void interruptsGoToTheLine() throws Exception {
         Recorder r = new Recorder();
         devices.add("rec", 9, r);
@@ -241,9 +265,105 @@ class GuestDevicesTest {
         assertEquals(List.of("device rec not handed over: rec: refused"), host.verboseLines);
         assertNull(devices.notify(MEM + 0x1000));
         assertEquals(List.of(0), old.kicks);
-        // No service of its type bound at all: the device keeps running as it is.
+    }
+
+    @Test
+    void aDeviceWithNoSuccessorIsParkedAndTheSuccessorServesWhatTheGuestQueuedMeanwhile() throws Exception {
+        RecorderKind first = new RecorderKind();
+        RecorderKind second = new RecorderKind();
+        Recorder old = new Recorder();
+        devices.add("rec", 9, first, old);
+        assertNull(devices.notify(MEM + 0x1000));
+        RecordingDeviceHost host = new RecordingDeviceHost();
+
+        // Its bundle stops before the new revision starts: no service of its type bound.
+        // The old device is suspended and retired now, while its classes still load.
         assertEquals(0, devices.handOverUnbound(List.of(), host, 0));
-        assertSame(old, devices.attached().getFirst().device());
+        String thisThread = Thread.currentThread().getName();
+        assertEquals(List.of("suspend on " + thisThread, "retire"), old.handOverCalls);
+        assertTrue(devices.attached().getFirst().isParked());
+        assertEquals(List.of("device rec parked until a new implementation is bound"), host.verboseLines);
+        // Unbinding again changes nothing: it stays parked, not suspended twice.
+        assertEquals(0, devices.handOverUnbound(List.of(), host, 0));
+        assertEquals(2, old.handOverCalls.size());
+
+        // The guest queues a request meanwhile and no successor comes in time: no
+        // implementation runs, the buffers wait.
+        assertNull(devices.notify(MEM + 0x3000));
+        assertNull(devices.serviceInput());
+        assertEquals(List.of(0), old.kicks);
+
+        // The new revision's service binds: it adopts the parked state and the rings...
+        assertEquals(1, devices.handOverUnbound(List.of(second), host, 0));
+        assertFalse(devices.attached().getFirst().isParked());
+        assertSame(second, devices.attached().getFirst().kind());
+        assertEquals(List.of(0), second.made.kicks);
+        assertEquals(2, second.adopted.getFirst().queues().size());
+        // ...and the guest's thread kicks it on every queue at its next input service,
+        // once, so it serves what waits in the rings.
+        assertNull(devices.serviceInput());
+        assertEquals(List.of(0, 0, 1), second.made.kicks);
+        assertNull(devices.serviceInput());
+        assertEquals(List.of(0, 0, 1), second.made.kicks);
+        assertNull(devices.notify(MEM + 0x1000));
+        assertEquals(List.of(0, 0, 1, 0), second.made.kicks);
+        assertEquals(List.of(0), old.kicks);
+    }
+
+    @Test
+    void aNotifyToAParkedDeviceWaitsForTheSuccessorAndIsServedByIt() throws Exception {
+        GuestDevices waiting = new GuestDevices(memory, layout, TimeUnit.SECONDS.toNanos(30));
+        RecorderKind second = new RecorderKind();
+        Recorder old = new Recorder();
+        waiting.add("rec", 9, new RecorderKind(), old);
+        RecordingDeviceHost host = new RecordingDeviceHost();
+        assertEquals(0, waiting.handOverUnbound(List.of(), host, 0));
+        // The guest's NOTIFY stands still while the device is parked...
+        CompletableFuture<String> guestCall = CompletableFuture.supplyAsync(() -> waiting.notify(MEM + 0x3000));
+        Thread.sleep(200);
+        assertFalse(guestCall.isDone());
+        // ...and does not keep the successor out: it adopts, and serves that NOTIFY.
+        assertEquals(1, waiting.handOverUnbound(List.of(second), host, TimeUnit.SECONDS.toNanos(10)));
+        assertNull(guestCall.get(10, TimeUnit.SECONDS));
+        assertEquals(List.of(1), second.made.kicks);
+        assertTrue(old.kicks.isEmpty());
+        waiting.close();
+    }
+
+    @Test
+    void aParkedDeviceIsSavedWithItsParkedStateAndClosesWhatTheStateHolds() throws Exception {
+        Recorder old = new Recorder() {
+            @Override
+            public DeviceState suspend() {
+                super.suspend();
+                return new HeldFile(new Closeable());
+            }
+        };
+        devices.add("rec", 9, new RecorderKind(), old);
+        devices.handOverUnbound(List.of(), new RecordingDeviceHost(), 0);
+        List<GuestDevices.SavedDevice> saved = devices.capture();
+        assertEquals(1, saved.size());
+        HeldFile state = (HeldFile) saved.getFirst().state();
+        assertEquals(2, saved.getFirst().rings().size());
+        // Saving a parked device calls nothing of the retired one.
+        assertEquals(List.of("suspend on " + Thread.currentThread().getName(), "retire"), old.handOverCalls);
+        devices.close();
+        assertTrue(state.file().closed);
+        assertFalse(old.closed);
+    }
+
+    /** What a disk's state holds: something the guest's end must close. */
+    private static final class Closeable implements AutoCloseable {
+        boolean closed;
+
+        @Override
+        public void close() {
+            closed = true;
+        }
+    }
+
+    /** A state holding an open resource, as a disk's holds its file. */
+    private record HeldFile(Closeable file) implements DeviceState {
     }
 
     @Test
