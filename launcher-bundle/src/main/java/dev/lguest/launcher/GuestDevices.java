@@ -539,34 +539,6 @@ final class GuestDevices implements AutoCloseable {
         }
     }
 
-    /**
-     * Releases what a parked state holds (a disk's open file): its retired device let
-     * go of everything else. A state holds only values and JDK objects, so whatever is
-     * closeable in it (the state itself, or a component of its record) is closed.
-     */
-    private static void closeParked(DeviceState state) {
-        List<Object> parts = new ArrayList<>();
-        parts.add(state);
-        if (state instanceof Record) {
-            for (java.lang.reflect.RecordComponent c : state.getClass().getRecordComponents()) {
-                try {
-                    parts.add(c.getAccessor().invoke(state));
-                } catch (ReflectiveOperationException | RuntimeException e) {
-                    LOG.log(System.Logger.Level.WARNING, "a parked device's state could not be read to close it", e);
-                }
-            }
-        }
-        for (Object part : parts) {
-            if (part instanceof AutoCloseable c) {
-                try {
-                    c.close();
-                } catch (Exception e) {
-                    LOG.log(System.Logger.Level.WARNING, "a parked device's state failed to close", e);
-                }
-            }
-        }
-    }
-
     private static String guarded(Attached a, Runnable action) {
         try {
             action.run();
@@ -594,7 +566,8 @@ final class GuestDevices implements AutoCloseable {
             for (Attached a : attached) {
                 try {
                     if (a.isParked()) {
-                        closeParked(a.parked());
+                        // Its retired device let go of everything but what the state holds.
+                        a.parked().release();
                     } else {
                         a.device().close();
                     }

@@ -364,6 +364,10 @@ class GuestDevicesTest {
 
     /** A state holding an open resource, as a disk's holds its file. */
     private record HeldFile(Closeable file) implements DeviceState {
+        @Override
+        public void release() {
+            file.close();
+        }
     }
 
     @Test

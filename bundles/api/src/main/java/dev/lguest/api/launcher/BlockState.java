@@ -1,5 +1,7 @@
 package dev.lguest.api.launcher;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 
@@ -24,5 +26,15 @@ public record BlockState(Path path, FileChannel file, long capacitySectors, int 
     /** A disk open for reading and writing. */
     public BlockState(Path path, FileChannel file, long capacitySectors, int hostFeatures, int segmentMax) {
         this(path, file, capacitySectors, hostFeatures, segmentMax, false);
+    }
+
+    /** Closes the disk: no device will take it. */
+    @Override
+    public void release() {
+        try {
+            file.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException("closing " + path, e);
+        }
     }
 }

@@ -12,4 +12,11 @@ package dev.lguest.api.launcher;
  * so the old bundle can go away once it is handed over.
  */
 public interface DeviceState {
+    /**
+     * Lets go of what the state holds open (a disk's file, a network link) when no
+     * device will ever take it: the guest ended while its device was parked between
+     * two implementations. A state of plain values holds nothing to let go of.
+     */
+    default void release() {
+    }
 }

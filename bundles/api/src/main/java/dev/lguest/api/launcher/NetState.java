@@ -33,4 +33,10 @@ public record NetState(byte[] mac, int hostFeatures, NetworkLink link, BlockingQ
     public byte[] mac() {
         return mac.clone();
     }
+
+    /** Closes the link: no device will take it. */
+    @Override
+    public void release() {
+        link.close();
+    }
 }

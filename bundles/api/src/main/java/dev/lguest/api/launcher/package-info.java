@@ -14,8 +14,10 @@
  * device's hand-over state ({@link dev.lguest.api.launcher.NetState}). 2.5: a network card
  * from a snapshot ({@link dev.lguest.api.launcher.SavedNetState}), which joins the
  * network the restore names; a device may interrupt a guest that asked for no interrupts
- * ({@link dev.lguest.api.launcher.Virtqueue#interruptEvenIfSuppressed()}).
+ * ({@link dev.lguest.api.launcher.Virtqueue#interruptEvenIfSuppressed()}). 2.6: a
+ * {@link dev.lguest.api.launcher.DeviceState} no device will take is released
+ * ({@link dev.lguest.api.launcher.DeviceState#release()}: a disk's file, a link closed).
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("2.5.0")
+@org.osgi.annotation.versioning.Version("2.6.0")
 package dev.lguest.api.launcher;
