@@ -103,6 +103,9 @@ final class BlockTranslator {
      */
     CompiledBlock translate(Block block, LinearMemory memory) {
         byte[] bytes = classBytes(block);
+        if (DUMP != null) {
+            dump(block, bytes);
+        }
         try {
             MethodHandles.Lookup hidden = lookup.defineHiddenClassWithClassData(bytes, memory, true);
             return (CompiledBlock) hidden.findConstructor(hidden.lookupClass(),
@@ -111,6 +114,23 @@ final class BlockTranslator {
             throw e;
         } catch (Throwable e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * A directory every translation's class file is written to (lguest.jit.dump), for
+     * reading the generated code with javap; null (the default): none written.
+     */
+    private static final String DUMP = System.getProperty("lguest.jit.dump");
+
+    private static void dump(Block block, byte[] bytes) {
+        try {
+            java.nio.file.Path dir = java.nio.file.Path.of(DUMP);
+            java.nio.file.Files.createDirectories(dir);
+            java.nio.file.Files.write(dir.resolve("Compiled_" + Integer.toHexString(block.eip) + "_"
+                    + Integer.toHexString(block.frame) + ".class"), bytes);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 

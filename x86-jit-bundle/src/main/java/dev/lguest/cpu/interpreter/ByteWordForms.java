@@ -3,7 +3,8 @@
 // TEST (84/85, A8/A9), XCHG (86/87, 91-97), MOV of words (89, 8B, C7, B8-BF) and of
 // byte immediates (B0-B7, C6), INC and DEC of words and of any r/m (40-4F, FE, FF /0
 // /1). Their flags are eager: the interpreter's own pure functions (Alu.addStatus,
-// subStatus, resultFlags) put them in the block's FLAGS local after the last fault.
+// subStatus, resultFlags) put them in the block's FLAGS local after the last fault;
+// only a CMP of bytes or words notes its operands lazily instead (NarrowCompare).
 package dev.lguest.cpu.interpreter;
 
 import static dev.lguest.cpu.interpreter.BlockTranslator.CD_ALU;
@@ -130,7 +131,7 @@ final class ByteWordForms {
         if (operation == Alu.CMP) {
             e.loadOperand(in, size);
             source.run();
-            flagsOnly(e, Alu.CMP, size);
+            compare(e, size);
         } else {
             e.readModifyWrite(in, size, true, () -> {
                 source.run();
@@ -140,6 +141,10 @@ final class ByteWordForms {
     }
 
     private static void toRegister(Emitter e, int operation, int r, int size) {
+        if (operation == Alu.CMP) {
+            compare(e, size);
+            return;
+        }
         e.arithmetic(operation, size);
         if (operation == Alu.CMP) {
             e.code.pop();
@@ -147,6 +152,15 @@ final class ByteWordForms {
             e.commitReg(r, size);
         }
         e.commitFlags();
+    }
+
+    /** CMP of the two values on the stack: bytes and words lazily (NarrowCompare). */
+    private static void compare(Emitter e, int size) {
+        if (size == 4) {
+            flagsOnly(e, Alu.CMP, size);
+        } else {
+            NarrowCompare.emit(e, size);
+        }
     }
 
     /** CMP and TEST: the flags of the operation on the two values on the stack, nothing stored. */
@@ -157,6 +171,14 @@ final class ByteWordForms {
     }
 
     private static void incrementRegister(Emitter e, int r, int size, int delta) {
+        if (e.flagsDead()) {
+            // Nor is the CF it keeps seen (FlagLiveness): the value alone.
+            e.loadReg(r, size);
+            e.code.loadConstant(delta).iadd();
+            e.maskTo(size);
+            e.commitReg(r, size);
+            return;
+        }
         e.loadReg(r, size);
         increment(e, size, delta);
         e.commitReg(r, size);

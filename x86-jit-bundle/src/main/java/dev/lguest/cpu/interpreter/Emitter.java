@@ -55,6 +55,8 @@ final class Emitter {
     static final int RETIRED = 30, LIMIT = BUDGET;
     /** The kind of the flag record in the locals where it is FLAGS_DYNAMIC (LoopFlags). */
     static final int FLAG_KIND = 32;
+    /** CF (0 or 1) at a loop head where it is the only flag seen (FLAGS_CARRY_ONLY). */
+    static final int LOOP_CARRY = 33;
     /**
      * At most how many instructions a block's loops run before they leave the block
      * for the run loop, which sees a pending interrupt() and comes back: the limit
@@ -80,6 +82,18 @@ final class Emitter {
     static final int FLAGS_DYNAMIC = -2;
     /** The flag kind where the six status flags sit, worked out, in the FLAGS local. */
     static final int FLAGS_EAGER = Alu.EAGER;
+    /**
+     * A byte or word CMP, lazily (NarrowCompare): DESTINATION and SOURCE hold the two
+     * operands zero-extended, RESULT their 32-bit difference. The Alu has no such kind:
+     * where the record leaves the locals its six flags are worked out (Alu.subStatus).
+     */
+    static final int FLAGS_SUB8 = -3, FLAGS_SUB16 = -4;
+    /**
+     * At a loop head where nothing can see any flag but CF before all of them are
+     * replaced (FlagLiveness.liveAt): only CF came along, in LOOP_CARRY. Nothing may ask
+     * for the other flags (the translation fails if it does: a translator bug).
+     */
+    static final int FLAGS_CARRY_ONLY = -5;
 
     final CodeBuilder code;
     final Block block;
@@ -157,6 +171,7 @@ final class Emitter {
             code.iconst_0().istore(slot);
         }
         code.iconst_0().istore(FLAG_KIND);
+        code.iconst_0().istore(LOOP_CARRY);
         code.aconst_null().astore(THROWN).aconst_null().astore(ALU);
         loadRegisters();
         code.aload(CPU).getfield(CD_CPU, "retired", CD_long).dup2().lstore(RETIRED).lload(BUDGET);
@@ -227,8 +242,11 @@ final class Emitter {
         if (FlagLiveness.deadAt(instructions, index)) {
             writeBack(0, flagKind);
             flagKind = FLAGS_UNKNOWN;
+        } else if (carryOnlyAt(index)) {
+            carryToHead();
+            flagKind = FLAGS_CARRY_ONLY;
         } else {
-            LoopFlags.emitToLocals(code, flagKind);
+            recordToHead();
             flagKind = FLAGS_DYNAMIC;
         }
         dirty = used;
@@ -236,6 +254,41 @@ final class Emitter {
             targetLabels[index] = code.newLabel();
         }
         code.labelBinding(targetLabels[index]);
+    }
+
+    /** Whether CF is the only flag the code from jump target {@code target} may see (a CF-only join). */
+    private boolean carryOnlyAt(int target) {
+        return (FlagLiveness.liveAt(instructions, target) & ~X86.CF) == 0;
+    }
+
+    /** On a way into a CF-only join: CF as the flags stand into LOOP_CARRY. */
+    private void carryToHead() {
+        pushCarry();
+        code.istore(LOOP_CARRY);
+    }
+
+    /**
+     * On a way into a join with the whole record (FLAGS_DYNAMIC): the record into the
+     * flag locals with its kind (LoopFlags); a narrow CMP's as six eager flags, since
+     * the Alu's kinds, which FLAG_KIND holds, have none for it. Leaves flagKind as it is.
+     */
+    private void recordToHead() {
+        if (flagKind == FLAGS_SUB8 || flagKind == FLAGS_SUB16) {
+            pushStatus();
+            code.istore(FLAGS);
+            LoopFlags.emitToLocals(code, FLAGS_EAGER);
+        } else {
+            requireWholeRecord();
+            LoopFlags.emitToLocals(code, flagKind);
+        }
+    }
+
+    /** A translator bug, found at translation time: code that needs flags a CF-only join did not bring. */
+    private void requireWholeRecord() {
+        if (flagKind == FLAGS_CARRY_ONLY) {
+            throw new IllegalStateException("flags other than CF asked for after a CF-only join at "
+                    + Integer.toHexString(instructions[index].start));
+        }
     }
 
     // ---- the state at instruction boundaries ----
@@ -282,7 +335,17 @@ final class Emitter {
                 code.aload(GPR).loadConstant(r).iload(REG0 + r).iastore();
             }
         }
-        if (kind == FLAGS_EAGER) {
+        if (kind == FLAGS_CARRY_ONLY) {
+            throw new IllegalStateException("a CF-only join's flags leaving the block at "
+                    + Integer.toHexString(instructions[index].start));
+        }
+        if (kind == FLAGS_SUB8 || kind == FLAGS_SUB16) {
+            code.aload(CPU).dup().getfield(CD_CPU, "eflags", CD_int).loadConstant(~Alu.STATUS).iand();
+            NarrowCompare.emitStatus(code, kind);
+            code.ior().putfield(CD_CPU, "eflags", CD_int);
+            code.aload(CPU).getfield(CD_CPU, "alu", CD_ALU).loadConstant(Alu.EAGER)
+                    .putfield(CD_ALU, "pending", CD_int);
+        } else if (kind == FLAGS_EAGER) {
             code.aload(CPU).dup().getfield(CD_CPU, "eflags", CD_int).loadConstant(~Alu.STATUS).iand()
                     .iload(FLAGS).ior().putfield(CD_CPU, "eflags", CD_int);
             code.aload(CPU).getfield(CD_CPU, "alu", CD_ALU).loadConstant(Alu.EAGER)
@@ -620,6 +683,13 @@ final class Emitter {
     /** INC or DEC of a register: CF is kept, as the carry the record holds (Alu.increment32). */
     void increment(int r, int delta) {
         closeFaultRange();
+        if (flagsDead()) {
+            // Nor is the CF it keeps seen (FlagLiveness): the value alone.
+            loadReg(r);
+            code.loadConstant(delta).iadd();
+            commitReg(r);
+            return;
+        }
         pushCarry();
         code.istore(SOURCE);
         loadReg(r);
@@ -637,8 +707,9 @@ final class Emitter {
                     .invokevirtual(CD_ALU, "carry", MethodTypeDesc.of(CD_int));
             case Alu.LAZY_ADD -> code.iload(RESULT).iload(DESTINATION)
                     .invokestatic(CD_RUNTIME, "carryAfterAdd", MethodTypeDesc.of(CD_int, CD_int, CD_int));
-            case Alu.LAZY_SUB -> code.iload(DESTINATION).iload(SOURCE)
+            case Alu.LAZY_SUB, FLAGS_SUB8, FLAGS_SUB16 -> code.iload(DESTINATION).iload(SOURCE)
                     .invokestatic(CD_RUNTIME, "carryAfterSubtract", MethodTypeDesc.of(CD_int, CD_int, CD_int));
+            case FLAGS_CARRY_ONLY -> code.iload(LOOP_CARRY);
             case Alu.LAZY_LOGIC -> code.iconst_0();
             default -> code.iload(SOURCE);
         }
@@ -651,7 +722,15 @@ final class Emitter {
     void branchIf(int cc, Label taken) {
         int kind = cc >>> 1;
         boolean negate = (cc & 1) != 0;
-        if (flagKind == Alu.LAZY_SUB && (kind == 1 || kind == 3)) {
+        requireWholeRecord();
+        if ((flagKind == FLAGS_SUB8 || flagKind == FLAGS_SUB16) && NarrowCompare.branches(cc)) {
+            NarrowCompare.emitBranch(this, cc, flagKind, taken);
+        } else if (flagKind == FLAGS_SUB8 || flagKind == FLAGS_SUB16) {
+            code.loadConstant(cc);
+            pushStatus();
+            code.invokestatic(CD_ALU, "condition", MethodTypeDesc.of(CD_boolean, CD_int, CD_int));
+            code.ifne(taken);
+        } else if (flagKind == Alu.LAZY_SUB && (kind == 1 || kind == 3)) {
             // Unsigned below (or equal): compare with the sign bits flipped.
             code.iload(DESTINATION).loadConstant(Integer.MIN_VALUE).ixor();
             code.iload(SOURCE).loadConstant(Integer.MIN_VALUE).ixor();
@@ -751,8 +830,10 @@ final class Emitter {
             if (dead) {
                 writeBack(0, flagKind);
                 flagKind = FLAGS_UNKNOWN;
+            } else if (carryOnlyAt(target)) {
+                carryToHead();
             } else {
-                LoopFlags.emitToLocals(code, flagKind);
+                recordToHead();
             }
             // Bound later, when the target is emitted.
             Label forward = targetLabels[target] == null ? code.newLabel() : targetLabels[target];
@@ -770,8 +851,12 @@ final class Emitter {
                 .loadConstant((long) (instructions.length - target)).lcmp().iflt(leave);
         // The way round takes the record to the head in the locals (LoopFlags) unless
         // nothing sees it there (FlagLiveness.deadAt); the way out below keeps it as it is.
-        if (!dead) {
-            LoopFlags.emitToLocals(code, flagKind);
+        if (dead) {
+            // Nothing sees the record at the head.
+        } else if (carryOnlyAt(target)) {
+            carryToHead();
+        } else {
+            recordToHead();
         }
         code.goto_(targetLabels[target]);
         code.labelBinding(leave);
@@ -997,7 +1082,9 @@ final class Emitter {
 
     /** Pushes the six status flags as they stand now (rotates and a count of 0 keep some). */
     void pushStatus() {
+        requireWholeRecord();
         switch (flagKind) {
+            case FLAGS_SUB8, FLAGS_SUB16 -> NarrowCompare.emitStatus(code, flagKind);
             case FLAGS_UNKNOWN -> code.aload(CPU)
                     .invokestatic(CD_RUNTIME, "status", MethodTypeDesc.of(CD_int, CD_CPU));
             case FLAGS_EAGER -> code.iload(FLAGS);

@@ -12,7 +12,9 @@
 // multiply one JVM multiply) instead of the interpreter's flag functions, which are
 // too large for HotSpot to inline in a big block and cost most of a shift's time.
 // The flag locals then keep what they held: nothing reads them before they are
-// replaced.
+// replaced. An INC or DEC of a register passes CF on and replaces the rest, so when
+// its own flags are dead so are the ones before it: it then reads no CF either (its
+// forms hold to that), and the scans pass over it as over a neutral instruction.
 package dev.lguest.cpu.interpreter;
 
 final class FlagLiveness {
@@ -31,7 +33,7 @@ final class FlagLiveness {
                 deadBefore = false;
             } else if (replacesAllFlags(in)) {
                 deadBefore = true;
-            } else if (!neutral(in)) {
+            } else if (!neutral(in) && !incrementsRegister(in)) {
                 deadBefore = false;
             }
         }
@@ -52,11 +54,41 @@ final class FlagLiveness {
                 return false;
             } else if (replacesAllFlags(in)) {
                 return true;
-            } else if (!neutral(in)) {
+            } else if (!neutral(in) && !incrementsRegister(in)) {
                 return false;
             }
         }
         return false;
+    }
+
+    /**
+     * Which status flags the code from instruction {@code target} (a loop's jump
+     * target) may see before they are replaced (a mask of X86 flag bits): deadAt's
+     * scan, one flag at a time. An INC or DEC of a register (which cannot fault) passes
+     * CF on and replaces the others, so a loop head of INC, then an ADD or a CMP of
+     * registers (intloop's sieve: inc %eax; add $2,%edx) sees CF alone: its join point
+     * carries CF in a local instead of the whole record (Emitter.FLAGS_CARRY_ONLY).
+     */
+    static int liveAt(Instruction[] code, int target) {
+        int undecided = Alu.STATUS;
+        for (int j = target; j < code.length; j++) {
+            Instruction in = code[j];
+            if (!BlockTranslator.compiles(in)) {
+                return undecided;
+            } else if (replacesAllFlags(in)) {
+                return 0;
+            } else if (incrementsRegister(in)) {
+                undecided &= dev.lguest.api.cpu.X86.CF;
+            } else if (!neutral(in)) {
+                return undecided;
+            }
+        }
+        return undecided;
+    }
+
+    /** INC or DEC of a register (40-4F, either operand size): keeps CF, replaces the rest, cannot fault. */
+    static boolean incrementsRegister(Instruction in) {
+        return in.opcode >= 0x40 && in.opcode <= 0x4f;
     }
 
     /** Replaces all six status flags, whatever they were, and cannot fault or leave the block. */
