@@ -97,17 +97,46 @@ final class Alu {
     /** The six status flags of a lazy record (kind, result, operands): what materialize works out. */
     static int lazyStatus(int kind, int result, int dst, int src) {
         return switch (kind) {
-            case LAZY_ADD -> resultFlags32(result) | (Integer.compareUnsigned(result, dst) < 0 ? CF : 0)
-                    | (((dst ^ result) & (src ^ result)) < 0 ? OF : 0) | ((dst ^ src ^ result) & AF);
-            case LAZY_SUB -> resultFlags32(result) | (Integer.compareUnsigned(dst, src) < 0 ? CF : 0)
-                    | (((dst ^ src) & (dst ^ result)) < 0 ? OF : 0) | ((dst ^ src ^ result) & AF);
+            case LAZY_ADD -> addedStatus(result, dst, src);
+            case LAZY_SUB -> subtractedStatus(result, dst, src);
             case LAZY_LOGIC -> resultFlags32(result);
-            case LAZY_INC -> resultFlags32(result) | ((dst ^ result) & AF)
-                    | (result == Integer.MIN_VALUE ? OF : 0) | src;
-            default -> resultFlags32(result) | ((dst ^ result) & AF)
-                    | (result == Integer.MAX_VALUE ? OF : 0) | src;
+            case LAZY_INC -> incrementedStatus(result, dst, src);
+            default -> decrementedStatus(result, dst, src);
         };
     }
+
+    /**
+     * lazyStatus of each kind on its own, named by LAZY_STATUS_FORMS for compiled code,
+     * which knows the kind when it is made. Called through lazyStatus with the kind a
+     * constant, HotSpot still pruned the switch's cases the interpreter's profile had not
+     * seen and trapped on the constant's own case, which threw the translation away.
+     */
+    static int addedStatus(int result, int dst, int src) {
+        return resultFlags32(result) | (Integer.compareUnsigned(result, dst) < 0 ? CF : 0)
+                | (((dst ^ result) & (src ^ result)) < 0 ? OF : 0) | ((dst ^ src ^ result) & AF);
+    }
+
+    static int subtractedStatus(int result, int dst, int src) {
+        return resultFlags32(result) | (Integer.compareUnsigned(dst, src) < 0 ? CF : 0)
+                | (((dst ^ src) & (dst ^ result)) < 0 ? OF : 0) | ((dst ^ src ^ result) & AF);
+    }
+
+    static int logicStatus(int result, int dst, int src) {
+        return resultFlags32(result);
+    }
+
+    /** INC and DEC keep CF, which the record holds in {@code src}. */
+    static int incrementedStatus(int result, int dst, int src) {
+        return resultFlags32(result) | ((dst ^ result) & AF) | (result == Integer.MIN_VALUE ? OF : 0) | src;
+    }
+
+    static int decrementedStatus(int result, int dst, int src) {
+        return resultFlags32(result) | ((dst ^ result) & AF) | (result == Integer.MAX_VALUE ? OF : 0) | src;
+    }
+
+    /** The method of each lazy kind (LAZY_ADD to LAZY_DEC) taking (result, dst, src). */
+    static final String[] LAZY_STATUS_FORMS =
+            {null, "addedStatus", "subtractedStatus", "logicStatus", "incrementedStatus", "decrementedStatus"};
 
     /** CF as it stands, without working out the other flags. */
     int carry() {
@@ -329,6 +358,26 @@ final class Alu {
         if (count == 0) {
             return packed(value & mask(size), status);
         }
+        return shiftedNonZero(op, value, count, size, status);
+    }
+
+    /**
+     * shifted for a count known only when the code runs (CL), for compiled code: a count
+     * of 0 keeps the value and the flags, chosen by a mask rather than a branch. This
+     * method's profile is shared by every translation, and the interpreter's shift()
+     * never passes a count of 0, so a branch here would be compiled as never taken and
+     * trap, throwing away the translation that first shifts by CL = 0 (Linux's inflate,
+     * once per boot) to be compiled again.
+     */
+    static long shiftedByVariableCount(int op, int value, int count, int size, int status) {
+        count &= 31;
+        long keep = (count - 1) >> 31; // all ones for a count of 0, else 0
+        long moved = shiftedNonZero(op, value, count | (int) (keep & 1), size, status);
+        return (moved & ~keep) | (packed(value & mask(size), status) & keep);
+    }
+
+    /** The shift or rotate by a count of 1-31. */
+    private static long shiftedNonZero(int op, int value, int count, int size, int status) {
         return switch (op) {
             case 0, 1 -> rotated(op == 0, value, count, size, status);
             case 2, 3 -> rotatedThroughCarry(op == 2, value, count, size, status);

@@ -1089,8 +1089,10 @@ final class Emitter {
                     .invokestatic(CD_RUNTIME, "status", MethodTypeDesc.of(CD_int, CD_CPU));
             case FLAGS_EAGER -> code.iload(FLAGS);
             case FLAGS_DYNAMIC -> LoopFlags.emitStatus(code);
-            default -> code.loadConstant(flagKind).iload(RESULT).iload(DESTINATION).iload(SOURCE)
-                    .invokestatic(CD_ALU, "lazyStatus", MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int, CD_int));
+            // The kind's own method, not lazyStatus's switch (see Alu.LAZY_STATUS_FORMS).
+            default -> code.iload(RESULT).iload(DESTINATION).iload(SOURCE)
+                    .invokestatic(CD_ALU, Alu.LAZY_STATUS_FORMS[flagKind],
+                            MethodTypeDesc.of(CD_int, CD_int, CD_int, CD_int));
         }
     }
 

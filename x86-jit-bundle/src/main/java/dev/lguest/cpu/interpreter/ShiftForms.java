@@ -90,7 +90,8 @@ final class ShiftForms {
             } else {
                 e.code.iconst_0();
             }
-            e.code.invokestatic(CD_ALU, "shifted", MTD_SHIFTED);
+            // By CL: the form that keeps a count of 0 without a branch (its profile is shared).
+            e.code.invokestatic(CD_ALU, count < 0 ? "shiftedByVariableCount" : "shifted", MTD_SHIFTED);
             e.unpackResultAndFlags();
         });
     }

@@ -143,9 +143,23 @@ class TranslatingCpu extends InterpreterCpu {
         if (translation != null && translation != NOT_COMPILED && translation != BackgroundCompiler.QUEUED) {
             return translation;
         }
-        if (translation != null || block.runs++ < (cpl == 3 ? userThreshold : threshold)) {
+        // The count for this privilege without a branch on it: HotSpot compiles this
+        // into the run loop (InterpreterCpu.run) while the kernel boots, a branch on
+        // CPL 3 never taken there traps when init starts and throws the run loop away
+        // (LogCompilation: once every boot). All ones when CPL is 3, else 0:
+        int user = -((cpl + 1) >> 2);
+        if (translation != null || block.runs++ < threshold + ((userThreshold - threshold) & user)) {
             return null;
         }
+        return hot(block);
+    }
+
+    /**
+     * A block that has just run often enough: queued for the background thread (null
+     * until its class is ready) or compiled here. Apart from compiledFor, which the run
+     * loop inlines, so that this rare path is not compiled into it.
+     */
+    private CompiledBlock hot(Block block) {
         if (background) {
             if (!BackgroundCompiler.submit(block, translations, memory)) {
                 block.runs = 0;
