@@ -210,10 +210,7 @@ final class Segments {
 
     /** Both words of a descriptor, low in bits 0-31 and high in 32-63. */
     long readDescriptor(int selector, int faultVector) {
-        int address = descriptorAddress(selector, faultVector);
-        int low = cpu.memory.read32(address, LinearMemory.READ);
-        int high = cpu.memory.read32(address + 4, LinearMemory.READ);
-        return (low & 0xffffffffL) | ((long) high << 32);
+        return cpu.memory.readTable(descriptorAddress(selector, faultVector));
     }
 
     static SegmentCache decode(int selector, long descriptor) {
