@@ -24,6 +24,9 @@ import dev.lguest.api.cpu.X86;
 final class Segments {
     static final int ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5;
     private static final int[] DATA_REGISTERS = {ES, DS, FS, GS};
+    /** A null selector's cache, by its RPL (the low two bits it keeps). */
+    private static final SegmentCache[] NULL_BY_RPL = {SegmentCache.NULL, new SegmentCache(1, 0, 0, 0),
+        new SegmentCache(2, 0, 0, 0), new SegmentCache(3, 0, 0, 0)};
 
     final SegmentCache[] cache = new SegmentCache[6];
     final int[] base = new int[6];
@@ -264,7 +267,7 @@ final class Segments {
     void loadData(int s, int selector) {
         selector &= 0xffff;
         if ((selector & 0xfffc) == 0) {
-            set(s, new SegmentCache(selector, 0, 0, 0));
+            set(s, NULL_BY_RPL[selector & 3]);
             return;
         }
         long d = readDescriptor(selector, X86.GP);
@@ -327,7 +330,7 @@ final class Segments {
             SegmentCache c = cache[s];
             boolean conformingCode = c.isCode() && (c.type() & 4) != 0;
             if (c.isCodeOrData() && !conformingCode && c.dpl() < newCpl) {
-                set(s, new SegmentCache(0, 0, 0, 0));
+                set(s, SegmentCache.NULL);
             }
         }
     }
