@@ -70,33 +70,46 @@ final class Segments {
         }
     }
 
-    /** Installs a cache and derives the bounds every access is checked against. */
+    /**
+     * Installs a cache and derives the bounds every access is checked against (worked
+     * out in locals and stored once: a system call installs CS, SS and FS twice each).
+     */
     void set(int s, SegmentCache c) {
         if (cache[s] == c) {
             return; // everything below is derived from the caches alone
         }
         cache[s] = c;
-        base[s] = c.base();
+        int segmentBase = c.base();
+        base[s] = segmentBase;
+        int attributes = c.attributes();
         long limit = c.limit() & 0xffffffffL;
-        boolean usable = c.present() && c.isCodeOrData();
-        int type = c.type();
+        int usableBits = SegmentCache.PRESENT | SegmentCache.S_CODE_OR_DATA;
+        boolean usable = (attributes & usableBits) == usableBits;
+        int type = attributes & 0xf;
         boolean code = (type & 8) != 0;
+        long low;
+        long high;
         if (!code && (type & 4) != 0) {
             // Expand-down: valid offsets lie above the limit, up to 64 KiB or 4 GiB.
-            lowest[s] = limit + 1;
-            highest[s] = c.big() ? 0xffffffffL : 0xffffL;
+            low = limit + 1;
+            high = (attributes & SegmentCache.DEFAULT_BIG) != 0 ? 0xffffffffL : 0xffffL;
         } else {
-            lowest[s] = 0;
-            highest[s] = limit;
+            low = 0;
+            high = limit;
         }
-        readable[s] = usable && (!code || (type & 2) != 0 || s == CS);
-        writable[s] = usable && !code && (type & 2) != 0;
-        boolean flat = base[s] == 0 && lowest[s] == 0 && highest[s] == 0xffffffffL;
-        flatReadableSegments = flat && readable[s] ? flatReadableSegments | (1 << s) : flatReadableSegments & ~(1 << s);
-        flatWritableSegments = flat && writable[s] ? flatWritableSegments | (1 << s) : flatWritableSegments & ~(1 << s);
-        boolean flatStack = (flatWritableSegments & (1 << SS)) != 0 && cache[SS].big();
-        flatReadableSegments = flatStack ? flatReadableSegments | FLAT_STACK : flatReadableSegments & ~FLAT_STACK;
-        flatWritableSegments = flatStack ? flatWritableSegments | FLAT_STACK : flatWritableSegments & ~FLAT_STACK;
+        lowest[s] = low;
+        highest[s] = high;
+        boolean canRead = usable && (!code || (type & 2) != 0 || s == CS);
+        boolean canWrite = usable && !code && (type & 2) != 0;
+        readable[s] = canRead;
+        writable[s] = canWrite;
+        boolean flat = segmentBase == 0 && low == 0 && high == 0xffffffffL;
+        int bit = 1 << s;
+        int flatRead = flat && canRead ? flatReadableSegments | bit : flatReadableSegments & ~bit;
+        int flatWrite = flat && canWrite ? flatWritableSegments | bit : flatWritableSegments & ~bit;
+        boolean flatStack = (flatWrite & (1 << SS)) != 0 && cache[SS].big();
+        flatReadableSegments = flatStack ? flatRead | FLAT_STACK : flatRead & ~FLAT_STACK;
+        flatWritableSegments = flatStack ? flatWrite | FLAT_STACK : flatWrite & ~FLAT_STACK;
         setAlignmentCheck(alignmentCheck);
     }
 

@@ -29,17 +29,23 @@ final class TableCache {
     private static final int SIZE = 64;
     private static final int FRAMES = 4;
 
-    private final int[] tags = new int[SIZE];
-    private final long[] words = new long[SIZE];
-    private final long[] epochs = new long[SIZE];
-    /** Entries hold epoch 0 until filled, so none answers before it was read. */
-    private long epoch = 1;
+    /**
+     * Per slot, two longs side by side: the key (the epoch in the high half, the linear
+     * address in the low one) and the 8 bytes. Keys start with epoch 0, which is never
+     * current, so no slot answers before it was filled.
+     */
+    private final long[] entries = new long[2 * SIZE];
+    private int epoch = 1;
     private final int[] frames = new int[FRAMES];
     private int frameCount, nextVictim;
 
     /** Anything read from the tables may now read otherwise: forget every entry. */
     void changed() {
-        epoch++;
+        if (++epoch == 0) {
+            // After 2^32 epochs a key could match again: empty the slots instead.
+            java.util.Arrays.fill(entries, 0);
+            epoch = 1;
+        }
     }
 
     /** Whether this frame's write translations must stay out of the TLB. */
@@ -52,14 +58,18 @@ final class TableCache {
         return false;
     }
 
-    /** The slot a linear address would be cached in, or -1 when it is not cached in this epoch. */
-    int find(int linear) {
-        int slot = (linear >>> 3) & (SIZE - 1);
-        return tags[slot] == linear && epochs[slot] == epoch ? slot : -1;
+    private long key(int linear) {
+        return ((long) epoch << 32) | (linear & 0xffffffffL);
     }
 
-    long words(int slot) {
-        return words[slot];
+    /** The index of a linear address's entry, or -1 when it is not cached in this epoch. */
+    int find(int linear) {
+        int at = ((linear >>> 3) & (SIZE - 1)) << 1;
+        return entries[at] == key(linear) ? at : -1;
+    }
+
+    long words(int at) {
+        return entries[at + 1];
     }
 
     /**
@@ -76,16 +86,15 @@ final class TableCache {
         } else {
             frames[nextVictim] = frame;
             nextVictim = (nextVictim + 1) % FRAMES;
-            epoch++;
+            changed();
         }
         return true;
     }
 
     /** Caches 8 bytes read at a linear address in the current epoch. */
     void put(int linear, long value) {
-        int slot = (linear >>> 3) & (SIZE - 1);
-        tags[slot] = linear;
-        words[slot] = value;
-        epochs[slot] = epoch;
+        int at = ((linear >>> 3) & (SIZE - 1)) << 1;
+        entries[at] = key(linear);
+        entries[at + 1] = value;
     }
 }
