@@ -322,12 +322,21 @@ final class Segments {
         if (!c.present()) {
             throw CpuFault.of(faultVector == X86.GP ? X86.SS_VECTOR : faultVector, selector & 0xfffc);
         }
-        return new StackSegment(c, d);
+        StackSegment last = checkedStacks[privilege];
+        if (last != null && last.cache() == c && last.descriptor() == d) {
+            return last; // a system call checks the same two stacks each time
+        }
+        StackSegment checked = new StackSegment(c, d);
+        checkedStacks[privilege] = checked;
+        return checked;
     }
 
     /** A checked stack segment and its raw descriptor, to be installed after the other checks. */
     record StackSegment(SegmentCache cache, long descriptor) {
     }
+
+    /** The last stack segment checkStack answered for each privilege level. */
+    private final StackSegment[] checkedStacks = new StackSegment[4];
 
     void loadStack(int selector) {
         StackSegment stack = checkStack(selector, cpu.cpl, X86.GP);
