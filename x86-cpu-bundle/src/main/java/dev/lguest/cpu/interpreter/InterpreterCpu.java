@@ -178,6 +178,7 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
 
     /** Everything of a CpuState but CR3, CR4 and the debug registers, with no change announced. */
     private void loadStateBesidesPaging(CpuState s) {
+        memory.tables.changed();
         System.arraycopy(s.gpr, 0, gpr, 0, 8);
         eip = s.eip;
         setEflags((s.eflags | X86.EFLAGS_FIXED) & ~((1 << 3) | (1 << 5) | (1 << 15)));
@@ -235,6 +236,8 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
     public CpuExit run(long instructionBudget, boolean onlyNamedWrites) {
         long first = retired;
         pendingExit = null;
+        // The host writes its descriptor tables between runs (lguest's switcher pages).
+        memory.tables.changed();
         if (!onlyNamedWrites) {
             codeCache.epoch++;
         }

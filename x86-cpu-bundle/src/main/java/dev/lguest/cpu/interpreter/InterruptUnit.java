@@ -133,10 +133,7 @@ final class InterruptUnit {
         if (vector * 8L + 7 > (cpu.idtLimit & 0xffffL)) {
             throw CpuFault.generalProtection(vector * 8 + 2 + ext);
         }
-        int address = cpu.idtBase + vector * 8;
-        int low = cpu.memory.read32(address, LinearMemory.READ);
-        int high = cpu.memory.read32(address + 4, LinearMemory.READ);
-        return (low & 0xffffffffL) | ((long) high << 32);
+        return cpu.memory.readTable(cpu.idtBase + vector * 8);
     }
 
     private void deliver(int vector, int errorCode, boolean pushError, int returnEip, boolean external,
@@ -169,7 +166,6 @@ final class InterruptUnit {
         int newCpl = conforming ? cpu.cpl : code.dpl();
         int oldEflags = cpu.eflags() | (fault ? X86.RF : 0);
         int oldCs = cpu.segments.cache[Segments.CS].selector();
-        int[] frame;
         Segments.StackSegment newStack = null;
         int esp;
         if (newCpl < cpu.cpl) {
@@ -179,16 +175,26 @@ final class InterruptUnit {
             if ((tss.selector() & 0xfffc) == 0 || entry + 5L > (tss.limit() & 0xffffffffL)) {
                 throw CpuFault.of(X86.TS_VECTOR, (tss.selector() & 0xfffc) + ext);
             }
-            int newEsp = cpu.memory.read32(tss.base() + entry, LinearMemory.READ);
-            int newSs = cpu.memory.read16(tss.base() + entry + 4, LinearMemory.READ);
+            int stackAddress = tss.base() + entry;
+            int newEsp;
+            int newSs;
+            if ((stackAddress & 0xfff) <= 0xff8) {
+                // ESP and SS and the two bytes after them, all in one page: one cached read.
+                long stack = cpu.memory.readTable(stackAddress);
+                newEsp = (int) stack;
+                newSs = (int) (stack >>> 32) & 0xffff;
+            } else {
+                newEsp = cpu.memory.read32(stackAddress, LinearMemory.READ);
+                newSs = cpu.memory.read16(stackAddress + 4, LinearMemory.READ);
+            }
             newStack = cpu.segments.checkStack(newSs, newCpl, X86.TS_VECTOR);
-            frame = new int[] {cpu.segments.cache[Segments.SS].selector(), cpu.gpr[ESP], oldEflags, oldCs, returnEip,
-                    errorCode};
-            esp = pushFrame(newStack.cache(), newEsp, frame, pushError ? 6 : 5);
+            SegmentCache ss = newStack.cache();
+            esp = pushFrameWord(ss, newEsp, cpu.segments.cache[Segments.SS].selector());
+            esp = pushFrameWord(ss, esp, cpu.gpr[ESP]);
+            esp = pushFrame(ss, esp, oldEflags, oldCs, returnEip, pushError, errorCode);
         } else {
-            frame = new int[] {oldEflags, oldCs, returnEip, errorCode};
-            SegmentCache ss = cpu.segments.cache[Segments.SS];
-            esp = pushFrame(ss, cpu.gpr[ESP], frame, pushError ? 4 : 3);
+            esp = pushFrame(cpu.segments.cache[Segments.SS], cpu.gpr[ESP], oldEflags, oldCs, returnEip, pushError,
+                    errorCode);
         }
         if ((offset & 0xffffffffL) > (code.limit() & 0xffffffffL)) {
             throw CpuFault.generalProtection(ext);
@@ -214,19 +220,25 @@ final class InterruptUnit {
         return new SegmentCache(selector, c.base(), c.limit(), c.attributes());
     }
 
+    /** Pushes EFLAGS, CS, EIP and the error code if there is one (pushFrameWord); returns the new ESP. */
+    private int pushFrame(SegmentCache ss, int esp, int eflags, int cs, int eip, boolean pushError, int errorCode) {
+        esp = pushFrameWord(ss, esp, eflags);
+        esp = pushFrameWord(ss, esp, cs);
+        esp = pushFrameWord(ss, esp, eip);
+        return pushError ? pushFrameWord(ss, esp, errorCode) : esp;
+    }
+
     /**
-     * Pushes 32-bit values (first one highest) on a stack described by {@code ss},
-     * with supervisor rights since the CPU writes the frame for itself. Returns the new
-     * ESP; the registers are not touched.
+     * Pushes a 32-bit value on a stack described by {@code ss}, with supervisor rights
+     * since the CPU writes the frame for itself. Returns the new ESP; the registers are
+     * not touched.
      */
-    private int pushFrame(SegmentCache ss, int esp, int[] values, int count) {
+    private int pushFrameWord(SegmentCache ss, int esp, int value) {
         boolean big = ss.big();
-        for (int i = 0; i < count; i++) {
-            esp = big ? esp - 4 : (esp & 0xffff0000) | ((esp - 4) & 0xffff);
-            int offset = big ? esp : esp & 0xffff;
-            checkStackAccess(ss, offset, 4);
-            cpu.memory.write32(ss.base() + offset, values[i], LinearMemory.READ);
-        }
+        esp = big ? esp - 4 : (esp & 0xffff0000) | ((esp - 4) & 0xffff);
+        int offset = big ? esp : esp & 0xffff;
+        checkStackAccess(ss, offset, 4);
+        cpu.memory.write32(ss.base() + offset, value, LinearMemory.READ);
         return esp;
     }
 

@@ -22,6 +22,10 @@
 // entry for anything else (host pages, an empty bus) stays absent from that view and
 // is served by the page path. An access crossing a page boundary always takes the
 // slow path, which translates both pages in order.
+//
+// Descriptor table reads (readTable) are cached apart, in TableCache, whose frames are
+// kept out of the write translations as code frames are, and which every walk, flush
+// and INVLPG tells that its entries may read otherwise.
 package dev.lguest.cpu.interpreter;
 
 import static dev.lguest.api.cpu.X86.PF_PROT;
@@ -81,6 +85,8 @@ final class LinearMemory {
     CodeCache codeCache;
     /** The frame the last walk ended in. */
     private int walkedFrame;
+    /** The descriptor tables' entries read lately (readTable). */
+    final TableCache tables = new TableCache();
 
     /** The data breakpoints: how many, and each one's start, length, DR6 bit and whether reads count. */
     private int watchCount;
@@ -112,6 +118,7 @@ final class LinearMemory {
     }
 
     void flush() {
+        tables.changed();
         Arrays.fill(tags, -1);
         Arrays.fill(pages, null);
         Arrays.fill(ramEntries, NO_ENTRY);
@@ -150,6 +157,7 @@ final class LinearMemory {
     }
 
     void invalidate(int linear) {
+        tables.changed();
         int vpn = linear >>> 12;
         for (int kind = 0; kind < 4; kind++) {
             int slot = (kind << TLB_BITS) | (vpn & TLB_MASK);
@@ -227,6 +235,7 @@ final class LinearMemory {
     }
 
     private MemorySegment walk(int linear, int kind, int slot) {
+        tables.changed(); // the translation it installs may replace one a table entry was read through
         boolean write = (kind & WRITE) != 0;
         boolean user = (kind & USER) != 0;
         int frame;
@@ -267,7 +276,7 @@ final class LinearMemory {
             page = write ? discard : EMPTY_BUS;
         }
         walkedFrame = frame;
-        if ((!write || !isCodeFrame(frame)) && (watchCount == 0 || !isWatchedPage(linear >>> 12))) {
+        if ((!write || !isCodeFrame(frame) && !tables.isProtected(frame)) && (watchCount == 0 || !isWatchedPage(linear >>> 12))) {
             tags[slot] = linear >>> 12;
             pages[slot] = page;
             frames[slot] = frame;
@@ -297,6 +306,10 @@ final class LinearMemory {
     /** The frame now holds decoded code: drop its write translations so stores are seen. */
     void protectCode(int frame) {
         codeFrames[frame >>> 6] |= 1L << frame;
+        dropWriteTranslations(frame);
+    }
+
+    private void dropWriteTranslations(int frame) {
         for (int kind = WRITE; kind < 4; kind += 2) {
             for (int slot = kind << TLB_BITS, end = slot + TLB_SIZE; slot < end; slot++) {
                 if (frames[slot] == frame && tags[slot] != -1) {
@@ -475,6 +488,33 @@ final class LinearMemory {
             MemorySegment target = (address >>> 12) == firstPage ? first : second;
             target.set(BYTE, address & 0xfff, (byte) (value >>> (8 * i)));
         }
+    }
+
+    /**
+     * The 8 bytes of a descriptor table entry at a linear address, read with supervisor
+     * rights as the CPU reads its tables: two 4-byte reads, low then high, or the same
+     * bytes from TableCache when nothing could have changed them since.
+     */
+    long readTable(int linear) {
+        boolean cacheable = watchCount == 0 && (linear & 0xfff) <= 0xff8;
+        if (cacheable) {
+            int slot = tables.find(linear);
+            if (slot >= 0) {
+                return tables.words(slot);
+            }
+        }
+        int low = read32(linear, READ);
+        int high = read32(linear + 4, READ);
+        long value = (low & 0xffffffffL) | ((long) high << 32);
+        if (cacheable) {
+            // The reads left the page's read translation in the TLB (nothing is watched).
+            int frame = frame(linear, READ);
+            if (tables.protect(frame)) {
+                dropWriteTranslations(frame);
+            }
+            tables.put(linear, value);
+        }
+        return value;
     }
 
     /** Makes sure a write of this size would not fault, without writing. */

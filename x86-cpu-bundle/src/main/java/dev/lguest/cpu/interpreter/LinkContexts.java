@@ -27,7 +27,7 @@ final class LinkContexts {
 
     /** Makes a code segment the current one and returns its link generation. */
     int select(SegmentCache cs) {
-        if (cs.equals(segments[current])) {
+        if (cs == segments[current] || cs.equals(segments[current])) {
             return generations[current];
         }
         for (int i = 0; i < SIZE; i++) {

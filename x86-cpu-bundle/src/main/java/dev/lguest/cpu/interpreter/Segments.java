@@ -24,6 +24,9 @@ import dev.lguest.api.cpu.X86;
 final class Segments {
     static final int ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5;
     private static final int[] DATA_REGISTERS = {ES, DS, FS, GS};
+    /** A null selector's cache, by its RPL (the low two bits it keeps). */
+    private static final SegmentCache[] NULL_BY_RPL = {SegmentCache.NULL, new SegmentCache(1, 0, 0, 0),
+        new SegmentCache(2, 0, 0, 0), new SegmentCache(3, 0, 0, 0)};
 
     final SegmentCache[] cache = new SegmentCache[6];
     final int[] base = new int[6];
@@ -67,33 +70,46 @@ final class Segments {
         }
     }
 
-    /** Installs a cache and derives the bounds every access is checked against. */
+    /**
+     * Installs a cache and derives the bounds every access is checked against (worked
+     * out in locals and stored once: a system call installs CS, SS and FS twice each).
+     */
     void set(int s, SegmentCache c) {
         if (cache[s] == c) {
             return; // everything below is derived from the caches alone
         }
         cache[s] = c;
-        base[s] = c.base();
+        int segmentBase = c.base();
+        base[s] = segmentBase;
+        int attributes = c.attributes();
         long limit = c.limit() & 0xffffffffL;
-        boolean usable = c.present() && c.isCodeOrData();
-        int type = c.type();
+        int usableBits = SegmentCache.PRESENT | SegmentCache.S_CODE_OR_DATA;
+        boolean usable = (attributes & usableBits) == usableBits;
+        int type = attributes & 0xf;
         boolean code = (type & 8) != 0;
+        long low;
+        long high;
         if (!code && (type & 4) != 0) {
             // Expand-down: valid offsets lie above the limit, up to 64 KiB or 4 GiB.
-            lowest[s] = limit + 1;
-            highest[s] = c.big() ? 0xffffffffL : 0xffffL;
+            low = limit + 1;
+            high = (attributes & SegmentCache.DEFAULT_BIG) != 0 ? 0xffffffffL : 0xffffL;
         } else {
-            lowest[s] = 0;
-            highest[s] = limit;
+            low = 0;
+            high = limit;
         }
-        readable[s] = usable && (!code || (type & 2) != 0 || s == CS);
-        writable[s] = usable && !code && (type & 2) != 0;
-        boolean flat = base[s] == 0 && lowest[s] == 0 && highest[s] == 0xffffffffL;
-        flatReadableSegments = flat && readable[s] ? flatReadableSegments | (1 << s) : flatReadableSegments & ~(1 << s);
-        flatWritableSegments = flat && writable[s] ? flatWritableSegments | (1 << s) : flatWritableSegments & ~(1 << s);
-        boolean flatStack = (flatWritableSegments & (1 << SS)) != 0 && cache[SS].big();
-        flatReadableSegments = flatStack ? flatReadableSegments | FLAT_STACK : flatReadableSegments & ~FLAT_STACK;
-        flatWritableSegments = flatStack ? flatWritableSegments | FLAT_STACK : flatWritableSegments & ~FLAT_STACK;
+        lowest[s] = low;
+        highest[s] = high;
+        boolean canRead = usable && (!code || (type & 2) != 0 || s == CS);
+        boolean canWrite = usable && !code && (type & 2) != 0;
+        readable[s] = canRead;
+        writable[s] = canWrite;
+        boolean flat = segmentBase == 0 && low == 0 && high == 0xffffffffL;
+        int bit = 1 << s;
+        int flatRead = flat && canRead ? flatReadableSegments | bit : flatReadableSegments & ~bit;
+        int flatWrite = flat && canWrite ? flatWritableSegments | bit : flatWritableSegments & ~bit;
+        boolean flatStack = (flatWrite & (1 << SS)) != 0 && cache[SS].big();
+        flatReadableSegments = flatStack ? flatRead | FLAT_STACK : flatRead & ~FLAT_STACK;
+        flatWritableSegments = flatStack ? flatWrite | FLAT_STACK : flatWrite & ~FLAT_STACK;
         setAlignmentCheck(alignmentCheck);
     }
 
@@ -210,10 +226,7 @@ final class Segments {
 
     /** Both words of a descriptor, low in bits 0-31 and high in 32-63. */
     long readDescriptor(int selector, int faultVector) {
-        int address = descriptorAddress(selector, faultVector);
-        int low = cpu.memory.read32(address, LinearMemory.READ);
-        int high = cpu.memory.read32(address + 4, LinearMemory.READ);
-        return (low & 0xffffffffL) | ((long) high << 32);
+        return cpu.memory.readTable(descriptorAddress(selector, faultVector));
     }
 
     static SegmentCache decode(int selector, long descriptor) {
@@ -267,7 +280,7 @@ final class Segments {
     void loadData(int s, int selector) {
         selector &= 0xffff;
         if ((selector & 0xfffc) == 0) {
-            set(s, new SegmentCache(selector, 0, 0, 0));
+            set(s, NULL_BY_RPL[selector & 3]);
             return;
         }
         long d = readDescriptor(selector, X86.GP);
@@ -309,12 +322,21 @@ final class Segments {
         if (!c.present()) {
             throw CpuFault.of(faultVector == X86.GP ? X86.SS_VECTOR : faultVector, selector & 0xfffc);
         }
-        return new StackSegment(c, d);
+        StackSegment last = checkedStacks[privilege];
+        if (last != null && last.cache() == c && last.descriptor() == d) {
+            return last; // a system call checks the same two stacks each time
+        }
+        StackSegment checked = new StackSegment(c, d);
+        checkedStacks[privilege] = checked;
+        return checked;
     }
 
     /** A checked stack segment and its raw descriptor, to be installed after the other checks. */
     record StackSegment(SegmentCache cache, long descriptor) {
     }
+
+    /** The last stack segment checkStack answered for each privilege level. */
+    private final StackSegment[] checkedStacks = new StackSegment[4];
 
     void loadStack(int selector) {
         StackSegment stack = checkStack(selector, cpu.cpl, X86.GP);
@@ -330,7 +352,7 @@ final class Segments {
             SegmentCache c = cache[s];
             boolean conformingCode = c.isCode() && (c.type() & 4) != 0;
             if (c.isCodeOrData() && !conformingCode && c.dpl() < newCpl) {
-                set(s, new SegmentCache(0, 0, 0, 0));
+                set(s, SegmentCache.NULL);
             }
         }
     }
