@@ -548,7 +548,7 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
     /** Decodes the instruction at EIP into the scratch instruction, the slow way. */
     Instruction decode() {
         decoder.decode(instruction, eip, code32());
-        instruction.handler = Executor.classify(instruction);
+        instruction.handler = (byte) Executor.classify(instruction);
         return instruction;
     }
 
