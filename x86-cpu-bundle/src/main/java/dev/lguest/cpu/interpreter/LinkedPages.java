@@ -10,15 +10,17 @@
 // answer (the lookup itself may drop code, which empties the set), before the caller
 // links it, and the set is emptied only together with a renewal of every generation,
 // which kills every link made before. So a page left out of the set has no live link
-// into it. A hashed bit may stand for several pages: a
-// page that only shares a bit with a linked one costs a needless unlink, never a stale
-// link.
+// into it. A hashed bit may stand for several pages: a page that only shares a bit
+// with a linked one costs a needless unlink, never a stale link.
 //
 // What it saves: Linux's exit and exec release a process's page tables, and the shadow
 // page tables drop each of the 1,024 pages of a released 4 MiB slot with an INVLPG; a
 // copy-on-write fault or a page-table update of a data page is one more. On the Linux
-// benchmark's forkexec each round made about 2,000 of them, each of which unlinked
-// every block, so most of the kernel's block transitions took the code lookup again.
+// benchmark's forkexec that was about 2,050 INVLPGs a round, each renewing every
+// generation; now about 7 renewals a round are left, most of them CR3 loads (5.5 a
+// round). It did not make the code lookups fewer (about 2,600 a round either way):
+// the INVLPGs come in the same exits as the address-space switches, whose CR3 load
+// forgets the links anyway.
 package dev.lguest.cpu.interpreter;
 
 import java.util.Arrays;
