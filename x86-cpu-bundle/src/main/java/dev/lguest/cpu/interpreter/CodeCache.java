@@ -187,7 +187,7 @@ final class CodeCache {
                 }
                 break; // crosses into the next page: decoded the slow way when reached
             }
-            in.handler = Executor.classify(in);
+            in.handler = (byte) Executor.classify(in);
             code[count++] = in;
             position = in.next;
             if ((in.flags & OpcodeTable.ENDS_BLOCK) != 0) {

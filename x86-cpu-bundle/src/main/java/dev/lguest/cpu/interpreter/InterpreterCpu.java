@@ -17,7 +17,8 @@
 //    CodeCache). Each recently used code segment (CS cache: selector and so CPL, base,
 //    limit, size) has its own generation (LinkContexts), so a system call's INT and
 //    IRET switch between the kernel's and the process's links instead of forgetting
-//    both; a TLB flush or dropped code renews every context's generation.
+//    both; a TLB flush or dropped code renews every context's generation, and so does
+//    an INVLPG of a page a link may lead into (LinkedPages), but not of any other page.
 //  - How it is invalidated: frames holding blocks are never cached for writing in the
 //    TLB, so every CPU store into them is seen and drops the page's blocks if it touches
 //    decoded bytes (paravirt patching, module loading, page reuse). Writes from outside
@@ -94,6 +95,8 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
     /** The current code segment's link generation: links made under another are not followed. */
     int linkGeneration;
     private final LinkContexts linkContexts = new LinkContexts();
+    /** The linear pages links may lead into: an INVLPG of another page keeps them. */
+    private final LinkedPages linkedPages = new LinkedPages();
     final InterruptUnit interrupts = new InterruptUnit(this);
     final Executor executor;
 
@@ -417,6 +420,9 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
         if (block == null || offset + block.length() - 1 > limit) {
             return null;
         }
+        // After the lookup, which may have dropped code and so forgotten every link
+        // and linked page: the caller links this answer under the generation now current.
+        linkedPages.add(linear >>> 12);
         return block;
     }
 
@@ -426,6 +432,7 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
      */
     void unlinkBlocks() {
         linkGeneration = linkContexts.renewAll();
+        linkedPages.clear();
     }
 
     /** Stops the running block after the current instruction (mode, mapping or code changed). */
@@ -475,7 +482,9 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
     public void invalidatePage(int linearAddress) {
         memory.invalidate(linearAddress);
         fetchPageNumber = -1;
-        unlinkBlocks();
+        if (linkedPages.mayContain(linearAddress >>> 12)) {
+            unlinkBlocks();
+        }
     }
 
     // ---- EFLAGS ----
@@ -542,7 +551,7 @@ class InterpreterCpu implements X86Cpu, Decoder.CodeSource {
     /** Decodes the instruction at EIP into the scratch instruction, the slow way. */
     Instruction decode() {
         decoder.decode(instruction, eip, code32());
-        instruction.handler = Executor.classify(instruction);
+        instruction.handler = (byte) Executor.classify(instruction);
         return instruction;
     }
 

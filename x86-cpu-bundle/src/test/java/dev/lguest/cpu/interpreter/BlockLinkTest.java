@@ -11,6 +11,11 @@
 // that the hint is taken when the lookup would find that very block (in a new epoch
 // once its bytes are compared again), and refused when the page is mapped elsewhere
 // now, its code was dropped, or memory was written behind the CPU's back.
+//
+// An INVLPG renews the generations only when a link may lead into its page
+// (LinkedPages): the exit of a Linux process drops thousands of data pages that way.
+// The last cases check that such an INVLPG keeps the links, and that one of a page
+// linked into still unlinks, also when the link was made again after a flush.
 package dev.lguest.cpu.interpreter;
 
 import static dev.lguest.cpu.interpreter.TestMachine.CODE;
@@ -234,6 +239,61 @@ class BlockLinkTest {
             assertEquals(HOST_EXIT, exit.vector());
             assertEquals(alias + 2, m.cpu.eip());
             assertEquals(taken, m.cpu.codeCache.hintsTaken);
+        }
+    }
+
+    @Test
+    void anInvlpgOfAPageNoLinkLeadsIntoKeepsTheLinks() {
+        try (TestMachine m = machineWithKernelLink()) {
+            int generation = m.cpu.linkGeneration;
+            long taken = m.cpu.codeCache.hintsTaken;
+            m.cpu.invalidatePage(TestMachine.DATA);
+            assertEquals(generation, m.cpu.linkGeneration);
+            backToTheJump(m);
+            CpuExit exit = runAgain(m);
+            assertEquals(ExitReason.VECTOR, exit.reason());
+            assertEquals(HOST_EXIT, exit.vector());
+            // The link was followed: a lookup would have taken it as a hint.
+            assertEquals(taken, m.cpu.codeCache.hintsTaken);
+            m.cpu.invalidatePage(TARGET + 0xfff); // any address in the linked page
+            assertNotEquals(generation, m.cpu.linkGeneration);
+        }
+    }
+
+    @Test
+    void aRemapOfAPageLinkedIntoAgainAfterAFlushUnlinks() {
+        try (TestMachine m = machineWithKernelLink()) {
+            // The flush forgets every link and the pages they led into; the run after it
+            // links the jump to TARGET again, which must count as linked into.
+            m.cpu.setCr3(TestMachine.PAGE_DIRECTORY);
+            backToTheJump(m);
+            assertEquals(HOST_EXIT, runAgain(m).vector());
+            m.write32(PAGE_TABLE + (TARGET >>> 12) * 4, OTHER_FRAME | 7);
+            m.cpu.invalidatePage(TARGET);
+            backToTheJump(m);
+            CpuExit exit = runAgain(m);
+            assertEquals(ExitReason.VECTOR, exit.reason());
+            assertEquals(OTHER_EXIT, exit.vector());
+        }
+    }
+
+    @Test
+    void aPageWhoseCodeALookupDroppedAndDecodedAgainCountsAsLinkedInto() {
+        try (TestMachine m = machineWithKernelLink()) {
+            // TARGET rewritten behind the CPU's back: the plain run's lookup finds the
+            // bytes changed, drops the page's blocks (forgetting every link and linked
+            // page), decodes TARGET again and links the jump to it.
+            m.load(TARGET, 0x90, 0xcd, HOST_EXIT);
+            backToTheJump(m);
+            CpuExit first = m.cpu.run(100);
+            assertEquals(HOST_EXIT, first.vector());
+            assertEquals(TARGET + 3, m.cpu.eip());
+            m.write32(PAGE_TABLE + (TARGET >>> 12) * 4, OTHER_FRAME | 7);
+            m.cpu.invalidatePage(TARGET);
+            backToTheJump(m);
+            CpuExit exit = runAgain(m);
+            assertEquals(ExitReason.VECTOR, exit.reason());
+            assertEquals(OTHER_EXIT, exit.vector());
         }
     }
 }
