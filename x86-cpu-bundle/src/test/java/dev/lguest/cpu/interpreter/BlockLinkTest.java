@@ -84,6 +84,14 @@ class BlockLinkTest {
         return m.cpu.run(100, true);
     }
 
+    /** Back at the jump, run again: it must reach the code now at TARGET, not the old block. */
+    private static void assertTheJumpRunsTheNewCode(TestMachine m) {
+        backToTheJump(m);
+        CpuExit exit = runAgain(m);
+        assertEquals(ExitReason.VECTOR, exit.reason());
+        assertEquals(OTHER_EXIT, exit.vector());
+    }
+
     @Test
     void aKernelLinkIsNotFollowedInUserMode() {
         // TARGET is a supervisor page: the kernel may run it, a process may not.
@@ -199,10 +207,7 @@ class BlockLinkTest {
             m.load(TARGET, 0xcd, OTHER_EXIT);
             m.cpu.frameWritten(TARGET >>> 12);
             m.cpu.setCr3(TestMachine.PAGE_DIRECTORY);
-            backToTheJump(m);
-            CpuExit exit = runAgain(m);
-            assertEquals(ExitReason.VECTOR, exit.reason());
-            assertEquals(OTHER_EXIT, exit.vector());
+            assertTheJumpRunsTheNewCode(m);
         }
     }
 
@@ -270,10 +275,7 @@ class BlockLinkTest {
             assertEquals(HOST_EXIT, runAgain(m).vector());
             m.write32(PAGE_TABLE + (TARGET >>> 12) * 4, OTHER_FRAME | 7);
             m.cpu.invalidatePage(TARGET);
-            backToTheJump(m);
-            CpuExit exit = runAgain(m);
-            assertEquals(ExitReason.VECTOR, exit.reason());
-            assertEquals(OTHER_EXIT, exit.vector());
+            assertTheJumpRunsTheNewCode(m);
         }
     }
 
@@ -290,10 +292,7 @@ class BlockLinkTest {
             assertEquals(TARGET + 3, m.cpu.eip());
             m.write32(PAGE_TABLE + (TARGET >>> 12) * 4, OTHER_FRAME | 7);
             m.cpu.invalidatePage(TARGET);
-            backToTheJump(m);
-            CpuExit exit = runAgain(m);
-            assertEquals(ExitReason.VECTOR, exit.reason());
-            assertEquals(OTHER_EXIT, exit.vector());
+            assertTheJumpRunsTheNewCode(m);
         }
     }
 }
