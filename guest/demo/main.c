@@ -7,7 +7,10 @@
  * Given "spin=N" on its command line it first runs N rounds of a checksum loop and
  * prints the result, so that tests have a guest that runs long enough to have its
  * components swapped underneath it, and a number that proves nothing went wrong.
- * Given "crash" it dies with a reason of its own instead of powering off, and given
+ * Given "forever" it then goes on running that loop until the host stops it: a guest
+ * that never ends on its own, for tests that stop or kill a running guest whatever
+ * the speed of the CPU under it. Given "crash" it dies with a reason of its own
+ * instead of powering off, and given
  * "ud2" it executes an undefined instruction with no IDT to catch it: the two ways a
  * guest dies that the Launcher must report.
  */
@@ -16,6 +19,9 @@
 
 /* Guest-physical = guest-virtual here: the Launcher's page tables map RAM 1:1. */
 static struct lguest_data lguest_data __attribute__((aligned(16)));
+
+/* Where the endless loop leaves its sums, so that the compiler keeps the work. */
+static volatile u32 forever_sum;
 
 /* The number after "spin=" on the command line; 0 if absent. */
 static u32 spin_rounds(const char *cmdline)
@@ -44,6 +50,10 @@ void guest_main(u32 boot_params)
                 print_hex(checksum(rounds));
                 early_print("\n");
         }
+
+        if (cmdline_find(cmdline, "forever"))
+                for (;;)
+                        forever_sum = checksum(1u << 20);
 
         if (cmdline_find(cmdline, "crash"))
                 hcall(LHCALL_CRASH, (u32)"demo guest crashed on request", 0, 0);

@@ -36,7 +36,9 @@ import static org.junit.Assert.assertTrue;
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerMethod.class)
 public class HostComponentSwapIT {
-    private static final int ROUNDS = 12_000_000;
+    // About a second and a half of the demo's loop on a quiet machine: the component
+    // goes away while the guest computes, which each swap checks.
+    private static final int ROUNDS = 200_000_000;
 
     @Inject
     private GuestLauncher launcher;
@@ -89,6 +91,8 @@ public class HostComponentSwapIT {
                 run.session().guest().orElseThrow().isDead());
         original.uninstall();
         assertSame("the second copy provides " + service.getSimpleName(), copy, BundleSwap.providerOf(context, service));
+        assertFalse("the guest finished before the swap: give it more rounds: " + run.output(),
+                run.output().contains("checksum 0x"));
 
         GuestOutcome outcome = run.awaitEnd(Duration.ofMinutes(3));
         assertTrue(outcome.reason(), outcome.poweredOff());

@@ -37,15 +37,13 @@ import static org.junit.Assert.assertTrue;
 
 /**
  * What a guest did, as JMX and JDK Flight Recorder show it: while a recording runs,
- * a demo guest boots, its MBean (dev.lguest:type=Guest,id=N) is read through the
+ * a demo guest that runs until it is stopped boots, its MBean (dev.lguest:type=Guest,id=N) is read through the
  * platform MBeanServer, lguest:swap replaces the shadow page tables under it, and the
  * guest is killed; its MBean goes, and the recording read back holds its exits, its
  * statistics, the swap (service, bundles, duration) and the kill with its reason.
  */
 @RunWith(PaxExam.class)
 public class ObservabilityIT {
-    private static final int ROUNDS = 50_000_000;
-
     @Inject
     private GuestLauncher launcher;
 
@@ -69,7 +67,7 @@ public class ObservabilityIT {
             recording.enable(GuestStatisticsEvent.NAME).withPeriod(Duration.ofMillis(100));
             recording.start();
 
-            try (GuestRun run = GuestRun.bootDemo(launcher, "spin=" + ROUNDS)) {
+            try (GuestRun run = GuestRun.bootDemo(launcher, "forever")) {
                 ComponentSwap.awaitRunning(run, Duration.ofSeconds(60));
                 run.awaitLine(GuestRun.DEMO_HELLO, Duration.ofSeconds(60));
                 id = run.awaitGuest(Duration.ofSeconds(10)).id();

@@ -21,6 +21,7 @@ import javax.inject.Inject;
 import java.time.Duration;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 
 /**
@@ -33,7 +34,10 @@ import static org.junit.Assert.assertTrue;
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
 public class ShellCommandsIT {
-    private static final int ROUNDS = 12_000_000;
+    // About a second and a half of the demo's loop on a quiet machine (the translator
+    // runs 12 million rounds in under 0.2 s): long enough that a swap happens while
+    // it computes, which the swap test checks.
+    private static final int ROUNDS = 200_000_000;
 
     @Inject
     private GuestLauncher launcher;
@@ -62,6 +66,8 @@ public class ShellCommandsIT {
             assertTrue(swapped, swapped.startsWith("swapped pagetable: " + old.getBundleId() + " (lguest-pagetable "));
             assertEquals("lguest-pagetable-simple",
                     ComponentSwap.providerOf(context, ShadowPageTables.class).getSymbolicName());
+            assertFalse("the guest finished before the swap: give it more rounds: " + run.output(),
+                    run.output().contains("checksum 0x"));
 
             GuestOutcome end = run.awaitEnd(Duration.ofMinutes(3));
             assertTrue(end.reason(), end.poweredOff());
