@@ -725,20 +725,17 @@ final class Emitter {
         requireWholeRecord();
         if ((flagKind == FLAGS_SUB8 || flagKind == FLAGS_SUB16) && NarrowCompare.branches(cc)) {
             NarrowCompare.emitBranch(this, cc, flagKind, taken);
-        } else if (flagKind == FLAGS_SUB8 || flagKind == FLAGS_SUB16) {
-            code.loadConstant(cc);
-            pushStatus();
-            code.invokestatic(CD_ALU, "condition", MethodTypeDesc.of(CD_boolean, CD_int, CD_int));
-            code.ifne(taken);
         } else if (flagKind == Alu.LAZY_SUB && (kind == 1 || kind == 3)) {
             // Unsigned below (or equal): compare with the sign bits flipped.
             code.iload(DESTINATION).loadConstant(Integer.MIN_VALUE).ixor();
             code.iload(SOURCE).loadConstant(Integer.MIN_VALUE).ixor();
-            compareBranch(kind == 1 ? (negate ? Cmp.GE : Cmp.LT) : (negate ? Cmp.GT : Cmp.LE), taken);
+            compareBranch(less(kind == 3, negate), taken);
         } else if (flagKind == Alu.LAZY_SUB && (kind == 6 || kind == 7)) {
             code.iload(DESTINATION).iload(SOURCE);
-            compareBranch(kind == 6 ? (negate ? Cmp.GE : Cmp.LT) : (negate ? Cmp.GT : Cmp.LE), taken);
-        } else if (flagKind == FLAGS_EAGER || flagKind == FLAGS_DYNAMIC) {
+            compareBranch(less(kind == 7, negate), taken);
+        } else if (flagKind == FLAGS_EAGER || flagKind == FLAGS_DYNAMIC || flagKind == FLAGS_SUB8
+                || flagKind == FLAGS_SUB16) {
+            // The six flags worked out in the block (a narrow CMP's from its operands).
             code.loadConstant(cc);
             pushStatus();
             code.invokestatic(CD_ALU, "condition", MethodTypeDesc.of(CD_boolean, CD_int, CD_int));
@@ -772,9 +769,21 @@ final class Emitter {
         }
     }
 
-    private enum Cmp { LT, LE, GT, GE }
+    enum Cmp { LT, LE, GT, GE }
 
-    private void compareBranch(Cmp cmp, Label taken) {
+    /**
+     * The int comparison a "less" condition (orEqual: "less or equal") stands for, or
+     * with negate its opposite ("greater or equal", "greater").
+     */
+    static Cmp less(boolean orEqual, boolean negate) {
+        if (orEqual) {
+            return negate ? Cmp.GT : Cmp.LE;
+        }
+        return negate ? Cmp.GE : Cmp.LT;
+    }
+
+    /** Jumps to {@code taken} if the two ints on the stack compare as {@code cmp} says. */
+    void compareBranch(Cmp cmp, Label taken) {
         switch (cmp) {
             case LT -> code.if_icmplt(taken);
             case LE -> code.if_icmple(taken);

@@ -73,56 +73,35 @@ final class NarrowCompare {
         CodeBuilder code = e.code;
         boolean negate = (cc & 1) != 0;
         switch (cc >>> 1) {
-            case 1 -> {
+            case 1, 3 -> {
                 code.iload(DESTINATION).iload(SOURCE);
-                if (negate) {
-                    code.if_icmpge(taken);
-                } else {
-                    code.if_icmplt(taken);
-                }
+                e.compareBranch(Emitter.less(cc >>> 1 == 3, negate), taken);
             }
             case 2 -> {
                 code.iload(RESULT);
-                if (negate) {
-                    code.ifne(taken);
-                } else {
-                    code.ifeq(taken);
-                }
-            }
-            case 3 -> {
-                code.iload(DESTINATION).iload(SOURCE);
-                if (negate) {
-                    code.if_icmpgt(taken);
-                } else {
-                    code.if_icmple(taken);
-                }
+                branchOnZero(code, !negate, taken);
             }
             case 4 -> {
                 code.iload(RESULT).loadConstant(Alu.signBit(size(kind))).iand();
-                if (negate) {
-                    code.ifeq(taken);
-                } else {
-                    code.ifne(taken);
-                }
+                branchOnZero(code, negate, taken);
             }
             case 6, 7 -> {
                 code.iload(DESTINATION);
                 signExtend(code, kind);
                 code.iload(SOURCE);
                 signExtend(code, kind);
-                if (cc >>> 1 == 6) {
-                    if (negate) {
-                        code.if_icmpge(taken);
-                    } else {
-                        code.if_icmplt(taken);
-                    }
-                } else if (negate) {
-                    code.if_icmpgt(taken);
-                } else {
-                    code.if_icmple(taken);
-                }
+                e.compareBranch(Emitter.less(cc >>> 1 == 7, negate), taken);
             }
             default -> throw new IllegalArgumentException("condition " + cc + " is not one compare after a narrow CMP");
+        }
+    }
+
+    /** Jumps to {@code taken} if the int on the stack is zero ({@code whenZero}) or if it is not. */
+    private static void branchOnZero(CodeBuilder code, boolean whenZero, Label taken) {
+        if (whenZero) {
+            code.ifeq(taken);
+        } else {
+            code.ifne(taken);
         }
     }
 
