@@ -40,7 +40,7 @@ public class MaliciousGuestIT {
     private static final int MEMORY_MB = 16;
     private static final Duration HOSTILE_TIMEOUT = Duration.ofMinutes(1);
     private static final Duration DEMO_TIMEOUT = Duration.ofMinutes(2);
-    /** Enough rounds that the demo guest is still busy when the hostile one dies. */
+    /** The demo guest's checksum rounds before it loops on until stopped (see HostileRun). */
     private static final int SPIN = 1_000_000;
 
     /** What a reason must never look like: a Java exception or a stack trace. */
