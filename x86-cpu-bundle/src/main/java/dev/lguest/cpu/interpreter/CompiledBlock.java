@@ -11,9 +11,17 @@ package dev.lguest.cpu.interpreter;
 abstract class CompiledBlock {
     /** The block's decoded instructions, by position. */
     final Instruction[] code;
+    /**
+     * code.length, kept beside the class pointer: the translating CPU's chain of blocks
+     * (BlockChain) checks the budget covers the block it calls next with a field of the
+     * object it calls anyway, where the code array's length was a load from another
+     * object, the hottest miss of that loop.
+     */
+    final int instructions;
 
     CompiledBlock(Instruction[] code) {
         this.code = code;
+        this.instructions = code.length;
     }
 
     /**

@@ -101,6 +101,12 @@ final class Decoder {
                     decodeAddress16(in);
                 }
             }
+            // Group 5 (FF) holds INC, DEC and PUSH beside the indirect CALLs and JMPs:
+            // only the transfers (and the undefined /7, which faults) end a block, so a
+            // function's "inc dword [counter]" does not cut it in two.
+            if (opcode == 0xff && (in.reg <= 1 || in.reg == 6)) {
+                in.flags = flags & ~OpcodeTable.ENDS_BLOCK;
+            }
         }
         if ((flags & MOFFS) != 0) {
             in.displacement = in.address32 ? next32() : next16();

@@ -88,7 +88,8 @@ final class OpcodeTable {
         // may decode or map differently. A fault anywhere also leaves the block, so #UD
         // and the rest need no mark. Conditional branches (Jcc) do not end a block:
         // taken, they leave it there like any jump; not taken, the straight line goes
-        // on, so a loop body with early exits runs as one block.
+        // on, so a loop body with early exits runs as one block. Group 5 (FF) is
+        // marked whole; the Decoder lets its INC, DEC and PUSH through.
         for (int op : new int[] {0x17, 0x9a, 0x9d, 0xc2, 0xc3, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf,
                 0xe0, 0xe1, 0xe2, 0xe3, 0xe8, 0xe9, 0xea, 0xeb, 0xf1, 0xf4, 0xff}) {
             FLAGS[op] |= ENDS_BLOCK;

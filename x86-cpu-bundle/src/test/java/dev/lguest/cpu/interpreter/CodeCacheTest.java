@@ -54,6 +54,31 @@ class CodeCacheTest {
     }
 
     @Test
+    void groupFiveEndsABlockOnlyAtItsTransfers() {
+        // FF holds INC, DEC and PUSH beside the indirect CALL and JMP: a function's
+        // "inc dword [counter]" must not cut its block in two, the CALL must end it.
+        try (TestMachine m = new TestMachine()) {
+            int function = CODE + 0x40;
+            m.write32(TestMachine.DATA, 5);
+            m.write32(TestMachine.DATA + 4, function);
+            m.load(function, 0xbb, 7, 0, 0, 0, 0xcd, 0x1f); // mov ebx, 7 / int 0x1f
+            m.program(concat(
+                    new int[] {0xff, 0x05}, imm32(TestMachine.DATA), // inc dword [DATA]
+                    new int[] {0xff, 0x0d}, imm32(TestMachine.DATA), // dec dword [DATA]
+                    new int[] {0xff, 0x35}, imm32(TestMachine.DATA), // push dword [DATA]
+                    new int[] {0x58}, // pop eax
+                    new int[] {0xff, 0x15}, imm32(TestMachine.DATA + 4), // call [DATA+4]
+                    new int[] {0x90})); // nop: after the CALL, another block's
+            assertEquals(5, m.cpu.currentBlock().code.length);
+            CpuExit exit = m.run();
+            assertEquals(ExitReason.VECTOR, exit.reason());
+            assertEquals(5, m.cpu.gpr(EAX));
+            assertEquals(7, m.cpu.gpr(EBX));
+            assertEquals(7, exit.instructions());
+        }
+    }
+
+    @Test
     void codeRewrittenBehindTheCpuBetweenRuns() {
         try (TestMachine m = new TestMachine()) {
             for (int value = 1; value <= 3; value++) {

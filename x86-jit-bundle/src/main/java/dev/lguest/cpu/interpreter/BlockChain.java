@@ -64,7 +64,7 @@ final class BlockChain {
             // compiled go back to the caller, which counts their runs and compiles them.
             CompiledBlock translation = next.translation;
             if (translation == null || translation == TranslatingCpu.NOT_COMPILED
-                    || translation == BackgroundCompiler.QUEUED || left < next.code.length) {
+                    || translation == BackgroundCompiler.QUEUED || left < translation.instructions) {
                 return next;
             }
             block = next;

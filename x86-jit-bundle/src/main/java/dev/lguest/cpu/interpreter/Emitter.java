@@ -950,7 +950,7 @@ final class Emitter {
         code.aload(CPU);
         loadReg(X86.ESP);
         code.loadConstant(4);
-        code.invokevirtual(CD_CPU, "stackPointerPlus", MethodTypeDesc.of(CD_int, CD_int, CD_int));
+        code.invokestatic(CD_RUNTIME, "stackPointerAfterPop", MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int));
         commitReg(X86.ESP);
     }
 

@@ -54,6 +54,18 @@ final class JitRuntime {
         return cpu.read(Segments.SS, cpu.stackOffset(esp), 4);
     }
 
+    /**
+     * ESP past {@code size} bytes popped (stackPointerPlus): a flat stack is 32-bit, so
+     * its ESP just moves on, without reading SS's descriptor (three loads one after the
+     * other on every POP and RET).
+     */
+    static int stackPointerAfterPop(InterpreterCpu cpu, int esp, int size) {
+        if ((cpu.segments.flatReadable & Segments.FLAT_STACK) != 0) {
+            return esp + size;
+        }
+        return cpu.stackPointerPlus(esp, size);
+    }
+
     /** PUSH of a doubleword: stores it below {@code esp} and returns the new ESP (pushAt). */
     static int push32(InterpreterCpu cpu, int esp, int value, MemorySegment ram, long[] entries) {
         if ((cpu.segments.flatWritable & Segments.FLAT_STACK) != 0) {
