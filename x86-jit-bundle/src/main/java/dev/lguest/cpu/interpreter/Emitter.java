@@ -78,9 +78,15 @@ final class Emitter {
     /**
      * Whether a jump back to an instruction after the block's start also loops inside
      * the method (lguest.jit.innerLoops; off by default: with it on,
-     * benchmarks/cpu-benchmark's JMH part measured 5% slower at load ~25, the reason
-     * not found yet). Off, such a jump leaves the block and the block starting at its
-     * target, compiled on its own, loops there. Read when a block is translated.
+     * benchmarks/cpu-benchmark's JMH part measured 5% slower at load ~25; intloop's
+     * sieve, whose three blocks become one method with nested loops, ran the same once
+     * warm (IntLoopBenchmark, 60 rounds: 0.86-0.97 ns per instruction against
+     * 0.86-0.87) and slower in 15-round passes (1.6-1.9 against 1.2-1.4, load ~8): the
+     * jumps it saves come once per prime found, some 18,000 in 3.6 million
+     * instructions a round, while the one larger method spends longer in HotSpot's
+     * interpreter and compilers before it runs compiled). Off, such a jump leaves the
+     * block and the block starting at its target, compiled on its own, loops there.
+     * Read when a block is translated.
      */
     static volatile boolean innerLoops = Boolean.getBoolean("lguest.jit.innerLoops");
     static final int FLAGS_UNKNOWN = -1;
