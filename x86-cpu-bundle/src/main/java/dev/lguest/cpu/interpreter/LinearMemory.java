@@ -57,6 +57,8 @@ final class LinearMemory {
     private static final int TLB_BITS = 10;
     private static final int TLB_SIZE = 1 << TLB_BITS;
     private static final int TLB_MASK = TLB_SIZE - 1;
+    /** How many slots the TLB's arrays hold: its sets for each of the four access kinds (slot). */
+    static final int SLOT_COUNT = 4 * TLB_SIZE;
 
     /** What an empty bus reads as: all ones. Shared and read-only. */
     private static final MemorySegment EMPTY_BUS = Arena.global().allocate(PhysicalMemory.PAGE_SIZE)
@@ -71,7 +73,7 @@ final class LinearMemory {
      * the frame's physical address in the low ones; NO_ENTRY (no page number matches)
      * where the slot is empty or translates to something other than RAM.
      */
-    final long[] ramEntries = new long[4 * TLB_SIZE];
+    final long[] ramEntries = new long[SLOT_COUNT];
     private static final long NO_ENTRY = -1L;
     /** Guest RAM from physical address 0: where every ramEntries address points. */
     final MemorySegment ram;

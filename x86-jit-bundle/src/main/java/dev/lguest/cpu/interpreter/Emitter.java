@@ -58,6 +58,12 @@ final class Emitter {
     /** CF (0 or 1) at a loop head where it is the only flag seen (FLAGS_CARRY_ONLY). */
     static final int LOOP_CARRY = 33;
     /**
+     * The access kind and the flat segments, packed (JitRuntime.access): what every
+     * memory access's fast path tests, read on entry and again after whatever may
+     * change them (an instruction the interpreter ran, a segment load).
+     */
+    static final int ACCESS = 34;
+    /**
      * At most how many instructions a block's loops run before they leave the block
      * for the run loop, which sees a pending interrupt() and comes back: the limit
      * the budget check goes by (LIMIT) is at most this far past the count at entry.
@@ -72,9 +78,15 @@ final class Emitter {
     /**
      * Whether a jump back to an instruction after the block's start also loops inside
      * the method (lguest.jit.innerLoops; off by default: with it on,
-     * benchmarks/cpu-benchmark's JMH part measured 5% slower at load ~25, the reason
-     * not found yet). Off, such a jump leaves the block and the block starting at its
-     * target, compiled on its own, loops there. Read when a block is translated.
+     * benchmarks/cpu-benchmark's JMH part measured 5% slower at load ~25; intloop's
+     * sieve, whose three blocks become one method with nested loops, ran the same once
+     * warm (IntLoopBenchmark, 60 rounds: 0.86-0.97 ns per instruction against
+     * 0.86-0.87) and slower in 15-round passes (1.6-1.9 against 1.2-1.4, load ~8): the
+     * jumps it saves come once per prime found, some 18,000 in 3.6 million
+     * instructions a round, while the one larger method spends longer in HotSpot's
+     * interpreter and compilers before it runs compiled). Off, such a jump leaves the
+     * block and the block starting at its target, compiled on its own, loops there.
+     * Read when a block is translated.
      */
     static volatile boolean innerLoops = Boolean.getBoolean("lguest.jit.innerLoops");
     static final int FLAGS_UNKNOWN = -1;
@@ -174,6 +186,7 @@ final class Emitter {
         code.iconst_0().istore(LOOP_CARRY);
         code.aconst_null().astore(THROWN).aconst_null().astore(ALU);
         loadRegisters();
+        loadAccess();
         code.aload(CPU).getfield(CD_CPU, "retired", CD_long).dup2().lstore(RETIRED).lload(BUDGET);
         if (loops) {
             code.loadConstant(LOOPED_MOST).invokestatic(ClassDesc.of("java.lang.Math"), "min",
@@ -437,6 +450,12 @@ final class Emitter {
         code.return_();
         code.labelBinding(goOn);
         loadRegisters();
+        loadAccess();
+    }
+
+    /** Reads the access kind and flat segments into ACCESS (JitRuntime.access). */
+    void loadAccess() {
+        code.aload(CPU).invokestatic(CD_RUNTIME, "access", MethodTypeDesc.of(CD_int, CD_CPU)).istore(ACCESS);
     }
 
     /**
@@ -533,13 +552,15 @@ final class Emitter {
 
     /**
      * Calls JitRuntime's memory access {@code name} of type {@code type} with the
-     * block's RAM view appended: its class's RAM and RAM_ENTRIES constants
-     * (BlockTranslator.RAM), which HotSpot folds into the inlined access.
+     * ACCESS local and the block's RAM view appended: its class's RAM and RAM_ENTRIES
+     * constants (BlockTranslator.RAM), which HotSpot folds into the inlined access.
      */
     void invokeAccess(String name, MethodTypeDesc type) {
         ClassDesc self = BlockTranslator.className(block);
+        code.iload(ACCESS);
         code.getstatic(self, BlockTranslator.RAM, CD_SEGMENT).getstatic(self, BlockTranslator.RAM_ENTRIES, CD_LONG_ARRAY);
-        code.invokestatic(CD_RUNTIME, name, type.insertParameterTypes(type.parameterCount(), CD_SEGMENT, CD_LONG_ARRAY));
+        code.invokestatic(CD_RUNTIME, name,
+                type.insertParameterTypes(type.parameterCount(), CD_int, CD_SEGMENT, CD_LONG_ARRAY));
     }
 
     /** Pushes a 32-bit r/m operand's value. */

@@ -20,7 +20,10 @@
 //
 // Compiled blocks call the forms taking the RAM segment and ramEntries as arguments,
 // passing their class's constants (BlockTranslator.RAM): the same objects as
-// cpu.memory's, so HotSpot folds their fields into the inlined access.
+// cpu.memory's, so HotSpot folds their fields into the inlined access. The flat bits
+// and the access kind come as one int from the block's ACCESS local (access()), not
+// from the CPU's fields, which HotSpot had to read again on every access of a loop
+// whose TLB miss path (a call it does not inline) had ever been taken.
 package dev.lguest.cpu.interpreter;
 
 import static dev.lguest.cpu.interpreter.LinearMemory.BYTE;
@@ -33,7 +36,35 @@ import static dev.lguest.cpu.interpreter.LinearMemory.slot;
 import java.lang.foreign.MemorySegment;
 
 final class JitRuntime {
+    /**
+     * How a block's ACCESS local packs what every fast path tests (access): the access
+     * kind (LinearMemory.READ or USER) in the low bits, the flat readable segments
+     * (Segments.flatReadable, FLAT_STACK included) from READABLE_SHIFT up, the flat
+     * writable ones from WRITABLE_SHIFT up.
+     */
+    static final int KIND = 3, READABLE_SHIFT = 8, WRITABLE_SHIFT = 16;
+    /**
+     * Every slot(linear, kind) is below the TLB's 4 kinds times its sets; masking with
+     * this (the array's length less one) says so to HotSpot, which then drops the
+     * array's bounds check from every access.
+     */
+    private static final int SLOTS = LinearMemory.SLOT_COUNT - 1;
+
     private JitRuntime() {
+    }
+
+    /**
+     * The access kind and flat segments as they stand, packed (KIND, READABLE_SHIFT,
+     * WRITABLE_SHIFT). A block reads them once into a local instead of three fields per
+     * access: HotSpot must read fields again after any call it did not inline (a TLB
+     * miss's slow path in the same loop), and a local it keeps in a register. Nothing a
+     * compiled instruction does changes them except a segment load, after which the
+     * block reads them again, as after every instruction the interpreter runs (a
+     * change of CPL, CR0 or EFLAGS.AC goes that way); a new run() starts afresh.
+     */
+    static int access(InterpreterCpu cpu) {
+        Segments segments = cpu.segments;
+        return cpu.accessKind | segments.flatReadable << READABLE_SHIFT | segments.flatWritable << WRITABLE_SHIFT;
     }
 
     /** A near branch target must lie within CS, or the branch raises #GP(0) (jumpTo). */
@@ -44,9 +75,9 @@ final class JitRuntime {
     }
 
     /** The doubleword at the top of the stack when ESP is {@code esp} (peek). */
-    static int stackTop32(InterpreterCpu cpu, int esp, MemorySegment ram, long[] entries) {
-        if ((cpu.segments.flatReadable & Segments.FLAT_STACK) != 0) {
-            long at = ramOffset(entries[slot(esp, cpu.accessKind)], esp, 4);
+    static int stackTop32(InterpreterCpu cpu, int esp, int access, MemorySegment ram, long[] entries) {
+        if ((access & Segments.FLAT_STACK << READABLE_SHIFT) != 0) {
+            long at = ramOffset(entries[slot(esp, access & KIND) & SLOTS], esp, 4);
             if (at >= 0) {
                 return ram.get(INT_LE, at);
             }
@@ -67,10 +98,10 @@ final class JitRuntime {
     }
 
     /** PUSH of a doubleword: stores it below {@code esp} and returns the new ESP (pushAt). */
-    static int push32(InterpreterCpu cpu, int esp, int value, MemorySegment ram, long[] entries) {
-        if ((cpu.segments.flatWritable & Segments.FLAT_STACK) != 0) {
+    static int push32(InterpreterCpu cpu, int esp, int value, int access, MemorySegment ram, long[] entries) {
+        if ((access & Segments.FLAT_STACK << WRITABLE_SHIFT) != 0) {
             int top = esp - 4;
-            long at = ramOffset(entries[slot(top, cpu.accessKind | WRITE)], top, 4);
+            long at = ramOffset(entries[slot(top, access & KIND | WRITE) & SLOTS], top, 4);
             if (at >= 0) {
                 ram.set(INT_LE, at, value);
                 return top;
@@ -81,9 +112,9 @@ final class JitRuntime {
 
     // ---- memory operands (InterpreterCpu.read32, read, write32, write) ----
 
-    static int read32(InterpreterCpu cpu, int segment, int offset, MemorySegment ram, long[] entries) {
-        if ((cpu.segments.flatReadable & (1 << segment)) != 0) {
-            long at = ramOffset(entries[slot(offset, cpu.accessKind)], offset, 4);
+    static int read32(InterpreterCpu cpu, int segment, int offset, int access, MemorySegment ram, long[] entries) {
+        if ((access & 1 << READABLE_SHIFT + segment) != 0) {
+            long at = ramOffset(entries[slot(offset, access & KIND) & SLOTS], offset, 4);
             if (at >= 0) {
                 return ram.get(INT_LE, at);
             }
@@ -91,9 +122,9 @@ final class JitRuntime {
         return cpu.read32(segment, offset);
     }
 
-    static int read16(InterpreterCpu cpu, int segment, int offset, MemorySegment ram, long[] entries) {
-        if ((cpu.segments.flatReadable & (1 << segment)) != 0) {
-            long at = ramOffset(entries[slot(offset, cpu.accessKind)], offset, 2);
+    static int read16(InterpreterCpu cpu, int segment, int offset, int access, MemorySegment ram, long[] entries) {
+        if ((access & 1 << READABLE_SHIFT + segment) != 0) {
+            long at = ramOffset(entries[slot(offset, access & KIND) & SLOTS], offset, 2);
             if (at >= 0) {
                 return ram.get(SHORT_LE, at) & 0xffff;
             }
@@ -101,9 +132,9 @@ final class JitRuntime {
         return cpu.read(segment, offset, 2);
     }
 
-    static int read8(InterpreterCpu cpu, int segment, int offset, MemorySegment ram, long[] entries) {
-        if ((cpu.segments.flatReadable & (1 << segment)) != 0) {
-            long at = ramOffset(entries[slot(offset, cpu.accessKind)], offset, 1);
+    static int read8(InterpreterCpu cpu, int segment, int offset, int access, MemorySegment ram, long[] entries) {
+        if ((access & 1 << READABLE_SHIFT + segment) != 0) {
+            long at = ramOffset(entries[slot(offset, access & KIND) & SLOTS], offset, 1);
             if (at >= 0) {
                 return ram.get(BYTE, at) & 0xff;
             }
@@ -111,9 +142,9 @@ final class JitRuntime {
         return cpu.read(segment, offset, 1);
     }
 
-    static void write32(InterpreterCpu cpu, int segment, int offset, int value, MemorySegment ram, long[] entries) {
-        if ((cpu.segments.flatWritable & (1 << segment)) != 0) {
-            long at = ramOffset(entries[slot(offset, cpu.accessKind | WRITE)], offset, 4);
+    static void write32(InterpreterCpu cpu, int segment, int offset, int value, int access, MemorySegment ram, long[] entries) {
+        if ((access & 1 << WRITABLE_SHIFT + segment) != 0) {
+            long at = ramOffset(entries[slot(offset, access & KIND | WRITE) & SLOTS], offset, 4);
             if (at >= 0) {
                 ram.set(INT_LE, at, value);
                 return;
@@ -122,9 +153,9 @@ final class JitRuntime {
         cpu.write32(segment, offset, value);
     }
 
-    static void write16(InterpreterCpu cpu, int segment, int offset, int value, MemorySegment ram, long[] entries) {
-        if ((cpu.segments.flatWritable & (1 << segment)) != 0) {
-            long at = ramOffset(entries[slot(offset, cpu.accessKind | WRITE)], offset, 2);
+    static void write16(InterpreterCpu cpu, int segment, int offset, int value, int access, MemorySegment ram, long[] entries) {
+        if ((access & 1 << WRITABLE_SHIFT + segment) != 0) {
+            long at = ramOffset(entries[slot(offset, access & KIND | WRITE) & SLOTS], offset, 2);
             if (at >= 0) {
                 ram.set(SHORT_LE, at, (short) value);
                 return;
@@ -133,9 +164,9 @@ final class JitRuntime {
         cpu.write(segment, offset, 2, value);
     }
 
-    static void write8(InterpreterCpu cpu, int segment, int offset, int value, MemorySegment ram, long[] entries) {
-        if ((cpu.segments.flatWritable & (1 << segment)) != 0) {
-            long at = ramOffset(entries[slot(offset, cpu.accessKind | WRITE)], offset, 1);
+    static void write8(InterpreterCpu cpu, int segment, int offset, int value, int access, MemorySegment ram, long[] entries) {
+        if ((access & 1 << WRITABLE_SHIFT + segment) != 0) {
+            long at = ramOffset(entries[slot(offset, access & KIND | WRITE) & SLOTS], offset, 1);
             if (at >= 0) {
                 ram.set(BYTE, at, (byte) value);
                 return;
@@ -159,8 +190,8 @@ final class JitRuntime {
     }
 
     /** The operand's value, read with write rights (a write entry: writable, dirty, not code). */
-    static int readForUpdate(InterpreterCpu cpu, int linear, int size, MemorySegment ram, long[] entries) {
-        long at = ramOffset(entries[slot(linear, cpu.accessKind | WRITE)], linear, size);
+    static int readForUpdate(InterpreterCpu cpu, int linear, int size, int access, MemorySegment ram, long[] entries) {
+        long at = ramOffset(entries[slot(linear, access & KIND | WRITE) & SLOTS], linear, size);
         if (at >= 0) {
             return switch (size) {
                 case 4 -> ram.get(INT_LE, at);
@@ -168,11 +199,11 @@ final class JitRuntime {
                 default -> ram.get(BYTE, at) & 0xff;
             };
         }
-        return cpu.memory.read(linear, size, cpu.accessKind | WRITE);
+        return cpu.memory.read(linear, size, access & KIND | WRITE);
     }
 
-    static void writeBack(InterpreterCpu cpu, int linear, int value, int size, MemorySegment ram, long[] entries) {
-        long at = ramOffset(entries[slot(linear, cpu.accessKind | WRITE)], linear, size);
+    static void writeBack(InterpreterCpu cpu, int linear, int value, int size, int access, MemorySegment ram, long[] entries) {
+        long at = ramOffset(entries[slot(linear, access & KIND | WRITE) & SLOTS], linear, size);
         if (at >= 0) {
             switch (size) {
                 case 4 -> ram.set(INT_LE, at, value);
@@ -181,7 +212,7 @@ final class JitRuntime {
             }
             return;
         }
-        cpu.memory.write(linear, size, value, cpu.accessKind);
+        cpu.memory.write(linear, size, value, access & KIND);
     }
 
     /** The six status flags with the Alu's pending record worked out. */

@@ -10,8 +10,8 @@
 // operand plumbing around it, in the interpreter's order of reads, faults and writes:
 //  - MOV Sreg, r/m reads its word, then loads the register. A data segment load
 //    changes no compiled assumption: every compiled access tests the segment's flat
-//    bit when it runs (Segments.flatReadable), and SS's size is read by each stack
-//    access. CS is never loaded this way (#UD, left to the interpreter), and POP SS
+//    bit when it runs (from the block's ACCESS local, read again after the load:
+//    JitRuntime.access), and SS's size is read by each stack access. CS is never loaded this way (#UD, left to the interpreter), and POP SS
 //    ends its block (OpcodeTable). Setting a descriptor's accessed bit is a store,
 //    which may drop this block's code: the block then returns.
 //  - POP Sreg reads the top of the stack and works out the new ESP before the load
@@ -104,6 +104,8 @@ final class SegmentInterruptForms {
         e.mayFault();
         e.code.aload(Emitter.CPU).loadConstant(segment).iload(Emitter.SCRATCH)
                 .invokestatic(CD_SELF, "loadSegment", MTD_CPU_INT_INT);
+        // The segment's flat bits may have changed: the accesses after it test the new ones.
+        e.loadAccess();
     }
 
     // ---- what compiled code calls: the interpreter's own work ----

@@ -10,6 +10,8 @@
 // flat and based data segments, a code segment, wrong RPL or DPL, the TSS, not present
 // (#NP), past the GDT limit, a descriptor without its accessed bit (the load writes
 // it), and now and then the GDT's page absent (#PF with CR2 on the descriptor read).
+// Two fixed programs load DS with a based segment in the middle of a block (compiled
+// MOV and POP, and the interpreter's LDS) and access memory through it right after.
 package dev.lguest.cpu.interpreter;
 
 import static dev.lguest.cpu.interpreter.TestMachine.CODE;
@@ -21,6 +23,7 @@ import static dev.lguest.cpu.interpreter.TestMachine.PAGE_TABLE;
 import static dev.lguest.cpu.interpreter.TestMachine.USER_CODE;
 import static dev.lguest.cpu.interpreter.TestMachine.USER_DATA;
 import static dev.lguest.cpu.interpreter.TestMachine.USER_STACK;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lguest.api.cpu.ExitReason;
@@ -232,6 +235,94 @@ class SegmentInterruptFormsTest {
             assertTrue(faults < PROGRAMS * 9 / 10, faults + " faults");
             assertTrue(userPrograms > PROGRAMS / 5, userPrograms + " in user mode");
         }
+    }
+
+    /**
+     * A block reads the flat segments once (its ACCESS local) and again after a segment
+     * load: in one block, DS goes from flat to a based segment (base DATA + 0x100) and
+     * back, with byte, word and doubleword stores and reads through it each time, and a
+     * POP DS does the same. Read from before the load, the based accesses would take
+     * the flat fast path and land 0x100 bytes off the interpreter's.
+     */
+    @Test
+    void accessesAfterASegmentLoadInTheSameBlockUseTheNewSegment() {
+        int based = 0x43;
+        int[] program = {
+            0x8c, 0xda, // mov edx, ds (flat)
+            0x8e, 0xd9, // mov ds, cx (based)
+            0x89, 0x33, // mov [ebx], esi
+            0x88, 0x73, 0x05, // mov [ebx+5], dh
+            0x66, 0x89, 0x73, 0x06, // mov [ebx+6], si
+            0x8b, 0x43, 0x04, // mov eax, [ebx+4]
+            0x0f, 0xb6, 0x7b, 0x01, // movzx edi, byte [ebx+1]
+            0x8e, 0xda, // mov ds, dx (flat again)
+            0x8b, 0xab, 0x00, 0x01, 0x02, 0x00, // mov ebp, [ebx+DATA+0x100]
+            0x89, 0x73, 0x08, // mov [ebx+8], esi (flat: linear 0x28 + ...)
+            0x51, 0x1f, // push ecx; pop ds (based)
+            0x03, 0x43, 0x00, // add eax, [ebx]
+            0x89, 0x43, 0x0c, // mov [ebx+12], eax
+            0x1e, 0x52, 0x1f, // push ds; push edx; pop ds (flat)
+            0x8b, 0x8b, 0x0c, 0x01, 0x02, 0x00, // mov ecx, [ebx+DATA+0x10c]
+            0x07, // pop es (based)
+            0x26, 0x8b, 0x53, 0x04, // mov edx, es:[ebx+4]
+        };
+        try (TranslatorPair pair = machines()) {
+            String difference = pair.run(image(toList(program)), s -> {
+                s.gdtLimit = 16 * 8 - 1;
+                s.gpr[X86.ECX] = based;
+                s.gpr[X86.EBX] = 0x20;
+                s.gpr[X86.ESI] = 0x5a6b7c8d;
+                s.gpr[X86.ESP] = KERNEL_STACK - 0x100;
+            }, new byte[0x80]);
+            assertEquals(null, difference);
+            assertEquals(ExitReason.VECTOR, pair.lastExit.reason());
+            assertEquals(TestMachine.HOST_EXIT, pair.lastExit.vector());
+            // The stores through the based DS landed at DATA + 0x120: read back flat.
+            assertEquals(0x5a6b7c8d, pair.lastState.gpr[X86.EBP]);
+            assertTrue(pair.translator.blocksCompiled > 0);
+        }
+    }
+
+    /**
+     * The same after an instruction the interpreter runs for the block (LDS, which no
+     * form compiles): the block reads the flat segments again after it. A flat store
+     * first puts page 0 in the TLB, where a based access at offset 0x20 read as flat
+     * would land.
+     */
+    @Test
+    void accessesAfterAnInterpretedSegmentLoadUseTheNewSegment() {
+        int[] program = {
+            0xa3, 0x30, 0x00, 0x00, 0x00, // mov [0x30], eax (flat: page 0 in the TLB for writing)
+            0xc5, 0x33, // lds esi, [ebx] (DS based, ESI 0x20)
+            0x89, 0x0e, // mov [esi], ecx
+            0x88, 0x4e, 0x04, // mov [esi+4], cl
+            0x26, 0x8b, 0xab, 0x20, 0x01, 0x00, 0x00, // mov ebp, es:[ebx+0x120] (flat: DATA + 0x120)
+        };
+        try (TestMachine m = new TestMachine()) {
+            m.program(0xc5, 0x33);
+            assertTrue(!BlockTranslator.compiles(m.cpu.decode()), "LDS is compiled now: pick another");
+        }
+        byte[] data = new byte[0x80];
+        data[0] = 0x20;
+        data[4] = 0x43;
+        try (TranslatorPair pair = machines()) {
+            String difference = pair.run(image(toList(program)), s -> {
+                s.gdtLimit = 16 * 8 - 1;
+                s.gpr[X86.ECX] = 0x11223344;
+                s.gpr[X86.EBX] = TestMachine.DATA;
+            }, data);
+            assertEquals(null, difference);
+            assertEquals(TestMachine.HOST_EXIT, pair.lastExit.vector());
+            assertEquals(0x11223344, pair.lastState.gpr[X86.EBP]);
+        }
+    }
+
+    private static List<Integer> toList(int[] bytes) {
+        List<Integer> out = new ArrayList<>();
+        for (int b : bytes) {
+            out.add(b);
+        }
+        return out;
     }
 
     /** Nothing of the forms is left to the interpreter: each compiles (a form exists for it). */
