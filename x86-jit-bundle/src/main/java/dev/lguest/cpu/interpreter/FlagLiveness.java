@@ -8,6 +8,14 @@
 // these count on the way: register-only moves and the like, which neither read nor
 // write the flags, and register-only arithmetic, which replaces them.
 //
+// The instruction itself can leave the block too, after its flags are set: a store into
+// a page of translated code (self-modifying code: the Linux guest patches itself, and
+// a store may hit the block's own bytes) drops the block's code, and the block returns
+// right after the store (Emitter.exitIfBlockEnded) with its flag record as it stands.
+// So an instruction that may store through its memory operand (ADD to memory, INC of
+// memory, a shift of memory, ...) never has dead flags, whatever follows it; one that
+// only reads its memory operand (ADD of memory to a register, CMP, TEST, IMUL) may.
+//
 // A form whose flags are dead computes only its value (a shift is one JVM shift, a
 // multiply one JVM multiply) instead of the interpreter's flag functions, which are
 // too large for HotSpot to inline in a big block and cost most of a shift's time.
@@ -27,8 +35,8 @@ final class FlagLiveness {
         // Scanning backwards: whether the flags standing before instruction j are dead.
         boolean deadBefore = false; // the block's end: the record goes to the Alu
         for (int j = code.length - 1; j >= 0; j--) {
-            dead[j] = deadBefore;
             Instruction in = code[j];
+            dead[j] = deadBefore && !mayStore(in);
             if (jumpTargets[j] || !BlockTranslator.compiles(in)) {
                 deadBefore = false;
             } else if (replacesAllFlags(in)) {
@@ -84,6 +92,32 @@ final class FlagLiveness {
             }
         }
         return undecided;
+    }
+
+    /**
+     * Whether the instruction may store through its ModRM memory operand, which can end
+     * the block right after it (see above): every memory form but those known to only
+     * read it.
+     */
+    static boolean mayStore(Instruction in) {
+        return in.hasMemoryOperand() && !readsMemoryOnly(in);
+    }
+
+    /** A memory form that only reads its operand: ALU into a register, CMP, TEST, IMUL, MUL, DIV, BT. */
+    private static boolean readsMemoryOnly(Instruction in) {
+        int op = in.opcode;
+        if (op < 0x40 && (op & 7) < 4) {
+            // The r/m destination forms (00, 01, 08, ...) store, but for CMP (38, 39).
+            return (op & 2) != 0 || op >>> 3 == Alu.CMP;
+        }
+        return switch (op) {
+            case 0x80, 0x81, 0x83 -> in.reg == Alu.CMP;
+            case 0x84, 0x85, 0x69, 0x6b, 0x1af, 0x1a3, 0x1bc, 0x1bd -> true;
+            case 0x1ba -> in.reg == 4; // BT; BTS, BTR and BTC store
+            // TEST, MUL, IMUL, DIV, IDIV (NOT and NEG store).
+            case 0xf6, 0xf7 -> in.reg <= 1 || in.reg >= 4;
+            default -> false;
+        };
     }
 
     /** INC or DEC of a register (40-4F, either operand size): keeps CF, replaces the rest, cannot fault. */

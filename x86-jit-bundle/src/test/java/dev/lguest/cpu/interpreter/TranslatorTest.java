@@ -314,6 +314,23 @@ class TranslatorTest {
         assertEquals(1 + 5 * 40 + 1, stopsExactlyOnEveryBudget(program, Integer.MAX_VALUE));
     }
 
+    /**
+     * A store into the block's own code ends the block right after it, so the flags of
+     * an ADD to memory are seen there even though the next instruction replaces them
+     * all: FlagLiveness must not call them dead (CpuFuzzTest found this in lockstep).
+     */
+    @Test
+    void arithmeticStoringIntoItsOwnBlockLeavesItsFlags() {
+        int[] program = concat(
+                new int[] {0xb9}, imm32(40), // mov ecx, 40
+                new int[] {0x01, 0x0d}, imm32(CODE + 12), // L: add [M + 1], ecx (ends the block)
+                new int[] {0x05}, imm32(0x0f), // M: add eax, 0x0f (its immediate grows; all flags replaced)
+                new int[] {0x49}, // dec ecx
+                new int[] {0x75, 0xf2}, // jnz L
+                new int[] {0xcd, 0x1f});
+        assertEquals(1 + 4 * 40 + 1, stopsExactlyOnEveryBudget(program, 1000));
+    }
+
     /** A forward Jcc inside a loop leaves the compiled block and comes back: the same stops as the interpreter. */
     @Test
     void forwardJumpsInsideALoopStopExactlyOnEveryBudget() {
