@@ -631,6 +631,19 @@ final class Emitter {
      * {@code target} unless it is CMP (or target is -1, for TEST).
      */
     void arithmeticToReg(int operation, int target) {
+        if (flagsDead()) {
+            // Nothing sees the flags (FlagLiveness): the value alone, or nothing at all
+            // for CMP and TEST. Fewer bytecodes: the loops run sooner while HotSpot's
+            // interpreter runs them, and compile sooner.
+            closeFaultRange();
+            if (operation == Alu.CMP || target < 0) {
+                code.pop2();
+                return;
+            }
+            operate(operation);
+            commitReg(target);
+            return;
+        }
         code.istore(TEMP2).istore(TEMP);
         closeFaultRange();
         flagRecord(operation, TEMP, TEMP2);
@@ -640,9 +653,8 @@ final class Emitter {
         }
     }
 
-    /** RESULT, DESTINATION and SOURCE of an operation on the two int locals, and its kind. */
-    private void flagRecord(int operation, int destination, int source) {
-        code.iload(destination).iload(source);
+    /** The operation (ADD, OR, AND, SUB, XOR or CMP) on the two ints on the stack. */
+    private void operate(int operation) {
         switch (operation) {
             case Alu.ADD -> code.iadd();
             case Alu.SUB, Alu.CMP -> code.isub();
@@ -651,6 +663,12 @@ final class Emitter {
             case Alu.XOR -> code.ixor();
             default -> throw new IllegalArgumentException("no lazy flags for ALU operation " + operation);
         }
+    }
+
+    /** RESULT, DESTINATION and SOURCE of an operation on the two int locals, and its kind. */
+    private void flagRecord(int operation, int destination, int source) {
+        code.iload(destination).iload(source);
+        operate(operation);
         code.istore(RESULT);
         code.iload(destination).istore(DESTINATION);
         code.iload(source).istore(SOURCE);
@@ -686,16 +704,11 @@ final class Emitter {
             // The result is stored before the flag record changes: the store cannot
             // fault (its page was translated for writing), but the record stays exact.
             code.aload(CPU).iload(TEMP3).iload(TEMP).iload(TEMP2);
-            switch (operation) {
-                case Alu.ADD -> code.iadd();
-                case Alu.SUB -> code.isub();
-                case Alu.OR -> code.ior();
-                case Alu.AND -> code.iand();
-                default -> code.ixor();
-            }
+            operate(operation);
             code.loadConstant(4);
             invokeAccess("writeBack", MethodTypeDesc.of(CD_void, CD_CPU, CD_int, CD_int, CD_int));
             closeFaultRange();
+            // Always the flag record: the store may end the block right here (FlagLiveness).
             flagRecord(operation, TEMP, TEMP2);
             exitIfBlockEnded(in);
         }
