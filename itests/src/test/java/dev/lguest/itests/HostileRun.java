@@ -62,18 +62,15 @@ final class HostileRun {
             problems.add(attack + ": Java text in the reason: " + outcome.reason());
         }
 
-        GuestOutcome demoOutcome = demo.session().await(Duration.ZERO).orElse(null);
+        // The demo never ends on its own: an outcome, now or while it finishes its
+        // checksum, means the attack (or the host's answer to it) took it down.
         String expected = String.format("checksum 0x%08x", Guests.checksum(spin));
-        if (demoOutcome != null) {
-            problems.add(attack + ": the demo guest beside it ended: " + demoOutcome.reason());
-            return problems;
-        }
         long deadline = System.nanoTime() + demoTimeout.toNanos();
         while (!demo.output().contains(expected) && demo.session().await(Duration.ZERO).isEmpty()
                 && System.nanoTime() < deadline) {
             Thread.sleep(10);
         }
-        demoOutcome = demo.session().await(Duration.ZERO).orElse(null);
+        GuestOutcome demoOutcome = demo.session().await(Duration.ZERO).orElse(null);
         if (demoOutcome != null) {
             problems.add(attack + ": the demo guest beside it ended: " + demoOutcome.reason());
         } else if (!demo.output().contains(expected)) {

@@ -11,9 +11,10 @@
 //  - MOV Sreg, r/m reads its word, then loads the register. A data segment load
 //    changes no compiled assumption: every compiled access tests the segment's flat
 //    bit when it runs (from the block's ACCESS local, read again after the load:
-//    JitRuntime.access), and SS's size is read by each stack access. CS is never loaded this way (#UD, left to the interpreter), and POP SS
-//    ends its block (OpcodeTable). Setting a descriptor's accessed bit is a store,
-//    which may drop this block's code: the block then returns.
+//    JitRuntime.access), and SS's size is read by each stack access. CS is never
+//    loaded this way (#UD, left to the interpreter), and POP SS ends its block
+//    (OpcodeTable). Setting a descriptor's accessed bit is a store, which may drop
+//    this block's code: the block then returns.
 //  - POP Sreg reads the top of the stack and works out the new ESP before the load
 //    (Executor.popSegment), and ESP changes only after it: a fault in the load
 //    (#GP, #NP, #SS, #PF on the descriptor table) leaves ESP as it was.
