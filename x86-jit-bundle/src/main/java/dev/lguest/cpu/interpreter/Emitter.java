@@ -983,8 +983,8 @@ final class Emitter {
     private void dropStackTop() {
         code.aload(CPU);
         loadReg(X86.ESP);
-        code.loadConstant(4);
-        code.invokestatic(CD_RUNTIME, "stackPointerAfterPop", MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int));
+        code.loadConstant(4).iload(ACCESS);
+        code.invokestatic(CD_RUNTIME, "stackPointerAfterPop", MethodTypeDesc.of(CD_int, CD_CPU, CD_int, CD_int, CD_int));
         commitReg(X86.ESP);
     }
 

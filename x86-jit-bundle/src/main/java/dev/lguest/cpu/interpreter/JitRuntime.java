@@ -88,10 +88,11 @@ final class JitRuntime {
     /**
      * ESP past {@code size} bytes popped (stackPointerPlus): a flat stack is 32-bit, so
      * its ESP just moves on, without reading SS's descriptor (three loads one after the
-     * other on every POP and RET).
+     * other on every POP and RET). The flat bit comes from the block's ACCESS local, as
+     * for the stack read before it.
      */
-    static int stackPointerAfterPop(InterpreterCpu cpu, int esp, int size) {
-        if ((cpu.segments.flatReadable & Segments.FLAT_STACK) != 0) {
+    static int stackPointerAfterPop(InterpreterCpu cpu, int esp, int size, int access) {
+        if ((access & Segments.FLAT_STACK << READABLE_SHIFT) != 0) {
             return esp + size;
         }
         return cpu.stackPointerPlus(esp, size);
