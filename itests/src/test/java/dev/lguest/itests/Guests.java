@@ -19,6 +19,12 @@ import java.util.List;
  */
 final class Guests {
     static final String HELLO = "Hello from the guest";
+    /**
+     * Demo rounds that take about a second and a half on a quiet machine (the
+     * translator runs 12 million in under 0.2 s): long enough that a swap or a save
+     * lands while the guest computes, which assertStillComputing checks, not assumes.
+     */
+    static final int LONG_SPIN = 200_000_000;
 
     private Guests() {
     }
@@ -71,5 +77,15 @@ final class Guests {
             sum = Integer.rotateLeft(sum, 5) ^ table[slot] ^ i;
         }
         return sum;
+    }
+
+    /**
+     * Fails when the demo guest has printed its checksum already: what the test did to
+     * it ({@code what}: "swap", "save") came after it had finished computing.
+     */
+    static void assertStillComputing(String output, String what) {
+        if (output.contains("checksum 0x")) {
+            throw new AssertionError("the guest finished before the " + what + ": give it more rounds: " + output);
+        }
     }
 }
