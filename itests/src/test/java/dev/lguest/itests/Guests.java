@@ -1,5 +1,6 @@
 package dev.lguest.itests;
 
+import dev.lguest.api.guest.Guest;
 import dev.lguest.api.launcher.BootSpec;
 import dev.lguest.api.launcher.GuestLauncher;
 import dev.lguest.api.launcher.GuestOutcome;
@@ -77,6 +78,40 @@ final class Guests {
             sum = Integer.rotateLeft(sum, 5) ^ table[slot] ^ i;
         }
         return sum;
+    }
+
+    /**
+     * Waits for a demo guest started with "forever" (it never ends on its own) to print
+     * its checksum line, and fails if it ended instead (a swap or attach took it down)
+     * or printed anything but its hello and that checksum. The guest is still running
+     * afterwards: the caller stops it.
+     */
+    static void awaitChecksumStillRunning(Run run, int rounds, Duration timeout) throws InterruptedException {
+        String expected = String.format("%s%nchecksum 0x%08x%n", HELLO, checksum(rounds));
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!run.output().equals(expected) && run.session().await(Duration.ZERO).isEmpty()
+                && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        run.session().await(Duration.ZERO).ifPresent(outcome -> {
+            throw new AssertionError("the guest ended (" + outcome.reason() + "); it printed: " + run.output());
+        });
+        if (!run.output().equals(expected)) {
+            throw new AssertionError("expected within " + timeout + ": " + expected + "; the guest printed: "
+                    + run.output());
+        }
+    }
+
+    /**
+     * Whether the guest's instruction count grows past {@code since} within 30 s: it
+     * computes (the count is taken at the run loop's exits, so it moves in steps).
+     */
+    static boolean computesPast(Guest guest, long since) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (guest.statistics.instructions() <= since && !guest.isDead() && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        return guest.statistics.instructions() > since;
     }
 
     /**
