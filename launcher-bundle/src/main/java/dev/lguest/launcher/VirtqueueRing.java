@@ -195,7 +195,10 @@ final class VirtqueueRing implements Virtqueue {
             memory.deviceWrote(b.address(), b.length());
         }
         usedIndex = (usedIndex + 1) & 0xffff;
-        // The guest only looks at an element once the index covers it.
+        // The guest only looks at an element once the index covers it. (The index's
+        // own two bytes are the one write the CPU is told of after it was stopped, at
+        // the next run but one: code run from them as they change is the guest's own
+        // race, as code another agent rewrites is on x86.)
         memory.write16(used + 2, usedIndex);
     }
 

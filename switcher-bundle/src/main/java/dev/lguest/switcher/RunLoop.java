@@ -68,9 +68,11 @@ final class RunLoop {
         }
         guest.memory.logHostWrites(slot.hostWrites);
         // A device names the buffers it fills (through their segments, from its own
-        // thread) in hostWrites before it hands them back; the CPU, perhaps running,
-        // must not run on past that moment with what it decoded from them: it stops,
-        // and the next run is told those frames like any other host write.
+        // thread) in hostWrites before it hands them back, and the CPU, perhaps
+        // running, is stopped then, before the used index moves. The CPU looks at
+        // interrupt() before every block it enters, so a block the guest enters after
+        // it could have read the index is entered in a later run, which was told those
+        // frames like any other host write; no run needs to re-check everything.
         guest.memory.watchDeviceWrites(() -> {
             X86Cpu running = guest.cpu();
             if (running != null) {

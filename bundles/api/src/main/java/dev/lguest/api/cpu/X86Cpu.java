@@ -71,8 +71,9 @@ public interface X86Cpu {
      * keep using, unchecked, code it decoded or compiled from every other frame. The
      * host passes false whenever anything else may have written that it could not
      * name (the Launcher, a debugger, whoever had the guest before this CPU), which
-     * is a plain run. A device writing while the CPU runs names its buffers and then
-     * calls {@link #interrupt()} before the guest can know of them. The default is a plain run.
+     * is a plain run. A device writing while the CPU runs names its buffers, then
+     * {@link #interrupt()}s the CPU, before the guest can know of them (the switcher's
+     * GuestMemory.watchDeviceWrites). The default is a plain run.
      */
     default CpuExit run(long instructionBudget, boolean onlyNamedWrites) {
         return run(instructionBudget);

@@ -2,6 +2,7 @@ package dev.lguest.api.memory;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
@@ -83,6 +84,9 @@ public final class GuestMemory {
         if (watcher != null) {
             watcher.run();
         }
+        // The device's next store (the used index) must not become visible before the
+        // marks and what the watcher stored (the CPU's stop request).
+        VarHandle.releaseFence();
     }
 
     /** Who {@link #deviceWrote} tells, after marking, from the device's thread; null: nobody. */
