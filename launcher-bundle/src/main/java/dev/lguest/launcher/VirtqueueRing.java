@@ -4,7 +4,6 @@ import dev.lguest.api.launcher.DescriptorChain;
 import dev.lguest.api.launcher.QueuePosition;
 import dev.lguest.api.launcher.Virtqueue;
 import dev.lguest.api.launcher.VirtqueueFault;
-import dev.lguest.api.memory.DirtyLog;
 import dev.lguest.api.memory.GuestMemory;
 import dev.lguest.api.memory.PhysicalMemory;
 
@@ -181,22 +180,25 @@ final class VirtqueueRing implements Virtqueue {
     @Override
     public void used(DescriptorChain chain, int written) {
         checkLive();
-        // A device fills its buffers straight through their memory segments, as DMA
-        // would, unseen by a migration's dirty log; handing them back is when they are
-        // known to be written, so they are marked here (the used ring itself is marked
-        // by the writes below).
-        DirtyLog log = memory.dirtyLog();
-        if (log != null) {
-            for (DescriptorChain.Buffer b : chain.writable()) {
-                log.markRange(b.address(), b.length());
-            }
-        }
         long element = used + 4 + 8L * (usedIndex % num);
         memory.write32(element, chain.head());
         memory.write32(element + 4, written);
+        // A device fills its buffers straight through their memory segments, as DMA
+        // would, unseen by the dirty logs (a migration's, and the switcher's, which tells
+        // the guest's CPU what to decode again); handing them back is when they are known
+        // to be written, so they are named here (the used element is marked by the writes
+        // above, as every write through GuestMemory is). The guest's CPU may be running
+        // on another thread and read the new index at once: naming the buffers before
+        // the index is written stops it (GuestMemory.deviceWrote) before it can run
+        // code from their bytes.
+        for (DescriptorChain.Buffer b : chain.writable()) {
+            memory.deviceWrote(b.address(), b.length());
+        }
         usedIndex = (usedIndex + 1) & 0xffff;
-        // The guest only looks at an element once the index covers it; we run while
-        // the guest is stopped, so ordering the two writes is all the barrier needed.
+        // The guest only looks at an element once the index covers it. (The index's
+        // own two bytes are the one write the CPU is told of after it was stopped, at
+        // the next run but one: code run from them as they change is the guest's own
+        // race, as code another agent rewrites is on x86.)
         memory.write16(used + 2, usedIndex);
     }
 

@@ -2,6 +2,7 @@ package dev.lguest.launcher;
 
 import dev.lguest.api.launcher.DescriptorChain;
 import dev.lguest.api.launcher.VirtqueueFault;
+import dev.lguest.api.memory.DirtyLog;
 import dev.lguest.api.memory.GuestMemory;
 import org.junit.jupiter.api.Test;
 
@@ -10,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -78,6 +80,33 @@ class VirtqueueRingTest {
         assertEquals(1, memory.read16(ring.usedRing() + 2));
         assertEquals(3, memory.read32(ring.usedRing() + 4));
         assertEquals(513, memory.read32(ring.usedRing() + 8));
+    }
+
+    @Test
+    void handedBackBuffersAreNamedToTheGuestsCpuBeforeTheIndexMoves() {
+        // A read from disk fills 0x2000-0x21ff and 0x5000 straight through their
+        // segments, as DMA would: the switcher's host-write log must name their frames,
+        // and its watcher (which stops a running CPU) must run while the guest cannot
+        // yet see the used index, or the CPU could run stale code decoded from them.
+        DirtyLog hostWrites = new DirtyLog(MEMORY);
+        memory.logHostWrites(hostWrites);
+        List<String> seenByWatcher = new ArrayList<>();
+        memory.watchDeviceWrites(() -> seenByWatcher.add("index " + memory.read16(ring.usedRing() + 2)
+                + ", frames 2 and 5 named: " + (hostWrites.isDirty(2) && hostWrites.isDirty(5))));
+        descriptor(3, 0x1000, 16, VirtqueueRing.DESC_F_NEXT, 6);
+        descriptor(6, 0x2000, 512, VirtqueueRing.DESC_F_NEXT | VirtqueueRing.DESC_F_WRITE, 1);
+        descriptor(1, 0x5000, 1, VirtqueueRing.DESC_F_WRITE, 0);
+        offer(3);
+        DescriptorChain chain = ring.next();
+        hostWrites.drain();
+        chain.segment(chain.writable().get(0)).fill((byte) 0x90);
+        chain.segment(chain.writable().get(1)).fill((byte) 0xc3);
+
+        ring.used(chain, 513);
+        assertEquals("index 0, frames 2 and 5 named: true", seenByWatcher.getLast());
+        assertTrue(hostWrites.isDirty(2) && hostWrites.isDirty(5));
+        assertFalse(hostWrites.isDirty(1), "the readable buffer was not written");
+        assertEquals(1, memory.read16(ring.usedRing() + 2));
     }
 
     @Test

@@ -40,9 +40,12 @@ final class GuestSlot {
      */
     DirtyLog hostWrites;
     /**
-     * Something other than the host components on the guest's thread may have written
-     * guest RAM since the last run (a device, another thread, a stop of the guest):
-     * the next run is a plain one, in which the CPU re-checks all it cached.
+     * Guest RAM may have been written since the last run by someone who does not mark
+     * hostWrites: the Launcher (the guest was back there), the debugger while it held
+     * the guest, or anyone before this CPU (a CPU swap, a switcher's successor). The
+     * next run is then a plain one, in which the CPU re-checks all it cached. Host
+     * components and devices mark what they write (GuestMemory), so a stop for the
+     * budget, an interrupt or a halt leaves this false.
      */
     boolean ramSuspect = true;
 

@@ -1,7 +1,6 @@
 package dev.lguest.switcher;
 
 import dev.lguest.api.cpu.CpuExit;
-import dev.lguest.api.cpu.ExitReason;
 import dev.lguest.api.cpu.X86Cpu;
 import dev.lguest.api.debug.GuestDebugger;
 import dev.lguest.api.device.Errno;
@@ -68,6 +67,18 @@ final class RunLoop {
             slot.hostWrites = new DirtyLog(guest.memory.size());
         }
         guest.memory.logHostWrites(slot.hostWrites);
+        // A device names the buffers it fills (through their segments, from its own
+        // thread) in hostWrites before it hands them back, and the CPU, perhaps
+        // running, is stopped then, before the used index moves. The CPU looks at
+        // interrupt() before every block it enters, so a block the guest enters after
+        // it could have read the index is entered in a later run, which was told those
+        // frames like any other host write; no run needs to re-check everything.
+        guest.memory.watchDeviceWrites(() -> {
+            X86Cpu running = guest.cpu();
+            if (running != null) {
+                running.interrupt();
+            }
+        });
         try {
             while (!guest.isDead()) {
                 if (retired.getAsBoolean()) {
@@ -137,7 +148,6 @@ final class RunLoop {
                             guest.sleep(guest.clockDeadline);
                         } finally {
                             slot.cpuLock.lock();
-                            slot.ramSuspect = true;
                         }
                         ExitLog.finishExit(guest, config, event, Exit.HALT, -1, 0, 0, 0, 0);
                         continue;
@@ -213,29 +223,24 @@ final class RunLoop {
             ExitProfile.runEnded(started, exit, onlyNamedWrites);
         }
         guest.statistics.addInstructions(exit.instructions());
-        if (exit.reason() != ExitReason.VECTOR) {
-            // Stopped from outside (interrupt(): a device's interrupt, a swap), or
-            // time went by (the budget): the next run looks at everything again.
-            slot.ramSuspect = true;
-        }
         return exit;
     }
 
     /**
      * Names to the CPU each page the host wrote since its last run (trap frames,
-     * lguest_data, page table bits, a hypercall's answers), and says whether that is
-     * all that was written: then the CPU may keep what it decoded from every other
-     * page without reading it again, which is most of the cost of an exit on a CPU
-     * that caches code. A device finishing raises an interrupt, which stops the run
-     * or is pending when the next starts: then, as after any stop of the guest, the
-     * run is a plain one.
+     * lguest_data, page table bits, a hypercall's answers, and the buffers a device
+     * handed back, from its own thread), and says whether that is all that was
+     * written: then the CPU may keep what it decoded from every other page without
+     * reading it again, which is most of the cost of an exit on a CPU that caches
+     * code. So a stop for the budget, a device's interrupt, a halt or a pending IRQ
+     * costs no re-reading; only what the log cannot have seen does (see
+     * GuestSlot.ramSuspect), or another switcher's log in GuestMemory.
      */
     private static boolean tellWrites(Guest guest, GuestSlot slot, X86Cpu cpu) {
         for (int frame : slot.hostWrites.drain()) {
             cpu.frameWritten(frame);
         }
-        boolean onlyNamed = !slot.ramSuspect && guest.pendingIrqs() == 0
-                && guest.memory.hostWriteLog() == slot.hostWrites;
+        boolean onlyNamed = !slot.ramSuspect && guest.memory.hostWriteLog() == slot.hostWrites;
         slot.ramSuspect = false;
         return onlyNamed;
     }

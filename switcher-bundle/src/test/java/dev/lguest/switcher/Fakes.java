@@ -38,6 +38,11 @@ final class Fakes {
         final List<Boolean> onlyNamedWrites = new ArrayList<>();
         /** The frames the host named (frameWritten), in order. */
         final List<Integer> framesWritten = new ArrayList<>();
+        /** For each run, the frames named since the run before it. */
+        final List<List<Integer>> framesNamedBeforeRun = new ArrayList<>();
+        private int namedSoFar;
+        /** How many times interrupt() was called. */
+        int interrupts;
 
         ScriptedCpu(Deque<Step> script) {
             this.script = script;
@@ -46,12 +51,19 @@ final class Fakes {
         @Override
         public CpuExit run(long budget, boolean onlyNamed) {
             onlyNamedWrites.add(onlyNamed);
+            framesNamedBeforeRun.add(List.copyOf(framesWritten.subList(namedSoFar, framesWritten.size())));
+            namedSoFar = framesWritten.size();
             return run(budget);
         }
 
         @Override
         public void frameWritten(int frame) {
             framesWritten.add(frame);
+        }
+
+        @Override
+        public void interrupt() {
+            interrupts++;
         }
 
         @Override

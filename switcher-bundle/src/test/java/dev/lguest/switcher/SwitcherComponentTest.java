@@ -134,31 +134,55 @@ class SwitcherComponentTest {
     }
 
     @Test
-    void theCpuIsToldWhatTheHostWroteAndRunsPlainAfterAStopFromOutside() {
+    void theCpuIsToldWhatTheHostWroteAndRereadsNothingAfterAStopFromOutside() {
         // The clock goes into lguest_data (frame 8) on every turn: a host write.
         guest.lguestData = 0x8000;
         step(s -> s.cr2 = 0xc0001000, ExitReason.VECTOR, X86.PF_VECTOR, 2);
         mmu.fixable.add(0xc0001000);
         step(s -> { }, ExitReason.INTERRUPTED, 0, 0);
+        step(s -> { }, ExitReason.BUDGET, 0, 0);
         hypercall(17, 1);
         assertEquals(1, switcher.run(guest));
         Fakes.ScriptedCpu cpu = cpus.made.get(cpus.made.size() - 1);
-        // The first run is plain; after a fault the host fixed, only the frames it named
-        // were written; after interrupt() (a device's interrupt, say) anything may have been.
-        assertEquals(java.util.List.of(false, true, false), cpu.onlyNamedWrites);
+        // The first run is plain (the Launcher had the guest); after a fault the host
+        // fixed, after interrupt() and after the budget, only the frames the host named
+        // were written: devices name theirs too (see the test below).
+        assertEquals(java.util.List.of(false, true, true, true), cpu.onlyNamedWrites);
         assertTrue(cpu.framesWritten.contains(8), cpu.framesWritten.toString());
     }
 
     @Test
-    void aPendingInterruptMakesEveryRunPlain() {
-        // A device raised IRQ 3 (its buffers are written) and the guest has not taken it.
+    void aPendingInterruptNeedsNoRereading() {
+        // A device raised IRQ 3 (it named its buffers when it handed them back) and the
+        // guest has not taken it.
         guest.raiseIrq(3);
         step(s -> s.cr2 = 0xc0001000, ExitReason.VECTOR, X86.PF_VECTOR, 2);
         mmu.fixable.add(0xc0001000);
         hypercall(17, 1);
         assertEquals(1, switcher.run(guest));
         Fakes.ScriptedCpu cpu = cpus.made.get(cpus.made.size() - 1);
-        assertEquals(java.util.List.of(false, false), cpu.onlyNamedWrites);
+        assertEquals(java.util.List.of(false, true), cpu.onlyNamedWrites);
+    }
+
+    @Test
+    void aBufferADeviceFillsDuringARunStopsTheCpuAndIsNamedToTheNextRun() {
+        // While the guest runs, a device hands back a buffer it wrote at 0x9000-0x9fff
+        // (frame 9), say a page of code read from disk: the CPU must stop before the
+        // guest can see the used index, and the next run must drop what it decoded
+        // from frame 9, without re-reading every other frame.
+        int[] interruptsDuringRun = new int[1];
+        step(s -> {
+            Fakes.ScriptedCpu running = (Fakes.ScriptedCpu) guest.cpu();
+            int before = running.interrupts;
+            guest.memory.deviceWrote(0x9000, 0x1000);
+            interruptsDuringRun[0] = running.interrupts - before;
+        }, ExitReason.INTERRUPTED, 0, 0);
+        hypercall(17, 1);
+        assertEquals(1, switcher.run(guest));
+        Fakes.ScriptedCpu cpu = cpus.made.get(cpus.made.size() - 1);
+        assertEquals(1, interruptsDuringRun[0], "the device's buffer stops the running CPU");
+        assertEquals(java.util.List.of(false, true), cpu.onlyNamedWrites);
+        assertTrue(cpu.framesNamedBeforeRun.get(1).contains(9), cpu.framesNamedBeforeRun.toString());
     }
 
     @Test

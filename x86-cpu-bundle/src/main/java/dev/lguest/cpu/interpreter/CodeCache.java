@@ -14,8 +14,8 @@
 //    for such a frame, so every store to it comes here; a store that touches decoded
 //    bytes drops all of the page's blocks (and lets stores be cached again).
 //  - something other than this CPU writes RAM (the Launcher loading an image, a device
-//    filling a buffer that later becomes code). That can only be seen by the guest
-//    after the CPU was stopped and resumed, so each run() starts a new epoch and a
+//    filling a buffer that later becomes code). The host makes sure the guest can see
+//    that only after the CPU was stopped and resumed, so each run() starts a new epoch and a
 //    block's bytes are compared with memory the first time it runs in an epoch;
 //    unless the host names the frames it wrote (X86Cpu.frameWritten, then a run with
 //    onlyNamedWrites): those frames' blocks are dropped and no new epoch starts, so

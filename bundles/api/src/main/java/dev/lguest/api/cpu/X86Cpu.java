@@ -69,8 +69,11 @@ public interface X86Cpu {
      * CPU since the last run: with {@code onlyNamedWrites} the host promises that
      * nothing was but the frames it named with {@link #frameWritten}, and the CPU may
      * keep using, unchecked, code it decoded or compiled from every other frame. The
-     * host passes false whenever anything else may have written (a device, another
-     * thread, a stop of the guest), which is a plain run. The default is a plain run.
+     * host passes false whenever anything else may have written that it could not
+     * name (the Launcher, a debugger, whoever had the guest before this CPU), which
+     * is a plain run. A device writing while the CPU runs names its buffers, then
+     * {@link #interrupt()}s the CPU, before the guest can know of them (the switcher's
+     * GuestMemory.watchDeviceWrites). The default is a plain run.
      */
     default CpuExit run(long instructionBudget, boolean onlyNamedWrites) {
         return run(instructionBudget);

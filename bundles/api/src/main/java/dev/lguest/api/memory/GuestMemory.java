@@ -2,6 +2,7 @@ package dev.lguest.api.memory;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
@@ -32,6 +33,7 @@ public final class GuestMemory {
     private final MemorySegment window;
     private volatile DirtyLog dirtyLog;
     private volatile DirtyLog hostWriteLog;
+    private volatile Runnable deviceWriteWatcher;
 
     public GuestMemory(MemorySegment window) {
         this.window = window;
@@ -59,6 +61,37 @@ public final class GuestMemory {
     /** The log {@link #logHostWrites} attached, or null. */
     public DirtyLog hostWriteLog() {
         return hostWriteLog;
+    }
+
+    /**
+     * Called when a device wrote [address, address + length) through {@link #segment()}
+     * (as DMA would) and before it lets the guest know (the used ring's index): marks
+     * the pages in both logs, then tells the watcher ({@link #watchDeviceWrites}). The
+     * guest's CPU may be running on another thread and may read the index the moment it
+     * is written, so the marks and the watcher come first: the switcher's watcher stops
+     * the CPU, which then learns of these pages before it runs another block.
+     */
+    public void deviceWrote(long address, long length) {
+        DirtyLog log = dirtyLog;
+        if (log != null) {
+            log.markRange(address, length);
+        }
+        DirtyLog hostLog = hostWriteLog;
+        if (hostLog != null) {
+            hostLog.markRange(address, length);
+        }
+        Runnable watcher = deviceWriteWatcher;
+        if (watcher != null) {
+            watcher.run();
+        }
+        // The device's next store (the used index) must not become visible before the
+        // marks and what the watcher stored (the CPU's stop request).
+        VarHandle.releaseFence();
+    }
+
+    /** Who {@link #deviceWrote} tells, after marking, from the device's thread; null: nobody. */
+    public void watchDeviceWrites(Runnable watcher) {
+        this.deviceWriteWatcher = watcher;
     }
 
     private long written(long address, long length) {

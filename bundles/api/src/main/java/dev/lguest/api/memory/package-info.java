@@ -3,5 +3,5 @@
  * and the log of the pages written while a guest migrates.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.2.0")
+@org.osgi.annotation.versioning.Version("1.3.0")
 package dev.lguest.api.memory;
