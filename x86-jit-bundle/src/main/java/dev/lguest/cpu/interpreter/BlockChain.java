@@ -41,11 +41,13 @@ final class BlockChain {
                 cpu.chainEnd = block;
                 return null;
             }
-            // What the run loop looks at before each block: an ended block or an exit,
-            // interrupt(), the budget, and TF, RF or an armed debug register (then it
-            // runs each instruction alone).
+            // What the run loop looks at before each block: an exit, interrupt(), the
+            // budget, and TF, RF or an armed debug register (then it runs each
+            // instruction alone). A block ended for any other reason (a ring change by
+            // INT or IRET, a CR3 load, dropped code) is followed here as the run loop
+            // would follow it: by a lookup under the link generation now current.
             long left = budget - (cpu.retired - start);
-            if (cpu.blockEnded || cpu.interruptRequested || left <= 0
+            if (cpu.pendingExit != null || cpu.interruptRequested || left <= 0
                     || (cpu.eflags & (X86.TF | X86.RF)) != 0 || cpu.breakpointsArmed) {
                 cpu.chainEnd = block;
                 return null;
@@ -60,6 +62,8 @@ final class BlockChain {
                     return null;
                 }
             }
+            // The run loop clears it before each block it runs.
+            cpu.blockEnded = false;
             // A ready translation only: markers (failed, queued) and blocks not yet
             // compiled go back to the caller, which counts their runs and compiles them.
             CompiledBlock translation = next.translation;
