@@ -27,9 +27,12 @@ final class BlockChain {
      * that follow it. {@code start} is the retired count when the run loop handed over
      * and {@code budget} what it allowed from there. Returns the next block when it is
      * not compiled or the budget does not cover it (the caller decides how it runs), or
-     * null when the run loop must look: an ended block, an exit, interrupt(), the budget
-     * spent, TF, RF or an armed debug register, no block at the new EIP, or a lockstep
-     * comparison after the block; the last block run is then in cpu.chainEnd.
+     * null when the run loop must look: an exit, interrupt(), the budget spent, TF, RF
+     * or an armed debug register, no block at the new EIP, or a lockstep comparison
+     * after the block; the last block run is then in cpu.chainEnd. A block ended by a
+     * ring change (INT, IRET) or another change of what a lookup answers is followed
+     * here, as the run loop would follow it: a system call's way in and out no longer
+     * passes through the run loop twice.
      */
     static Block follow(TranslatingCpu cpu, Block block, CompiledBlock compiled, long start, long budget) {
         // Set only between runs (tests, the factory), so read once per chain.
