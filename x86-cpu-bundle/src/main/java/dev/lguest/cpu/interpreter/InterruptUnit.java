@@ -3,7 +3,9 @@
 // ring), IRET, and far JMP/CALL/RET. Before anything goes through the IDT the host's
 // routing bitmap is consulted: a host vector stops the CPU without touching the guest.
 // Every check and every stack write happens before registers are committed, so a fault
-// in the middle leaves the state of the instruction boundary.
+// in the middle leaves the state of the instruction boundary. What a delivery and an
+// IRET work out from the descriptor tables is remembered for the next one with the
+// same inputs (TransferMemo): a system call's way in and out, every time the same.
 package dev.lguest.cpu.interpreter;
 
 import static dev.lguest.api.cpu.X86.ESP;
@@ -17,9 +19,12 @@ final class InterruptUnit {
     private static final int GATE_TASK = 5, GATE_INTERRUPT32 = 0xe, GATE_TRAP32 = 0xf;
 
     private final InterpreterCpu cpu;
+    /** The answers of the last delivery and the last IRET, for the next ones with the same inputs. */
+    final TransferMemo memo;
 
     InterruptUnit(InterpreterCpu cpu) {
         this.cpu = cpu;
+        this.memo = new TransferMemo(cpu);
     }
 
     private static int classify(int vector) {
@@ -64,8 +69,7 @@ final class InterruptUnit {
      * handler; a failed check is a #GP fault on the INT instruction.
      */
     void softwareInterrupt(int vector, int nextEip) {
-        long gate = readGate(vector, false);
-        int gateDpl = (int) (gate >>> 45) & 3;
+        int gateDpl = memo.knowsEntry(vector) ? memo.gateDpl : (int) (readGate(vector, false) >>> 45) & 3;
         if (gateDpl < cpu.cpl) {
             throw CpuFault.generalProtection(vector * 8 + 2);
         }
@@ -138,6 +142,12 @@ final class InterruptUnit {
 
     private void deliver(int vector, int errorCode, boolean pushError, int returnEip, boolean external,
                          boolean fault) {
+        if (memo.knowsEntry(vector)) {
+            deliverKnown(errorCode, pushError, returnEip, fault);
+            return;
+        }
+        int epoch = memo.epoch();
+        int oldCpl = cpu.cpl;
         int ext = external ? 1 : 0;
         long gate = readGate(vector, external);
         int gateHigh = (int) (gate >>> 32);
@@ -168,6 +178,9 @@ final class InterruptUnit {
         int oldCs = cpu.segments.cache[Segments.CS].selector();
         Segments.StackSegment newStack = null;
         int esp;
+        int newEsp = 0;
+        boolean allCached = TransferMemo.cached(cpu.idtBase + vector * 8)
+                && TransferMemo.cached(cpu.segments.descriptorAddress(selector, X86.GP));
         if (newCpl < cpu.cpl) {
             // Inner ring: the new stack comes from the TSS, the old SS:ESP goes on it.
             SegmentCache tss = cpu.tr;
@@ -176,7 +189,6 @@ final class InterruptUnit {
                 throw CpuFault.of(X86.TS_VECTOR, (tss.selector() & 0xfffc) + ext);
             }
             int stackAddress = tss.base() + entry;
-            int newEsp;
             int newSs;
             if ((stackAddress & 0xfff) <= 0xff8) {
                 // ESP and SS and the two bytes after them, all in one page: one cached read.
@@ -188,6 +200,8 @@ final class InterruptUnit {
                 newSs = cpu.memory.read16(stackAddress + 4, LinearMemory.READ);
             }
             newStack = cpu.segments.checkStack(newSs, newCpl, X86.TS_VECTOR);
+            allCached &= TransferMemo.cached(stackAddress)
+                    && TransferMemo.cached(cpu.segments.descriptorAddress(newSs, X86.TS_VECTOR));
             SegmentCache ss = newStack.cache();
             esp = pushFrameWord(ss, newEsp, cpu.segments.cache[Segments.SS].selector());
             esp = pushFrameWord(ss, esp, cpu.gpr[ESP]);
@@ -201,12 +215,48 @@ final class InterruptUnit {
         }
         // Everything is checked and written: commit.
         SegmentCache accessedCode = cpu.segments.markAccessed(code, descriptor);
+        SegmentCache accessedStack = null;
         if (newStack != null) {
-            cpu.segments.set(Segments.SS, cpu.segments.markAccessed(newStack.cache(), newStack.descriptor()));
+            accessedStack = cpu.segments.markAccessed(newStack.cache(), newStack.descriptor());
+            cpu.segments.set(Segments.SS, accessedStack);
+        }
+        SegmentCache handlerCode = withSelector(accessedCode, (selector & 0xfffc) | newCpl);
+        cpu.gpr[ESP] = esp;
+        cpu.setCodeSegment(handlerCode);
+        cpu.eip = offset;
+        cpu.eflags &= ~(X86.TF | X86.NT | X86.RF | X86.VM);
+        if (gateType == GATE_INTERRUPT32) {
+            cpu.eflags &= ~X86.IF;
+        }
+        memo.rememberEntry(epoch, vector, oldCpl, allCached, (gateHigh >>> 13) & 3, gateType, offset, handlerCode,
+                newEsp, accessedStack);
+    }
+
+    /**
+     * deliver() with the gate's, the handler's and the inner stack's answers remembered
+     * (TransferMemo): the same pushes, in the same order, and the same commit.
+     */
+    private void deliverKnown(int errorCode, boolean pushError, int returnEip, boolean fault) {
+        SegmentCache stack = memo.innerStack;
+        SegmentCache handlerCode = memo.handlerCode;
+        int handlerEip = memo.handlerEip;
+        int innerEsp = memo.innerEsp;
+        int gateType = memo.gateType;
+        int oldEflags = cpu.eflags() | (fault ? X86.RF : 0);
+        int oldCs = cpu.segments.cache[Segments.CS].selector();
+        int esp;
+        if (stack != null) {
+            esp = pushFrameWord(stack, innerEsp, cpu.segments.cache[Segments.SS].selector());
+            esp = pushFrameWord(stack, esp, cpu.gpr[ESP]);
+            esp = pushFrame(stack, esp, oldEflags, oldCs, returnEip, pushError, errorCode);
+            cpu.segments.set(Segments.SS, stack);
+        } else {
+            esp = pushFrame(cpu.segments.cache[Segments.SS], cpu.gpr[ESP], oldEflags, oldCs, returnEip, pushError,
+                    errorCode);
         }
         cpu.gpr[ESP] = esp;
-        cpu.setCodeSegment(withSelector(accessedCode, (selector & 0xfffc) | newCpl));
-        cpu.eip = offset;
+        cpu.setCodeSegment(handlerCode);
+        cpu.eip = handlerEip;
         cpu.eflags &= ~(X86.TF | X86.NT | X86.RF | X86.VM);
         if (gateType == GATE_INTERRUPT32) {
             cpu.eflags &= ~X86.IF;
@@ -259,6 +309,7 @@ final class InterruptUnit {
         if ((cpu.eflags & X86.NT) != 0) {
             throw CpuFault.generalProtection(0); // task return: no tasks here
         }
+        int epoch = memo.epoch();
         int newEip = cpu.peek(0, size);
         int newCsSelector = cpu.peek(size, size) & 0xffff;
         int newEflags = cpu.peek(2 * size, size);
@@ -266,14 +317,21 @@ final class InterruptUnit {
             newEflags = (cpu.eflags & 0xffff0000) | (newEflags & 0xffff);
         }
         int returnCpl = newCsSelector & 3;
-        SegmentCache code = checkReturnCode(newCsSelector);
+        // The checks on CS and SS are skipped when TransferMemo remembers their answer.
+        SegmentCache knownCode = memo.returnsValid() ? memo.knownReturnCode(newCsSelector) : null;
+        SegmentCache code = knownCode != null ? knownCode : checkReturnCode(newCsSelector);
         long codeDescriptor = lastCodeDescriptor;
         int newEsp;
         Segments.StackSegment outerStack = null;
+        SegmentCache knownStack = null;
+        int outerSs = -1;
         if (returnCpl > cpu.cpl) {
             int outerEsp = cpu.peek(3 * size, size);
-            int outerSs = cpu.peek(4 * size, size) & 0xffff;
-            outerStack = cpu.segments.checkStack(outerSs, returnCpl, X86.GP);
+            outerSs = cpu.peek(4 * size, size) & 0xffff;
+            knownStack = knownCode != null && memo.returnsValid() ? memo.knownReturnStack(outerSs) : null;
+            if (knownStack == null) {
+                outerStack = cpu.segments.checkStack(outerSs, returnCpl, X86.GP);
+            }
             newEsp = size == 2 ? (cpu.gpr[ESP] & 0xffff0000) | (outerEsp & 0xffff) : outerEsp;
         } else {
             newEsp = cpu.stackPointerPlus(cpu.gpr[ESP], 3 * size);
@@ -285,15 +343,25 @@ final class InterruptUnit {
             throw CpuFault.generalProtection(0);
         }
         int oldCpl = cpu.cpl;
-        SegmentCache accessed = cpu.segments.markAccessed(code, codeDescriptor);
+        // A remembered cache is already the accessed one (its descriptor had the bit set).
+        SegmentCache accessed = knownCode != null ? knownCode : cpu.segments.markAccessed(code, codeDescriptor);
         cpu.setEflags(mergeFlags(newEflags, oldCpl, size, true));
         cpu.setCodeSegment(accessed);
-        if (outerStack != null) {
-            cpu.segments.set(Segments.SS, cpu.segments.markAccessed(outerStack.cache(), outerStack.descriptor()));
+        SegmentCache accessedStack = knownStack;
+        if (outerSs >= 0) {
+            if (knownStack == null) {
+                accessedStack = cpu.segments.markAccessed(outerStack.cache(), outerStack.descriptor());
+            }
+            cpu.segments.set(Segments.SS, accessedStack);
             cpu.segments.nullifyForOuterLevel(returnCpl);
         }
         cpu.gpr[ESP] = newEsp;
         cpu.eip = newEip;
+        if (knownCode == null || (outerSs >= 0 && knownStack == null)) {
+            boolean allCached = TransferMemo.cached(cpu.segments.descriptorAddress(newCsSelector, X86.GP))
+                    && (outerSs < 0 || TransferMemo.cached(cpu.segments.descriptorAddress(outerSs, X86.GP)));
+            memo.rememberReturn(epoch, oldCpl, allCached, newCsSelector, accessed, outerSs, accessedStack);
+        }
     }
 
     /**

@@ -192,6 +192,11 @@ final class LinearMemory {
         flush();
     }
 
+    /** Whether a data breakpoint is armed: then every descriptor table read is made, none cached or remembered. */
+    boolean watching() {
+        return watchCount != 0;
+    }
+
     private boolean isWatchedPage(int vpn) {
         for (int i = 0; i < watchCount; i++) {
             if (watchStart[i] >>> 12 == vpn || (watchStart[i] + watchLength[i] - 1) >>> 12 == vpn) {

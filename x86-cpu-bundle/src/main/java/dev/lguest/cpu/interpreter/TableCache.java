@@ -48,6 +48,14 @@ final class TableCache {
         }
     }
 
+    /**
+     * The current epoch (never 0). While it lasts, every 8-byte read of a protected
+     * frame within one page answers the same bytes: what TransferMemo relies on.
+     */
+    int epoch() {
+        return epoch;
+    }
+
     /** Whether this frame's write translations must stay out of the TLB. */
     boolean isProtected(int frame) {
         for (int i = 0; i < frameCount; i++) {

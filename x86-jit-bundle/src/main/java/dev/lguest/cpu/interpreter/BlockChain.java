@@ -27,9 +27,12 @@ final class BlockChain {
      * that follow it. {@code start} is the retired count when the run loop handed over
      * and {@code budget} what it allowed from there. Returns the next block when it is
      * not compiled or the budget does not cover it (the caller decides how it runs), or
-     * null when the run loop must look: an ended block, an exit, interrupt(), the budget
-     * spent, TF, RF or an armed debug register, no block at the new EIP, or a lockstep
-     * comparison after the block; the last block run is then in cpu.chainEnd.
+     * null when the run loop must look: an exit, interrupt(), the budget spent, TF, RF
+     * or an armed debug register, no block at the new EIP, or a lockstep comparison
+     * after the block; the last block run is then in cpu.chainEnd. A block ended by a
+     * ring change (INT, IRET) or another change of what a lookup answers is followed
+     * here, as the run loop would follow it: a system call's way in and out no longer
+     * passes through the run loop twice.
      */
     static Block follow(TranslatingCpu cpu, Block block, CompiledBlock compiled, long start, long budget) {
         // Set only between runs (tests, the factory), so read once per chain.
@@ -41,11 +44,13 @@ final class BlockChain {
                 cpu.chainEnd = block;
                 return null;
             }
-            // What the run loop looks at before each block: an ended block or an exit,
-            // interrupt(), the budget, and TF, RF or an armed debug register (then it
-            // runs each instruction alone).
+            // What the run loop looks at before each block: an exit, interrupt(), the
+            // budget, and TF, RF or an armed debug register (then it runs each
+            // instruction alone). A block ended for any other reason (a ring change by
+            // INT or IRET, a CR3 load, dropped code) is followed here as the run loop
+            // would follow it: by a lookup under the link generation now current.
             long left = budget - (cpu.retired - start);
-            if (cpu.blockEnded || cpu.interruptRequested || left <= 0
+            if (cpu.pendingExit != null || cpu.interruptRequested || left <= 0
                     || (cpu.eflags & (X86.TF | X86.RF)) != 0 || cpu.breakpointsArmed) {
                 cpu.chainEnd = block;
                 return null;
@@ -60,6 +65,8 @@ final class BlockChain {
                     return null;
                 }
             }
+            // The run loop clears it before each block it runs.
+            cpu.blockEnded = false;
             // A ready translation only: markers (failed, queued) and blocks not yet
             // compiled go back to the caller, which counts their runs and compiles them.
             CompiledBlock translation = next.translation;
