@@ -28,6 +28,13 @@ final class Block {
     final long[] words;
     final long lastWordMask;
     /**
+     * Length in bytes, kept apart from the bytes: the run loop's lookup checks it
+     * against the CS limit on every block entry, and the bytes array is another cache
+     * line, which Linux's fork and exit paths (thousands of blocks a round, each entered
+     * a few times) mostly find out of the processor's caches.
+     */
+    private final int length;
+    /**
      * The block ends in a flag-setting fast form (CMP, TEST, an ALU operation, INC, DEC)
      * and the Jcc reading its flags: the pair compiled code ends nearly every loop
      * with. The executor runs the two without dispatching the Jcc.
@@ -104,6 +111,7 @@ final class Block {
         this.code = code;
         this.eip = code[0].start;
         this.bytes = bytes;
+        this.length = bytes.length;
         this.words = new long[(bytes.length + 7) >>> 3];
         for (int i = 0; i < bytes.length; i++) {
             words[i >>> 3] |= (bytes[i] & 0xffL) << (8 * (i & 7));
@@ -118,6 +126,6 @@ final class Block {
 
     /** Length in bytes, from the first instruction's first byte to the last one's end. */
     int length() {
-        return bytes.length;
+        return length;
     }
 }

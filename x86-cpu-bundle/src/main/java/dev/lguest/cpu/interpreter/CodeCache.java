@@ -20,6 +20,17 @@
 //    unless the host names the frames it wrote (X86Cpu.frameWritten, then a run with
 //    onlyNamedWrites): those frames' blocks are dropped and no new epoch starts, so
 //    the few hundred blocks a Linux fork enters between two exits are not re-read.
+//
+// No block can start with an instruction that runs into the next page (its bytes lie
+// in two frames): it is decoded and run alone the slow way (Executor.step) each time.
+// The page remembers where such an instruction starts (Crossing), with the bytes that
+// made it cross, so the attempt to decode a block there is not repeated on every run
+// of it: Linux 2.6.24's fork, exec and exit paths run past about ten such places, some
+// of them several times, which cost each forkexec round some thirty block decodes
+// thrown away (a 64-slot array, a decode, a thrown PAGE_END). A remembered place only
+// sends its instruction to the slow path, which decodes it from memory as it is now,
+// so even a stale one could not run wrong code; it is dropped with its page all the
+// same, and re-checked once per epoch, so a place that stops crossing gets its block.
 package dev.lguest.cpu.interpreter;
 
 import dev.lguest.api.memory.PhysicalMemory;
@@ -46,7 +57,36 @@ final class CodeCache {
         final Block[] blocks = new Block[PhysicalMemory.PAGE_SIZE];
         /** One bit per byte of the page that some block was decoded from. */
         final long[] covered = new long[PhysicalMemory.PAGE_SIZE / 64];
+        /** The places where an instruction starts that runs into the next page, newest first. */
+        Crossing crossings;
+        int crossingCount;
     }
+
+    /**
+     * A place on a page where the instruction at an EIP, for a code size, runs past the
+     * page's end: the bytes from there to the end are all prefixes and opcode bytes of
+     * one unfinished instruction.
+     */
+    private static final class Crossing {
+        final int offset, eip;
+        final boolean code32;
+        /** The page's bytes from the offset to its end. */
+        final byte[] bytes;
+        int checkedEpoch;
+        final Crossing next;
+
+        Crossing(int offset, int eip, boolean code32, byte[] bytes, int epoch, Crossing next) {
+            this.offset = offset;
+            this.eip = eip;
+            this.code32 = code32;
+            this.bytes = bytes;
+            this.checkedEpoch = epoch;
+            this.next = next;
+        }
+    }
+
+    /** Crossing places kept per page; past that the list starts again (a page has a handful). */
+    static final int MAX_CROSSINGS = 8;
 
     /** Feeds the decoder from one page of RAM, refusing to cross into the next. */
     private final class PageReader implements Decoder.CodeSource {
@@ -73,6 +113,8 @@ final class CodeCache {
     int epoch;
     /** Lookups a hint answered (the tests check it is used). */
     long hintsTaken;
+    /** Blocks decoded, and lookups answered by a remembered crossing place (tests, measurements). */
+    long blocksDecoded, crossingsTaken;
 
     CodeCache(InterpreterCpu cpu, LinearMemory memory, PhysicalMemory bus) {
         this.cpu = cpu;
@@ -107,8 +149,37 @@ final class CodeCache {
                 drop(frame);
                 break;
             }
+            if (page.crossings != null && pages[frame] == page && crossesHere(page, frame, offset, eip, code32)) {
+                return null;
+            }
         }
         return build(frame, offset, eip, code32);
+    }
+
+    /**
+     * Whether the page remembers that the instruction at this place runs into the next
+     * page (the slow path runs it), its bytes found unchanged in this epoch. A place
+     * whose bytes changed behind the CPU's back drops the page, as a changed block does.
+     */
+    private boolean crossesHere(CodePage page, int frame, int offset, int eip, boolean code32) {
+        for (Crossing crossing = page.crossings; crossing != null; crossing = crossing.next) {
+            if (crossing.offset != offset || crossing.eip != eip || crossing.code32 != code32) {
+                continue;
+            }
+            if (crossing.checkedEpoch != epoch) {
+                long base = ((long) frame << PhysicalMemory.PAGE_SHIFT) + offset;
+                for (int i = 0; i < crossing.bytes.length; i++) {
+                    if (ram.get(LinearMemory.BYTE, base + i) != crossing.bytes[i]) {
+                        drop(frame);
+                        return false;
+                    }
+                }
+                crossing.checkedEpoch = epoch;
+            }
+            crossingsTaken++;
+            return true;
+        }
+        return false;
     }
 
     /**
@@ -172,9 +243,11 @@ final class CodeCache {
         source.pageBase = (long) frame << PhysicalMemory.PAGE_SHIFT;
         source.startEip = eip;
         source.startOffset = offset;
+        blocksDecoded++;
         Instruction[] code = new Instruction[MAX_INSTRUCTIONS];
         int count = 0;
         int position = eip;
+        boolean crossed = false;
         while (count < MAX_INSTRUCTIONS) {
             Instruction in = new Instruction();
             try {
@@ -185,6 +258,7 @@ final class CodeCache {
                 if (e != PAGE_END) {
                     throw e;
                 }
+                crossed = true;
                 break; // crosses into the next page: decoded the slow way when reached
             }
             in.handler = (byte) Executor.classify(in);
@@ -195,25 +269,55 @@ final class CodeCache {
             }
         }
         if (count == 0) {
+            if (crossed) {
+                rememberCrossing(frame, offset, eip, code32);
+            }
             return null;
         }
         int length = position - eip;
         byte[] bytes = new byte[length];
         MemorySegment.copy(ram, LinearMemory.BYTE, source.pageBase + offset, bytes, 0, length);
         Block block = new Block(frame, offset, code32, Arrays.copyOf(code, count), bytes, epoch);
+        CodePage page = codePage(frame);
+        block.cachedIn = page;
+        block.alias = withoutOldest(page.blocks[offset]);
+        page.blocks[offset] = block;
+        cover(page, offset, length);
+        return block;
+    }
+
+    /** The frame's record, made (and the frame's stores watched) if it has none yet. */
+    private CodePage codePage(int frame) {
         CodePage page = pages[frame];
         if (page == null) {
             page = new CodePage();
             pages[frame] = page;
             memory.protectCode(frame);
         }
-        block.cachedIn = page;
-        block.alias = withoutOldest(page.blocks[offset]);
-        page.blocks[offset] = block;
+        return page;
+    }
+
+    /** Bytes decoded from: a CPU store into any of them drops the page's code. */
+    private static void cover(CodePage page, int offset, int length) {
         for (int i = offset; i < offset + length; i++) {
             page.covered[i >>> 6] |= 1L << i;
         }
-        return block;
+    }
+
+    /** The instruction at this place ran off the page's end while a block was decoded. */
+    private void rememberCrossing(int frame, int offset, int eip, boolean code32) {
+        int length = PhysicalMemory.PAGE_SIZE - offset;
+        byte[] bytes = new byte[length];
+        MemorySegment.copy(ram, LinearMemory.BYTE, ((long) frame << PhysicalMemory.PAGE_SHIFT) + offset, bytes, 0,
+                length);
+        CodePage page = codePage(frame);
+        if (page.crossingCount == MAX_CROSSINGS) {
+            page.crossings = null;
+            page.crossingCount = 0;
+        }
+        page.crossings = new Crossing(offset, eip, code32, bytes, epoch, page.crossings);
+        page.crossingCount++;
+        cover(page, offset, length);
     }
 
     /** The chain of blocks at one place, cut so that one more fits in MAX_ALIASES. */

@@ -11,6 +11,9 @@ import static dev.lguest.cpu.interpreter.TestMachine.CODE;
 import static dev.lguest.cpu.interpreter.TestMachine.concat;
 import static dev.lguest.cpu.interpreter.TestMachine.imm32;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import static dev.lguest.api.cpu.X86.ECX;
 import static dev.lguest.api.cpu.X86.ESP;
@@ -145,6 +148,67 @@ class CodeCacheTest {
                 assertEquals(ExitReason.VECTOR, m.run().reason());
                 assertEquals(value, m.cpu.gpr(EAX));
             }
+        }
+    }
+
+    /** Where a 5-byte MOV EAX, imm32 starts three bytes before the next page, which holds its last two. */
+    private static final int CROSSING = CODE + 0xffd;
+
+    @Test
+    void anInstructionRunningIntoTheNextPageIsNotDecodedAsABlockOnEveryRun() {
+        // A loop whose first instruction crosses the page: no block can hold it, and
+        // the page remembers so, instead of decoding a block there on every turn.
+        try (TestMachine m = new TestMachine()) {
+            m.program(concat(
+                    new int[] {0x31, 0xdb}, // xor ebx, ebx
+                    new int[] {0xb9}, imm32(100), // mov ecx, 100
+                    new int[] {0xe9}, imm32(CROSSING - (CODE + 12)))); // jmp CROSSING
+            m.load(CROSSING, concat(
+                    new int[] {0xb8}, imm32(0x01020304), // L: mov eax, 0x01020304 (across the page)
+                    new int[] {0x01, 0xc3}, // add ebx, eax
+                    new int[] {0x49}, // dec ecx
+                    new int[] {0x75, 0xf6}, // jnz L
+                    new int[] {0xcd, 0x1f}));
+            CpuExit exit = m.run();
+            assertEquals(ExitReason.VECTOR, exit.reason());
+            assertEquals(100 * 0x01020304, m.cpu.gpr(EBX));
+            assertEquals(3 + 4 * 100 + 1, exit.instructions());
+            assertTrue(m.cpu.codeCache.blocksDecoded < 10, m.cpu.codeCache.blocksDecoded + " blocks decoded");
+            // At least once a turn (a translating CPU's chain may ask before its run loop does).
+            assertTrue(m.cpu.codeCache.crossingsTaken >= 99, m.cpu.codeCache.crossingsTaken + " remembered places taken");
+        }
+    }
+
+    @Test
+    void aPlaceThatNoLongerCrossesThePageGetsItsBlock() {
+        // Rewritten behind the CPU, then by the CPU itself: each time the instruction at
+        // the place fits in the page again, and runs as a block.
+        try (TestMachine m = new TestMachine()) {
+            m.load(CROSSING, concat(new int[] {0xb8}, imm32(0x11), new int[] {0xcd, 0x1f})); // mov eax, 0x11 (across)
+            m.cpu.setEip(CROSSING);
+            assertEquals(ExitReason.VECTOR, m.run().reason());
+            assertEquals(0x11, m.cpu.gpr(EAX));
+            m.cpu.setEip(CROSSING);
+            assertNull(m.cpu.currentBlock(), "no block across the page");
+
+            m.load(CROSSING, 0xb0, 0x22, 0xcd, 0x1f); // mov al, 0x22; int 0x1f (this one across)
+            m.cpu.setEip(CROSSING);
+            assertEquals(ExitReason.VECTOR, m.run().reason());
+            assertEquals(0x22, m.cpu.gpr(EAX) & 0xff);
+            m.cpu.setEip(CROSSING);
+            assertNotNull(m.cpu.currentBlock(), "a block fits at the place");
+
+            m.load(CROSSING, concat(new int[] {0xb8}, imm32(0x33), new int[] {0xcd, 0x1f})); // across again
+            m.cpu.setEip(CROSSING);
+            assertEquals(ExitReason.VECTOR, m.run().reason());
+            assertEquals(0x33, m.cpu.gpr(EAX));
+            m.program(concat(
+                    new int[] {0xc7, 0x05}, imm32(CROSSING), imm32(0x1fcd44b0), // mov [CROSSING], (mov al, 0x44; int 0x1f)
+                    new int[] {0xe9}, imm32(CROSSING - (CODE + 15)))); // jmp CROSSING
+            assertEquals(ExitReason.VECTOR, m.run().reason());
+            assertEquals(0x44, m.cpu.gpr(EAX) & 0xff);
+            m.cpu.setEip(CROSSING);
+            assertNotNull(m.cpu.currentBlock(), "a block fits at the place");
         }
     }
 
