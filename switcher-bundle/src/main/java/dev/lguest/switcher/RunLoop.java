@@ -175,6 +175,12 @@ final class RunLoop {
             return -Errno.ENOENT;
         } catch (HandOver e) {
             return CpuHandOver.handOver(guest, slot);
+        } finally {
+            // Out of the run, no CPU of ours runs for this guest: the next run starts
+            // plain (ramSuspect). The watcher is this revision's class, and the guest
+            // may outlive the revision (an update, or a dead guest someone still holds):
+            // left in place it would keep the revision's class loader reachable.
+            guest.memory.watchDeviceWrites(null);
         }
     }
 

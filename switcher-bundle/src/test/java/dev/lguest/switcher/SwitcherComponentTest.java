@@ -183,6 +183,11 @@ class SwitcherComponentTest {
         assertEquals(1, interruptsDuringRun[0], "the device's buffer stops the running CPU");
         assertEquals(java.util.List.of(false, true), cpu.onlyNamedWrites);
         assertTrue(cpu.framesNamedBeforeRun.get(1).contains(9), cpu.framesNamedBeforeRun.toString());
+        // Out of the run the switcher watches no more (its watcher would keep an updated
+        // switcher's classes reachable through the guest): a buffer now stops nothing.
+        int interrupts = cpu.interrupts;
+        guest.memory.deviceWrote(0x9000, 0x1000);
+        assertEquals(interrupts, cpu.interrupts, "no watcher after the run");
     }
 
     @Test
