@@ -221,13 +221,7 @@ final class InterruptUnit {
             cpu.segments.set(Segments.SS, accessedStack);
         }
         SegmentCache handlerCode = withSelector(accessedCode, (selector & 0xfffc) | newCpl);
-        cpu.gpr[ESP] = esp;
-        cpu.setCodeSegment(handlerCode);
-        cpu.eip = offset;
-        cpu.eflags &= ~(X86.TF | X86.NT | X86.RF | X86.VM);
-        if (gateType == GATE_INTERRUPT32) {
-            cpu.eflags &= ~X86.IF;
-        }
+        enterHandler(esp, handlerCode, offset, gateType);
         memo.rememberEntry(epoch, vector, oldCpl, allCached, (gateHigh >>> 13) & 3, gateType, offset, handlerCode,
                 newEsp, accessedStack);
     }
@@ -254,6 +248,14 @@ final class InterruptUnit {
             esp = pushFrame(cpu.segments.cache[Segments.SS], cpu.gpr[ESP], oldEflags, oldCs, returnEip, pushError,
                     errorCode);
         }
+        enterHandler(esp, handlerCode, handlerEip, gateType);
+    }
+
+    /**
+     * The commit of a delivery, once the frame is pushed: the new stack pointer, the
+     * handler's CS and EIP, and the flags a gate clears (an interrupt gate IF too).
+     */
+    private void enterHandler(int esp, SegmentCache handlerCode, int handlerEip, int gateType) {
         cpu.gpr[ESP] = esp;
         cpu.setCodeSegment(handlerCode);
         cpu.eip = handlerEip;

@@ -45,6 +45,14 @@ final class TransferMemo {
         return (linear & 0xfff) <= 0xff8;
     }
 
+    /**
+     * Whether an answer whose first read was made in {@code epoch} may be remembered:
+     * every read went through TableCache and the epoch has not moved since.
+     */
+    private boolean rememberable(int epoch, boolean allCached) {
+        return epoch != 0 && allCached && epoch == epoch();
+    }
+
     // ---- delivery through a gate ----
 
     private int entryEpoch, entryVector, entryCpl, entryIdtBase, entryIdtLimit, entryGdtBase, entryGdtLimit;
@@ -70,7 +78,7 @@ final class TransferMemo {
      */
     void rememberEntry(int epoch, int vector, int cpl, boolean allCached, int dpl, int type, int eip,
                        SegmentCache code, int esp, SegmentCache stack) {
-        if (epoch == 0 || !allCached || epoch != epoch()) {
+        if (!rememberable(epoch, allCached)) {
             entryEpoch = 0;
             return;
         }
@@ -117,7 +125,7 @@ final class TransferMemo {
     /** Remembers an IRET's answer (stack null and SS selector -1 for a return to the same ring); as rememberEntry. */
     void rememberReturn(int epoch, int cpl, boolean allCached, int csSelector, SegmentCache code, int ssSelector,
                         SegmentCache stack) {
-        if (epoch == 0 || !allCached || epoch != epoch()) {
+        if (!rememberable(epoch, allCached)) {
             returnEpoch = 0;
             return;
         }

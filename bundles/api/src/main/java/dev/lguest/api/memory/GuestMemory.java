@@ -72,14 +72,7 @@ public final class GuestMemory {
      * the CPU, which then learns of these pages before it runs another block.
      */
     public void deviceWrote(long address, long length) {
-        DirtyLog log = dirtyLog;
-        if (log != null) {
-            log.markRange(address, length);
-        }
-        DirtyLog hostLog = hostWriteLog;
-        if (hostLog != null) {
-            hostLog.markRange(address, length);
-        }
+        markLogs(address, length);
         Runnable watcher = deviceWriteWatcher;
         if (watcher != null) {
             watcher.run();
@@ -96,6 +89,12 @@ public final class GuestMemory {
 
     private long written(long address, long length) {
         check(address, length);
+        markLogs(address, length);
+        return address;
+    }
+
+    /** Marks the pages of [address, address + length) in the logs attached: a migration's and the host's. */
+    private void markLogs(long address, long length) {
         DirtyLog log = dirtyLog;
         if (log != null) {
             log.markRange(address, length);
@@ -104,7 +103,6 @@ public final class GuestMemory {
         if (hostLog != null) {
             hostLog.markRange(address, length);
         }
-        return address;
     }
 
     /** The raw window, for components (the CPU's bus) that do their own checking. */
