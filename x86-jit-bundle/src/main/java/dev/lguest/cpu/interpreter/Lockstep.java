@@ -92,9 +92,15 @@ final class Lockstep {
         referenceExit = null;
     }
 
-    /** After a block returned normally: the reference catches up and the states are compared. */
+    /**
+     * After a block returned normally: the reference catches up and the states are
+     * compared. Not when the block stopped for the host (an INT through a gate that is
+     * not present, its #NP routed to the host, ends the block without a thrown fault):
+     * the faulting instruction retired nothing, so the reference, caught up by count,
+     * stands before it, without the fault's RF; finishRun brings it to the same stop.
+     */
     void afterBlock(TranslatingCpu cpu) {
-        if (!active || mismatch != null) {
+        if (!active || mismatch != null || cpu.pendingExit != null) {
             return;
         }
         catchUp(cpu);
