@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.function.Predicate;
 
 /**
  * Booting the demo guest from inside the framework, and what it should print. New
@@ -53,6 +54,14 @@ final class Guests {
             return console.toString(StandardCharsets.ISO_8859_1);
         }
 
+        /** Waits until the output is as {@code done} wants, the guest ends, or {@code timeout} passes. */
+        void awaitOutputOrEnd(Predicate<String> done, Duration timeout) throws InterruptedException {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (!done.test(output()) && session.await(Duration.ZERO).isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+        }
+
         GuestOutcome awaitEnd(Duration timeout) throws InterruptedException {
             return session.await(timeout).orElseThrow(() -> new AssertionError(
                     "the guest did not finish in " + timeout + "; it printed: " + output()));
@@ -88,11 +97,7 @@ final class Guests {
      */
     static void awaitChecksumStillRunning(Run run, int rounds, Duration timeout) throws InterruptedException {
         String expected = String.format("%s%nchecksum 0x%08x%n", HELLO, checksum(rounds));
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!run.output().equals(expected) && run.session().await(Duration.ZERO).isEmpty()
-                && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
+        run.awaitOutputOrEnd(expected::equals, timeout);
         run.session().await(Duration.ZERO).ifPresent(outcome -> {
             throw new AssertionError("the guest ended (" + outcome.reason() + "); it printed: " + run.output());
         });

@@ -65,11 +65,7 @@ final class HostileRun {
         // The demo never ends on its own: an outcome, now or while it finishes its
         // checksum, means the attack (or the host's answer to it) took it down.
         String expected = String.format("checksum 0x%08x", Guests.checksum(spin));
-        long deadline = System.nanoTime() + demoTimeout.toNanos();
-        while (!demo.output().contains(expected) && demo.session().await(Duration.ZERO).isEmpty()
-                && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
+        demo.awaitOutputOrEnd(output -> output.contains(expected), demoTimeout);
         GuestOutcome demoOutcome = demo.session().await(Duration.ZERO).orElse(null);
         if (demoOutcome != null) {
             problems.add(attack + ": the demo guest beside it ended: " + demoOutcome.reason());

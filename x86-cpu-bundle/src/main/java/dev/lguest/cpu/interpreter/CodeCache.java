@@ -167,12 +167,9 @@ final class CodeCache {
                 continue;
             }
             if (crossing.checkedEpoch != epoch) {
-                long base = ((long) frame << PhysicalMemory.PAGE_SHIFT) + offset;
-                for (int i = 0; i < crossing.bytes.length; i++) {
-                    if (ram.get(LinearMemory.BYTE, base + i) != crossing.bytes[i]) {
-                        drop(frame);
-                        return false;
-                    }
+                if (!ramHolds(((long) frame << PhysicalMemory.PAGE_SHIFT) + offset, crossing.bytes)) {
+                    drop(frame);
+                    return false;
                 }
                 crossing.checkedEpoch = epoch;
             }
@@ -222,13 +219,7 @@ final class CodeCache {
         long[] words = block.words;
         int last = words.length - 1;
         if (base + 8L * words.length > ram.byteSize()) {
-            byte[] bytes = block.bytes;
-            for (int i = 0; i < bytes.length; i++) {
-                if (ram.get(LinearMemory.BYTE, base + i) != bytes[i]) {
-                    return false;
-                }
-            }
-            return true;
+            return ramHolds(base, block.bytes);
         }
         for (int i = 0; i < last; i++) {
             if (ram.get(LONG_LE, base + 8L * i) != words[i]) {
@@ -236,6 +227,24 @@ final class CodeCache {
             }
         }
         return (ram.get(LONG_LE, base + 8L * last) & block.lastWordMask) == words[last];
+    }
+
+    /** Whether RAM at {@code base} holds these bytes, compared one by one. */
+    private boolean ramHolds(long base, byte[] bytes) {
+        for (int i = 0; i < bytes.length; i++) {
+            if (ram.get(LinearMemory.BYTE, base + i) != bytes[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A copy of {@code length} bytes of RAM from a place on a frame. */
+    private byte[] ramBytes(int frame, int offset, int length) {
+        byte[] bytes = new byte[length];
+        MemorySegment.copy(ram, LinearMemory.BYTE, ((long) frame << PhysicalMemory.PAGE_SHIFT) + offset, bytes, 0,
+                length);
+        return bytes;
     }
 
     private Block build(int frame, int offset, int eip, boolean code32) {
@@ -275,9 +284,8 @@ final class CodeCache {
             return null;
         }
         int length = position - eip;
-        byte[] bytes = new byte[length];
-        MemorySegment.copy(ram, LinearMemory.BYTE, source.pageBase + offset, bytes, 0, length);
-        Block block = new Block(frame, offset, code32, Arrays.copyOf(code, count), bytes, epoch);
+        Block block = new Block(frame, offset, code32, Arrays.copyOf(code, count), ramBytes(frame, offset, length),
+                epoch);
         CodePage page = codePage(frame);
         block.cachedIn = page;
         block.alias = withoutOldest(page.blocks[offset]);
@@ -307,9 +315,7 @@ final class CodeCache {
     /** The instruction at this place ran off the page's end while a block was decoded. */
     private void rememberCrossing(int frame, int offset, int eip, boolean code32) {
         int length = PhysicalMemory.PAGE_SIZE - offset;
-        byte[] bytes = new byte[length];
-        MemorySegment.copy(ram, LinearMemory.BYTE, ((long) frame << PhysicalMemory.PAGE_SHIFT) + offset, bytes, 0,
-                length);
+        byte[] bytes = ramBytes(frame, offset, length);
         CodePage page = codePage(frame);
         if (page.crossingCount == MAX_CROSSINGS) {
             page.crossings = null;

@@ -69,12 +69,15 @@ final class InterruptUnit {
      * handler; a failed check is a #GP fault on the INT instruction.
      */
     void softwareInterrupt(int vector, int nextEip) {
-        int gateDpl = memo.knowsEntry(vector) ? memo.gateDpl : (int) (readGate(vector, false) >>> 45) & 3;
+        // A system call's INT asks the memo once: its answer serves the DPL check here
+        // and the delivery in raise (nothing between the two can change it).
+        boolean known = memo.knowsEntry(vector);
+        int gateDpl = known ? memo.gateDpl : (int) (readGate(vector, false) >>> 45) & 3;
         if (gateDpl < cpu.cpl) {
             throw CpuFault.generalProtection(vector * 8 + 2);
         }
         cpu.retired++;
-        raise(vector, 0, false, nextEip, true, false);
+        raise(vector, 0, false, nextEip, true, false, known);
     }
 
     /**
@@ -85,6 +88,12 @@ final class InterruptUnit {
      */
     private void raise(int vector, int errorCode, boolean pushError, int returnEip, boolean software,
                        boolean fault) {
+        raise(vector, errorCode, pushError, returnEip, software, fault, false);
+    }
+
+    /** raise(), told by a caller that already asked TransferMemo that it knows the vector's entry. */
+    private void raise(int vector, int errorCode, boolean pushError, int returnEip, boolean software,
+                       boolean fault, boolean entryKnown) {
         boolean external = !software;
         entered = true;
         while (true) {
@@ -97,9 +106,14 @@ final class InterruptUnit {
                 return;
             }
             try {
-                deliver(vector, errorCode, pushError, returnEip, external, fault);
+                if (entryKnown) {
+                    deliverKnown(errorCode, pushError, returnEip, fault);
+                } else {
+                    deliver(vector, errorCode, pushError, returnEip, external, fault);
+                }
                 return;
             } catch (CpuFault second) {
+                entryKnown = false; // the second event asks the memo itself (deliver)
                 if (second.vector == X86.PF_VECTOR) {
                     cpu.cr2 = second.address;
                 }
