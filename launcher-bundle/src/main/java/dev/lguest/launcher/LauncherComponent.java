@@ -507,9 +507,10 @@ public final class LauncherComponent implements GuestLauncher, Snapshots, Migrat
 
     /**
      * The initrd, refused by its size before it is read when it cannot fit (a file of
-     * gigabytes named by mistake must not be read into the Launcher's heap first).
+     * gigabytes named by mistake must not be read into the Launcher's heap first), and
+     * inflated when it is gzip-compressed and its archive fits too.
      */
-    private static byte[] readInitrd(Path path, GuestLayout layout, int megabytes) throws BootException {
+    static byte[] readInitrd(Path path, GuestLayout layout, int megabytes) throws BootException {
         long size;
         try {
             size = Files.size(path);
@@ -526,7 +527,9 @@ public final class LauncherComponent implements GuestLauncher, Snapshots, Migrat
             // It grew between the two looks.
             throw initrdTooBig(path, initrd.length, megabytes);
         }
-        return initrd;
+        // The guest unpacks a gzip initrd slowly with its CPU, the host fast: it gets the
+        // archive inflated when that fits (InflatedInitrd says why, and when not).
+        return InflatedInitrd.inflatedOrAsIs(initrd, inflated -> initrdFits(layout, inflated));
     }
 
     /** Room for the initrd at the top, its page tables below it, and the kernel's first byte at 1 MiB. */
