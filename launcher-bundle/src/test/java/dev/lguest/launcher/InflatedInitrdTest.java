@@ -108,9 +108,17 @@ class InflatedInitrdTest {
     }
 
     @Test
-    void theLauncherReadsAGzipInitrdInflated(@TempDir Path dir) throws Exception {
+    void theLauncherReadsAGzipInitrdInflatedWhenAsked(@TempDir Path dir) throws Exception {
         Path initrd = dir.resolve("initramfs.cpio.gz");
         Files.write(initrd, gzip(ARCHIVE));
-        assertArrayEquals(ARCHIVE, LauncherComponent.readInitrd(initrd, new GuestLayout(16L << 20), 16));
+        assertArrayEquals(ARCHIVE, LauncherComponent.readInitrd(initrd, new GuestLayout(16L << 20), 16, true));
+    }
+
+    @Test
+    void unaskedTheLauncherGivesTheGuestTheFileAsItIs(@TempDir Path dir) throws Exception {
+        Path initrd = dir.resolve("initramfs.cpio.gz");
+        byte[] file = gzip(ARCHIVE);
+        Files.write(initrd, file);
+        assertArrayEquals(file, LauncherComponent.readInitrd(initrd, new GuestLayout(16L << 20), 16, false));
     }
 }

@@ -150,11 +150,7 @@ class RealKernelFilesTest {
                 initrd, null, List.of(), false), new ByteArrayOutputStream())).getMessage();
     }
 
-    /**
-     * The real initramfs, followed by zeros up to {@code size} bytes (a sparse file: nothing
-     * to write) and a last byte of 1: with only zeros after it the Launcher would inflate
-     * it (InflatedInitrd) and give the guest its 1.2 MB archive, which fits anywhere.
-     */
+    /** The real initramfs, followed by zeros up to {@code size} bytes (a sparse file: nothing to write). */
     private Path initrdOf(long size) throws IOException {
         Path file = dir.resolve("initrd-" + size);
         Path real = directory.resolve(INITRD);
@@ -162,8 +158,6 @@ class RealKernelFilesTest {
         Files.copy(real, file);
         try (RandomAccessFile grown = new RandomAccessFile(file.toFile(), "rw")) {
             grown.setLength(size);
-            grown.seek(size - 1);
-            grown.write(1);
         }
         return file;
     }
