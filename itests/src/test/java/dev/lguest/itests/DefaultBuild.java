@@ -28,6 +28,12 @@ final class DefaultBuild {
         return "@" + System.getProperty("lguest.jvm.options", "../launcher-bundle/jvm.options");
     }
 
+    /** The compiler directives ./lguest passes beside jvm.options, as java's option. */
+    static String compilerDirectivesArgument() {
+        return "-XX:CompilerDirectivesFile=" + System.getProperty("lguest.compiler.directives",
+                "../launcher-bundle/compiler-directives.json");
+    }
+
     static Option options() {
         return options(LguestBuild.defaultBuild());
     }

@@ -39,7 +39,8 @@ final class LguestProcess {
     static List<String> command(String build, String... args) {
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                DefaultBuild.jvmOptionsArgument(), "-jar", jar(build).toString()));
+                DefaultBuild.jvmOptionsArgument(), DefaultBuild.compilerDirectivesArgument(),
+                "-jar", jar(build).toString()));
         command.addAll(List.of(args));
         return command;
     }

@@ -257,8 +257,8 @@ final class RunningGuest implements GuestSession {
      * epoch, for a script that timed the command from before the JVM.
      */
     static String startupLine(Instant now) {
-        String since = ProcessHandle.current().info().startInstant()
-                .map(started -> Duration.between(started, now).toMillis() + " ms after the process started")
+        String since = ProcessAge.now(now)
+                .map(age -> age.toMillis() + " ms after the process started")
                 .orElse("the process start unknown");
         return String.format("First guest instruction: %s (epoch ms %d)", since, now.toEpochMilli());
     }

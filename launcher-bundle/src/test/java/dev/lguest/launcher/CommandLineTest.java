@@ -32,6 +32,19 @@ class CommandLineTest {
     }
 
     @Test
+    void theInitrdIsInflatedByTheHostOnlyWhenAsked() {
+        var plain = assertInstanceOf(CommandLine.Boot.class, CommandLine.parse(List.of(
+                "--initrd=i.gz", "64", "vmlinux")));
+        assertFalse(plain.inflateInitrd());
+        assertFalse(plain.toSpec(null).inflateInitrd());
+        var asked = assertInstanceOf(CommandLine.Boot.class, CommandLine.parse(List.of(
+                "64", "vmlinux", "--initrd=i.gz", "--inflate-initrd")));
+        assertTrue(asked.inflateInitrd());
+        assertTrue(asked.toSpec(null).inflateInitrd());
+        assertEquals(List.of(), asked.kernelArguments());
+    }
+
+    @Test
     void gdbOptions() {
         var plain = assertInstanceOf(CommandLine.Boot.class, CommandLine.parse(List.of("64", "vmlinux")));
         assertEquals(-1, plain.gdbPort());

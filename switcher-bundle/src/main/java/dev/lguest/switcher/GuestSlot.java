@@ -35,6 +35,13 @@ final class GuestSlot {
     /** Whether #DB and #BP go to the host for a debugger now (see RunLoop.runCpu). */
     boolean debugRouted;
     /**
+     * The vectors routed to the host (CpuState.hostVectors) last loaded into
+     * {@link #routedCpu}, so that an IDT change that leaves them as they are does not
+     * load the CPU's whole state again (TrapHandler.copyInGuestInfo).
+     */
+    long[] hostVectors;
+    X86Cpu routedCpu;
+    /**
      * The pages the host components wrote through guest.memory since the last run,
      * named to the CPU before the next (see RunLoop.runCpu); null until the loop runs.
      */

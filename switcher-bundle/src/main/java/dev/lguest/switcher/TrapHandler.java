@@ -14,6 +14,8 @@ import dev.lguest.api.guest.LguestData;
 import dev.lguest.api.mmu.ShadowPageTables;
 import dev.lguest.api.traps.TrapDelivery;
 
+import java.util.Arrays;
+
 /**
  * The i386 half of the switch, lguest's x86/core.c: what is copied into the CPU
  * before the guest runs (copy_in_guest_info, the TS bit), and what is done about each
@@ -57,13 +59,25 @@ final class TrapHandler {
         if (guest.traps.changed) {
             guest.traps.changed = false;
             boolean[] direct = new boolean[Lguest.IDT_ENTRIES];
-            CpuState s = cpu.saveState();
+            long[] hostVectors = new long[4];
             for (int v = 0; v < Lguest.IDT_ENTRIES; v++) {
                 direct[v] = trapService.isDirectTrap(guest, v);
-                s.setHostVector(v, !direct[v] || (slot.debugRouted && (v == X86.DB || v == X86.BP)));
+                if (!direct[v] || (slot.debugRouted && (v == X86.DB || v == X86.BP))) {
+                    hostVectors[v >>> 6] |= 1L << v;
+                }
             }
             slot.pages.copyIdt(guest, direct);
-            cpu.loadStateKeepingTlb(s);
+            // Linux loads its IDT one gate per hypercall (256 at boot), and a gate
+            // changes which vectors come back to the host only when the system call's
+            // does: the CPU's state is loaded again (all of it, through saveState) only
+            // when the routing it holds differs, or it is not the CPU that holds it.
+            if (cpu != slot.routedCpu || !Arrays.equals(hostVectors, slot.hostVectors)) {
+                CpuState s = cpu.saveState();
+                System.arraycopy(hostVectors, 0, s.hostVectors, 0, hostVectors.length);
+                cpu.loadStateKeepingTlb(s);
+                slot.routedCpu = cpu;
+                slot.hostVectors = hostVectors;
+            }
         }
         slot.pages.setRing1Stack(guest.traps.ss1, guest.traps.esp1);
     }

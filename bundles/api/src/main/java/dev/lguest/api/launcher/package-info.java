@@ -17,7 +17,9 @@
  * ({@link dev.lguest.api.launcher.Virtqueue#interruptEvenIfSuppressed()}). 2.6: a
  * {@link dev.lguest.api.launcher.DeviceState} no device will take is released
  * ({@link dev.lguest.api.launcher.DeviceState#release()}: a disk's file, a link closed).
+ * 2.7: a boot may ask for its gzip initrd inflated by the host
+ * ({@link dev.lguest.api.launcher.BootSpec#inflateInitrd()}).
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("2.6.0")
+@org.osgi.annotation.versioning.Version("2.7.0")
 package dev.lguest.api.launcher;
