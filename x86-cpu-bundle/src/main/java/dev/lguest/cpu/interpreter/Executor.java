@@ -658,7 +658,7 @@ final class Executor {
             }
             case 0x9a -> {
                 int size = operandSize();
-                cpu.interrupts.farCall(in.immediate2, size == 4 ? in.immediate : in.immediate & 0xffff, size, next);
+                cpu.interrupts.farCall(in.immediate2(), size == 4 ? in.immediate : in.immediate & 0xffff, size, next);
                 return committed();
             }
             case 0x9b -> x87.waitInstruction();
@@ -786,7 +786,7 @@ final class Executor {
             case 0xe9, 0xeb -> jumpTo(next + in.immediate);
             case 0xea -> {
                 int size = operandSize();
-                cpu.interrupts.farJump(in.immediate2, size == 4 ? in.immediate : in.immediate & 0xffff);
+                cpu.interrupts.farJump(in.immediate2(), size == 4 ? in.immediate : in.immediate & 0xffff);
                 return committed();
             }
             case 0xf4 -> {
@@ -1071,7 +1071,7 @@ final class Executor {
     private void enter() {
         int size = operandSize();
         int allocation = in.immediate & 0xffff;
-        int level = in.immediate2 & 31;
+        int level = in.immediate2() & 31;
         int esp = cpu.pushAt(gpr[ESP], gpr[EBP], size);
         int frame = esp;
         int ebp = gpr[EBP];
