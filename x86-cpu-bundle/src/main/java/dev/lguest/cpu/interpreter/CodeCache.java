@@ -108,6 +108,13 @@ final class CodeCache {
     private final MemorySegment ram;
     private final CodePage[] pages;
     private final PageReader reader = new PageReader();
+    /**
+     * Where build() collects a block's instructions before copying them into an array
+     * of the block's own length: one of these, not one per block decoded (a fork,
+     * exec and wait decodes thousands; the scratch array was a third of what each
+     * decode allocated, and spread the blocks it separated in the heap).
+     */
+    private final Instruction[] decoding = new Instruction[MAX_INSTRUCTIONS];
     private final Decoder decoder = new Decoder(reader);
     /** Bumped by every run(): blocks are re-checked against memory once per epoch. */
     int epoch;
@@ -253,7 +260,7 @@ final class CodeCache {
         source.startEip = eip;
         source.startOffset = offset;
         blocksDecoded++;
-        Instruction[] code = new Instruction[MAX_INSTRUCTIONS];
+        Instruction[] code = decoding;
         int count = 0;
         int position = eip;
         boolean crossed = false;
@@ -284,8 +291,9 @@ final class CodeCache {
             return null;
         }
         int length = position - eip;
-        Block block = new Block(frame, offset, code32, Arrays.copyOf(code, count), ramBytes(frame, offset, length),
-                epoch);
+        Instruction[] instructions = Arrays.copyOf(code, count);
+        Arrays.fill(code, 0, count, null);
+        Block block = new Block(frame, offset, code32, instructions, ramBytes(frame, offset, length), epoch);
         CodePage page = codePage(frame);
         block.cachedIn = page;
         block.alias = withoutOldest(page.blocks[offset]);

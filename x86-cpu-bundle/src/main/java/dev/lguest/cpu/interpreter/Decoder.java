@@ -63,7 +63,7 @@ final class Decoder {
                 case 0x66 -> in.operand32 = !code32;
                 case 0x67 -> in.address32 = !code32;
                 case 0xf0 -> in.lock = true;
-                case 0xf2, 0xf3 -> in.repeat = (short) b;
+                case 0xf2, 0xf3 -> in.repeat = (byte) b;
                 case 0x26 -> in.segmentOverride = Segments.ES;
                 case 0x2e -> in.segmentOverride = Segments.CS;
                 case 0x36 -> in.segmentOverride = Segments.SS;
@@ -78,7 +78,7 @@ final class Decoder {
         int opcode = b == 0x0f ? 0x100 | nextByte() : b;
         int flags = OpcodeTable.flags(opcode);
         in.opcode = (short) opcode;
-        in.flags = flags;
+        in.flags = (short) flags;
         in.mod = 3;
         in.reg = 0;
         in.rm = 0;
@@ -105,7 +105,7 @@ final class Decoder {
             // only the transfers (and the undefined /7, which faults) end a block, so a
             // function's "inc dword [counter]" does not cut it in two.
             if (opcode == 0xff && (in.reg <= 1 || in.reg == 6)) {
-                in.flags = flags & ~OpcodeTable.ENDS_BLOCK;
+                in.flags = (short) (flags & ~OpcodeTable.ENDS_BLOCK);
             }
         }
         if ((flags & MOFFS) != 0) {
@@ -114,11 +114,11 @@ final class Decoder {
         int immediateSize = in.operand32 ? 4 : 2;
         if ((flags & FAR) != 0) {
             in.immediate = immediateSize == 4 ? next32() : next16();
-            in.immediate2 = next16();
+            in.displacement = next16(); // the selector: Instruction.immediate2()
         } else if ((flags & IMM16) != 0) {
             in.immediate = next16();
             if ((flags & IMM8) != 0) {
-                in.immediate2 = nextByte();
+                in.displacement = nextByte(); // ENTER's level: Instruction.immediate2()
             }
         } else if ((flags & IMM8) != 0) {
             in.immediate = (byte) nextByte();

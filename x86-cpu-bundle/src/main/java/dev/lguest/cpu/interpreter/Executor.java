@@ -347,12 +347,12 @@ final class Executor {
         if (in.mod == 3) {
             gpr[in.rm] = value;
         } else {
-            cpu.write32(in.segment(), effectiveAddress(in), value);
+            writeMemory32(in, value);
         }
     }
 
     private void movFromRm32(Instruction in) {
-        gpr[in.reg] = in.mod == 3 ? gpr[in.rm] : cpu.read32(in.segment(), effectiveAddress(in));
+        gpr[in.reg] = in.mod == 3 ? gpr[in.rm] : readMemory32(in);
     }
 
     /** The 32-bit ALU operations with a ModRM destination; CMP only reads it. */
@@ -363,7 +363,7 @@ final class Executor {
                 gpr[in.rm] = result;
             }
         } else if (operation == Alu.CMP) {
-            alu.arith32(operation, cpu.read32(in.segment(), effectiveAddress(in)), source);
+            alu.arith32(operation, readMemory32(in), source);
         } else {
             // Translated for writing before the flags change, so the store cannot fault.
             int linear = segments.linearForWrite(in.segment(), effectiveAddress(in), 4);
@@ -374,7 +374,7 @@ final class Executor {
 
     private void arithmeticToReg32(Instruction in) {
         int operation = in.opcode >>> 3;
-        int source = in.mod == 3 ? gpr[in.rm] : cpu.read32(in.segment(), effectiveAddress(in));
+        int source = in.mod == 3 ? gpr[in.rm] : readMemory32(in);
         int result = alu.arith32(operation, gpr[in.reg], source);
         if (operation != Alu.CMP) {
             gpr[in.reg] = result;
@@ -390,7 +390,7 @@ final class Executor {
     }
 
     private void test32(Instruction in) {
-        int value = in.mod == 3 ? gpr[in.rm] : cpu.read32(in.segment(), effectiveAddress(in));
+        int value = in.mod == 3 ? gpr[in.rm] : readMemory32(in);
         alu.arith32(Alu.AND, value, gpr[in.reg]);
     }
 
@@ -421,6 +421,18 @@ final class Executor {
     }
 
     // ---- operands ----
+
+    // A fast form's 32-bit memory operand, through the executor's own references to the
+    // segments and the TLB: what cpu.read32 and cpu.write32 do, one object less to load
+    // on every access (HotSpot reloads each field through the chain: it does not trust
+    // final instance fields).
+    private int readMemory32(Instruction in) {
+        return memory.read32(segments.linearForRead(in.segment(), effectiveAddress(in), 4), cpu.accessKind);
+    }
+
+    private void writeMemory32(Instruction in, int value) {
+        memory.write32(segments.linearForWrite(in.segment(), effectiveAddress(in), 4), value, cpu.accessKind);
+    }
 
     int effectiveAddress() {
         return effectiveAddress(in);
@@ -646,7 +658,7 @@ final class Executor {
             }
             case 0x9a -> {
                 int size = operandSize();
-                cpu.interrupts.farCall(in.immediate2, size == 4 ? in.immediate : in.immediate & 0xffff, size, next);
+                cpu.interrupts.farCall(in.immediate2(), size == 4 ? in.immediate : in.immediate & 0xffff, size, next);
                 return committed();
             }
             case 0x9b -> x87.waitInstruction();
@@ -774,7 +786,7 @@ final class Executor {
             case 0xe9, 0xeb -> jumpTo(next + in.immediate);
             case 0xea -> {
                 int size = operandSize();
-                cpu.interrupts.farJump(in.immediate2, size == 4 ? in.immediate : in.immediate & 0xffff);
+                cpu.interrupts.farJump(in.immediate2(), size == 4 ? in.immediate : in.immediate & 0xffff);
                 return committed();
             }
             case 0xf4 -> {
@@ -1059,7 +1071,7 @@ final class Executor {
     private void enter() {
         int size = operandSize();
         int allocation = in.immediate & 0xffff;
-        int level = in.immediate2 & 31;
+        int level = in.immediate2() & 31;
         int esp = cpu.pushAt(gpr[ESP], gpr[EBP], size);
         int frame = esp;
         int ebp = gpr[EBP];

@@ -78,6 +78,12 @@ final class LinearMemory {
     /** Guest RAM from physical address 0: where every ramEntries address points. */
     final MemorySegment ram;
     private final int ramPages;
+    /**
+     * Each RAM frame's page as a segment, made the first time a walk ends there: the
+     * bus makes a new slice on every call, and a TLB refill (thousands after each of
+     * Linux's address-space switches) then allocated one for the page it found.
+     */
+    private final MemorySegment[] ramPageSegments;
     private final MemorySegment[] pages = new MemorySegment[4 * TLB_SIZE];
     /** The physical frame of each cached translation. */
     private final int[] frames = new int[4 * TLB_SIZE];
@@ -108,6 +114,7 @@ final class LinearMemory {
         this.codeFrames = new long[(bus.ramPages() + 63) >>> 6];
         this.ram = bus.ram();
         this.ramPages = bus.ramPages();
+        this.ramPageSegments = new MemorySegment[ramPages];
         flush();
     }
 
@@ -278,7 +285,7 @@ final class LinearMemory {
             }
             frame = pte >>> 12;
         }
-        MemorySegment page = bus.page(frame);
+        MemorySegment page = framePage(frame);
         if (page == null) {
             page = write ? discard : EMPTY_BUS;
         }
@@ -353,8 +360,27 @@ final class LinearMemory {
         return CpuFault.pageFault(linear, code);
     }
 
+    /** The page at a physical frame, or null for nothing there (as the bus answers). */
+    private MemorySegment framePage(int frame) {
+        if (frame >= 0 && frame < ramPages) {
+            MemorySegment page = ramPageSegments[frame];
+            if (page == null) {
+                page = bus.page(frame);
+                ramPageSegments[frame] = page;
+            }
+            return page;
+        }
+        return bus.page(frame);
+    }
+
+    // The page-table entries a walk reads and marks: in RAM they are read from RAM
+    // itself, without a page's segment; only host pages are asked of the bus.
     int readPhysical32(int physical) {
-        MemorySegment page = bus.page(physical >>> 12);
+        int frame = physical >>> 12;
+        if (frame < ramPages) {
+            return ram.get(INT_LE, (physical & 0xfffffffcL));
+        }
+        MemorySegment page = bus.page(frame);
         if (page == null) {
             return -1;
         }
@@ -362,10 +388,15 @@ final class LinearMemory {
     }
 
     void writePhysical32(int physical, int value) {
-        MemorySegment page = bus.page(physical >>> 12);
-        if (isCodeFrame(physical >>> 12)) {
-            codeCache.written(physical >>> 12, physical & 0xffc, 4);
+        int frame = physical >>> 12;
+        if (isCodeFrame(frame)) {
+            codeCache.written(frame, physical & 0xffc, 4);
         }
+        if (frame < ramPages) {
+            ram.set(INT_LE, (physical & 0xfffffffcL), value);
+            return;
+        }
+        MemorySegment page = bus.page(frame);
         if (page != null) {
             page.set(INT_LE, physical & 0xffc, value);
         }

@@ -80,7 +80,7 @@ final class StringOps {
             cpu.setReg(ECX, x.in.address32 ? 4 : 2, count - done);
             if (compares) {
                 boolean zero = (cpu.eflags() & ZF) != 0;
-                if (x.in.repeat == 0xf3 ? !zero : zero) {
+                if (x.in.repeat() == 0xf3 ? !zero : zero) {
                     return;
                 }
             }

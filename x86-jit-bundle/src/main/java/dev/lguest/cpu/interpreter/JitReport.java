@@ -88,7 +88,7 @@ final class JitReport {
     private static String formName(Instruction in) {
         StringBuilder name = new StringBuilder();
         if (in.repeat != 0) {
-            name.append(Integer.toHexString(in.repeat)).append(' ');
+            name.append(Integer.toHexString(in.repeat())).append(' ');
         }
         if (in.lock) {
             name.append("lock ");
