@@ -124,7 +124,7 @@ final class BlockTranslator {
      * Compiles a region (RegionFinder: the entry block and the hot blocks it leads to in
      * its page) into one hidden class, its jumps between members gotos; {@code fallback}
      * is the entry block's own translation, which runs when the region may not
-     * (CompiledRegion.holds). Throws when the method would be too large for HotSpot to
+     * (CompiledRegion.holds). Null when the method would be too large for HotSpot to
      * compile (MAX_REGION_BYTECODE): the entry then keeps its own translation.
      */
     CompiledRegion translateRegion(RegionFinder.Region found, CompiledBlock fallback, LinearMemory memory) {
@@ -134,8 +134,7 @@ final class BlockTranslator {
         byte[] bytes = classBytes(members, lengths);
         int size = runMethodSize(bytes);
         if (size > MAX_REGION_BYTECODE) {
-            throw new IllegalStateException("region at " + Integer.toHexString(entry.eip) + " has " + size
-                    + " bytes of bytecode");
+            return null;
         }
         if (DUMP != null) {
             dump(entry, bytes);

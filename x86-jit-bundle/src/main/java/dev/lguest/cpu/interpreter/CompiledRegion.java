@@ -20,6 +20,8 @@ abstract class CompiledRegion extends CompiledBlock {
     CompiledBlock fallback;
     /** The highest EIP any member's bytes reach: the CS limit must cover it. */
     long highestOffset;
+    /** The code cache's epoch in which all the members were last found unchanged (-1: none yet). */
+    int checkedEpoch = -1;
 
     CompiledRegion(Instruction[] code, int entryLength) {
         super(code, entryLength);
@@ -31,11 +33,16 @@ abstract class CompiledRegion extends CompiledBlock {
                 || cpu.segments.codeLimit() < region.highestOffset) {
             return false;
         }
+        int epoch = cpu.codeCache.epoch;
+        if (region.checkedEpoch == epoch) {
+            return true;
+        }
         for (Block member : region.members) {
             if (!cpu.codeCache.checkedNow(member)) {
                 return false;
             }
         }
+        region.checkedEpoch = epoch;
         return true;
     }
 }

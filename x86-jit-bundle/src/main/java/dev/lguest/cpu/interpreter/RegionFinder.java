@@ -15,6 +15,11 @@
 // would. The whole blocks made the sieve's region of three 64-instruction blocks too
 // large a method for HotSpot to inline its memory accesses into (IntLoopBenchmark's
 // sieve: 1.0 ns per instruction alone, 1.45 as whole blocks).
+//
+// Only a loop is worth a region: a member other than the entry must be able to go back
+// to the entry's start. Without one, the region is left after one pass through its
+// members at the latest (call-heavy code: the calls benchmark's blocks end in calls and
+// returns), and it only costs its check on entry and a larger method to warm up.
 package dev.lguest.cpu.interpreter;
 
 import java.util.ArrayList;
@@ -44,8 +49,13 @@ final class RegionFinder {
     static Region find(Block entry) {
         Block[] members = blocks(entry);
         int[] lengths = new int[members.length];
+        boolean loops = false;
         for (int k = 0; k < members.length; k++) {
             lengths[k] = goesOnUpTo(members[k], members);
+            loops |= k > 0 && directTargets(members[k]).contains(entry.eip);
+        }
+        if (!loops) {
+            return new Region(new Block[] {entry}, new int[] {entry.code.length});
         }
         return new Region(members, lengths);
     }

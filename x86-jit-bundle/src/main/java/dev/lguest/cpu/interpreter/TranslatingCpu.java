@@ -57,6 +57,8 @@ class TranslatingCpu extends InterpreterCpu {
     static final boolean DEBUG_REGIONS = Boolean.getBoolean("lguest.jit.debugRegions");
     /** Regions compiled, and regions that could not be (too large, a translator limit): the block kept its own. */
     long regionsCompiled, regionFailures;
+    /** Regions not made because their method would have been too large for HotSpot to compile. */
+    long regionsTooLarge;
     /** A translation failure stops the CPU as an internal error (tests) instead of being skipped. */
     private final boolean strict;
     /** Compile on the background thread (BackgroundCompiler) instead of the guest's. */
@@ -197,7 +199,12 @@ class TranslatingCpu extends InterpreterCpu {
             if (translator == null) {
                 translator = new BlockTranslator();
             }
-            block.translation = translator.translateRegion(region, single, memory);
+            CompiledRegion compiled = translator.translateRegion(region, single, memory);
+            if (compiled == null) {
+                regionsTooLarge++;
+                return;
+            }
+            block.translation = compiled;
             regionsCompiled++;
         } catch (RuntimeException | LinkageError e) {
             if (DEBUG_REGIONS) {
