@@ -43,6 +43,16 @@ final class RegionFinder {
      * compiles (a prefix: see above).
      */
     record Region(Block[] members, int[] lengths) {
+        /** The members' EIPs, each with the instructions compiled and the block's own length. */
+        @Override
+        public String toString() {
+            StringBuilder b = new StringBuilder("region at " + Integer.toHexString(members[0].eip) + ":");
+            for (int k = 0; k < members.length; k++) {
+                b.append(' ').append(Integer.toHexString(members[k].eip)).append('/').append(lengths[k])
+                        .append('/').append(members[k].code.length);
+            }
+            return b.toString();
+        }
     }
 
     /** The region entered at {@code entry}, members cut (see above); one member alone when nothing joins it. */

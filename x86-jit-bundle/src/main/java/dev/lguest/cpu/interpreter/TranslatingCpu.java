@@ -54,6 +54,7 @@ class TranslatingCpu extends InterpreterCpu {
      */
     int regionThreshold = Integer.getInteger("lguest.jit.regionThreshold", DEFAULT_REGION_THRESHOLD);
     static final int DEFAULT_REGION_THRESHOLD = 20_000;
+    /** Each region looked for is described on stderr (lguest.jit.debugRegions), for finding why a loop got none. */
     static final boolean DEBUG_REGIONS = Boolean.getBoolean("lguest.jit.debugRegions");
     /** Regions compiled, and regions that could not be (too large, a translator limit): the block kept its own. */
     long regionsCompiled, regionFailures;
@@ -176,23 +177,15 @@ class TranslatingCpu extends InterpreterCpu {
      */
     void regionHot(Block block) {
         CompiledBlock single = block.translation;
-        if (single == null || single == NOT_COMPILED || single == BackgroundCompiler.QUEUED
+        if (regionThreshold <= 0 || single == null || single == NOT_COMPILED || single == BackgroundCompiler.QUEUED
                 || single instanceof CompiledRegion) {
             return;
         }
         RegionFinder.Region region = RegionFinder.find(block);
-        Block[] members = region.members();
         if (DEBUG_REGIONS) {
-            StringBuilder b = new StringBuilder("region at " + Integer.toHexString(block.eip) + ":");
-            for (int k = 0; k < members.length; k++) {
-                b.append(' ').append(Integer.toHexString(members[k].eip)).append('/').append(region.lengths()[k])
-                        .append('/').append(members[k].code.length);
-            }
-            b.append(" targets ").append(RegionFinder.directTargets(block).stream().map(Integer::toHexString).toList());
-            b.append(" links ").append(Integer.toHexString(block.linkEip0)).append(' ').append(Integer.toHexString(block.linkEip1));
-            System.err.println(b);
+            System.err.println(region);
         }
-        if (members.length < 2) {
+        if (region.members().length < 2) {
             return;
         }
         try {
