@@ -20,7 +20,9 @@ import org.junit.Test;
  * catches up after every block the translator ran, and the whole CPU state must be
  * equal there; RAM must be equal at the end of each run()), strict (a block the
  * translator fails on stops the guest), compiling a block after a few runs
- * (lguest.jit.threshold) so that most of what runs is compiled code. Commands are typed
+ * (lguest.jit.threshold) so that most of what runs is compiled code, and a loop's hot
+ * blocks again as one region after a few dozen compiled runs (lguest.jit.regionThreshold)
+ * so that regions run in the comparison too. Commands are typed
  * on the console and their output checked: shell arithmetic, ls /, /proc/cpuinfo, a
  * loop, a pipe, the project's checksum program (guest/programs/checksum.c, whose answer
  * the host knows); then power off. The translator's report must show translations
@@ -42,6 +44,7 @@ import org.junit.Test;
 public class LinuxLockstepIT {
     private static final int EVERY = Integer.getInteger("lguest.lockstep.every", 4);
     private static final int THRESHOLD = Integer.getInteger("lguest.lockstep.threshold", 10);
+    private static final int REGION_THRESHOLD = Integer.getInteger("lguest.lockstep.regionThreshold", 50);
     /** Small, since each checked run copies and compares all of it; 2.6.24 and busybox need no more. */
     private static final String MEMORY_MB = "24";
     private static final int CHECKSUM_ROUNDS = 20_000;
@@ -49,6 +52,7 @@ public class LinuxLockstepIT {
     private static final Pattern SUMMARY = Pattern.compile(
             "lockstep: ([0-9,]+) block ends and ([0-9,]+) run ends compared with the interpreter, (\\d+) differences");
     private static final Pattern TRANSLATIONS = Pattern.compile("jit: ([0-9,]+) translations made");
+    private static final Pattern REGIONS = Pattern.compile("jit: ([0-9,]+) regions made");
 
     private Path initrd;
 
@@ -72,7 +76,8 @@ public class LinuxLockstepIT {
         Path kernel = LinuxGuest.directory().resolve(LinuxGuest.KERNEL).toAbsolutePath().normalize();
         try (LguestProcess.Background guest = LguestProcess.start("lguest",
                 "-Dlguest.jit.lockstep=true", "-Dlguest.jit.lockstepEvery=" + EVERY,
-                "-Dlguest.jit.threshold=" + THRESHOLD, "-Dlguest.jit.strict=true", "-Dlguest.jit.report=true",
+                "-Dlguest.jit.threshold=" + THRESHOLD, "-Dlguest.jit.regionThreshold=" + REGION_THRESHOLD,
+                "-Dlguest.jit.strict=true", "-Dlguest.jit.report=true",
                 MEMORY_MB, kernel.toString(), "--initrd=" + initrd)) {
             // The typed line comes back as the terminal's echo: each awaited answer is text
             // the command line itself does not hold.
@@ -101,13 +106,16 @@ public class LinuxLockstepIT {
             Matcher translations = TRANSLATIONS.matcher(end.err());
             assertTrue(end.toString(), translations.find());
             assertTrue("blocks were compiled: " + translations.group(1), number(translations.group(1)) > 100);
+            Matcher regions = REGIONS.matcher(end.err());
+            assertTrue(end.toString(), regions.find());
+            assertTrue("regions were made: " + regions.group(1), number(regions.group(1)) > 0);
             Matcher summary = SUMMARY.matcher(end.err());
             assertTrue(end.toString(), summary.find());
             long blockEnds = number(summary.group(1));
             long runEnds = number(summary.group(2));
             System.out.printf("LinuxLockstepIT: one run() in %d checked, threshold %d: %,d block ends and %,d run ends"
-                    + " compared, %s differences, %s translations%n", EVERY, THRESHOLD, blockEnds, runEnds,
-                    summary.group(3), translations.group(1));
+                    + " compared, %s differences, %s translations, %s regions%n", EVERY, THRESHOLD, blockEnds, runEnds,
+                    summary.group(3), translations.group(1), regions.group(1));
             assertTrue(summary.group(), blockEnds > 10_000);
             assertTrue(summary.group(), runEnds > 100);
             assertEquals(summary.group(), "0", summary.group(3));

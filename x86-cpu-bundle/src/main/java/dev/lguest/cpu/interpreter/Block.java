@@ -48,6 +48,8 @@ final class Block {
      */
     volatile CompiledBlock translation;
     int runs;
+    /** Left to a translating CPU too: runs of the compiled form, towards compiling a region from it. */
+    int compiledRuns;
     /** The run() call in which the bytes were last checked against memory. */
     int checkedEpoch;
     /** The code cache's record of this block's frame it was kept in (CodeCache.lookup's hint). */

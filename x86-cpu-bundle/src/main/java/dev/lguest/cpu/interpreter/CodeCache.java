@@ -215,6 +215,23 @@ final class CodeCache {
     }
 
     /**
+     * Whether the block's bytes are as decoded in this epoch: checked already, or found
+     * unchanged now (and so marked). For code compiled together with a block the lookup
+     * checked (the translator's regions): its other blocks are reached without a lookup.
+     * A changed block is only answered for: the lookup that next meets it drops its page.
+     */
+    boolean checkedNow(Block block) {
+        if (block.checkedEpoch == epoch) {
+            return true;
+        }
+        if (unchanged(block)) {
+            block.checkedEpoch = epoch;
+            return true;
+        }
+        return false;
+    }
+
+    /**
      * Whether RAM still holds the bytes the block was decoded from. Every block a run
      * enters is checked once, so this is on the path of every exit to the host (a
      * fork in Linux enters a few hundred blocks between two exits): a word at a time,

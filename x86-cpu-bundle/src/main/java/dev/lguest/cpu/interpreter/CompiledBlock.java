@@ -20,8 +20,17 @@ abstract class CompiledBlock {
     final int instructions;
 
     CompiledBlock(Instruction[] code) {
+        this(code, code.length);
+    }
+
+    /**
+     * A translation whose code array holds more than the instructions it may run before
+     * its first budget check: a region of several blocks (the translator's), entered
+     * at its first block, whose length {@code instructions} is.
+     */
+    CompiledBlock(Instruction[] code, int instructions) {
         this.code = code;
-        this.instructions = code.length;
+        this.instructions = instructions;
     }
 
     /**

@@ -37,8 +37,14 @@ final class BlockChain {
     static Block follow(TranslatingCpu cpu, Block block, CompiledBlock compiled, long start, long budget) {
         // Set only between runs (tests, the factory), so read once per chain.
         Lockstep lockstep = cpu.lockstep;
+        int regionThreshold = cpu.regionThreshold;
         while (true) {
             compiled.run(cpu, budget - (cpu.retired - start));
+            // Still hot after its first translation: compiled again with the blocks it
+            // leads to (TranslatingCpu.regionHot), which its next run takes.
+            if (++block.compiledRuns == regionThreshold) {
+                cpu.regionHot(block);
+            }
             if (lockstep != null) {
                 lockstep.afterBlock(cpu);
                 cpu.chainEnd = block;

@@ -73,12 +73,15 @@ final class BlockTranslator {
     private static final String PACKAGE = "dev.lguest.cpu.interpreter.";
     static final ClassDesc CD_CPU = ClassDesc.of(PACKAGE + "InterpreterCpu");
     static final ClassDesc CD_COMPILED = ClassDesc.of(PACKAGE + "CompiledBlock");
+    static final ClassDesc CD_REGION = ClassDesc.of(PACKAGE + "CompiledRegion");
     static final ClassDesc CD_INSTRUCTION = ClassDesc.of(PACKAGE + "Instruction");
     static final ClassDesc CD_EXECUTOR = ClassDesc.of(PACKAGE + "Executor");
     static final ClassDesc CD_ALU = ClassDesc.of(PACKAGE + "Alu");
     static final ClassDesc CD_RUNTIME = ClassDesc.of(PACKAGE + "JitRuntime");
     static final ClassDesc CD_INT_ARRAY = CD_int.arrayType();
     private static final MethodTypeDesc MTD_CONSTRUCTOR = MethodTypeDesc.of(CD_void, CD_INSTRUCTION.arrayType());
+    private static final MethodTypeDesc MTD_REGION_CONSTRUCTOR =
+            MethodTypeDesc.of(CD_void, CD_INSTRUCTION.arrayType(), CD_int);
     private static final MethodTypeDesc MTD_RUN = MethodTypeDesc.of(CD_void, CD_CPU, CD_long);
 
     /**
@@ -115,6 +118,63 @@ final class BlockTranslator {
         } catch (Throwable e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * Compiles a region (RegionFinder: the entry block and the hot blocks it leads to in
+     * its page) into one hidden class, its jumps between members gotos; {@code fallback}
+     * is the entry block's own translation, which runs when the region may not
+     * (CompiledRegion.holds). Null when the method would be too large for HotSpot to
+     * compile (MAX_REGION_BYTECODE): the entry then keeps its own translation.
+     */
+    CompiledRegion translateRegion(RegionFinder.Region found, CompiledBlock fallback, LinearMemory memory) {
+        Block[] members = found.members();
+        int[] lengths = found.lengths();
+        Block entry = members[0];
+        byte[] bytes = classBytes(members, lengths);
+        int size = runMethodSize(bytes);
+        if (size > MAX_REGION_BYTECODE) {
+            return null;
+        }
+        if (DUMP != null) {
+            dump(entry, bytes);
+        }
+        Instruction[] code = Emitter.concatenation(members, lengths);
+        long highest = 0;
+        for (Instruction in : code) {
+            highest = Math.max(highest, (in.next - 1) & 0xffffffffL);
+        }
+        try {
+            MethodHandles.Lookup hidden = lookup.defineHiddenClassWithClassData(bytes, memory, true);
+            CompiledRegion region = (CompiledRegion) hidden.findConstructor(hidden.lookupClass(),
+                    MethodType.methodType(void.class, Instruction[].class, int.class)).invoke(code, lengths[0]);
+            region.members = java.util.Arrays.copyOfRange(members, 1, members.length);
+            region.fallback = fallback;
+            region.highestOffset = highest;
+            return region;
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * The most bytecode a region's run method may have: HotSpot compiles no method
+     * larger than 8,000 bytes (DontCompileHugeMethods), so a larger region would run
+     * in its interpreter for good.
+     */
+    static final int MAX_REGION_BYTECODE = 7_900;
+
+    /** The length of the bytecode of the class's run method. */
+    private int runMethodSize(byte[] bytes) {
+        for (var method : classFile.parse(bytes).methods()) {
+            if (method.methodName().equalsString("run")) {
+                return method.findAttribute(java.lang.classfile.Attributes.code())
+                        .map(java.lang.classfile.attribute.CodeAttribute::codeLength).orElse(0);
+            }
+        }
+        return 0;
     }
 
     /**
@@ -156,12 +216,20 @@ final class BlockTranslator {
     private static final ClassDesc CD_HANDLES = ClassDesc.of("java.lang.invoke.MethodHandles");
 
     byte[] classBytes(Block block) {
+        return classBytes(new Block[] {block}, new int[] {block.code.length});
+    }
+
+    /** The class of one block, or of a region whose members these are (the entry first), each cut to its length. */
+    byte[] classBytes(Block[] members, int[] lengths) {
+        Block block = members[0];
+        boolean region = members.length > 1;
         ClassDesc name = className(block);
+        ClassDesc superclass = region ? CD_REGION : CD_COMPILED;
         return classFile.build(name, c -> {
             // Version 49 (Java 5): a class file without stack maps (see CLASS_VERSION).
             c.withVersion(CLASS_VERSION, 0);
             c.withFlags(ClassFile.ACC_FINAL | ClassFile.ACC_SUPER);
-            c.withSuperclass(CD_COMPILED);
+            c.withSuperclass(superclass);
             int constant = ClassFile.ACC_STATIC | ClassFile.ACC_FINAL | ClassFile.ACC_PRIVATE;
             c.withField(RAM, CD_SEGMENT, constant);
             c.withField(RAM_ENTRIES, CD_LONG_ARRAY, constant);
@@ -173,9 +241,14 @@ final class BlockTranslator {
                     .getfield(CD_MEMORY, "ram", CD_SEGMENT).putstatic(name, RAM, CD_SEGMENT)
                     .getfield(CD_MEMORY, "ramEntries", CD_LONG_ARRAY).putstatic(name, RAM_ENTRIES, CD_LONG_ARRAY)
                     .return_());
-            c.withMethodBody(INIT_NAME, MTD_CONSTRUCTOR, 0, code -> code.aload(0).aload(1)
-                    .invokespecial(CD_COMPILED, INIT_NAME, MTD_CONSTRUCTOR).return_());
-            c.withMethodBody("run", MTD_RUN, ClassFile.ACC_FINAL, code -> new Emitter(code, block).emitBlock());
+            if (region) {
+                c.withMethodBody(INIT_NAME, MTD_REGION_CONSTRUCTOR, 0, code -> code.aload(0).aload(1).iload(2)
+                        .invokespecial(CD_REGION, INIT_NAME, MTD_REGION_CONSTRUCTOR).return_());
+            } else {
+                c.withMethodBody(INIT_NAME, MTD_CONSTRUCTOR, 0, code -> code.aload(0).aload(1)
+                        .invokespecial(CD_COMPILED, INIT_NAME, MTD_CONSTRUCTOR).return_());
+            }
+            c.withMethodBody("run", MTD_RUN, ClassFile.ACC_FINAL, code -> new Emitter(code, members, lengths).emitBlock());
         });
     }
 

@@ -142,22 +142,58 @@ final class Emitter {
     Label faultStart;
     boolean mayFault;
 
+    /**
+     * The blocks compiled into this method, the entry first: one alone, or a region's
+     * (CompiledRegion), whose instructions follow each other in {@code instructions}.
+     * A jump or fall-through to another member's first instruction is a join point
+     * like a loop's head, reached only by jumps: the code before it always left.
+     */
+    final Block[] members;
+    /** Whether there is more than one member (the method then starts with CompiledRegion.holds). */
+    final boolean region;
+    /** Per instruction: the index of its member's first instruction, and one past its last. */
+    private final int[] memberFirst, memberEnd;
+
+    /** How many instructions of each member are compiled: a region's members may be cut (RegionFinder). */
+    private final int[] lengths;
+
     Emitter(CodeBuilder code, Block block) {
+        this(code, new Block[] {block}, new int[] {block.code.length});
+    }
+
+    Emitter(CodeBuilder code, Block[] members, int[] lengths) {
         this.code = code;
-        this.block = block;
-        this.instructions = block.code;
+        this.block = members[0];
+        this.members = members;
+        this.lengths = lengths;
+        this.region = members.length > 1;
+        this.instructions = concatenation(members, lengths);
+        this.memberFirst = new int[instructions.length];
+        this.memberEnd = new int[instructions.length];
+        int at = 0;
+        for (int m = 0; m < members.length; m++) {
+            int end = at + lengths[m];
+            for (int k = at; k < end; k++) {
+                memberFirst[k] = at;
+                memberEnd[k] = end;
+            }
+            at = end;
+        }
         int registers = 0;
         for (Instruction in : instructions) {
             registers |= registersUsed(in);
         }
         this.used = registers;
         this.jumpTargets = new boolean[instructions.length];
-        boolean any = false;
-        for (Instruction in : instructions) {
-            int target = targetWithin(in);
+        boolean any = region;
+        for (int k = 0; k < instructions.length; k++) {
+            int target = targetWithin(instructions[k], k);
             if (target >= 0) {
                 jumpTargets[target] = true;
                 any = true;
+            }
+            if (k > 0 && memberFirst[k] == k) {
+                jumpTargets[k] = true;
             }
         }
         this.loops = any;
@@ -173,7 +209,56 @@ final class Emitter {
         return deadFlags[index];
     }
 
+    /** The members' instructions one after the other (the code array the handlers and the interpreter index). */
+    static Instruction[] concatenation(Block[] members, int[] lengths) {
+        if (members.length == 1 && lengths[0] == members[0].code.length) {
+            return members[0].code;
+        }
+        List<Instruction> all = new ArrayList<>();
+        for (int m = 0; m < members.length; m++) {
+            all.addAll(List.of(members[m].code).subList(0, lengths[m]));
+        }
+        return all.toArray(new Instruction[0]);
+    }
+
+    /** The index of the member that starts at this EIP, or -1. */
+    private int memberAt(int eip) {
+        for (int k = 0, at = 0; k < members.length; at += lengths[k], k++) {
+            if (members[k].eip == eip) {
+                return at;
+            }
+        }
+        return -1;
+    }
+
+    /** Whether the instruction at {@code at} starts a member other than the entry: reached by jumps only. */
+    private boolean startsLaterMember(int at) {
+        return at > 0 && memberFirst[at] == at;
+    }
+
+    /**
+     * A region's way in: while CompiledRegion.holds does not (another member's bytes
+     * changed behind the CPU, the CS limit or base changed, a debug register armed),
+     * the entry block's own translation runs instead.
+     */
+    private void regionGuard() {
+        Label holds = code.newLabel();
+        code.aload(CPU).aload(THIS).checkcast(BlockTranslator.CD_REGION)
+                .invokestatic(BlockTranslator.CD_REGION, "holds",
+                        MethodTypeDesc.of(CD_boolean, CD_CPU, BlockTranslator.CD_REGION))
+                .ifne(holds);
+        code.aload(THIS).checkcast(BlockTranslator.CD_REGION)
+                .getfield(BlockTranslator.CD_REGION, "fallback", CD_COMPILED)
+                .aload(CPU).lload(BUDGET)
+                .invokevirtual(CD_COMPILED, "run", MethodTypeDesc.of(CD_void, CD_CPU, CD_long))
+                .return_();
+        code.labelBinding(holds);
+    }
+
     void emitBlock() {
+        if (region) {
+            regionGuard();
+        }
         code.aload(CPU).getfield(CD_CPU, "gpr", CD_INT_ARRAY).astore(GPR);
         // Every local starts defined, so every handler's frame is simple.
         for (int slot = REG0; slot <= TEMP3; slot++) {
@@ -207,13 +292,23 @@ final class Emitter {
             } else {
                 interpret(in);
             }
-        }
-        Instruction last = instructions[instructions.length - 1];
-        if (!endsBlock(last)) {
-            exit(instructions.length, () -> code.loadConstant(last.next));
+            if (index == memberEnd[index] - 1 && !endsBlock(in)) {
+                fallThrough(in);
+            }
         }
         for (Handler h : handlers) {
             emitHandler(h);
+        }
+    }
+
+    /**
+     * After a member's last instruction, which does not leave by itself: on to the
+     * member starting right after it (a goto, while the budget holds), else out.
+     */
+    private void fallThrough(Instruction last) {
+        int target = memberAt(last.next);
+        if (target < 0 || !goWithin(target)) {
+            exit(index + 1, () -> code.loadConstant(last.next));
         }
     }
 
@@ -228,15 +323,16 @@ final class Emitter {
      * before: staying in the method made loops entered from the side (irreducible for
      * HotSpot) and measured slower (benchmarks/cpu-benchmark's JMH part, 5-8%).
      */
-    private int targetWithin(Instruction in) {
+    private int targetWithin(Instruction in, int at) {
         if (!compiles(in) || (in.handler != Executor.JCC && in.handler != Executor.JMP)) {
             return -1;
         }
         int target = nearTarget(in, in.next + in.immediate);
-        if (!innerLoops) {
-            return target == block.eip ? 0 : -1;
+        int member = memberAt(target);
+        if (!innerLoops || member >= 0) {
+            return member;
         }
-        for (int k = 0; k < instructions.length && instructions[k].start <= in.start; k++) {
+        for (int k = memberFirst[at]; k < memberEnd[at] && instructions[k].start <= in.start; k++) {
             if (instructions[k].start == target) {
                 return k;
             }
@@ -251,8 +347,25 @@ final class Emitter {
      * changed (written back on leaving).
      */
     private void joinPoint() {
+        if (startsLaterMember(index)) {
+            // Reached by jumps only, each bringing what the kind below says.
+            committed = index;
+            if (FlagLiveness.deadAt(instructions, index, memberEnd[index])) {
+                flagKind = FLAGS_UNKNOWN;
+            } else if (carryOnlyAt(index)) {
+                flagKind = FLAGS_CARRY_ONLY;
+            } else {
+                flagKind = FLAGS_DYNAMIC;
+            }
+            dirty = used;
+            if (targetLabels[index] == null) {
+                targetLabels[index] = code.newLabel();
+            }
+            code.labelBinding(targetLabels[index]);
+            return;
+        }
         advanceRetired(index);
-        if (FlagLiveness.deadAt(instructions, index)) {
+        if (FlagLiveness.deadAt(instructions, index, memberEnd[index])) {
             writeBack(0, flagKind);
             flagKind = FLAGS_UNKNOWN;
         } else if (carryOnlyAt(index)) {
@@ -271,7 +384,7 @@ final class Emitter {
 
     /** Whether CF is the only flag the code from jump target {@code target} may see (a CF-only join). */
     private boolean carryOnlyAt(int target) {
-        return (FlagLiveness.liveAt(instructions, target) & ~X86.CF) == 0;
+        return (FlagLiveness.liveAt(instructions, target, memberEnd[target]) & ~X86.CF) == 0;
     }
 
     /** On a way into a CF-only join: CF as the flags stand into LOOP_CARRY. */
@@ -438,7 +551,7 @@ final class Emitter {
         advanceRetired(index + 1);
         dirty = loops ? used : 0;
         flagKind = FLAGS_UNKNOWN;
-        if (index == instructions.length - 1) {
+        if (index == memberEnd[index] - 1) {
             code.return_();
             return;
         }
@@ -863,13 +976,19 @@ final class Emitter {
      * one).
      */
     private boolean jumpWithin(Instruction in) {
-        int target = targetWithin(in);
-        if (target < 0) {
-            return false;
-        }
+        int target = targetWithin(in, index);
+        return target >= 0 && goWithin(target);
+    }
+
+    /**
+     * jumpWithin's work once the target is known: the instruction at {@code index} is
+     * the last one run before it. A region's jump to another member, forward or back,
+     * takes the checked way (the budget must hold that member's instructions).
+     */
+    private boolean goWithin(int target) {
         advanceRetired(index + 1);
-        boolean dead = FlagLiveness.deadAt(instructions, target);
-        if (target > index) {
+        boolean dead = FlagLiveness.deadAt(instructions, target, memberEnd[target]);
+        if (target > index && !startsLaterMember(target)) {
             if (dead) {
                 writeBack(0, flagKind);
                 flagKind = FLAGS_UNKNOWN;
@@ -891,7 +1010,7 @@ final class Emitter {
         // times when the budget alone led out and interrupts by a second branch).
         Label leave = code.newLabel();
         code.lload(LIMIT).lload(RETIRED).lsub()
-                .loadConstant((long) (instructions.length - target)).lcmp().iflt(leave);
+                .loadConstant((long) (memberEnd[target] - target)).lcmp().iflt(leave);
         // The way round takes the record to the head in the locals (LoopFlags) unless
         // nothing sees it there (FlagLiveness.deadAt); the way out below keeps it as it is.
         if (dead) {
@@ -900,6 +1019,10 @@ final class Emitter {
             carryToHead();
         } else {
             recordToHead();
+        }
+        if (targetLabels[target] == null) {
+            // A later member's start, bound when it is emitted.
+            targetLabels[target] = code.newLabel();
         }
         code.goto_(targetLabels[target]);
         code.labelBinding(leave);

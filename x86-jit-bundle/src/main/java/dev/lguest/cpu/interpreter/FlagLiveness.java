@@ -56,7 +56,12 @@ final class FlagLiveness {
      * record before it is replaced, on any path.
      */
     static boolean deadAt(Instruction[] code, int target) {
-        for (int j = target; j < code.length; j++) {
+        return deadAt(code, target, code.length);
+    }
+
+    /** deadAt with the straight line ending at {@code end} (a region member's end: what follows is elsewhere). */
+    static boolean deadAt(Instruction[] code, int target, int end) {
+        for (int j = target; j < end; j++) {
             Instruction in = code[j];
             if (!BlockTranslator.compiles(in)) {
                 return false;
@@ -78,8 +83,13 @@ final class FlagLiveness {
      * carries CF in a local instead of the whole record (Emitter.FLAGS_CARRY_ONLY).
      */
     static int liveAt(Instruction[] code, int target) {
+        return liveAt(code, target, code.length);
+    }
+
+    /** liveAt with the straight line ending at {@code end} (as deadAt). */
+    static int liveAt(Instruction[] code, int target, int end) {
         int undecided = Alu.STATUS;
-        for (int j = target; j < code.length; j++) {
+        for (int j = target; j < end; j++) {
             Instruction in = code[j];
             if (!BlockTranslator.compiles(in)) {
                 return undecided;

@@ -121,6 +121,8 @@ final class JitReport {
                     cpu.translations.made, cpu.blocksCompiled, cpu.translations.flushes, cpu.translations.tracked(),
                     cpu.translations.unloads, cpu.translationFailures, cpu.retired,
                     cpu.executor.strings.bulkIterations);
+            System.err.printf("jit: %,d regions made, %,d too large, %,d failed%n", cpu.regionsCompiled,
+                    cpu.regionsTooLarge, cpu.regionFailures);
         }
         for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
             if (pool.getName().equals("Metaspace")) {

@@ -44,6 +44,22 @@ class TranslatingCpu extends InterpreterCpu {
      * instructions were interpreted, its blocks waiting for their 10,000 runs.
      */
     int userThreshold;
+    /**
+     * Runs of a compiled block (counted by BlockChain.follow) after which it is compiled
+     * again as a region with the hot blocks it leads to (RegionFinder, CompiledRegion);
+     * lguest.jit.regionThreshold, 0 for never. Counted apart from the first threshold
+     * so that the first translation comes as soon as before: a region's larger method
+     * spends longer in HotSpot's interpreter and compilers before it runs compiled, which
+     * pays only for code that keeps running.
+     */
+    int regionThreshold = Integer.getInteger("lguest.jit.regionThreshold", DEFAULT_REGION_THRESHOLD);
+    static final int DEFAULT_REGION_THRESHOLD = 20_000;
+    /** Each region looked for is described on stderr (lguest.jit.debugRegions), for finding why a loop got none. */
+    static final boolean DEBUG_REGIONS = Boolean.getBoolean("lguest.jit.debugRegions");
+    /** Regions compiled, and regions that could not be (too large, a translator limit): the block kept its own. */
+    long regionsCompiled, regionFailures;
+    /** Regions not made because their method would have been too large for HotSpot to compile. */
+    long regionsTooLarge;
     /** A translation failure stops the CPU as an internal error (tests) instead of being skipped. */
     private final boolean strict;
     /** Compile on the background thread (BackgroundCompiler) instead of the guest's. */
@@ -155,6 +171,46 @@ class TranslatingCpu extends InterpreterCpu {
     }
 
     /**
+     * A compiled block that has run regionThreshold times more: compiled again, here, as
+     * the region it enters (when other hot blocks of its page join it), which then runs
+     * in place of its own translation. A failure leaves the block's own translation.
+     */
+    void regionHot(Block block) {
+        CompiledBlock single = block.translation;
+        if (regionThreshold <= 0 || single == null || single == NOT_COMPILED || single == BackgroundCompiler.QUEUED
+                || single instanceof CompiledRegion) {
+            return;
+        }
+        RegionFinder.Region region = RegionFinder.find(block);
+        if (DEBUG_REGIONS) {
+            System.err.println(region);
+        }
+        if (region.members().length < 2) {
+            return;
+        }
+        try {
+            if (translator == null) {
+                translator = new BlockTranslator();
+            }
+            CompiledRegion compiled = translator.translateRegion(region, single, memory);
+            if (compiled == null) {
+                regionsTooLarge++;
+                return;
+            }
+            block.translation = compiled;
+            regionsCompiled++;
+        } catch (RuntimeException | LinkageError e) {
+            if (DEBUG_REGIONS) {
+                System.err.println("region failed: " + e);
+            }
+            regionFailures++;
+            if (strict) {
+                throw new IllegalStateException("region translation failed at " + Integer.toHexString(block.eip), e);
+            }
+        }
+    }
+
+    /**
      * A block that has just run often enough: queued for the background thread (null
      * until its class is ready) or compiled here. Apart from compiledFor, which the run
      * loop inlines, so that this rare path is not compiled into it.
@@ -172,6 +228,7 @@ class TranslatingCpu extends InterpreterCpu {
             }
             CompiledBlock compiled = translator.translate(block, memory);
             block.translation = compiled;
+            block.compiledRuns = 0;
             translations.added(block);
             blocksCompiled++;
             // The chain in runBlock may go on for long without passing its own check.

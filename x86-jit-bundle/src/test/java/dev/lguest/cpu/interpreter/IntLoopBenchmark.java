@@ -84,6 +84,10 @@ public final class IntLoopBenchmark {
                 System.out.printf("pass %d: %,d ms CPU for %d rounds, %,d instructions, %.3f ns each, answer %08x%n",
                         pass, ns / 1_000_000, rounds, instructions, (double) ns / instructions,
                         cpu.saveState().gpr[X86.ESI]);
+                if (cpu instanceof TranslatingCpu translating) {
+                    System.out.printf("  %d blocks compiled, %d regions (%d failed)%n", translating.blocksCompiled,
+                            translating.regionsCompiled, translating.regionFailures);
+                }
             }
         }
     }

@@ -431,6 +431,13 @@ class TranslatorTest {
 
     /** As above, the translating CPU compiling a block after {@code threshold} runs (BlockChainTest). */
     static long stopsExactlyOnEveryBudget(int[] program, int maxComparisons, boolean toPageFault, int threshold) {
+        return stopsExactlyOnEveryBudget(program, maxComparisons, toPageFault, threshold, cpu -> {
+        });
+    }
+
+    /** As above, each translating CPU made given to {@code setUp} before it runs (RegionTest). */
+    static long stopsExactlyOnEveryBudget(int[] program, int maxComparisons, boolean toPageFault, int threshold,
+            java.util.function.Consumer<TranslatingCpu> setUp) {
         long total = 0;
         for (long budget : new long[] {1, 2, 3, 5, 7, 10, 11, 4999, Long.MAX_VALUE}) {
             CpuState[] ends = new CpuState[2];
@@ -442,6 +449,9 @@ class TranslatorTest {
                 try (TestMachine m = new TestMachine()) {
                     InterpreterCpu cpu = which == 0 ? new InterpreterCpu(m.bus)
                             : new TranslatingCpu(m.bus, threshold, true);
+                    if (cpu instanceof TranslatingCpu translating) {
+                        setUp.accept(translating);
+                    }
                     cpu.loadState(startState(m, toPageFault));
                     m.load(CODE, program);
                     cpu.setEip(CODE);
@@ -462,6 +472,7 @@ class TranslatorTest {
                 // In lockstep every return from compiled code is compared: the loop went round inside.
                 try (TestMachine m = new TestMachine()) {
                     TranslatingCpu cpu = new TranslatingCpu(m.bus, threshold, true);
+                    setUp.accept(cpu);
                     cpu.lockstep = new Lockstep(m.bus);
                     cpu.loadState(startState(m, toPageFault));
                     m.load(CODE, program);
