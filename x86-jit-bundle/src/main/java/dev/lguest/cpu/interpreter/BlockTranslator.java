@@ -57,15 +57,18 @@ import static java.lang.constant.ConstantDescs.INIT_NAME;
 import static java.lang.constant.ConstantDescs.MTD_void;
 
 import dev.lguest.api.cpu.X86;
+import java.lang.classfile.Attributes;
 import java.lang.classfile.ClassFile;
 import java.lang.classfile.ClassHierarchyResolver;
 import java.lang.classfile.CodeBuilder;
 import java.lang.classfile.Label;
+import java.lang.classfile.attribute.CodeAttribute;
 import java.lang.constant.ClassDesc;
 import java.lang.constant.MethodTypeDesc;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.Predicate;
 
@@ -109,10 +112,20 @@ final class BlockTranslator {
         if (DUMP != null) {
             dump(block, bytes);
         }
+        return instantiate(bytes, memory, MethodType.methodType(void.class, Instruction[].class),
+                new Object[] {block.code});
+    }
+
+    /**
+     * Defines a translation's hidden class, {@code memory} its class data, and makes its
+     * one instance through the constructor of {@code constructor}'s type.
+     */
+    private CompiledBlock instantiate(byte[] bytes, LinearMemory memory, MethodType constructor,
+                                      Object[] arguments) {
         try {
             MethodHandles.Lookup hidden = lookup.defineHiddenClassWithClassData(bytes, memory, true);
-            return (CompiledBlock) hidden.findConstructor(hidden.lookupClass(),
-                    MethodType.methodType(void.class, Instruction[].class)).invoke(block.code);
+            return (CompiledBlock) hidden.findConstructor(hidden.lookupClass(), constructor)
+                    .invokeWithArguments(arguments);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable e) {
@@ -144,19 +157,12 @@ final class BlockTranslator {
         for (Instruction in : code) {
             highest = Math.max(highest, (in.next - 1) & 0xffffffffL);
         }
-        try {
-            MethodHandles.Lookup hidden = lookup.defineHiddenClassWithClassData(bytes, memory, true);
-            CompiledRegion region = (CompiledRegion) hidden.findConstructor(hidden.lookupClass(),
-                    MethodType.methodType(void.class, Instruction[].class, int.class)).invoke(code, lengths[0]);
-            region.members = java.util.Arrays.copyOfRange(members, 1, members.length);
-            region.fallback = fallback;
-            region.highestOffset = highest;
-            return region;
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new IllegalStateException(e);
-        }
+        CompiledRegion region = (CompiledRegion) instantiate(bytes, memory,
+                MethodType.methodType(void.class, Instruction[].class, int.class), new Object[] {code, lengths[0]});
+        region.members = Arrays.copyOfRange(members, 1, members.length);
+        region.fallback = fallback;
+        region.highestOffset = highest;
+        return region;
     }
 
     /**
@@ -170,8 +176,7 @@ final class BlockTranslator {
     private int runMethodSize(byte[] bytes) {
         for (var method : classFile.parse(bytes).methods()) {
             if (method.methodName().equalsString("run")) {
-                return method.findAttribute(java.lang.classfile.Attributes.code())
-                        .map(java.lang.classfile.attribute.CodeAttribute::codeLength).orElse(0);
+                return method.findAttribute(Attributes.code()).map(CodeAttribute::codeLength).orElse(0);
             }
         }
         return 0;

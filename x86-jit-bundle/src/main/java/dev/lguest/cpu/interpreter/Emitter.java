@@ -347,39 +347,40 @@ final class Emitter {
      * changed (written back on leaving).
      */
     private void joinPoint() {
-        if (startsLaterMember(index)) {
-            // Reached by jumps only, each bringing what the kind below says.
+        // A later member of a region is reached by jumps only, each bringing what the
+        // kind chosen below says; the straight line into any other target brings it too.
+        boolean jumpsOnly = startsLaterMember(index);
+        if (jumpsOnly) {
             committed = index;
-            if (FlagLiveness.deadAt(instructions, index, memberEnd[index])) {
-                flagKind = FLAGS_UNKNOWN;
-            } else if (carryOnlyAt(index)) {
-                flagKind = FLAGS_CARRY_ONLY;
-            } else {
-                flagKind = FLAGS_DYNAMIC;
-            }
-            dirty = used;
-            if (targetLabels[index] == null) {
-                targetLabels[index] = code.newLabel();
-            }
-            code.labelBinding(targetLabels[index]);
-            return;
+        } else {
+            advanceRetired(index);
         }
-        advanceRetired(index);
         if (FlagLiveness.deadAt(instructions, index, memberEnd[index])) {
-            writeBack(0, flagKind);
+            if (!jumpsOnly) {
+                writeBack(0, flagKind);
+            }
             flagKind = FLAGS_UNKNOWN;
         } else if (carryOnlyAt(index)) {
-            carryToHead();
+            if (!jumpsOnly) {
+                carryToHead();
+            }
             flagKind = FLAGS_CARRY_ONLY;
         } else {
-            recordToHead();
+            if (!jumpsOnly) {
+                recordToHead();
+            }
             flagKind = FLAGS_DYNAMIC;
         }
         dirty = used;
-        if (targetLabels[index] == null) {
-            targetLabels[index] = code.newLabel();
+        code.labelBinding(targetLabel(index));
+    }
+
+    /** The label of jump target {@code target}, made when first asked for (a later member's start is bound when emitted). */
+    private Label targetLabel(int target) {
+        if (targetLabels[target] == null) {
+            targetLabels[target] = code.newLabel();
         }
-        code.labelBinding(targetLabels[index]);
+        return targetLabels[target];
     }
 
     /** Whether CF is the only flag the code from jump target {@code target} may see (a CF-only join). */
@@ -998,8 +999,7 @@ final class Emitter {
                 recordToHead();
             }
             // Bound later, when the target is emitted.
-            Label forward = targetLabels[target] == null ? code.newLabel() : targetLabels[target];
-            targetLabels[target] = forward;
+            Label forward = targetLabel(target);
             code.goto_(forward);
             return true;
         }
@@ -1020,11 +1020,7 @@ final class Emitter {
         } else {
             recordToHead();
         }
-        if (targetLabels[target] == null) {
-            // A later member's start, bound when it is emitted.
-            targetLabels[target] = code.newLabel();
-        }
-        code.goto_(targetLabels[target]);
+        code.goto_(targetLabel(target));
         code.labelBinding(leave);
         return false;
     }

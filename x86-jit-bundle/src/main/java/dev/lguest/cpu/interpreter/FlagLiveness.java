@@ -53,13 +53,9 @@ final class FlagLiveness {
      * loop's jump target) are never seen from there: only neutral instructions come
      * before one that replaces them all. A loop's back edge then need not write its
      * flag record into the Alu for the join point: nothing reads the Alu's stale
-     * record before it is replaced, on any path.
+     * record before it is replaced, on any path. The straight line ends at {@code end}:
+     * the block's end, or a region member's (what follows it is elsewhere).
      */
-    static boolean deadAt(Instruction[] code, int target) {
-        return deadAt(code, target, code.length);
-    }
-
-    /** deadAt with the straight line ending at {@code end} (a region member's end: what follows is elsewhere). */
     static boolean deadAt(Instruction[] code, int target, int end) {
         for (int j = target; j < end; j++) {
             Instruction in = code[j];
@@ -81,12 +77,8 @@ final class FlagLiveness {
      * CF on and replaces the others, so a loop head of INC, then an ADD or a CMP of
      * registers (intloop's sieve: inc %eax; add $2,%edx) sees CF alone: its join point
      * carries CF in a local instead of the whole record (Emitter.FLAGS_CARRY_ONLY).
+     * The straight line ends at {@code end}, as for deadAt.
      */
-    static int liveAt(Instruction[] code, int target) {
-        return liveAt(code, target, code.length);
-    }
-
-    /** liveAt with the straight line ending at {@code end} (as deadAt). */
     static int liveAt(Instruction[] code, int target, int end) {
         int undecided = Alu.STATUS;
         for (int j = target; j < end; j++) {

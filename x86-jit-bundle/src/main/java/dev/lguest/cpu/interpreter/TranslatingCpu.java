@@ -189,10 +189,7 @@ class TranslatingCpu extends InterpreterCpu {
             return;
         }
         try {
-            if (translator == null) {
-                translator = new BlockTranslator();
-            }
-            CompiledRegion compiled = translator.translateRegion(region, single, memory);
+            CompiledRegion compiled = translator().translateRegion(region, single, memory);
             if (compiled == null) {
                 regionsTooLarge++;
                 return;
@@ -210,6 +207,14 @@ class TranslatingCpu extends InterpreterCpu {
         }
     }
 
+    /** This CPU's translator for the guest's thread, made when first needed. */
+    private BlockTranslator translator() {
+        if (translator == null) {
+            translator = new BlockTranslator();
+        }
+        return translator;
+    }
+
     /**
      * A block that has just run often enough: queued for the background thread (null
      * until its class is ready) or compiled here. Apart from compiledFor, which the run
@@ -223,10 +228,7 @@ class TranslatingCpu extends InterpreterCpu {
             return null;
         }
         try {
-            if (translator == null) {
-                translator = new BlockTranslator();
-            }
-            CompiledBlock compiled = translator.translate(block, memory);
+            CompiledBlock compiled = translator().translate(block, memory);
             block.translation = compiled;
             block.compiledRuns = 0;
             translations.added(block);
