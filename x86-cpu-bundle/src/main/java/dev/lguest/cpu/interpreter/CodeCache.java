@@ -145,11 +145,7 @@ final class CodeCache {
                 if (block.eip != eip || block.code32 != code32) {
                     continue;
                 }
-                if (block.checkedEpoch == epoch) {
-                    return block;
-                }
-                if (unchanged(block)) {
-                    block.checkedEpoch = epoch;
+                if (checkedNow(block)) {
                     return block;
                 }
                 // Written behind our back: the rest of the page is suspect too.
@@ -205,8 +201,7 @@ final class CodeCache {
     Block lookup(int frame, int offset, int eip, boolean code32, Block hint) {
         if (hint != null && hint.frame == frame && hint.offset == offset && hint.eip == eip
                 && hint.code32 == code32 && hint.cachedIn != null && pages[frame] == hint.cachedIn) {
-            if (hint.checkedEpoch == epoch || unchanged(hint)) {
-                hint.checkedEpoch = epoch;
+            if (checkedNow(hint)) {
                 hintsTaken++;
                 return hint;
             }
@@ -216,9 +211,10 @@ final class CodeCache {
 
     /**
      * Whether the block's bytes are as decoded in this epoch: checked already, or found
-     * unchanged now (and so marked). For code compiled together with a block the lookup
-     * checked (the translator's regions): its other blocks are reached without a lookup.
-     * A changed block is only answered for: the lookup that next meets it drops its page.
+     * unchanged now (and so marked): what the lookup asks of a block it finds, and what
+     * code compiled together with a block the lookup checked (the translator's regions)
+     * asks of its other blocks, reached without a lookup. A changed block is only
+     * answered for here: the lookup that meets it drops its page.
      */
     boolean checkedNow(Block block) {
         if (block.checkedEpoch == epoch) {

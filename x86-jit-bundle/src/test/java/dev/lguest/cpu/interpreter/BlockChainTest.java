@@ -16,9 +16,7 @@ import static dev.lguest.cpu.interpreter.TestMachine.imm32;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.lguest.api.cpu.CpuExit;
 import dev.lguest.api.cpu.CpuState;
-import dev.lguest.api.cpu.ExitReason;
 import dev.lguest.api.cpu.X86;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
@@ -72,13 +70,7 @@ class BlockChainTest {
     void blocksBecomeCompiledMidChainAndComputeTheSums() {
         try (TestMachine m = new TestMachine()) {
             TranslatingCpu cpu = new TranslatingCpu(m.bus, 3, true);
-            cpu.loadState(m.cpu.saveState());
-            m.load(CODE, PROGRAM);
-            cpu.setEip(CODE);
-            CpuExit exit = cpu.run(Long.MAX_VALUE);
-            assertEquals(ExitReason.VECTOR, exit.reason());
-            assertEquals(TestMachine.HOST_EXIT, exit.vector());
-            assertEquals(0, cpu.internalErrors + cpu.translationFailures);
+            TranslatorTest.runToHostExit(m, cpu, PROGRAM);
             assertTrue(cpu.blocksCompiled >= 6, cpu.blocksCompiled + " blocks compiled");
             // fib(5) is 5: twelve rounds add it, and esi the counts 12 down to 1.
             CpuState end = cpu.saveState();

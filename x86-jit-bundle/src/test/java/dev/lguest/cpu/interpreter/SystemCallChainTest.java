@@ -18,8 +18,6 @@ import static dev.lguest.cpu.interpreter.TestMachine.concat;
 import static dev.lguest.cpu.interpreter.TestMachine.imm32;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.lguest.api.cpu.CpuExit;
-import dev.lguest.api.cpu.ExitReason;
 import dev.lguest.api.cpu.X86;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
@@ -71,13 +69,7 @@ class SystemCallChainTest {
     void everyCallIsCountedAndReturnsToUserCode() {
         try (TestMachine m = new TestMachine()) {
             TranslatingCpu cpu = new TranslatingCpu(m.bus, 0, true);
-            cpu.loadState(m.cpu.saveState());
-            m.load(CODE, PROGRAM);
-            cpu.setEip(CODE);
-            CpuExit exit = cpu.run(Long.MAX_VALUE);
-            assertEquals(ExitReason.VECTOR, exit.reason());
-            assertEquals(TestMachine.HOST_EXIT, exit.vector());
-            assertEquals(0, cpu.internalErrors + cpu.translationFailures);
+            TranslatorTest.runToHostExit(m, cpu, PROGRAM);
             assertEquals(CALLS, m.read32(DATA));
             assertEquals(CALLS * 20, cpu.gpr(X86.EBX));
             assertEquals(3, cpu.saveState().cpl());

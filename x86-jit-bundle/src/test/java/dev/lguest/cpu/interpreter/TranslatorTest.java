@@ -416,6 +416,21 @@ class TranslatorTest {
     }
 
     /**
+     * Runs {@code program}, loaded at CODE, on {@code cpu} from the state of the
+     * machine's own CPU until the host's exit, which it must reach with no internal
+     * error and no failed translation.
+     */
+    static void runToHostExit(TestMachine m, TranslatingCpu cpu, int[] program) {
+        cpu.loadState(m.cpu.saveState());
+        m.load(CODE, program);
+        cpu.setEip(CODE);
+        CpuExit exit = cpu.run(Long.MAX_VALUE);
+        assertEquals(ExitReason.VECTOR, exit.reason());
+        assertEquals(TestMachine.HOST_EXIT, exit.vector());
+        assertEquals(0, cpu.internalErrors + cpu.translationFailures);
+    }
+
+    /**
      * Runs the program to its INT on both CPUs with each budget; returns the
      * instructions retired. In lockstep (every return from compiled code compared)
      * the whole run takes fewer than {@code maxComparisons} returns.
